@@ -1,0 +1,295 @@
+/*
+ * canon.c - RFC 8785 JSON Canonicalization Scheme over jansson values.
+ *
+ * Object members are sorted by their names' UTF-16 code units, strings use the
+ * minimal escapes of ECMAScript's JSON.stringify, and numbers use ECMAScript's
+ * Number.prototype.toString (shortest round-trip digits). Audit entries are
+ * hashed in this form, so an auditor in any language can reproduce the bytes.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "roster/canon.h"
+#include "roster/util.h"
+
+struct cbuf {
+	char *p;
+	size_t len, cap;
+};
+
+static void cbuf_add(struct cbuf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		while (b->len + n + 1 > b->cap)
+			b->cap = b->cap ? b->cap * 2 : 256;
+		b->p = roster_xrealloc(b->p, b->cap);
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void cbuf_str(struct cbuf *b, const char *s)
+{
+	cbuf_add(b, s, strlen(s));
+}
+
+/* Decodes one code point from valid UTF-8 (jansson guarantees validity). */
+static unsigned utf8_next(const unsigned char **s)
+{
+	const unsigned char *p = *s;
+	unsigned cp;
+
+	if (p[0] < 0x80) {
+		cp = p[0];
+		*s += 1;
+	} else if (p[0] < 0xe0) {
+		cp = (p[0] & 0x1fu) << 6 | (p[1] & 0x3fu);
+		*s += 2;
+	} else if (p[0] < 0xf0) {
+		cp = (p[0] & 0x0fu) << 12 | (p[1] & 0x3fu) << 6 | (p[2] & 0x3fu);
+		*s += 3;
+	} else {
+		cp = (p[0] & 0x07u) << 18 | (p[1] & 0x3fu) << 12 | (p[2] & 0x3fu) << 6 |
+		     (p[3] & 0x3fu);
+		*s += 4;
+	}
+	return cp;
+}
+
+/* Walks a UTF-8 string as UTF-16 code units; returns -1 at the end. */
+struct u16iter {
+	const unsigned char *s;
+	int pending; /* low surrogate still to return, or -1 */
+};
+
+static int u16_next(struct u16iter *it)
+{
+	unsigned cp;
+
+	if (it->pending >= 0) {
+		int u = it->pending;
+
+		it->pending = -1;
+		return u;
+	}
+	if (*it->s == '\0')
+		return -1;
+	cp = utf8_next(&it->s);
+	if (cp < 0x10000)
+		return (int)cp;
+	cp -= 0x10000;
+	it->pending = (int)(0xdc00 + (cp & 0x3ff));
+	return (int)(0xd800 + (cp >> 10));
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	struct u16iter x = {(const unsigned char *)*(const char *const *)a, -1};
+	struct u16iter y = {(const unsigned char *)*(const char *const *)b, -1};
+
+	for (;;) {
+		int u = u16_next(&x), v = u16_next(&y);
+
+		if (u != v)
+			return u < v ? -1 : 1;
+		if (u < 0)
+			return 0;
+	}
+}
+
+static void emit_string(struct cbuf *b, const char *s)
+{
+	cbuf_add(b, "\"", 1);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		char esc[8];
+
+		switch (*p) {
+		case '"':
+			cbuf_add(b, "\\\"", 2);
+			break;
+		case '\\':
+			cbuf_add(b, "\\\\", 2);
+			break;
+		case '\b':
+			cbuf_add(b, "\\b", 2);
+			break;
+		case '\f':
+			cbuf_add(b, "\\f", 2);
+			break;
+		case '\n':
+			cbuf_add(b, "\\n", 2);
+			break;
+		case '\r':
+			cbuf_add(b, "\\r", 2);
+			break;
+		case '\t':
+			cbuf_add(b, "\\t", 2);
+			break;
+		default:
+			if (*p < 0x20) {
+				snprintf(esc, sizeof(esc), "\\u%04x", *p);
+				cbuf_str(b, esc);
+			} else {
+				cbuf_add(b, (const char *)p, 1);
+			}
+		}
+	}
+	cbuf_add(b, "\"", 1);
+}
+
+/* ECMAScript Number::toString for finite doubles. */
+static void emit_double(struct cbuf *b, double v)
+{
+	char tmp[40], digits[20], out[64];
+	int exp10, k = 0, n;
+	size_t o = 0;
+
+	if (v == 0) {
+		cbuf_str(b, "0");
+		return;
+	}
+	if (v < 0) {
+		cbuf_str(b, "-");
+		v = -v;
+	}
+	/* The shortest %e precision that round-trips gives the digits s and exponent. */
+	for (int prec = 0; prec < 17; prec++) {
+		snprintf(tmp, sizeof(tmp), "%.*e", prec, v);
+		if (strtod(tmp, NULL) == v)
+			break;
+	}
+	for (char *p = tmp; *p && *p != 'e'; p++)
+		if (*p >= '0' && *p <= '9')
+			digits[k++] = *p;
+	while (k > 1 && digits[k - 1] == '0')
+		k--;
+	digits[k] = '\0';
+	exp10 = atoi(strchr(tmp, 'e') + 1);
+	n = exp10 + 1; /* the decimal point sits after n digits */
+
+	if (k <= n && n <= 21) {
+		o += (size_t)snprintf(out, sizeof(out), "%s", digits);
+		for (int i = 0; i < n - k; i++)
+			out[o++] = '0';
+		out[o] = '\0';
+	} else if (0 < n && n <= 21) {
+		snprintf(out, sizeof(out), "%.*s.%s", n, digits, digits + n);
+	} else if (-6 < n && n <= 0) {
+		o += (size_t)snprintf(out, sizeof(out), "0.");
+		for (int i = 0; i < -n; i++)
+			out[o++] = '0';
+		snprintf(out + o, sizeof(out) - o, "%s", digits);
+	} else if (k == 1) {
+		snprintf(out, sizeof(out), "%se%c%d", digits, n - 1 < 0 ? '-' : '+', abs(n - 1));
+	} else {
+		snprintf(out, sizeof(out), "%c.%se%c%d", digits[0], digits + 1, n - 1 < 0 ? '-' : '+',
+			 abs(n - 1));
+	}
+	cbuf_str(b, out);
+}
+
+static int emit(struct cbuf *b, const json_t *v, int depth, struct roster_err *err)
+{
+	char num[32];
+
+	if (depth > 64)
+		return roster_err_set(err, 422, "too_deep", "JSON nested deeper than 64 levels");
+	switch (json_typeof(v)) {
+	case JSON_NULL:
+		cbuf_str(b, "null");
+		return 0;
+	case JSON_TRUE:
+		cbuf_str(b, "true");
+		return 0;
+	case JSON_FALSE:
+		cbuf_str(b, "false");
+		return 0;
+	case JSON_INTEGER: {
+		json_int_t i = json_integer_value(v);
+
+		/* Beyond 2^53 a JSON number has no exact IEEE double: I-JSON forbids it. */
+		if (i > 9007199254740992LL || i < -9007199254740992LL)
+			return roster_err_set(err, 422, "bad_number",
+					      "integer %lld is beyond 2^53 and cannot be canonical",
+					      (long long)i);
+		snprintf(num, sizeof(num), "%lld", (long long)i);
+		cbuf_str(b, num);
+		return 0;
+	}
+	case JSON_REAL:
+		if (!isfinite(json_real_value(v)))
+			return roster_err_set(err, 422, "bad_number", "NaN and infinity are not JSON");
+		emit_double(b, json_real_value(v));
+		return 0;
+	case JSON_STRING:
+		emit_string(b, json_string_value(v));
+		return 0;
+	case JSON_ARRAY:
+		cbuf_add(b, "[", 1);
+		for (size_t i = 0; i < json_array_size(v); i++) {
+			if (i)
+				cbuf_add(b, ",", 1);
+			if (emit(b, json_array_get(v, i), depth + 1, err) < 0)
+				return -1;
+		}
+		cbuf_add(b, "]", 1);
+		return 0;
+	case JSON_OBJECT: {
+		size_t n = json_object_size(v), i = 0;
+		const char **keys = roster_xcalloc(n, sizeof(*keys));
+		const char *key;
+		json_t *val;
+		int rc = 0;
+
+		json_object_foreach((json_t *)v, key, val) keys[i++] = key;
+		qsort(keys, n, sizeof(*keys), key_cmp);
+		cbuf_add(b, "{", 1);
+		for (i = 0; i < n && rc == 0; i++) {
+			if (i)
+				cbuf_add(b, ",", 1);
+			emit_string(b, keys[i]);
+			cbuf_add(b, ":", 1);
+			rc = emit(b, json_object_get(v, keys[i]), depth + 1, err);
+		}
+		cbuf_add(b, "}", 1);
+		free(keys);
+		return rc;
+	}
+	}
+	return roster_err_set(err, 500, "internal", "unknown JSON type");
+}
+
+char *roster_canon_dump(const json_t *value, size_t *len, struct roster_err *err)
+{
+	struct cbuf b = {0};
+
+	if (emit(&b, value, 0, err) < 0) {
+		free(b.p);
+		return NULL;
+	}
+	if (len)
+		*len = b.len;
+	return b.p;
+}
+
+int roster_canon_check(const char *buf, size_t len)
+{
+	json_error_t jerr;
+	json_t *v = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+	size_t clen;
+	char *c;
+	int same;
+
+	if (v == NULL)
+		return 0;
+	c = roster_canon_dump(v, &clen, NULL);
+	json_decref(v);
+	if (c == NULL)
+		return 0;
+	same = clen == len && memcmp(c, buf, len) == 0;
+	free(c);
+	return same;
+}
