@@ -1,0 +1,50 @@
+/*
+ * auth.c - who is calling: SO_PEERCRED on the connection's socket, the account
+ * name for the audit entry, and the roles the role table grants. Deny by
+ * default: a peer matching no line of [roles] holds no role.
+ */
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <event2/bufferevent.h>
+
+#include "rosterd.h"
+
+static int members_has(const struct role_members *m, uid_t uid, gid_t gid)
+{
+	for (size_t i = 0; i < m->n_uids; i++)
+		if (m->uids[i] == uid)
+			return 1;
+	for (size_t i = 0; i < m->n_gids; i++)
+		if (m->gids[i] == gid)
+			return 1;
+	return 0;
+}
+
+int auth_peer(struct server *srv, struct evhttp_request *req, struct peer *peer)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct passwd pw, *res = NULL;
+	char buf[1024];
+
+	memset(peer, 0, sizeof(*peer));
+	if (bev == NULL ||
+	    getsockopt(bufferevent_getfd(bev), SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return -1;
+	peer->uid = cred.uid;
+	peer->gid = cred.gid;
+	peer->pid = cred.pid;
+	if (getpwuid_r(cred.uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL)
+		snprintf(peer->user, sizeof(peer->user), "%s", pw.pw_name);
+	else
+		snprintf(peer->user, sizeof(peer->user), "uid:%u", (unsigned)cred.uid);
+	for (int i = 0; i < ROLE_COUNT; i++)
+		if (members_has(&srv->cfg.roles.members[i], cred.uid, cred.gid))
+			peer->roles |= 1 << i;
+	return 0;
+}

@@ -1,0 +1,185 @@
+/*
+ * h-travel.c - travel request routes: file, read, list by person or status,
+ * decide (approvers; never one's own request), complete and cancel.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rosterd.h"
+#include "roster/record.h"
+
+static const char *str(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static int create_apply(struct wtxn *w, struct op *op)
+{
+	struct store *st = &w->srv->store;
+	const char *person = str(op->body, "person");
+	int rc;
+
+	if (!rec_exists(w, st->persons, person))
+		return roster_err_set(&op->err, 422, "no_such_person",
+				      "travel request field 'person': no person %s in the registry",
+				      person);
+	json_object_set_new(op->body, "id", json_string(op->target));
+	json_object_set_new(op->body, "requested_by", json_string(op->peer.user));
+	rec_stamp(w, op->body, 1);
+	if ((rc = rec_put(w, st->travel, "travel", op->target, op->body, op, &op->err)) ||
+	    (rc = idx_put(w, st->travel_by_person, person, strlen(person), op->target)) ||
+	    (rc = rec_state_move(w, st->travel_by_state, "status", NULL, "pending", op->target)))
+		return rc;
+	op->reply = json_incref(op->body);
+	op->status = 201;
+	return 0;
+}
+
+int h_travel_create(struct server *srv, struct op *op, const char *id)
+{
+	(void)srv;
+	(void)id;
+	if ((op->body = http_body_json(op->req, &op->err)) == NULL ||
+	    roster_travel_check_new(op->body, &op->err) < 0)
+		return -1;
+	roster_id_new(op->target, sizeof(op->target), "trv_");
+	op->apply = create_apply;
+	return 0;
+}
+
+static int get_apply(struct wtxn *w, struct op *op)
+{
+	return rec_reply(w, op, w->srv->store.travel, "travel");
+}
+
+int h_travel_get(struct server *srv, struct op *op, const char *id)
+{
+	(void)srv;
+	(void)id;
+	op->apply = get_apply;
+	return 0;
+}
+
+static int list_apply(struct wtxn *w, struct op *op)
+{
+	struct store *st = &w->srv->store;
+	uint8_t tag[16];
+
+	if (op->param2[0] == '\0')
+		return rec_list_index(w, op, st->travel_by_person, op->target, strlen(op->target),
+				      st->travel, "travel");
+	keys_tag(&w->srv->keys, "status", op->param2, tag);
+	return rec_list_index(w, op, st->travel_by_state, tag, sizeof(tag), st->travel, "travel");
+}
+
+int h_travel_list(struct server *srv, struct op *op, const char *id)
+{
+	static const char states[] = "pending approved denied completed cancelled";
+	char person[ROSTER_ID_MAX], state[32];
+	int by_person = http_query(op->req, "person", person, sizeof(person)) != NULL;
+	int by_state = http_query(op->req, "status", state, sizeof(state)) != NULL;
+
+	(void)srv;
+	(void)id;
+	if (by_person == by_state)
+		return roster_err_set(&op->err, 400, "bad_query",
+				      "list travel requests by ?person=ID or by ?status=STATE (one "
+				      "of them)");
+	if (by_person && !roster_id_valid(person, "per_"))
+		return roster_err_set(&op->err, 400, "bad_query", "person must be a person id");
+	if (by_state && !state_known(state, states))
+		return roster_err_set(&op->err, 400, "bad_query", "status must be one of: %s",
+				      states);
+	if (list_params(op->req, "trv_", op) < 0)
+		return -1;
+	if (by_person)
+		snprintf(op->target, sizeof(op->target), "%s", person);
+	else
+		snprintf(op->param2, sizeof(op->param2), "%s", state);
+	op->apply = list_apply;
+	return 0;
+}
+
+/* Reads the request, lets change() move it, stores it and its status index. */
+static int transition(struct wtxn *w, struct op *op,
+		      int (*change)(json_t *t, struct op *op))
+{
+	struct store *st = &w->srv->store;
+	json_t *t;
+	char *from;
+	int rc = -1;
+
+	if (rec_get(w, st->travel, "travel", op->target, &t, &op->err) < 0)
+		return -1;
+	from = roster_xstrdup(str(t, "status"));
+	if (change(t, op) < 0)
+		goto done;
+	rec_stamp(w, t, 0);
+	if ((rc = rec_put(w, st->travel, "travel", op->target, t, op, &op->err)) ||
+	    (rc = rec_state_move(w, st->travel_by_state, "status", from, str(t, "status"),
+				 op->target)))
+		goto done;
+	op->reply = json_incref(t);
+done:
+	free(from);
+	json_decref(t);
+	return rc;
+}
+
+static int decide(json_t *t, struct op *op)
+{
+	return roster_travel_decide(t, op->body, op->peer.user, &op->err);
+}
+
+static int complete(json_t *t, struct op *op)
+{
+	return roster_travel_finish(t, "completed", &op->err);
+}
+
+static int cancel(json_t *t, struct op *op)
+{
+	return roster_travel_finish(t, "cancelled", &op->err);
+}
+
+static int decide_apply(struct wtxn *w, struct op *op)
+{
+	return transition(w, op, decide);
+}
+
+static int complete_apply(struct wtxn *w, struct op *op)
+{
+	return transition(w, op, complete);
+}
+
+static int cancel_apply(struct wtxn *w, struct op *op)
+{
+	return transition(w, op, cancel);
+}
+
+int h_travel_decide(struct server *srv, struct op *op, const char *id)
+{
+	(void)srv;
+	(void)id;
+	if ((op->body = http_body_json(op->req, &op->err)) == NULL ||
+	    roster_decision_check(op->body, &op->err) < 0)
+		return -1;
+	op->apply = decide_apply;
+	return 0;
+}
+
+int h_travel_complete(struct server *srv, struct op *op, const char *id)
+{
+	(void)srv;
+	(void)id;
+	op->apply = complete_apply;
+	return 0;
+}
+
+int h_travel_cancel(struct server *srv, struct op *op, const char *id)
+{
+	(void)srv;
+	(void)id;
+	op->apply = cancel_apply;
+	return 0;
+}

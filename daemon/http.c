@@ -1,0 +1,207 @@
+/*
+ * http.c - the HTTP side of requests: JSON replies and errors, request bodies,
+ * query parameters, and streaming audit entries as JSON lines.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+
+#include "rosterd.h"
+
+#define BODY_MAX (1 << 20)
+
+static const char *reason_phrase(int status)
+{
+	switch (status) {
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 400:
+		return "Bad Request";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 409:
+		return "Conflict";
+	case 413:
+		return "Payload Too Large";
+	case 422:
+		return "Unprocessable Entity";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return status >= 500 ? "Internal Server Error" : "Error";
+	}
+}
+
+void http_reply_json(struct evhttp_request *req, int status, json_t *body)
+{
+	struct evbuffer *buf = evbuffer_new();
+	char *text = json_dumps(body, JSON_COMPACT);
+
+	if (text) {
+		evbuffer_add(buf, text, strlen(text));
+		evbuffer_add(buf, "\n", 1);
+		free(text);
+	}
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+			  "application/json");
+	evhttp_send_reply(req, status, reason_phrase(status), buf);
+	evbuffer_free(buf);
+}
+
+void http_reply_error(struct evhttp_request *req, const struct roster_err *err)
+{
+	int status = err->status ? err->status : 500;
+	json_t *body = json_pack("{s:{s:s, s:s}}", "error", "code", err->code[0] ? err->code : "error",
+				 "message", err->message);
+
+	http_reply_json(req, status, body);
+	json_decref(body);
+}
+
+json_t *http_body_json(struct evhttp_request *req, struct roster_err *err)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	const char *ctype = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+	json_error_t jerr;
+	json_t *v;
+
+	if (len > BODY_MAX) {
+		roster_err_set(err, 413, "too_large", "request body is %zu bytes; the limit is %d",
+			       len, BODY_MAX);
+		return NULL;
+	}
+	if (ctype && strncmp(ctype, "application/json", 16) != 0) {
+		roster_err_set(err, 400, "bad_content_type",
+			       "send the body as application/json, not %s", ctype);
+		return NULL;
+	}
+	if (len == 0) {
+		roster_err_set(err, 400, "no_body", "this request needs a JSON object as its body");
+		return NULL;
+	}
+	v = json_loadb((const char *)evbuffer_pullup(in, -1), len, JSON_REJECT_DUPLICATES, &jerr);
+	if (v == NULL) {
+		roster_err_set(err, 400, "bad_json", "the body is not valid JSON (line %d, column %d: %s)",
+			       jerr.line, jerr.column, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(v)) {
+		json_decref(v);
+		roster_err_set(err, 400, "bad_json", "the body must be a JSON object");
+		return NULL;
+	}
+	return v;
+}
+
+const char *http_query(struct evhttp_request *req, const char *key, char *buf, size_t len)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *q = uri ? evhttp_uri_get_query(uri) : NULL;
+	struct evkeyvalq params;
+	const char *v;
+
+	if (q == NULL)
+		return NULL;
+	TAILQ_INIT(&params);
+	if (evhttp_parse_query_str(q, &params) < 0)
+		return NULL;
+	v = evhttp_find_header(&params, key);
+	if (v) {
+		snprintf(buf, len, "%s", v);
+		v = buf;
+	}
+	evhttp_clear_headers(&params);
+	return v;
+}
+
+int http_query_limit(struct evhttp_request *req, size_t def, size_t max, size_t *out,
+		     struct roster_err *err)
+{
+	char buf[32], *end;
+	const char *v = http_query(req, "limit", buf, sizeof(buf));
+	unsigned long n;
+
+	*out = def;
+	if (v == NULL)
+		return 0;
+	n = strtoul(v, &end, 10);
+	if (*v == '\0' || *end || *v == '-' || n == 0 || n > max)
+		return roster_err_set(err, 400, "bad_query", "limit must be 1 to %zu", max);
+	*out = n;
+	return 0;
+}
+
+/* Streams entries [from, to) as JSON lines, in chunks, each under its own short read
+ * transaction so a long export never holds up the writer or a map resize. */
+struct audit_stream {
+	struct server *srv;
+	struct evhttp_request *req;
+	uint64_t next, to;
+};
+
+static void stream_chunk(struct evhttp_connection *conn, void *arg)
+{
+	struct audit_stream *s = arg;
+	struct store *st = &s->srv->store;
+	struct evbuffer *buf;
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur;
+	uint8_t key[8];
+	MDB_val k = {8, key}, v;
+	int rc, n = 0;
+
+	(void)conn;
+	if (s->next >= s->to) {
+		evhttp_send_reply_end(s->req);
+		s->srv->in_flight--;
+		free(s);
+		return;
+	}
+	buf = evbuffer_new();
+	pthread_rwlock_rdlock(&st->resize);
+	rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+	if (rc == 0 && (rc = mdb_cursor_open(txn, st->audit, &cur)) == 0) {
+		roster_be64_put(key, s->next);
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+		while (rc == 0 && s->next < s->to && n++ < 2048) {
+			evbuffer_add(buf, v.mv_data, v.mv_size);
+			evbuffer_add(buf, "\n", 1);
+			s->next++;
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+		}
+		mdb_cursor_close(cur);
+	}
+	if (txn)
+		mdb_txn_abort(txn);
+	pthread_rwlock_unlock(&st->resize);
+	if (n == 0)
+		s->next = s->to; /* entries vanished under us: end the stream, verify will tell */
+	evhttp_send_reply_chunk_with_cb(s->req, buf, stream_chunk, s);
+	evbuffer_free(buf);
+}
+
+void http_stream_audit(struct server *srv, struct evhttp_request *req, uint64_t from, uint64_t to)
+{
+	struct audit_stream *s = roster_xcalloc(1, sizeof(*s));
+
+	s->srv = srv;
+	s->req = req;
+	s->next = from;
+	s->to = to;
+	srv->in_flight++; /* until the last chunk is out */
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+			  "application/jsonl");
+	evhttp_send_reply_start(req, 200, "OK");
+	stream_chunk(NULL, s);
+}

@@ -1,0 +1,101 @@
+/*
+ * init.c - creating a new registry (rosterd init) and opening an existing one.
+ * Init makes the data dir, the master key file if there is none, the wrapped
+ * keys and the genesis audit entry, all in one transaction; it refuses to touch
+ * a directory that already holds a registry.
+ */
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "rosterd.h"
+#include "roster/log.h"
+
+static int genesis(struct server *srv, MDB_txn *txn, struct roster_err *err)
+{
+	struct wtxn w = {.txn = txn, .srv = srv};
+	struct op op = {.action = "registry.init", .status = 201, .outcome = OUT_OK};
+	struct passwd *pw = getpwuid(getuid());
+	int rc;
+
+	roster_time_rfc3339(w.now, time(NULL));
+	op.peer.uid = getuid();
+	snprintf(op.peer.user, sizeof(op.peer.user), "%s", pw ? pw->pw_name : "?");
+	rc = audit_append(&w, &op, err);
+	return rc == ROSTER_RETRY ? roster_err_set(err, 0, "init", "map_size is too small") : rc;
+}
+
+int registry_init(struct config *cfg, struct roster_err *err)
+{
+	struct server srv = {.cfg = *cfg};
+	char path[4096];
+	MDB_txn *txn = NULL;
+	struct stat sb;
+	int rc = -1, made_key = 0;
+
+	snprintf(path, sizeof(path), "%s/data.mdb", cfg->data_dir);
+	if (stat(path, &sb) == 0)
+		return roster_err_set(err, 0, "init",
+				      "%s already holds a registry: refusing to touch it",
+				      cfg->data_dir);
+	if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST)
+		return roster_err_set(err, 0, "init", "cannot create %s: %s", cfg->data_dir,
+				      strerror(errno));
+	if (access(cfg->master_key, F_OK) < 0) {
+		if (keys_master_create(cfg->master_key, err) < 0)
+			return -1;
+		made_key = 1;
+		log_info("created master key %s (mode 0600): back it up apart from the data",
+			 cfg->master_key);
+	}
+	if (keys_master_load(&srv.keys, cfg->master_key, err) < 0)
+		goto fail;
+	if (store_open(&srv.store, cfg->data_dir, cfg->map_size, 1, err) < 0)
+		goto fail;
+	if ((rc = mdb_txn_begin(srv.store.env, NULL, 0, &txn)) != 0) {
+		rc = store_mdb_err(err, rc, "starting init");
+		goto fail_store;
+	}
+	if (keys_generate(&srv.keys, txn, srv.store.keys, srv.store.meta, err) < 0 ||
+	    genesis(&srv, txn, err) < 0) {
+		mdb_txn_abort(txn);
+		rc = -1;
+		goto fail_store;
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+		rc = store_mdb_err(err, rc, "committing init");
+		goto fail_store;
+	}
+	rc = 0;
+fail_store:
+	store_close(&srv.store);
+	if (rc < 0) {
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/lock.mdb", cfg->data_dir);
+		unlink(path);
+	}
+fail:
+	keys_free(&srv.keys);
+	if (rc < 0 && made_key)
+		unlink(cfg->master_key);
+	return rc;
+}
+
+int registry_open(struct server *srv, struct roster_err *err)
+{
+	MDB_txn *txn;
+	int rc;
+
+	if (keys_master_load(&srv->keys, srv->cfg.master_key, err) < 0)
+		return -1;
+	if (store_open(&srv->store, srv->cfg.data_dir, srv->cfg.map_size, 0, err) < 0)
+		return -1;
+	if ((rc = mdb_txn_begin(srv->store.env, NULL, MDB_RDONLY, &txn)) != 0)
+		return store_mdb_err(err, rc, "opening the registry");
+	rc = keys_unwrap(&srv->keys, txn, srv->store.keys, srv->store.meta, err);
+	mdb_txn_abort(txn);
+	return rc;
+}

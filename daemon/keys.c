@@ -1,0 +1,223 @@
+/*
+ * keys.c - the key hierarchy. A master key (KEK) read from a file that never
+ * touches the database wraps every other key: the data key that seals records,
+ * the index key that tags index entries, and the Ed25519 log-signing key. All
+ * key material lives in sodium_malloc'd, locked memory and is wiped when freed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "rosterd.h"
+#include "roster/log.h"
+
+#define MASTER_KEY_ID 0
+
+static uint8_t *secure_alloc(size_t n)
+{
+	uint8_t *p = sodium_malloc(n);
+
+	if (p == NULL)
+		fatalx("cannot allocate locked memory for a key: raise RLIMIT_MEMLOCK");
+	return p;
+}
+
+int keys_master_create(const char *path, struct roster_err *err)
+{
+	uint8_t key[ROSTER_KEY_BYTES];
+	char hex[2 * ROSTER_KEY_BYTES + 2];
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	ssize_t n;
+
+	if (fd < 0)
+		return roster_err_set(err, 0, "keys", "cannot create master key %s: %s", path,
+				      strerror(errno));
+	randombytes_buf(key, sizeof(key));
+	roster_hex_encode(hex, key, sizeof(key));
+	hex[2 * ROSTER_KEY_BYTES] = '\n';
+	n = write(fd, hex, 2 * ROSTER_KEY_BYTES + 1);
+	sodium_memzero(key, sizeof(key));
+	sodium_memzero(hex, sizeof(hex));
+	if (n != 2 * ROSTER_KEY_BYTES + 1 || fsync(fd) < 0) {
+		close(fd);
+		unlink(path);
+		return roster_err_set(err, 0, "keys", "cannot write master key %s: %s", path,
+				      strerror(errno));
+	}
+	close(fd);
+	return 0;
+}
+
+int keys_master_load(struct keyring *kr, const char *path, struct roster_err *err)
+{
+	char buf[2 * ROSTER_KEY_BYTES + 2];
+	struct stat sb;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc = -1;
+
+	if (fd < 0)
+		return roster_err_set(err, 0, "keys", "cannot open master key %s: %s", path,
+				      strerror(errno));
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		roster_err_set(err, 0, "keys", "master key %s is not a regular file", path);
+		goto done;
+	}
+	if (sb.st_mode & 077) {
+		roster_err_set(err, 0, "keys",
+			       "master key %s has mode %04o: it must not be readable by group or "
+			       "others (chmod 600 it)",
+			       path, (unsigned)(sb.st_mode & 07777));
+		goto done;
+	}
+	n = read(fd, buf, sizeof(buf));
+	if (n < 2 * ROSTER_KEY_BYTES || (n == sizeof(buf) && buf[n - 1] != '\n')) {
+		roster_err_set(err, 0, "keys",
+			       "master key %s must hold %d hex digits and a newline", path,
+			       2 * ROSTER_KEY_BYTES);
+		goto done;
+	}
+	buf[2 * ROSTER_KEY_BYTES] = '\0';
+	kr->master = secure_alloc(ROSTER_KEY_BYTES);
+	if (roster_hex_decode(kr->master, ROSTER_KEY_BYTES, buf) < 0) {
+		roster_err_set(err, 0, "keys", "master key %s is not %d hex digits", path,
+			       2 * ROSTER_KEY_BYTES);
+		goto done;
+	}
+	sodium_mprotect_readonly(kr->master);
+	rc = 0;
+done:
+	sodium_memzero(buf, sizeof(buf));
+	close(fd);
+	return rc;
+}
+
+static int wrap_put(struct keyring *kr, MDB_txn *txn, MDB_dbi dbi, const char *name,
+		    const uint8_t *key, size_t len, struct roster_err *err)
+{
+	struct roster_slot slot = {"keys", name, 1};
+	MDB_val k = {strlen(name), (void *)name}, v;
+	uint8_t *env;
+	size_t envlen;
+	int rc;
+
+	roster_envelope_seal(kr->master, MASTER_KEY_ID, &slot, key, len, &env, &envlen);
+	v.mv_size = envlen;
+	v.mv_data = env;
+	rc = mdb_put(txn, dbi, &k, &v, MDB_NOOVERWRITE);
+	free(env);
+	return rc ? store_mdb_err(err, rc, "storing a wrapped key") : 0;
+}
+
+static int unwrap_get(struct keyring *kr, MDB_txn *txn, MDB_dbi dbi, const char *name,
+		      uint8_t *out, size_t len, struct roster_err *err)
+{
+	struct roster_slot slot = {"keys", name, 1};
+	MDB_val k = {strlen(name), (void *)name}, v;
+	uint8_t *pt;
+	size_t ptlen;
+	int rc = mdb_get(txn, dbi, &k, &v);
+
+	if (rc)
+		return store_mdb_err(err, rc, name);
+	if (roster_envelope_open(kr->master, MASTER_KEY_ID, &slot, v.mv_data, v.mv_size, &pt,
+				 &ptlen, err) < 0)
+		return roster_err_set(err, 0, "keys",
+				      "the master key does not open this registry's key '%s': is "
+				      "master_key the file made when this registry was created?",
+				      name);
+	if (ptlen != len) {
+		sodium_memzero(pt, ptlen);
+		free(pt);
+		return roster_err_set(err, 0, "keys", "key '%s' has the wrong length", name);
+	}
+	memcpy(out, pt, len);
+	sodium_memzero(pt, ptlen);
+	free(pt);
+	return 0;
+}
+
+static void keyring_alloc(struct keyring *kr)
+{
+	kr->data = secure_alloc(ROSTER_KEY_BYTES);
+	kr->index = secure_alloc(ROSTER_KEY_BYTES);
+	kr->sign_sk = secure_alloc(crypto_sign_SECRETKEYBYTES);
+}
+
+static void keyring_seal(struct keyring *kr)
+{
+	sodium_mprotect_readonly(kr->data);
+	sodium_mprotect_readonly(kr->index);
+	sodium_mprotect_readonly(kr->sign_sk);
+}
+
+int keys_generate(struct keyring *kr, MDB_txn *txn, MDB_dbi keys_dbi, MDB_dbi meta_dbi,
+		  struct roster_err *err)
+{
+	uint8_t id[4];
+	MDB_val k = {8, "data_key"}, v = {4, id};
+	int rc;
+
+	keyring_alloc(kr);
+	kr->data_id = 1;
+	randombytes_buf(kr->data, ROSTER_KEY_BYTES);
+	randombytes_buf(kr->index, ROSTER_KEY_BYTES);
+	crypto_sign_keypair(kr->sign_pk, kr->sign_sk);
+	if (wrap_put(kr, txn, keys_dbi, "data:1", kr->data, ROSTER_KEY_BYTES, err) < 0 ||
+	    wrap_put(kr, txn, keys_dbi, "index:1", kr->index, ROSTER_KEY_BYTES, err) < 0 ||
+	    wrap_put(kr, txn, keys_dbi, "signing:1", kr->sign_sk, crypto_sign_SECRETKEYBYTES,
+		     err) < 0)
+		return -1;
+	roster_be32_put(id, kr->data_id);
+	if ((rc = mdb_put(txn, meta_dbi, &k, &v, 0)) != 0)
+		return store_mdb_err(err, rc, "storing the active key id");
+	keyring_seal(kr);
+	return 0;
+}
+
+int keys_unwrap(struct keyring *kr, MDB_txn *txn, MDB_dbi keys_dbi, MDB_dbi meta_dbi,
+		struct roster_err *err)
+{
+	MDB_val k = {8, "data_key"}, v;
+	char name[32];
+	int rc;
+
+	if ((rc = mdb_get(txn, meta_dbi, &k, &v)) != 0 || v.mv_size != 4)
+		return rc ? store_mdb_err(err, rc, "reading the active key id")
+			  : roster_err_set(err, 0, "keys", "the active key id is damaged");
+	keyring_alloc(kr);
+	kr->data_id = roster_be32_get(v.mv_data);
+	snprintf(name, sizeof(name), "data:%u", kr->data_id);
+	if (unwrap_get(kr, txn, keys_dbi, name, kr->data, ROSTER_KEY_BYTES, err) < 0 ||
+	    unwrap_get(kr, txn, keys_dbi, "index:1", kr->index, ROSTER_KEY_BYTES, err) < 0 ||
+	    unwrap_get(kr, txn, keys_dbi, "signing:1", kr->sign_sk, crypto_sign_SECRETKEYBYTES,
+		       err) < 0)
+		return -1;
+	crypto_sign_ed25519_sk_to_pk(kr->sign_pk, kr->sign_sk);
+	keyring_seal(kr);
+	return 0;
+}
+
+void keys_tag(const struct keyring *kr, const char *kind, const char *value, uint8_t out[16])
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, kr->index, ROSTER_KEY_BYTES, 16);
+	crypto_generichash_update(&st, (const uint8_t *)kind, strlen(kind) + 1);
+	crypto_generichash_update(&st, (const uint8_t *)value, strlen(value));
+	crypto_generichash_final(&st, out, 16);
+}
+
+void keys_free(struct keyring *kr)
+{
+	/* sodium_free wipes before it unmaps. */
+	sodium_free(kr->master);
+	sodium_free(kr->data);
+	sodium_free(kr->index);
+	sodium_free(kr->sign_sk);
+	memset(kr, 0, sizeof(*kr));
+}

@@ -1,0 +1,131 @@
+/*
+ * main.c - rosterd's entry point: `rosterd init -c FILE` creates a registry,
+ * `rosterd -c FILE` serves it in the foreground until SIGTERM.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+
+#include <event2/thread.h>
+#include <sodium.h>
+
+#include "rosterd.h"
+#include "roster/log.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: rosterd [-c FILE] [--log-level LEVEL]    serve the registry\n"
+		   "       rosterd init [-c FILE]                   create a new registry\n"
+		   "       rosterd --version\n"
+		   "FILE defaults to /etc/roster/rosterd.conf; LEVEL is error, warning, info "
+		   "or debug.\n");
+}
+
+static int serve(struct server *srv)
+{
+	struct roster_err err;
+	int rc = 70;
+
+	srv->started = time(NULL);
+	if (registry_open(srv, &err) < 0) {
+		log_warnx("%s", err.message);
+		goto done;
+	}
+	evthread_use_pthreads();
+	srv->base = event_base_new();
+	srv->http = evhttp_new(srv->base);
+	if (srv->base == NULL || srv->http == NULL)
+		fatalx("cannot set up libevent");
+	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PATCH |
+						  EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
+	evhttp_set_max_body_size(srv->http, 8 << 20);
+	evhttp_set_max_headers_size(srv->http, 16 << 10);
+	evhttp_set_timeout(srv->http, 60);
+	evhttp_set_gencb(srv->http, routes_dispatch, srv);
+	if (writer_start(srv, &err) < 0 || server_listen(srv, &err) < 0) {
+		log_warnx("%s", err.message);
+		goto done;
+	}
+	server_run(srv);
+	rc = 0;
+done:
+	writer_stop(srv);
+	if (srv->http)
+		evhttp_free(srv->http);
+	if (srv->base)
+		event_base_free(srv->base);
+	store_close(&srv->store);
+	keys_free(&srv->keys);
+	log_info("stopped");
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+					     {"log-level", required_argument, NULL, 'l'},
+					     {"version", no_argument, NULL, 'V'},
+					     {"help", no_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
+	const char *conf = "/etc/roster/rosterd.conf";
+	struct server srv = {0};
+	struct roster_err err;
+	int ch, level = LOG_LEVEL_INFO, init = 0, rc;
+
+	log_init("rosterd", level);
+	if (argc > 1 && strcmp(argv[1], "init") == 0) {
+		init = 1;
+		argv++;
+		argc--;
+	}
+	while ((ch = getopt_long(argc, argv, "c:l:Vh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			conf = optarg;
+			break;
+		case 'l':
+			if ((level = log_level_parse(optarg)) < 0) {
+				fprintf(stderr, "rosterd: unknown log level '%s'\n", optarg);
+				return 64;
+			}
+			break;
+		case 'V':
+			printf("rosterd %s\n", ROSTER_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 64;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 64;
+	}
+	log_init("rosterd", level);
+	/* No core dumps or ptrace by other users: the process holds keys. */
+	prctl(PR_SET_DUMPABLE, 0);
+	if (sodium_init() < 0)
+		fatalx("libsodium failed to initialise");
+	if (config_load(&srv.cfg, conf, &err) < 0) {
+		log_warnx("%s", err.message);
+		config_free(&srv.cfg);
+		return 78;
+	}
+	if (init) {
+		rc = registry_init(&srv.cfg, &err);
+		if (rc < 0)
+			log_warnx("%s", err.message);
+		else
+			log_info("created registry %s in %s", srv.cfg.origin, srv.cfg.data_dir);
+		config_free(&srv.cfg);
+		return rc < 0 ? 70 : 0;
+	}
+	rc = serve(&srv);
+	config_free(&srv.cfg);
+	return rc;
+}

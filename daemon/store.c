@@ -1,0 +1,236 @@
+/*
+ * store.c - the LMDB environment: one file, named databases, and the record
+ * and index helpers the handlers' apply functions use inside the writer's
+ * transaction. Records are always sealed on the way in and opened on the way
+ * out here, so no other module handles a stored plaintext.
+ *
+ *   meta                  settings of the registry (format, active key id)
+ *   keys                  wrapped keys, "data:1", "index:1", "signing:1"
+ *   persons, documents,   record id -> envelope
+ *   travel
+ *   audit                 seq (u64 BE) -> canonical entry
+ *   doc_by_person,        person id -> record ids (sorted duplicates)
+ *   travel_by_person
+ *   doc_by_state,         keyed tag of the state -> record ids
+ *   travel_by_state
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sodium.h>
+
+#include "rosterd.h"
+#include "roster/log.h"
+
+int store_mdb_err(struct roster_err *err, int rc, const char *what)
+{
+	if (rc == MDB_MAP_FULL)
+		return roster_err_set(err, 503, "storage_full", "%s: the database map is full", what);
+	return roster_err_set(err, rc == MDB_NOTFOUND ? 404 : 500, "storage", "%s: %s", what,
+			      mdb_strerror(rc));
+}
+
+static int open_dbi(MDB_txn *txn, const char *name, unsigned flags, MDB_dbi *dbi,
+		    struct roster_err *err)
+{
+	int rc = mdb_dbi_open(txn, name, flags, dbi);
+
+	return rc ? store_mdb_err(err, rc, name) : 0;
+}
+
+int store_open(struct store *st, const char *dir, size_t map_size, int create,
+	       struct roster_err *err)
+{
+	unsigned c = create ? MDB_CREATE : 0;
+	MDB_envinfo info;
+	MDB_txn *txn = NULL;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	pthread_rwlock_init(&st->resize, NULL);
+	if ((rc = mdb_env_create(&st->env)) != 0 || (rc = mdb_env_set_maxdbs(st->env, 16)) != 0 ||
+	    (rc = mdb_env_set_mapsize(st->env, map_size)) != 0)
+		return store_mdb_err(err, rc, "creating the LMDB environment");
+	/* NOTLS: read transactions may be opened on the main thread while the writer runs. */
+	if ((rc = mdb_env_open(st->env, dir, MDB_NOTLS, 0600)) != 0) {
+		roster_err_set(err, 0, "storage", "cannot open the registry in %s: %s", dir,
+			       mdb_strerror(rc));
+		goto fail;
+	}
+	mdb_env_info(st->env, &info);
+	st->map_size = info.me_mapsize; /* a larger map kept from an earlier grow wins */
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0) {
+		store_mdb_err(err, rc, "opening the databases");
+		goto fail;
+	}
+	if (open_dbi(txn, "meta", c, &st->meta, err) < 0 ||
+	    open_dbi(txn, "keys", c, &st->keys, err) < 0 ||
+	    open_dbi(txn, "persons", c, &st->persons, err) < 0 ||
+	    open_dbi(txn, "documents", c, &st->documents, err) < 0 ||
+	    open_dbi(txn, "travel", c, &st->travel, err) < 0 ||
+	    open_dbi(txn, "audit", c, &st->audit, err) < 0 ||
+	    open_dbi(txn, "doc_by_person", c | MDB_DUPSORT, &st->doc_by_person, err) < 0 ||
+	    open_dbi(txn, "travel_by_person", c | MDB_DUPSORT, &st->travel_by_person, err) < 0 ||
+	    open_dbi(txn, "doc_by_state", c | MDB_DUPSORT, &st->doc_by_state, err) < 0 ||
+	    open_dbi(txn, "travel_by_state", c | MDB_DUPSORT, &st->travel_by_state, err) < 0) {
+		if (!create)
+			roster_err_set(err, 0, "storage",
+				       "%s does not hold a roster registry (run 'rosterd init')",
+				       dir);
+		goto fail;
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+		txn = NULL;
+		store_mdb_err(err, rc, "opening the databases");
+		goto fail;
+	}
+	return 0;
+fail:
+	if (txn)
+		mdb_txn_abort(txn);
+	mdb_env_close(st->env);
+	st->env = NULL;
+	return -1;
+}
+
+void store_close(struct store *st)
+{
+	if (st->env)
+		mdb_env_close(st->env);
+	pthread_rwlock_destroy(&st->resize);
+	st->env = NULL;
+}
+
+/* Called by the writer with no transaction open; readers are held off meanwhile. */
+int store_grow(struct store *st, struct roster_err *err)
+{
+	size_t next = st->map_size * 2;
+	int rc;
+
+	pthread_rwlock_wrlock(&st->resize);
+	rc = mdb_env_set_mapsize(st->env, next);
+	pthread_rwlock_unlock(&st->resize);
+	if (rc)
+		return store_mdb_err(err, rc, "growing the database map");
+	log_info("database map grown from %zu to %zu MiB", st->map_size >> 20, next >> 20);
+	st->map_size = next;
+	return 0;
+}
+
+static int mdb_rc(int rc, struct roster_err *err, const char *what)
+{
+	if (rc == MDB_MAP_FULL)
+		return ROSTER_RETRY;
+	store_mdb_err(err, rc, what);
+	return ROSTER_FATAL;
+}
+
+int rec_get(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, json_t **out,
+	    struct roster_err *err)
+{
+	const struct keyring *kr = &w->srv->keys;
+	MDB_val k = {strlen(id), (void *)id}, v;
+	struct roster_slot slot = {db, id, 0};
+	json_error_t jerr;
+	uint32_t key_id;
+	uint8_t *pt;
+	size_t ptlen;
+	int rc = mdb_get(w->txn, dbi, &k, &v);
+
+	if (rc == MDB_NOTFOUND)
+		return roster_err_set(err, 404, "not_found", "no record %s in %s", id, db);
+	if (rc)
+		return store_mdb_err(err, rc, "reading a record");
+	if (roster_envelope_header(v.mv_data, v.mv_size, &key_id, &slot.version) < 0 ||
+	    key_id != kr->data_id)
+		return roster_err_set(err, 500, "corrupt_record",
+				      "record %s in %s is damaged or sealed with an unknown key", id,
+				      db);
+	if (roster_envelope_open(kr->data, key_id, &slot, v.mv_data, v.mv_size, &pt, &ptlen, err) <
+	    0) {
+		log_warnx("record %s in %s failed authentication", id, db);
+		return -1;
+	}
+	*out = json_loadb((const char *)pt, ptlen, 0, &jerr);
+	sodium_memzero(pt, ptlen);
+	free(pt);
+	if (*out == NULL)
+		return roster_err_set(err, 500, "corrupt_record", "record %s in %s is not JSON", id,
+				      db);
+	return 0;
+}
+
+/* Seals rec at its "version" and stores it; op->object gets the ciphertext digest. */
+int rec_put(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, json_t *rec,
+	    struct op *op, struct roster_err *err)
+{
+	const struct keyring *kr = &w->srv->keys;
+	struct roster_slot slot = {db, id, (uint64_t)json_integer_value(json_object_get(rec, "version"))};
+	uint8_t digest[crypto_hash_sha256_BYTES], *env;
+	char *pt = json_dumps(rec, JSON_COMPACT);
+	size_t envlen;
+	MDB_val k = {strlen(id), (void *)id}, v;
+	int rc;
+
+	if (pt == NULL)
+		return roster_err_set(err, 500, "internal", "cannot serialise record %s", id);
+	roster_envelope_seal(kr->data, kr->data_id, &slot, (const uint8_t *)pt, strlen(pt), &env,
+			     &envlen);
+	sodium_memzero(pt, strlen(pt));
+	free(pt);
+	crypto_hash_sha256(digest, env, envlen);
+	roster_hex_encode(op->object, digest, sizeof(digest));
+	v.mv_size = envlen;
+	v.mv_data = env;
+	rc = mdb_put(w->txn, dbi, &k, &v, 0);
+	free(env);
+	return rc ? mdb_rc(rc, err, "storing a record") : 0;
+}
+
+int idx_put(struct wtxn *w, MDB_dbi dbi, const void *key, size_t klen, const char *id)
+{
+	MDB_val k = {klen, (void *)key}, v = {strlen(id), (void *)id};
+	int rc = mdb_put(w->txn, dbi, &k, &v, MDB_NODUPDATA);
+
+	return rc == 0 || rc == MDB_KEYEXIST ? 0 : mdb_rc(rc, NULL, "index");
+}
+
+int idx_del(struct wtxn *w, MDB_dbi dbi, const void *key, size_t klen, const char *id)
+{
+	MDB_val k = {klen, (void *)key}, v = {strlen(id), (void *)id};
+	int rc = mdb_del(w->txn, dbi, &k, &v);
+
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : mdb_rc(rc, NULL, "index");
+}
+
+/* Appends up to limit ids under key, after the id `after` (or from the first);
+ * next gets the last id returned when more may follow, else "". */
+int idx_list(struct wtxn *w, MDB_dbi dbi, const void *key, size_t klen, const char *after,
+	     size_t limit, json_t *ids, char *next, struct roster_err *err)
+{
+	MDB_val k = {klen, (void *)key}, v = {after ? strlen(after) : 0, (void *)after};
+	MDB_cursor *cur;
+	MDB_cursor_op how = after ? MDB_GET_BOTH_RANGE : MDB_SET_KEY;
+	int rc = mdb_cursor_open(w->txn, dbi, &cur);
+
+	next[0] = '\0';
+	if (rc)
+		return store_mdb_err(err, rc, "listing an index");
+	rc = mdb_cursor_get(cur, &k, &v, how);
+	if (rc == 0 && after && v.mv_size == strlen(after) && memcmp(v.mv_data, after, v.mv_size) == 0)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP);
+	while (rc == 0 && json_array_size(ids) < limit) {
+		json_array_append_new(ids, json_stringn(v.mv_data, v.mv_size));
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP);
+	}
+	if (rc == 0 && json_array_size(ids) == limit)
+		snprintf(next, ROSTER_ID_MAX, "%s",
+			 json_string_value(json_array_get(ids, json_array_size(ids) - 1)));
+	mdb_cursor_close(cur);
+	if (rc && rc != MDB_NOTFOUND)
+		return store_mdb_err(err, rc, "listing an index");
+	return 0;
+}

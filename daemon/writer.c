@@ -1,0 +1,346 @@
+/*
+ * writer.c - the single writer and its group commit.
+ *
+ * Every audited request becomes an op. The main (libevent) thread queues ops;
+ * this thread takes everything queued, applies it in ONE LMDB write transaction
+ * (each op's record changes plus its audit entry), commits with one fsync, and
+ * hands the ops back to the main thread, which replies. A lone request is
+ * applied at once; under load, requests that arrive during a commit share the
+ * next one. No reply leaves before its entry is durable.
+ *
+ * An op's apply checks everything before it writes anything, so a rejected op
+ * leaves only its audit entry. A full map aborts the batch, grows the map and
+ * re-runs it; a failed commit stops all writing (fail-stop) until a restart.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rosterd.h"
+#include "roster/canon.h"
+#include "roster/log.h"
+
+struct writer {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct op *queue, **queue_tail;
+	struct op *done, **done_tail;
+	int stop;
+	int failed;
+	/* The chain's state after the last commit: only this thread changes it. */
+	uint64_t log_size;
+	uint8_t head[ROSTER_HASH_BYTES];
+};
+
+static const char *const outcome_names[] = {"ok", "denied", "rejected", "error"};
+
+static enum outcome outcome_of(int status)
+{
+	if (status < 400)
+		return OUT_OK;
+	if (status == 403)
+		return OUT_DENIED;
+	return status < 500 ? OUT_REJECTED : OUT_ERROR;
+}
+
+int audit_head_load(MDB_txn *txn, MDB_dbi audit, uint64_t *size, uint8_t head[32],
+		    struct roster_err *err)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc = mdb_cursor_open(txn, audit, &cur);
+
+	if (rc)
+		return store_mdb_err(err, rc, "reading the audit log");
+	rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	if (rc == MDB_NOTFOUND) {
+		*size = 0;
+		memset(head, 0, ROSTER_HASH_BYTES);
+		rc = 0;
+	} else if (rc == 0 && k.mv_size == 8) {
+		*size = roster_be64_get(k.mv_data) + 1;
+		roster_audit_leaf_hash(head, v.mv_data, v.mv_size);
+	} else if (rc == 0) {
+		rc = MDB_CORRUPTED;
+	}
+	mdb_cursor_close(cur);
+	return rc ? store_mdb_err(err, rc, "reading the audit log's last entry") : 0;
+}
+
+int audit_append(struct wtxn *w, struct op *op, struct roster_err *err)
+{
+	char prev[2 * ROSTER_HASH_BYTES + 1];
+	uint8_t key[8];
+	MDB_val k = {8, key}, v;
+	json_t *e;
+	char *bytes;
+	size_t len;
+	int rc;
+
+	roster_hex_encode(prev, w->head, ROSTER_HASH_BYTES);
+	e = json_pack("{s:I, s:s, s:{s:I, s:s}, s:s, s:s, s:s, s:s, s:s, s:i}", "seq",
+		      (json_int_t)w->log_size, "time", w->now, "actor", "uid",
+		      (json_int_t)op->peer.uid, "user", op->peer.user, "action", op->action,
+		      "target", op->target, "outcome", outcome_names[op->outcome], "object",
+		      op->object, "prev", prev, "status", op->status);
+	if (e == NULL)
+		return roster_err_set(err, 500, "internal", "cannot build an audit entry");
+	if (op->targets)
+		json_object_set(e, "targets", op->targets);
+	bytes = roster_canon_dump(e, &len, err);
+	json_decref(e);
+	if (bytes == NULL)
+		return ROSTER_FATAL;
+	roster_be64_put(key, w->log_size);
+	v.mv_size = len;
+	v.mv_data = bytes;
+	rc = mdb_put(w->txn, w->srv->store.audit, &k, &v, MDB_APPEND);
+	if (rc == 0) {
+		roster_audit_leaf_hash(w->head, (const uint8_t *)bytes, len);
+		op->seq = w->log_size++;
+	}
+	free(bytes);
+	if (rc == MDB_MAP_FULL)
+		return ROSTER_RETRY;
+	if (rc) {
+		store_mdb_err(err, rc, "appending an audit entry");
+		return ROSTER_FATAL;
+	}
+	return 0;
+}
+
+static void op_reset(struct op *op)
+{
+	if (op->apply == NULL)
+		return; /* audit-only: its status and error were set by the handler */
+	json_decref(op->reply);
+	json_decref(op->targets);
+	op->reply = op->targets = NULL;
+	op->object[0] = '\0';
+	op->status = 200;
+	memset(&op->err, 0, sizeof(op->err));
+}
+
+/* Runs the batch in one transaction. Returns 0 when committed, ROSTER_RETRY when
+ * the map must grow, ROSTER_FATAL (with err) when nothing could be committed. */
+static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
+		     struct roster_err *err)
+{
+	struct wtxn w = {.srv = srv, .log_size = wr->log_size};
+	int rc;
+
+	memcpy(w.head, wr->head, sizeof(w.head));
+	roster_time_rfc3339(w.now, time(NULL));
+	if ((rc = mdb_txn_begin(srv->store.env, NULL, 0, &w.txn)) != 0) {
+		store_mdb_err(err, rc, "starting a write transaction");
+		return rc == MDB_MAP_RESIZED ? ROSTER_RETRY : ROSTER_FATAL;
+	}
+	for (struct op *op = batch; op; op = op->next) {
+		op_reset(op);
+		rc = op->apply ? op->apply(&w, op) : 0;
+		if (rc == ROSTER_RETRY || rc == ROSTER_FATAL) {
+			if (rc == ROSTER_FATAL)
+				*err = op->err;
+			goto abort;
+		}
+		if (rc < 0) {
+			op->status = op->err.status ? op->err.status : 500;
+			json_decref(op->reply);
+			op->reply = NULL;
+			op->object[0] = '\0';
+		}
+		op->outcome = outcome_of(op->status);
+		if ((rc = audit_append(&w, op, err)) != 0)
+			goto abort;
+	}
+	if ((rc = mdb_txn_commit(w.txn)) != 0) {
+		store_mdb_err(err, rc, "committing");
+		return rc == MDB_MAP_FULL ? ROSTER_RETRY : ROSTER_FATAL;
+	}
+	pthread_mutex_lock(&wr->lock);
+	wr->log_size = w.log_size;
+	memcpy(wr->head, w.head, sizeof(wr->head));
+	pthread_mutex_unlock(&wr->lock);
+	return 0;
+abort:
+	mdb_txn_abort(w.txn);
+	return rc;
+}
+
+static void batch_run(struct server *srv, struct writer *wr, struct op *batch)
+{
+	struct roster_err err = {0};
+	int rc;
+
+	while ((rc = batch_try(srv, wr, batch, &err)) == ROSTER_RETRY)
+		if (store_grow(&srv->store, &err) < 0) {
+			rc = ROSTER_FATAL;
+			break;
+		}
+	if (rc == 0)
+		return;
+	log_warnx("write transaction failed, no longer accepting writes: %s", err.message);
+	pthread_mutex_lock(&wr->lock);
+	wr->failed = 1;
+	pthread_mutex_unlock(&wr->lock);
+	for (struct op *op = batch; op; op = op->next) {
+		json_decref(op->reply);
+		op->reply = NULL;
+		roster_err_set(&op->err, 503, "storage_failed",
+			       "the registry could not store this request and has stopped taking "
+			       "writes: an administrator must look at rosterd's log");
+		op->status = 503;
+	}
+}
+
+static void *writer_main(void *arg)
+{
+	struct server *srv = arg;
+	struct writer *wr = srv->writer;
+
+	for (;;) {
+		struct op *batch, **tail, *rest = NULL;
+		size_t n = 0;
+
+		pthread_mutex_lock(&wr->lock);
+		while (wr->queue == NULL && !wr->stop)
+			pthread_cond_wait(&wr->cond, &wr->lock);
+		if (wr->queue == NULL && wr->stop) {
+			pthread_mutex_unlock(&wr->lock);
+			return NULL;
+		}
+		/* Take up to batch_max ops; leave the rest queued for the next commit. */
+		batch = wr->queue;
+		for (tail = &batch; *tail && n < srv->cfg.batch_max; tail = &(*tail)->next)
+			n++;
+		rest = *tail;
+		*tail = NULL;
+		wr->queue = rest;
+		if (rest == NULL)
+			wr->queue_tail = &wr->queue;
+		pthread_mutex_unlock(&wr->lock);
+
+		if (writer_failed(srv)) {
+			for (struct op *op = batch; op; op = op->next) {
+				roster_err_set(&op->err, 503, "storage_failed",
+					       "the registry has stopped taking writes after a "
+					       "storage failure: see rosterd's log");
+				op->status = 503;
+			}
+		} else {
+			batch_run(srv, wr, batch);
+		}
+		pthread_mutex_lock(&wr->lock);
+		*wr->done_tail = batch;
+		wr->done_tail = tail;
+		pthread_mutex_unlock(&wr->lock);
+		event_active(srv->ev_done, EV_READ, 0);
+	}
+}
+
+/* Main thread: replies to every op the writer has finished. */
+static void writer_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct writer *wr = srv->writer;
+	struct op *op;
+
+	(void)fd;
+	(void)what;
+	pthread_mutex_lock(&wr->lock);
+	op = wr->done;
+	wr->done = NULL;
+	wr->done_tail = &wr->done;
+	pthread_mutex_unlock(&wr->lock);
+	while (op) {
+		struct op *next = op->next;
+
+		server_reply_done(srv, op);
+		op = next;
+	}
+}
+
+int writer_start(struct server *srv, struct roster_err *err)
+{
+	struct writer *wr = roster_xcalloc(1, sizeof(*wr));
+	MDB_txn *txn;
+	int rc;
+
+	wr->queue_tail = &wr->queue;
+	wr->done_tail = &wr->done;
+	pthread_mutex_init(&wr->lock, NULL);
+	pthread_cond_init(&wr->cond, NULL);
+	if ((rc = mdb_txn_begin(srv->store.env, NULL, MDB_RDONLY, &txn)) != 0) {
+		free(wr);
+		return store_mdb_err(err, rc, "reading the audit log");
+	}
+	rc = audit_head_load(txn, srv->store.audit, &wr->log_size, wr->head, err);
+	mdb_txn_abort(txn);
+	if (rc < 0) {
+		free(wr);
+		return -1;
+	}
+	srv->writer = wr;
+	srv->ev_done = event_new(srv->base, -1, 0, writer_done_cb, srv);
+	if ((rc = pthread_create(&wr->thread, NULL, writer_main, srv)) != 0) {
+		event_free(srv->ev_done);
+		srv->writer = NULL;
+		free(wr);
+		return roster_err_set(err, 0, "writer", "cannot start the writer thread: %s",
+				      strerror(rc));
+	}
+	return 0;
+}
+
+void writer_submit(struct server *srv, struct op *op)
+{
+	struct writer *wr = srv->writer;
+
+	op->next = NULL;
+	pthread_mutex_lock(&wr->lock);
+	*wr->queue_tail = op;
+	wr->queue_tail = &op->next;
+	pthread_cond_signal(&wr->cond);
+	pthread_mutex_unlock(&wr->lock);
+}
+
+int writer_failed(struct server *srv)
+{
+	int failed;
+
+	pthread_mutex_lock(&srv->writer->lock);
+	failed = srv->writer->failed;
+	pthread_mutex_unlock(&srv->writer->lock);
+	return failed;
+}
+
+uint64_t writer_log_size(struct server *srv)
+{
+	uint64_t n;
+
+	/* log_size is written by the writer between commits; the lock orders the read. */
+	pthread_mutex_lock(&srv->writer->lock);
+	n = srv->writer->log_size;
+	pthread_mutex_unlock(&srv->writer->lock);
+	return n;
+}
+
+void writer_stop(struct server *srv)
+{
+	struct writer *wr = srv->writer;
+
+	if (wr == NULL)
+		return;
+	pthread_mutex_lock(&wr->lock);
+	wr->stop = 1;
+	pthread_cond_signal(&wr->cond);
+	pthread_mutex_unlock(&wr->lock);
+	pthread_join(wr->thread, NULL);
+	writer_done_cb(-1, 0, srv);
+	event_free(srv->ev_done);
+	pthread_mutex_destroy(&wr->lock);
+	pthread_cond_destroy(&wr->cond);
+	free(wr);
+	srv->writer = NULL;
+}

@@ -1,0 +1,133 @@
+/*
+ * records.c - what the handlers' apply functions have in common: reading one
+ * record into the reply, listing records through an index, keeping a state
+ * index in step, and the query parameters of lists.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "rosterd.h"
+
+int rec_reply(struct wtxn *w, struct op *op, MDB_dbi dbi, const char *db)
+{
+	json_t *rec;
+
+	if (rec_get(w, dbi, db, op->target, &rec, &op->err) < 0)
+		return -1;
+	op->reply = rec;
+	op->status = 200;
+	return 0;
+}
+
+/* Replies {"items": [...], "next": id|null} for the ids in op->targets. */
+static int reply_items(struct wtxn *w, struct op *op, MDB_dbi dbi, const char *db,
+		       const char *next)
+{
+	json_t *items = json_array();
+
+	for (size_t i = 0; i < json_array_size(op->targets); i++) {
+		json_t *rec;
+
+		if (rec_get(w, dbi, db, json_string_value(json_array_get(op->targets, i)), &rec,
+			    &op->err) < 0) {
+			json_decref(items);
+			return -1;
+		}
+		json_array_append_new(items, rec);
+	}
+	op->reply = json_pack("{s:o, s:o}", "items", items, "next",
+			      next[0] ? json_string(next) : json_null());
+	op->status = 200;
+	return 0;
+}
+
+int rec_list_index(struct wtxn *w, struct op *op, MDB_dbi idx, const void *key, size_t klen,
+		   MDB_dbi dbi, const char *db)
+{
+	char next[ROSTER_ID_MAX];
+
+	op->targets = json_array();
+	if (idx_list(w, idx, key, klen, op->param[0] ? op->param : NULL, op->limit, op->targets,
+		     next, &op->err) < 0)
+		return -1;
+	return reply_items(w, op, dbi, db, next);
+}
+
+int rec_list_all(struct wtxn *w, struct op *op, MDB_dbi dbi, const char *db)
+{
+	MDB_val k = {strlen(op->param), op->param}, v;
+	char next[ROSTER_ID_MAX] = "";
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(w->txn, dbi, &cur);
+
+	if (rc)
+		return store_mdb_err(&op->err, rc, "listing records");
+	op->targets = json_array();
+	rc = op->param[0] ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)
+			  : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	if (rc == 0 && op->param[0] && k.mv_size == strlen(op->param) &&
+	    memcmp(k.mv_data, op->param, k.mv_size) == 0)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	while (rc == 0 && json_array_size(op->targets) < op->limit) {
+		json_array_append_new(op->targets, json_stringn(k.mv_data, k.mv_size));
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	if (rc == 0)
+		snprintf(next, sizeof(next), "%s",
+			 json_string_value(json_array_get(op->targets, op->limit - 1)));
+	mdb_cursor_close(cur);
+	if (rc && rc != MDB_NOTFOUND)
+		return store_mdb_err(&op->err, rc, "listing records");
+	return reply_items(w, op, dbi, db, next);
+}
+
+int rec_state_move(struct wtxn *w, MDB_dbi idx, const char *kind, const char *from,
+		   const char *to, const char *id)
+{
+	uint8_t tag[16];
+	int rc;
+
+	if (from && to && strcmp(from, to) == 0)
+		return 0;
+	if (from) {
+		keys_tag(&w->srv->keys, kind, from, tag);
+		if ((rc = idx_del(w, idx, tag, sizeof(tag), id)) != 0)
+			return rc;
+	}
+	keys_tag(&w->srv->keys, kind, to, tag);
+	return idx_put(w, idx, tag, sizeof(tag), id);
+}
+
+/* Stamps a changed record: next version, updated now (and created, when new). */
+void rec_stamp(struct wtxn *w, json_t *rec, int creating)
+{
+	json_int_t v = json_integer_value(json_object_get(rec, "version"));
+
+	json_object_set_new(rec, "version", json_integer(creating ? 1 : v + 1));
+	if (creating)
+		json_object_set_new(rec, "created", json_string(w->now));
+	json_object_set_new(rec, "updated", json_string(w->now));
+}
+
+int rec_exists(struct wtxn *w, MDB_dbi dbi, const char *id)
+{
+	MDB_val k = {strlen(id), (void *)id}, v;
+
+	return mdb_get(w->txn, dbi, &k, &v) == 0;
+}
+
+/* ?after=ID&limit=N, shared by every list. */
+int list_params(struct evhttp_request *req, const char *prefix, struct op *op)
+{
+	char after[ROSTER_ID_MAX];
+
+	if (http_query_limit(req, 50, 500, &op->limit, &op->err) < 0)
+		return -1;
+	if (http_query(req, "after", after, sizeof(after)) == NULL)
+		return 0;
+	if (!roster_id_valid(after, prefix))
+		return roster_err_set(&op->err, 400, "bad_query",
+				      "after must be the id of the last record of the previous page");
+	snprintf(op->param, sizeof(op->param), "%s", after);
+	return 0;
+}

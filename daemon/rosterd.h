@@ -1,0 +1,231 @@
+/*
+ * rosterd.h - the daemon's private interfaces. One server struct owns every
+ * long-lived resource (config, LMDB environment, keys, event base, writer);
+ * each module below works on a part of it.
+ */
+#ifndef ROSTERD_H
+#define ROSTERD_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <jansson.h>
+#include <lmdb.h>
+
+#include "roster/audit.h"
+#include "roster/envelope.h"
+#include "roster/err.h"
+#include "roster/util.h"
+
+/* Roles are bits so one account can hold several. */
+enum role { ROLE_CLERK = 1, ROLE_APPROVER = 2, ROLE_AUDITOR = 4, ROLE_ADMIN = 8, ROLE_ANY = 15 };
+#define ROLE_COUNT 4
+
+struct role_members {
+	uid_t *uids;
+	size_t n_uids;
+	gid_t *gids;
+	size_t n_gids;
+};
+
+struct role_table {
+	struct role_members members[ROLE_COUNT];
+};
+
+/* config.c: parsed once at start (and the role table again on SIGHUP). */
+struct config {
+	char *path;
+	char *data_dir;
+	char *socket;
+	char *socket_group;
+	char *master_key;
+	char *origin;
+	mode_t socket_mode;
+	size_t map_size;
+	size_t batch_max;
+	struct role_table roles;
+};
+
+int config_load(struct config *cfg, const char *path, struct roster_err *err);
+void config_free(struct config *cfg);
+void roles_free(struct role_table *roles);
+const char *role_name(int role_bit);
+
+/* keys.c: the master key and the keys it wraps, in locked memory. */
+struct keyring {
+	uint8_t *master;   /* sodium_malloc'd, read-only once loaded */
+	uint8_t *data;     /* the active data key */
+	uint32_t data_id;  /* its id, named in every envelope */
+	uint8_t *index;    /* blind-index key: tags state indexes */
+	uint8_t *sign_sk;  /* Ed25519 secret key (64 bytes) */
+	uint8_t sign_pk[32];
+};
+
+int keys_master_create(const char *path, struct roster_err *err);
+int keys_master_load(struct keyring *kr, const char *path, struct roster_err *err);
+int keys_generate(struct keyring *kr, MDB_txn *txn, MDB_dbi keys_dbi, MDB_dbi meta_dbi,
+		  struct roster_err *err);
+int keys_unwrap(struct keyring *kr, MDB_txn *txn, MDB_dbi keys_dbi, MDB_dbi meta_dbi,
+		struct roster_err *err);
+void keys_free(struct keyring *kr);
+/* A 16-byte keyed tag for an index key, e.g. tag("custody", "employer"). */
+void keys_tag(const struct keyring *kr, const char *kind, const char *value, uint8_t out[16]);
+
+/* store.c: the LMDB environment and its named databases. */
+struct store {
+	MDB_env *env;
+	MDB_dbi meta, keys, persons, documents, travel, audit;
+	MDB_dbi doc_by_person, travel_by_person, doc_by_state, travel_by_state;
+	size_t map_size;
+	/* Readers outside the writer hold it shared; growing the map holds it exclusive. */
+	pthread_rwlock_t resize;
+};
+
+int store_open(struct store *st, const char *dir, size_t map_size, int create,
+	       struct roster_err *err);
+void store_close(struct store *st);
+int store_grow(struct store *st, struct roster_err *err);
+int store_mdb_err(struct roster_err *err, int rc, const char *what);
+
+/* The caller of a request, from SO_PEERCRED. */
+struct peer {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	char user[64]; /* the account name, or "uid:N" when it has none */
+	int roles;
+};
+
+/* writer.c: one thread that applies queued operations in group commits. */
+struct op;
+struct wtxn {
+	MDB_txn *txn;
+	struct server *srv;
+	char now[21];
+	uint64_t log_size;             /* the next entry's seq */
+	uint8_t head[ROSTER_HASH_BYTES]; /* leaf hash of the last entry, zeros if none */
+};
+typedef int (*op_apply_fn)(struct wtxn *w, struct op *op);
+
+enum outcome { OUT_OK, OUT_DENIED, OUT_REJECTED, OUT_ERROR };
+
+struct op {
+	struct op *next;
+	struct evhttp_request *req;
+	struct peer peer;
+	const char *action;        /* "person.create", ... */
+	char target[ROSTER_ID_MAX]; /* the record the request names, or "" */
+	op_apply_fn apply;         /* NULL: the entry alone (denials, rejections) */
+	json_t *body;              /* parsed request body, if any */
+	char param[ROSTER_ID_MAX]; /* a second id (query cursor, person filter) */
+	char param2[32];           /* a state filter */
+	uint64_t version;          /* expected version, for updates */
+	size_t limit;
+	/* Filled by apply, or set up front for audit-only ops. */
+	int status;
+	json_t *reply;
+	json_t *targets; /* ids read by a list, for the entry */
+	char object[2 * ROSTER_HASH_BYTES + 1];
+	enum outcome outcome;
+	struct roster_err err;
+	uint64_t seq;       /* the audit entry written for it */
+	int stream_audit;   /* after commit, stream audit entries from seq_from */
+	uint64_t seq_from, seq_to;
+};
+
+/* Runs one write transaction's worth of put, growing the map if it is full. */
+int writer_start(struct server *srv, struct roster_err *err);
+void writer_submit(struct server *srv, struct op *op);
+void writer_stop(struct server *srv);
+int writer_failed(struct server *srv);
+uint64_t writer_log_size(struct server *srv);
+/* Appends the genesis entry in txn (at init). */
+int audit_append(struct wtxn *w, struct op *op, struct roster_err *err);
+int audit_head_load(MDB_txn *txn, MDB_dbi audit, uint64_t *size, uint8_t head[32],
+		    struct roster_err *err);
+
+/* Record helpers for handlers' apply functions (h-*.c). */
+int rec_get(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, json_t **out,
+	    struct roster_err *err);
+int rec_put(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, json_t *rec,
+	    struct op *op, struct roster_err *err);
+int idx_put(struct wtxn *w, MDB_dbi dbi, const void *key, size_t klen, const char *id);
+int idx_del(struct wtxn *w, MDB_dbi dbi, const void *key, size_t klen, const char *id);
+int idx_list(struct wtxn *w, MDB_dbi dbi, const void *key, size_t klen, const char *after,
+	     size_t limit, json_t *ids, char *next, struct roster_err *err);
+int rec_reply(struct wtxn *w, struct op *op, MDB_dbi dbi, const char *db);
+int rec_list_index(struct wtxn *w, struct op *op, MDB_dbi idx, const void *key, size_t klen,
+		   MDB_dbi dbi, const char *db);
+int rec_list_all(struct wtxn *w, struct op *op, MDB_dbi dbi, const char *db);
+int rec_state_move(struct wtxn *w, MDB_dbi idx, const char *kind, const char *from,
+		   const char *to, const char *id);
+void rec_stamp(struct wtxn *w, json_t *rec, int creating);
+int rec_exists(struct wtxn *w, MDB_dbi dbi, const char *id);
+int state_known(const char *word, const char *list);
+int list_params(struct evhttp_request *req, const char *prefix, struct op *op);
+#define ROSTER_RETRY (-2) /* the map was full: the whole batch is retried */
+#define ROSTER_FATAL (-3) /* the transaction is broken: the whole batch fails */
+
+/* The server: everything a request may touch. */
+struct server {
+	struct config cfg;
+	struct store store;
+	struct keyring keys;
+	struct event_base *base;
+	struct evhttp *http;
+	struct evhttp_bound_socket *bound;
+	struct event *ev_term, *ev_int, *ev_hup, *ev_done;
+	struct writer *writer;
+	time_t started;
+	long in_flight;
+	int stopping;
+	/* The role table (in cfg) is only read and swapped on the main thread. */
+};
+
+/* auth.c */
+int auth_peer(struct server *srv, struct evhttp_request *req, struct peer *peer);
+
+/* server.c */
+int server_listen(struct server *srv, struct roster_err *err);
+int server_run(struct server *srv);
+void server_reply_done(struct server *srv, struct op *op);
+
+/* routes.c and http.c: dispatch and the HTTP-side helpers handlers use. */
+void routes_dispatch(struct evhttp_request *req, void *arg);
+void http_reply_json(struct evhttp_request *req, int status, json_t *body);
+void http_reply_error(struct evhttp_request *req, const struct roster_err *err);
+json_t *http_body_json(struct evhttp_request *req, struct roster_err *err);
+const char *http_query(struct evhttp_request *req, const char *key, char *buf, size_t len);
+int http_query_limit(struct evhttp_request *req, size_t def, size_t max, size_t *out,
+		     struct roster_err *err);
+void http_stream_audit(struct server *srv, struct evhttp_request *req, uint64_t from,
+		       uint64_t to);
+
+/* Handlers: prepare an op from the request, or fill op->err to reject it. */
+struct route;
+typedef int (*handler_fn)(struct server *srv, struct op *op, const char *id);
+int h_person_create(struct server *srv, struct op *op, const char *id);
+int h_person_get(struct server *srv, struct op *op, const char *id);
+int h_person_update(struct server *srv, struct op *op, const char *id);
+int h_person_list(struct server *srv, struct op *op, const char *id);
+int h_doc_create(struct server *srv, struct op *op, const char *id);
+int h_doc_get(struct server *srv, struct op *op, const char *id);
+int h_doc_list(struct server *srv, struct op *op, const char *id);
+int h_doc_custody(struct server *srv, struct op *op, const char *id);
+int h_travel_create(struct server *srv, struct op *op, const char *id);
+int h_travel_get(struct server *srv, struct op *op, const char *id);
+int h_travel_list(struct server *srv, struct op *op, const char *id);
+int h_travel_decide(struct server *srv, struct op *op, const char *id);
+int h_travel_complete(struct server *srv, struct op *op, const char *id);
+int h_travel_cancel(struct server *srv, struct op *op, const char *id);
+int h_audit_entries(struct server *srv, struct op *op, const char *id);
+
+/* init.c and main.c */
+int registry_init(struct config *cfg, struct roster_err *err);
+int registry_open(struct server *srv, struct roster_err *err);
+
+#endif
