@@ -1,0 +1,78 @@
+/*
+ * cmd-doc.c - rosterctl doc add|get|list|custody.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rosterctl.h"
+
+static int cmd_doc_add(struct ctl *ctl, int argc, char **argv)
+{
+	struct args a;
+	int rc = args_parse(&cmd_doc_add_entry, argc, argv, roster_document_fields, NULL, 0, 0, &a);
+
+	if (rc)
+		return ARGS_DONE(rc);
+	rc = cmd_simple(ctl, "POST", "/v1/documents", a.body, print_document);
+	args_free(&a);
+	return rc;
+}
+
+const struct cmd_entry cmd_doc_add_entry = {
+    "doc", "add", "[-f FILE|-] [--person ID --type T --number N --country CC --expires D ...]",
+    "register a travel document", cmd_doc_add};
+
+static int cmd_doc_get(struct ctl *ctl, int argc, char **argv)
+{
+	return cmd_get(ctl, &cmd_doc_get_entry, "documents", argc, argv, print_document);
+}
+
+const struct cmd_entry cmd_doc_get_entry = {"doc", "get", "ID",
+					    "show a document with its custody history",
+					    cmd_doc_get};
+
+static int cmd_doc_list(struct ctl *ctl, int argc, char **argv)
+{
+	static const char *const opts[] = {"person", "custody", "limit", "after", "!all", NULL};
+	char base[256], *v;
+	struct args a;
+	int rc = args_parse(&cmd_doc_list_entry, argc, argv, NULL, opts, 0, 0, &a);
+
+	if (rc)
+		return ARGS_DONE(rc);
+	if ((a.opt[0] == NULL) == (a.opt[1] == NULL))
+		return cmd_usage_error(&cmd_doc_list_entry, "give --person ID or --custody STATE");
+	v = http_escape(a.opt[0] ? a.opt[0] : a.opt[1]);
+	snprintf(base, sizeof(base), "/v1/documents?%s=%s", a.opt[0] ? "person" : "custody", v);
+	free(v);
+	return cmd_list(ctl, base, a.opt[2], a.opt[3], a.opt[4] != NULL, print_document_line);
+}
+
+const struct cmd_entry cmd_doc_list_entry = {
+    "doc", "list", "--person ID | --custody STATE [--limit N] [--after ID] [--all]",
+    "list a person's documents, or the documents in a custody state", cmd_doc_list};
+
+static int cmd_doc_custody(struct ctl *ctl, int argc, char **argv)
+{
+	char path[256], *id;
+	struct args a;
+	int rc = args_parse(&cmd_doc_custody_entry, argc, argv, roster_custody_fields, NULL, 1, 2,
+			    &a);
+
+	if (rc)
+		return ARGS_DONE(rc);
+	if (a.npos == 2)
+		json_object_set_new(a.body, "event", json_string(a.pos[1]));
+	id = http_escape(a.pos[0]);
+	snprintf(path, sizeof(path), "/v1/documents/%s/custody", id);
+	free(id);
+	rc = cmd_simple(ctl, "POST", path, a.body, print_document);
+	args_free(&a);
+	return rc;
+}
+
+const struct cmd_entry cmd_doc_custody_entry = {
+    "doc", "custody",
+    "ID EVENT [--to employer|authority] [--custodian TEXT] [--request TRAVEL-ID] [--note TEXT]",
+    "record a custody event: surrender, release, return, lost or cancel", cmd_doc_custody};

@@ -1,0 +1,135 @@
+/*
+ * http.c - the client's transport: HTTP/1.1 over the daemon's Unix socket with
+ * libcurl, and turning replies into output and an exit code.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "rosterctl.h"
+#include "roster/util.h"
+
+static size_t collect(char *data, size_t size, size_t n, void *arg)
+{
+	struct response *r = arg;
+
+	r->body = roster_xrealloc(r->body, r->len + size * n + 1);
+	memcpy(r->body + r->len, data, size * n);
+	r->len += size * n;
+	r->body[r->len] = '\0';
+	return size * n;
+}
+
+char *http_escape(const char *s)
+{
+	char *e = curl_easy_escape(NULL, s, 0), *copy;
+
+	copy = roster_xstrdup(e ? e : "");
+	curl_free(e);
+	return copy;
+}
+
+int http_request(struct ctl *ctl, const char *method, const char *path, const json_t *body,
+		 struct response *r)
+{
+	CURL *curl = curl_easy_init();
+	struct curl_slist *headers = NULL;
+	char url[2048], *text = NULL;
+	CURLcode rc;
+
+	memset(r, 0, sizeof(*r));
+	if (curl == NULL) {
+		fprintf(stderr, "rosterctl: cannot initialise libcurl\n");
+		return EXIT_INTERNAL;
+	}
+	snprintf(url, sizeof(url), "http://roster%s", path);
+	curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, ctl->socket);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	if (body) {
+		text = json_dumps(body, JSON_COMPACT);
+		headers = curl_slist_append(headers, "Content-Type: application/json");
+		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, text);
+	}
+	rc = curl_easy_perform(curl);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_slist_free_all(headers);
+	curl_easy_cleanup(curl);
+	free(text);
+	if (rc != CURLE_OK) {
+		fprintf(stderr,
+			"rosterctl: cannot reach rosterd at %s: %s\n"
+			"  Is rosterd running? Set the socket with -s PATH or ROSTER_SOCKET.\n",
+			ctl->socket, curl_easy_strerror(rc));
+		return EXIT_UNREACHABLE;
+	}
+	if (r->body)
+		r->json = json_loadb(r->body, r->len, JSON_DECODE_ANY, NULL);
+	return 0;
+}
+
+void response_free(struct response *r)
+{
+	free(r->body);
+	json_decref(r->json);
+	memset(r, 0, sizeof(*r));
+}
+
+static int exit_for(long status)
+{
+	if (status < 300)
+		return EXIT_OK;
+	switch (status) {
+	case 404:
+		return EXIT_NOTFOUND;
+	case 403:
+		return EXIT_DENIED;
+	case 400:
+	case 405:
+	case 409:
+	case 413:
+	case 422:
+		return EXIT_REJECTED;
+	default:
+		return EXIT_INTERNAL;
+	}
+}
+
+int http_finish(struct ctl *ctl, struct response *r, void (*print)(const json_t *))
+{
+	int code = exit_for(r->status);
+
+	if (code == EXIT_OK) {
+		if (ctl->json || print == NULL)
+			fwrite(r->body ? r->body : "", 1, r->len, stdout);
+		else if (r->json)
+			print(r->json);
+	} else if (ctl->json) {
+		fwrite(r->body ? r->body : "", 1, r->len, stderr);
+	} else {
+		json_t *e = json_object_get(r->json, "error");
+		const char *msg = json_string_value(json_object_get(e, "message"));
+
+		fprintf(stderr, "rosterctl: %s (HTTP %ld%s%s)\n",
+			msg ? msg : "the daemon gave an unexpected reply", r->status,
+			e ? ", " : "", e ? json_string_value(json_object_get(e, "code")) : "");
+	}
+	response_free(r);
+	return code;
+}
+
+int cmd_simple(struct ctl *ctl, const char *method, const char *path, const json_t *body,
+	       void (*print)(const json_t *))
+{
+	struct response r;
+	int rc = http_request(ctl, method, path, body, &r);
+
+	return rc ? rc : http_finish(ctl, &r, print);
+}
