@@ -1,0 +1,143 @@
+# lib.sh - helpers for end-to-end tests: a real rosterd in a temporary folder,
+# driven by the real rosterctl (and curl) as several local identities.
+#
+# Identities (uids, via setpriv as root): 2001 clerk, 2002 clerk, 2003 approver,
+# 2004 clerk+approver, 2005 auditor, 2006 admin, 2009 no role.
+set -u
+: "${ROSTERD:?set ROSTERD to the rosterd binary}" "${ROSTERCTL:?set ROSTERCTL to the rosterctl binary}"
+
+PASS=0
+FAIL=0
+CLERK=2001 CLERK2=2002 APPROVER=2003 BOTH=2004 AUDITOR=2005 ADMIN=2006 NOBODY=2009
+
+if [ "$(id -u)" != 0 ]; then
+	echo "SKIP: end-to-end tests switch identities with setpriv and need root"
+	exit 77
+fi
+for tool in setpriv curl python3 mdb_dump; do
+	command -v "$tool" >/dev/null || { echo "missing $tool"; exit 1; }
+done
+
+T=$(mktemp -d /tmp/roster-e2e.XXXXXX)
+chmod 755 "$T"
+mkdir -m 1777 "$T/out" # where the test identities write
+SOCK=$T/rosterd.sock
+CONF=$T/rosterd.conf
+DPID=
+
+cleanup() {
+	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+write_conf() {
+	cat >"$CONF" <<CONF
+data_dir = $T/data
+socket = $SOCK
+master_key = $T/master.key
+origin = test.example/roster
+socket_mode = 0666
+map_size = ${MAP_SIZE:-64M}
+[roles]
+clerk = uid:$CLERK, uid:$CLERK2, uid:$BOTH
+approver = uid:$APPROVER, uid:$BOTH
+auditor = uid:$AUDITOR
+admin = uid:$ADMIN
+${EXTRA_ROLES:-}
+CONF
+}
+
+start_daemon() {
+	"$ROSTERD" -c "$CONF" 2>>"$T/rosterd.log" &
+	DPID=$!
+	for _ in $(seq 100); do
+		[ -S "$SOCK" ] && curl -s --unix-socket "$SOCK" http://r/v1/health >/dev/null && return 0
+		sleep 0.05
+	done
+	echo "rosterd did not start:"; cat "$T/rosterd.log"; exit 1
+}
+
+stop_daemon() {
+	kill -TERM "$DPID"
+	wait "$DPID"
+	local rc=$?
+	DPID=
+	return $rc
+}
+
+new_registry() {
+	write_conf
+	"$ROSTERD" init -c "$CONF" 2>>"$T/rosterd.log" || { cat "$T/rosterd.log"; exit 1; }
+	start_daemon
+}
+
+# as UID rosterctl-args...: runs rosterctl as that uid; stdout in $OUT, stderr in $ERR, code in $RC.
+as() {
+	local uid=$1
+	shift
+	OUT=$(ROSTER_SOCKET=$SOCK setpriv --reuid="$uid" --regid="$uid" --clear-groups \
+		"$ROSTERCTL" "$@" 2>"$T/err")
+	RC=$?
+	ERR=$(cat "$T/err")
+}
+
+# curl_as UID METHOD PATH [BODY]: raw HTTP; body in $OUT, status in $STATUS.
+curl_as() {
+	local uid=$1 method=$2 path=$3 body=${4-}
+	local args=(-s -o "$T/out/body" -w '%{http_code}' --unix-socket "$SOCK" -X "$method")
+	rm -f "$T/out/body"
+	if [ -n "$body" ]; then
+		printf '%s' "$body" >"$T/out/req"
+		chmod 644 "$T/out/req"
+		args+=(-H 'Content-Type: application/json' --data-binary "@$T/out/req")
+	fi
+	STATUS=$(setpriv --reuid="$uid" --regid="$uid" --clear-groups curl "${args[@]}" "http://r$path")
+	OUT=$(cat "$T/out/body" 2>/dev/null)
+}
+
+ok() {
+	PASS=$((PASS + 1))
+}
+
+bad() {
+	FAIL=$((FAIL + 1))
+	echo "FAIL: $*"
+	echo "  rc=${RC-} out=${OUT:0:300}"
+	echo "  err=${ERR:0:300}"
+}
+
+# expect CODE DESCRIPTION: checks the last `as` exit code.
+expect() {
+	if [ "$RC" = "$1" ]; then ok; else bad "$2 (wanted exit $1)"; fi
+}
+
+expect_status() {
+	if [ "$STATUS" = "$1" ]; then ok; else bad "$2 (wanted HTTP $1, got $STATUS)"; fi
+}
+
+# check DESCRIPTION command...: passes when the command succeeds.
+check() {
+	local what=$1
+	shift
+	if "$@"; then ok; else bad "$what"; fi
+}
+
+contains() { case "$1" in *"$2"*) return 0 ;; *) return 1 ;; esac; }
+
+# field JSON KEY: one top-level field of a JSON object.
+field() { python3 -c 'import json,sys; v=json.loads(sys.argv[1]).get(sys.argv[2]); print(v if not isinstance(v,(dict,list)) else json.dumps(v))' "$1" "$2"; }
+
+log_size() { curl -s --unix-socket "$SOCK" http://r/v1/health -o /dev/null; as $ADMIN --json status; field "$OUT" log_size; }
+
+person_json='{"name":"Ana Müller","name_native":"Анна Мюллер","birth_date":"1979-04-13","nationality":"DE","national_id":"T22000129","employer":"Acme Magnets","site":"Plant 2","segment":"downstream","expertise":["magnet-alloys","powder-metallurgy"],"education":[{"degree":"PhD","field":"Materials Science","institution":"TU Dresden","year":2006}],"research":"Patent EP3141592 on grain-boundary diffusion"}'
+
+add_person() { # add_person [JSON]: as clerk; sets PID
+	as $CLERK --json person add -f - <<<"${1:-$person_json}"
+	PID=$(field "$OUT" id)
+}
+
+finish() {
+	echo "$PASS passed, $FAIL failed"
+	[ "$FAIL" = 0 ]
+}
