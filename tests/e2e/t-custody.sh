@@ -1,0 +1,113 @@
+# t-custody.sh - documents, custody events and travel requests: every allowed
+# step, every refused transition (409, nothing changed), and the approver rules.
+. "$(dirname "$0")/lib.sh"
+new_registry
+add_person
+doc_id() { DID=$(field "$OUT" id); }
+
+as $CLERK --json doc add --person "$PID" --type passport --number C01X00T47 --country DE \
+	--issued 2021-05-02 --expires 2031-05-01
+expect 0 "clerk registers a passport"
+doc_id
+check "custody defaults to holder" test "$(field "$OUT" custody)" = holder
+as $CLERK doc add --person per_0000000000000000000000000a --type passport --number X1 --country DE --expires 2031-01-01
+expect 65 "document for a missing person is refused"
+as $CLERK doc add --person "$PID" --type visa --number X1 --country DE --expires 2031-01-01
+expect 65 "unknown document type is refused"
+as $CLERK doc add --person "$PID" --type passport --number X1 --country DE --issued 2031-01-01 --expires 2030-01-01
+expect 65 "expiry before issue is refused"
+as $CLERK --json doc list --person "$PID"
+check "the person has exactly one document" test \
+	"$(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])["items"]))' "$OUT")" = 1
+
+refused() { # refused DESCRIPTION rosterctl-args...: exit 65 and the document unchanged
+	local what=$1
+	shift
+	as $CLERK --json doc get "$DID"
+	local v=$(field "$OUT" version)
+	as $CLERK "$@"
+	expect 65 "$what"
+	as $CLERK --json doc get "$DID"
+	check "$what changed nothing" test "$(field "$OUT" version)" = "$v"
+}
+
+refused "release from the holder" doc custody "$DID" release
+refused "return without a release" doc custody "$DID" return
+refused "surrender without where to" doc custody "$DID" surrender
+refused "unknown event" doc custody "$DID" teleport
+as $CLERK --json doc custody "$DID" surrender --to employer --custodian "HR safe, site 2"
+expect 0 "surrender to the employer"
+check "custody is employer" test "$(field "$OUT" custody)" = employer
+check "custodian recorded" test "$(field "$OUT" custodian)" = "HR safe, site 2"
+refused "surrender twice" doc custody "$DID" surrender --to authority
+as $CLERK --json doc list --custody employer
+check "listed under custody employer" contains "$OUT" "$DID"
+as $CLERK --json doc list --custody holder
+check "no longer listed under holder" test "$(contains "$OUT" "$DID" && echo y)" != y
+
+# Travel: file, decide, release for it, return.
+as $CLERK --json travel request --person "$PID" --destinations FR,JP --depart 2027-03-01 --return 2027-03-10 --purpose "Magnet conference"
+expect 0 "clerk files a travel request"
+TID=$(field "$OUT" id)
+check "request is pending" test "$(field "$OUT" status)" = pending
+check "requested_by is the clerk" test "$(field "$OUT" requested_by)" = "uid:$CLERK"
+refused "release for a pending request" doc custody "$DID" release --request "$TID"
+as $CLERK travel request --person "$PID" --destinations FR --depart 2027-03-10 --return 2027-03-01 --purpose x
+expect 65 "return before departure is refused"
+as $CLERK travel request --person "$PID" --destinations XX --depart 2027-03-01 --return 2027-03-02 --purpose x
+expect 65 "unknown destination is refused"
+as $CLERK travel request --person "$PID" --destinations FR --depart 2027-03-01 --return 2027-03-02 --purpose x --status approved
+expect 65 "a client cannot set the status"
+
+as $CLERK travel approve "$TID"
+expect 77 "a clerk cannot approve"
+as $APPROVER travel deny "$TID"
+expect 65 "a denial needs a reason"
+as $APPROVER --json travel approve "$TID"
+expect 0 "an approver approves"
+check "request is approved" test "$(field "$OUT" status)" = approved
+check "decided_by is the approver" test "$(field "$OUT" decided_by)" = "uid:$APPROVER"
+as $APPROVER travel approve "$TID"
+expect 65 "a decided request cannot be decided again"
+
+# An account holding both roles may not decide its own request.
+as $BOTH --json travel request --person "$PID" --destinations IT --depart 2027-05-01 --return 2027-05-03 --purpose Audit
+TID2=$(field "$OUT" id)
+as $BOTH travel approve "$TID2"
+expect 77 "approving one's own request is refused"
+check "self-approval message is clear" contains "$ERR" "you filed this travel request"
+as $APPROVER --json travel deny "$TID2" --reason "Budget frozen"
+expect 0 "another approver denies it"
+check "reason recorded" test "$(field "$OUT" reason)" = "Budget frozen"
+refused "release for a denied request" doc custody "$DID" release --request "$TID2"
+
+as $CLERK --json doc custody "$DID" release --request "$TID"
+expect 0 "release for the approved trip"
+check "back with the holder" test "$(field "$OUT" custody)" = holder
+as $CLERK --json doc custody "$DID" return --to employer --custodian "HR safe, site 2"
+expect 0 "return after the trip"
+as $CLERK --json travel complete "$TID"
+expect 0 "complete the trip"
+check "trip completed" test "$(field "$OUT" status)" = completed
+as $CLERK travel cancel "$TID"
+expect 65 "a completed trip cannot be cancelled"
+as $CLERK --json travel list --status completed
+check "listed as completed" contains "$OUT" "$TID"
+as $CLERK --json travel list --person "$PID"
+check "both requests listed for the person" test \
+	"$(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])["items"]))' "$OUT")" = 2
+
+as $CLERK --json doc get "$DID"
+check "history has every event" test \
+	"$(python3 -c 'import json,sys; print(",".join(h["event"] for h in json.loads(sys.argv[1])["history"]))' "$OUT")" = "surrender,release,return"
+check "history names who" contains "$OUT" "\"by\":\"uid:$CLERK\""
+check "history names the request" contains "$OUT" "\"request\":\"$TID\""
+as $CLERK --json doc custody "$DID" lost
+expect 0 "report lost"
+refused "surrender a lost document" doc custody "$DID" surrender --to employer
+as $CLERK --json doc custody "$DID" cancel
+expect 0 "cancel"
+refused "anything after cancel" doc custody "$DID" lost
+as $CLERK doc get "$DID"
+check "human output shows history" contains "$OUT" "release   employer -> holder"
+finish

@@ -1,0 +1,78 @@
+# t-storage.sh - what lies on disk, the audit chain, and the daemon's life:
+# init, keys, sockets, SIGTERM, growing the map.
+. "$(dirname "$0")/lib.sh"
+MAP_SIZE=1M new_registry
+add_person
+as $CLERK --json doc add --person "$PID" --type passport --number C01X00T47 --country DE --expires 2031-05-01
+DID=$(field "$OUT" id)
+as $CLERK --json travel request --person "$PID" --destinations FR --depart 2027-03-01 --return 2027-03-10 --purpose "Visit Lyon plant"
+
+# Enough records to outgrow a 1 MiB map: the map grows instead of failing.
+for i in $(seq 60); do
+	as $CLERK person add --research "$(head -c 12000 /dev/zero | tr '\0' x)" --name "Filler Person" \
+		--birth-date 1990-01-01 --nationality FR --employer E --segment upstream --expertise metallurgy
+	[ "$RC" = 0 ] || break
+done
+expect 0 "writes keep succeeding past the initial map size"
+check "the daemon logged the map growth" grep -q "database map grown" "$T/rosterd.log"
+
+# The audit chain, checked independently of the daemon's code.
+as $AUDITOR audit export
+printf '%s\n' "$OUT" >"$T/export.jsonl"
+python3 - "$T/export.jsonl" <<'PY'
+import hashlib, json, sys
+prev = "0" * 64
+lines = open(sys.argv[1], "rb").read().split(b"\n")[:-1]
+for seq, raw in enumerate(lines):
+    e = json.loads(raw)
+    canon = json.dumps(e, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    assert canon == raw, f"entry {seq} not canonical"
+    assert e["seq"] == seq, f"entry {seq} has seq {e['seq']}"
+    assert e["prev"] == prev, f"entry {seq} breaks the chain"
+    for k in ("time", "actor", "action", "target", "outcome", "object"):
+        assert k in e, f"entry {seq} lacks {k}"
+    prev = hashlib.sha256(b"\0" + raw).hexdigest()
+assert len(lines) > 60, len(lines)
+PY
+check "exported entries chain with RFC 6962 leaf hashes" test $? = 0
+check "a write's entry names the ciphertext digest" grep -q "\"action\":\"person.create\".*\"object\":\"[0-9a-f]\{64\}\"" "$T/export.jsonl"
+
+# No personal data on disk: not in data.mdb, not in the log.
+stop_daemon
+check "SIGTERM exits cleanly" test $? = 0
+check "SIGTERM removes the socket" test ! -e "$SOCK"
+mdb_dump -a "$T/data" >"$T/dump.txt" 2>&1 || mdb_dump -n "$T/data/data.mdb" -a >"$T/dump.txt"
+for secret in "Ana Müller" "Müller" "Анна" "1979-04-13" "T22000129" "C01X00T47" "2031-05-01" "Acme Magnets" "Lyon" "TU Dresden"; do
+	check "mdb_dump does not show '$secret'" test "$(grep -c -F "$secret" "$T/dump.txt")" = 0
+	check "raw data.mdb does not hold '$secret'" test "$(grep -c -F -a "$secret" "$T/data/data.mdb")" = 0
+	check "the daemon log does not hold '$secret'" test "$(grep -c -F "$secret" "$T/rosterd.log")" = 0
+done
+hex_secret=$(printf 'Ana M' | od -An -tx1 | tr -d ' \n')
+check "mdb_dump hex does not show a name" test "$(grep -c "$hex_secret" "$T/dump.txt")" = 0
+
+# init refuses an existing registry; the daemon refuses a wrong or exposed key.
+"$ROSTERD" init -c "$CONF" 2>"$T/init.err"
+check "init refuses an existing registry" test $? != 0
+check "init says why" grep -q "already holds a registry" "$T/init.err"
+cp "$T/master.key" "$T/master.key.good"
+chmod 644 "$T/master.key"
+"$ROSTERD" -c "$CONF" 2>"$T/start.err"
+check "a group-readable master key is refused" grep -q "must not be readable" "$T/start.err"
+chmod 600 "$T/master.key"
+printf '%064d\n' 7 >"$T/master.key"
+"$ROSTERD" -c "$CONF" 2>"$T/start.err"
+check "a wrong master key is refused" grep -q "does not open this registry" "$T/start.err"
+cp "$T/master.key.good" "$T/master.key"
+chmod 600 "$T/master.key"
+
+# Sockets: a stale one is replaced, a live one never stolen.
+python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$SOCK"
+start_daemon
+check "a stale socket is replaced" test -S "$SOCK"
+"$ROSTERD" -c "$CONF" 2>"$T/second.err"
+check "a second daemon does not steal a live socket" grep -q "another daemon is answering" "$T/second.err"
+as $CLERK --json person get "$PID"
+expect 0 "the first daemon still serves, data intact after restart"
+check "record reads back after restart" test "$(field "$OUT" name)" = "Ana Müller"
+
+finish
