@@ -49,9 +49,8 @@ static int cmd_audit_tail(struct ctl *ctl, int argc, char **argv)
 	return audit_get(ctl, path);
 }
 
-const struct cmd_entry cmd_audit_tail_entry = {"audit", "tail", "[--n N]",
-					       "print the last N audit entries (default 20)",
-					       cmd_audit_tail};
+const struct cmd_entry cmd_audit_tail_entry = {
+    "audit", "tail", "[--n N]", "print the last N audit entries (default 20)", cmd_audit_tail};
 
 static int cmd_audit_export(struct ctl *ctl, int argc, char **argv)
 {

@@ -28,9 +28,8 @@ static int cmd_doc_get(struct ctl *ctl, int argc, char **argv)
 	return cmd_get(ctl, &cmd_doc_get_entry, "documents", argc, argv, print_document);
 }
 
-const struct cmd_entry cmd_doc_get_entry = {"doc", "get", "ID",
-					    "show a document with its custody history",
-					    cmd_doc_get};
+const struct cmd_entry cmd_doc_get_entry = {
+    "doc", "get", "ID", "show a document with its custody history", cmd_doc_get};
 
 static int cmd_doc_list(struct ctl *ctl, int argc, char **argv)
 {
@@ -57,8 +56,8 @@ static int cmd_doc_custody(struct ctl *ctl, int argc, char **argv)
 {
 	char path[256], *id;
 	struct args a;
-	int rc = args_parse(&cmd_doc_custody_entry, argc, argv, roster_custody_fields, NULL, 1, 2,
-			    &a);
+	int rc =
+	    args_parse(&cmd_doc_custody_entry, argc, argv, roster_custody_fields, NULL, 1, 2, &a);
 
 	if (rc)
 		return ARGS_DONE(rc);

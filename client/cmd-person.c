@@ -11,7 +11,8 @@
 static int cmd_person_add(struct ctl *ctl, int argc, char **argv)
 {
 	struct args a;
-	int rc = args_parse(&cmd_person_add_entry, argc, argv, roster_person_fields, NULL, 0, 0, &a);
+	int rc =
+	    args_parse(&cmd_person_add_entry, argc, argv, roster_person_fields, NULL, 0, 0, &a);
 
 	if (rc)
 		return ARGS_DONE(rc);
@@ -26,7 +27,7 @@ const struct cmd_entry cmd_person_add_entry = {
 
 /* GET /v1/<what>/<id>, the shape of every "get". */
 int cmd_get(struct ctl *ctl, const struct cmd_entry *e, const char *what, int argc, char **argv,
-	    void (*print)(const json_t *))
+            void (*print)(const json_t *))
 {
 	char path[256], *id;
 	struct args a;
@@ -46,7 +47,7 @@ static int cmd_person_get(struct ctl *ctl, int argc, char **argv)
 }
 
 const struct cmd_entry cmd_person_get_entry = {"person", "get", "ID", "show one person",
-					       cmd_person_get};
+                                               cmd_person_get};
 
 static int cmd_person_update(struct ctl *ctl, int argc, char **argv)
 {
@@ -54,16 +55,16 @@ static int cmd_person_update(struct ctl *ctl, int argc, char **argv)
 	char path[256], *id, *end;
 	struct args a;
 	long long version;
-	int rc = args_parse(&cmd_person_update_entry, argc, argv, roster_person_fields, opts, 1, 1,
-			    &a);
+	int rc =
+	    args_parse(&cmd_person_update_entry, argc, argv, roster_person_fields, opts, 1, 1, &a);
 
 	if (rc)
 		return ARGS_DONE(rc);
 	if (a.opt[0] == NULL || (version = strtoll(a.opt[0], &end, 10)) < 1 || *end) {
 		args_free(&a);
 		return cmd_usage_error(&cmd_person_update_entry,
-				       "--version N is required: the version you last read "
-				       "(rosterctl person get ID)");
+		                       "--version N is required: the version you last read "
+		                       "(rosterctl person get ID)");
 	}
 	if (a.opt[1]) {
 		char *fields = roster_xstrdup(a.opt[1]), *save = NULL;
@@ -91,7 +92,7 @@ const struct cmd_entry cmd_person_update_entry = {
 
 /* Pages through a list, following "next" with --all; the shape of every list. */
 int cmd_list(struct ctl *ctl, const char *base, const char *limit, const char *after, int all,
-	     void (*line)(const json_t *))
+             void (*line)(const json_t *))
 {
 	char path[1024], *cursor = after ? http_escape(after) : NULL;
 
@@ -100,8 +101,9 @@ int cmd_list(struct ctl *ctl, const char *base, const char *limit, const char *a
 		const char *next;
 		int rc;
 
-		snprintf(path, sizeof(path), "%s%slimit=%s%s%s", base, strchr(base, '?') ? "&" : "?",
-			 limit ? limit : "50", cursor ? "&after=" : "", cursor ? cursor : "");
+		snprintf(path, sizeof(path), "%s%slimit=%s%s%s", base,
+		         strchr(base, '?') ? "&" : "?", limit ? limit : "50",
+		         cursor ? "&after=" : "", cursor ? cursor : "");
 		free(cursor);
 		cursor = NULL;
 		if ((rc = http_request(ctl, "GET", path, NULL, &r)) != 0)
@@ -132,7 +134,7 @@ static int cmd_person_list(struct ctl *ctl, int argc, char **argv)
 	if (rc)
 		return ARGS_DONE(rc);
 	return cmd_list(ctl, "/v1/persons", a.opt[0], a.opt[1], a.opt[2] != NULL,
-			print_person_line);
+	                print_person_line);
 }
 
 const struct cmd_entry cmd_person_list_entry = {

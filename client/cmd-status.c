@@ -34,4 +34,4 @@ static int cmd_status(struct ctl *ctl, int argc, char **argv)
 }
 
 const struct cmd_entry cmd_status_entry = {"status", NULL, "",
-					   "show the daemon's health, and your roles", cmd_status};
+                                           "show the daemon's health, and your roles", cmd_status};

@@ -10,8 +10,8 @@
 static int cmd_travel_request(struct ctl *ctl, int argc, char **argv)
 {
 	struct args a;
-	int rc = args_parse(&cmd_travel_request_entry, argc, argv, roster_travel_fields, NULL, 0, 0,
-			    &a);
+	int rc =
+	    args_parse(&cmd_travel_request_entry, argc, argv, roster_travel_fields, NULL, 0, 0, &a);
 
 	if (rc)
 		return ARGS_DONE(rc);
@@ -31,7 +31,7 @@ static int cmd_travel_get(struct ctl *ctl, int argc, char **argv)
 }
 
 const struct cmd_entry cmd_travel_get_entry = {"travel", "get", "ID", "show a travel request",
-					       cmd_travel_get};
+                                               cmd_travel_get};
 
 static int cmd_travel_list(struct ctl *ctl, int argc, char **argv)
 {
@@ -43,7 +43,8 @@ static int cmd_travel_list(struct ctl *ctl, int argc, char **argv)
 	if (rc)
 		return ARGS_DONE(rc);
 	if ((a.opt[0] == NULL) == (a.opt[1] == NULL))
-		return cmd_usage_error(&cmd_travel_list_entry, "give --person ID or --status STATE");
+		return cmd_usage_error(&cmd_travel_list_entry,
+		                       "give --person ID or --status STATE");
 	v = http_escape(a.opt[0] ? a.opt[0] : a.opt[1]);
 	snprintf(base, sizeof(base), "/v1/travel?%s=%s", a.opt[0] ? "person" : "status", v);
 	free(v);
@@ -57,7 +58,7 @@ const struct cmd_entry cmd_travel_list_entry = {
 
 /* POST /v1/travel/ID/<action> with an optional body. */
 static int travel_post(struct ctl *ctl, const struct cmd_entry *e, const char *action,
-		       const char *decision, int argc, char **argv)
+                       const char *decision, int argc, char **argv)
 {
 	static const char *const opts[] = {"reason", NULL};
 	char path[256], *id;
@@ -103,9 +104,8 @@ static int cmd_travel_cancel(struct ctl *ctl, int argc, char **argv)
 const struct cmd_entry cmd_travel_approve_entry = {
     "travel", "approve", "ID [--reason TEXT]",
     "approve a pending request (approvers; not one you filed)", cmd_travel_approve};
-const struct cmd_entry cmd_travel_deny_entry = {"travel", "deny", "ID --reason TEXT",
-						"deny a pending request, saying why",
-						cmd_travel_deny};
+const struct cmd_entry cmd_travel_deny_entry = {
+    "travel", "deny", "ID --reason TEXT", "deny a pending request, saying why", cmd_travel_deny};
 const struct cmd_entry cmd_travel_complete_entry = {
     "travel", "complete", "ID", "mark an approved trip as completed", cmd_travel_complete};
 const struct cmd_entry cmd_travel_cancel_entry = {

@@ -11,25 +11,36 @@
 #include "rosterctl.h"
 #include "roster/util.h"
 
-static const struct cmd_entry *const cmd_table[] = {
-    &cmd_person_add_entry,     &cmd_person_get_entry,     &cmd_person_update_entry,
-    &cmd_person_list_entry,    &cmd_doc_add_entry,	      &cmd_doc_get_entry,
-    &cmd_doc_list_entry,       &cmd_doc_custody_entry,    &cmd_travel_request_entry,
-    &cmd_travel_get_entry,     &cmd_travel_list_entry,    &cmd_travel_approve_entry,
-    &cmd_travel_deny_entry,    &cmd_travel_complete_entry, &cmd_travel_cancel_entry,
-    &cmd_audit_tail_entry,     &cmd_audit_export_entry,   &cmd_status_entry,
-    NULL};
+static const struct cmd_entry *const cmd_table[] = {&cmd_person_add_entry,
+                                                    &cmd_person_get_entry,
+                                                    &cmd_person_update_entry,
+                                                    &cmd_person_list_entry,
+                                                    &cmd_doc_add_entry,
+                                                    &cmd_doc_get_entry,
+                                                    &cmd_doc_list_entry,
+                                                    &cmd_doc_custody_entry,
+                                                    &cmd_travel_request_entry,
+                                                    &cmd_travel_get_entry,
+                                                    &cmd_travel_list_entry,
+                                                    &cmd_travel_approve_entry,
+                                                    &cmd_travel_deny_entry,
+                                                    &cmd_travel_complete_entry,
+                                                    &cmd_travel_cancel_entry,
+                                                    &cmd_audit_tail_entry,
+                                                    &cmd_audit_export_entry,
+                                                    &cmd_status_entry,
+                                                    NULL};
 
 void cmd_usage(FILE *f, const char *noun)
 {
 	fprintf(f, "usage: rosterctl [-s SOCKET] [--json] NOUN VERB [ARGS]\n\n");
 	for (const struct cmd_entry *const *e = cmd_table; *e; e++)
 		if (noun == NULL || strcmp(noun, (*e)->noun) == 0)
-			fprintf(f, "  %s %s %s\n      %s\n", (*e)->noun, (*e)->verb ? (*e)->verb : "",
-				(*e)->usage, (*e)->help);
+			fprintf(f, "  %s %s %s\n      %s\n", (*e)->noun,
+			        (*e)->verb ? (*e)->verb : "", (*e)->usage, (*e)->help);
 	fprintf(f, "\nRecord fields are flags: --birth-date for birth_date. The socket defaults to "
-		   "$ROSTER_SOCKET.\nExit codes: 0 ok, 1 not found, 64 usage, 65 rejected, 69 "
-		   "daemon unreachable,\n70 internal error, 77 permission denied.\n");
+	           "$ROSTER_SOCKET.\nExit codes: 0 ok, 1 not found, 64 usage, 65 rejected, 69 "
+	           "daemon unreachable,\n70 internal error, 77 permission denied.\n");
 }
 
 int cmd_usage_error(const struct cmd_entry *e, const char *fmt, ...)
@@ -40,8 +51,7 @@ int cmd_usage_error(const struct cmd_entry *e, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nusage: rosterctl %s %s %s\n", e->noun, e->verb ? e->verb : "",
-		e->usage);
+	fprintf(stderr, "\nusage: rosterctl %s %s %s\n", e->noun, e->verb ? e->verb : "", e->usage);
 	return EXIT_USAGE;
 }
 
@@ -63,12 +73,13 @@ int cmd_run(struct ctl *ctl, int argc, char **argv)
 		if (verb && strcmp((*e)->verb, verb) == 0)
 			return (*e)->exec(ctl, argc - 2, argv + 2);
 	}
-	if (noun_known && (verb == NULL || strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0)) {
+	if (noun_known &&
+	    (verb == NULL || strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0)) {
 		cmd_usage(verb ? stdout : stderr, noun);
 		return verb ? EXIT_OK : EXIT_USAGE;
 	}
 	fprintf(stderr, "rosterctl: unknown command '%s%s%s': see rosterctl --help\n", noun,
-		noun_known && verb ? " " : "", noun_known && verb ? verb : "");
+	        noun_known && verb ? " " : "", noun_known && verb ? verb : "");
 	return EXIT_USAGE;
 }
 
@@ -76,11 +87,11 @@ static json_t *load_body(const char *path, const struct cmd_entry *e, int *rc)
 {
 	json_error_t jerr;
 	json_t *v = strcmp(path, "-") == 0 ? json_loadf(stdin, JSON_REJECT_DUPLICATES, &jerr)
-					   : json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	                                   : json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
 
 	if (v == NULL) {
 		*rc = cmd_usage_error(e, "%s: not a JSON document (line %d: %s)", path, jerr.line,
-				      jerr.text);
+		                      jerr.text);
 		return NULL;
 	}
 	if (!json_is_object(v)) {
@@ -92,7 +103,7 @@ static json_t *load_body(const char *path, const struct cmd_entry *e, int *rc)
 }
 
 static int set_field(const struct cmd_entry *e, json_t *body, const struct roster_field *f,
-		     const char *value)
+                     const char *value)
 {
 	json_t *arr = json_object_get(body, f->name), *v;
 	char *end, *copy, *item, *save = NULL;
@@ -124,7 +135,7 @@ static int set_field(const struct cmd_entry *e, json_t *body, const struct roste
 		if (!json_is_array(v) && !json_is_object(v)) {
 			json_decref(v);
 			return cmd_usage_error(e, "--%s takes JSON: an object or an array of them",
-					       f->name);
+			                       f->name);
 		}
 		if (!json_is_array(arr)) {
 			arr = json_array();
@@ -141,7 +152,7 @@ static int set_field(const struct cmd_entry *e, json_t *body, const struct roste
 }
 
 int args_parse(const struct cmd_entry *e, int argc, char **argv, const struct roster_field *fields,
-	       const char *const *opts, int npos_min, int npos_max, struct args *a)
+               const char *const *opts, int npos_min, int npos_max, struct args *a)
 {
 	int rc = 0;
 

@@ -32,7 +32,7 @@ char *http_escape(const char *s)
 }
 
 int http_request(struct ctl *ctl, const char *method, const char *path, const json_t *body,
-		 struct response *r)
+                 struct response *r)
 {
 	CURL *curl = curl_easy_init();
 	struct curl_slist *headers = NULL;
@@ -65,9 +65,9 @@ int http_request(struct ctl *ctl, const char *method, const char *path, const js
 	free(text);
 	if (rc != CURLE_OK) {
 		fprintf(stderr,
-			"rosterctl: cannot reach rosterd at %s: %s\n"
-			"  Is rosterd running? Set the socket with -s PATH or ROSTER_SOCKET.\n",
-			ctl->socket, curl_easy_strerror(rc));
+		        "rosterctl: cannot reach rosterd at %s: %s\n"
+		        "  Is rosterd running? Set the socket with -s PATH or ROSTER_SOCKET.\n",
+		        ctl->socket, curl_easy_strerror(rc));
 		return EXIT_UNREACHABLE;
 	}
 	if (r->body)
@@ -118,15 +118,15 @@ int http_finish(struct ctl *ctl, struct response *r, void (*print)(const json_t 
 		const char *msg = json_string_value(json_object_get(e, "message"));
 
 		fprintf(stderr, "rosterctl: %s (HTTP %ld%s%s)\n",
-			msg ? msg : "the daemon gave an unexpected reply", r->status,
-			e ? ", " : "", e ? json_string_value(json_object_get(e, "code")) : "");
+		        msg ? msg : "the daemon gave an unexpected reply", r->status, e ? ", " : "",
+		        e ? json_string_value(json_object_get(e, "code")) : "");
 	}
 	response_free(r);
 	return code;
 }
 
 int cmd_simple(struct ctl *ctl, const char *method, const char *path, const json_t *body,
-	       void (*print)(const json_t *))
+               void (*print)(const json_t *))
 {
 	struct response r;
 	int rc = http_request(ctl, method, path, body, &r);

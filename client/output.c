@@ -34,9 +34,10 @@ static void print_value(const char *label, const json_t *v)
 			if (json_is_string(item))
 				printf("%s%s", i ? ", " : "", json_string_value(item));
 			else if (json_is_object(item) && json_object_get(item, "degree"))
-				printf("%s%s in %s, %s, %lld", i ? "\n              " : "",
-				       s(item, "degree"), s(item, "field"), s(item, "institution"),
-				       (long long)json_integer_value(json_object_get(item, "year")));
+				printf(
+				    "%s%s in %s, %s, %lld", i ? "\n              " : "",
+				    s(item, "degree"), s(item, "field"), s(item, "institution"),
+				    (long long)json_integer_value(json_object_get(item, "year")));
 		}
 	}
 	printf("\n");

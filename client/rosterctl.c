@@ -13,10 +13,10 @@
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"socket", required_argument, NULL, 's'},
-					     {"json", no_argument, NULL, 'j'},
-					     {"version", no_argument, NULL, 'V'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
+	                                     {"json", no_argument, NULL, 'j'},
+	                                     {"version", no_argument, NULL, 'V'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
 	struct ctl ctl = {getenv("ROSTER_SOCKET"), 0};
 	int ch, rc, n = 0;
 

@@ -41,13 +41,13 @@ struct cmd_entry {
 	int (*exec)(struct ctl *ctl, int argc, char **argv);
 };
 
-extern const struct cmd_entry cmd_person_add_entry, cmd_person_get_entry,
-    cmd_person_update_entry, cmd_person_list_entry;
+extern const struct cmd_entry cmd_person_add_entry, cmd_person_get_entry, cmd_person_update_entry,
+    cmd_person_list_entry;
 extern const struct cmd_entry cmd_doc_add_entry, cmd_doc_get_entry, cmd_doc_list_entry,
     cmd_doc_custody_entry;
-extern const struct cmd_entry cmd_travel_request_entry, cmd_travel_get_entry,
-    cmd_travel_list_entry, cmd_travel_approve_entry, cmd_travel_deny_entry,
-    cmd_travel_complete_entry, cmd_travel_cancel_entry;
+extern const struct cmd_entry cmd_travel_request_entry, cmd_travel_get_entry, cmd_travel_list_entry,
+    cmd_travel_approve_entry, cmd_travel_deny_entry, cmd_travel_complete_entry,
+    cmd_travel_cancel_entry;
 extern const struct cmd_entry cmd_audit_tail_entry, cmd_audit_export_entry;
 extern const struct cmd_entry cmd_status_entry;
 
@@ -67,12 +67,12 @@ struct args {
 	json_t *body;       /* record fields, when fields != NULL */
 };
 int args_parse(const struct cmd_entry *e, int argc, char **argv, const struct roster_field *fields,
-	       const char *const *opts, int npos_min, int npos_max, struct args *a);
+               const char *const *opts, int npos_min, int npos_max, struct args *a);
 void args_free(struct args *a);
 
 /* http.c: one request over the Unix socket; returns 0 or EXIT_UNREACHABLE. */
 int http_request(struct ctl *ctl, const char *method, const char *path, const json_t *body,
-		 struct response *r);
+                 struct response *r);
 void response_free(struct response *r);
 /* Reports r as the exit code says; on success calls print (unless --json). */
 int http_finish(struct ctl *ctl, struct response *r, void (*print)(const json_t *));
@@ -90,13 +90,13 @@ void print_list(const json_t *page, void (*line)(const json_t *));
 
 /* The shapes most verbs share: get one record by id; page through a list. */
 int cmd_get(struct ctl *ctl, const struct cmd_entry *e, const char *what, int argc, char **argv,
-	    void (*print)(const json_t *));
+            void (*print)(const json_t *));
 int cmd_list(struct ctl *ctl, const char *base, const char *limit, const char *after, int all,
-	     void (*line)(const json_t *));
+             void (*line)(const json_t *));
 #define ARGS_DONE(rc) ((rc) < 0 ? EXIT_OK : (rc))
 
 /* A GET/POST of a record by id, printed with print: the common shape of many verbs. */
 int cmd_simple(struct ctl *ctl, const char *method, const char *path, const json_t *body,
-	       void (*print)(const json_t *));
+               void (*print)(const json_t *));
 
 #endif

@@ -60,9 +60,9 @@ static int add_member(struct role_members *m, char *item, struct roster_err *err
 	unsigned long n;
 
 	if (val == NULL)
-		return roster_err_set(err, 0, "config",
-				      "role member '%s' needs a kind: user:, uid:, group: or gid:",
-				      item);
+		return roster_err_set(
+		    err, 0, "config",
+		    "role member '%s' needs a kind: user:, uid:, group: or gid:", item);
 	*val++ = '\0';
 	if (strcmp(item, "uid") == 0 || strcmp(item, "gid") == 0) {
 		if (parse_number(val, 0xfffffffeUL, &n) < 0)
@@ -90,16 +90,17 @@ static int add_member(struct role_members *m, char *item, struct roster_err *err
 				add_uid(m, pw->pw_uid);
 		}
 	} else {
-		return roster_err_set(err, 0, "config",
-				      "role member kind '%s' is unknown: use user:, uid:, group: or "
-				      "gid:",
-				      item);
+		return roster_err_set(
+		    err, 0, "config",
+		    "role member kind '%s' is unknown: use user:, uid:, group: or "
+		    "gid:",
+		    item);
 	}
 	return 0;
 }
 
 static int parse_role(struct config *cfg, const char *role, const char *value,
-		      struct roster_err *err)
+                      struct roster_err *err)
 {
 	char *list, *item, *save = NULL;
 	int idx = -1, rc = 0;
@@ -108,11 +109,12 @@ static int parse_role(struct config *cfg, const char *role, const char *value,
 		if (strcmp(role, role_names[i]) == 0)
 			idx = i;
 	if (idx < 0)
-		return roster_err_set(err, 0, "config",
-				      "unknown role '%s': roles are clerk, approver, auditor, admin",
-				      role);
+		return roster_err_set(
+		    err, 0, "config",
+		    "unknown role '%s': roles are clerk, approver, auditor, admin", role);
 	list = roster_xstrdup(value);
-	for (item = strtok_r(list, ",", &save); item && rc == 0; item = strtok_r(NULL, ",", &save)) {
+	for (item = strtok_r(list, ",", &save); item && rc == 0;
+	     item = strtok_r(NULL, ",", &save)) {
 		while (isspace((unsigned char)*item))
 			item++;
 		for (char *e = item + strlen(item); e > item && isspace((unsigned char)e[-1]);)
@@ -132,7 +134,7 @@ static int set_string(char **slot, const char *value)
 }
 
 static int parse_setting(struct config *cfg, const char *name, const char *value,
-			 struct roster_err *err)
+                         struct roster_err *err)
 {
 	unsigned long n;
 	char *end;
@@ -149,15 +151,15 @@ static int parse_setting(struct config *cfg, const char *name, const char *value
 		for (const char *p = value; *p; p++)
 			if (*p <= ' ' || *p == '+' || (unsigned char)*p >= 0x7f)
 				return roster_err_set(err, 0, "config",
-						      "origin must be printable ASCII without "
-						      "spaces or '+'");
+				                      "origin must be printable ASCII without "
+				                      "spaces or '+'");
 		return set_string(&cfg->origin, value);
 	}
 	if (strcmp(name, "socket_mode") == 0) {
 		n = strtoul(value, &end, 8);
 		if (*value == '\0' || *end || n > 0777)
 			return roster_err_set(err, 0, "config",
-					      "socket_mode must be octal, such as 0660");
+			                      "socket_mode must be octal, such as 0660");
 		cfg->socket_mode = (mode_t)n;
 		return 0;
 	}
@@ -168,8 +170,9 @@ static int parse_setting(struct config *cfg, const char *name, const char *value
 		else if (*end == 'G' || *end == 'g')
 			n <<= 30, end++;
 		if (*value == '\0' || *end || n < (1UL << 20))
-			return roster_err_set(err, 0, "config",
-					      "map_size must be bytes (or with M or G), at least 1M");
+			return roster_err_set(
+			    err, 0, "config",
+			    "map_size must be bytes (or with M or G), at least 1M");
 		cfg->map_size = n;
 		return 0;
 	}
@@ -211,7 +214,7 @@ int config_load(struct config *cfg, const char *path, struct roster_err *err)
 	line = ini_parse(path, conf_line, &ctx);
 	if (line < 0)
 		return roster_err_set(err, 0, "config", "cannot read %s: %s", path,
-				      line == -1 ? strerror(errno) : "out of memory");
+		                      line == -1 ? strerror(errno) : "out of memory");
 	if (line > 0) {
 		char msg[sizeof(err->message)];
 
@@ -222,8 +225,8 @@ int config_load(struct config *cfg, const char *path, struct roster_err *err)
 		return -1;
 	}
 	if (cfg->data_dir == NULL || cfg->socket == NULL || cfg->master_key == NULL)
-		return roster_err_set(err, 0, "config", "%s: data_dir, socket and master_key are required",
-				      path);
+		return roster_err_set(err, 0, "config",
+		                      "%s: data_dir, socket and master_key are required", path);
 	if (cfg->origin == NULL) {
 		char host[256] = "localhost";
 

@@ -47,7 +47,7 @@ int h_audit_entries(struct server *srv, struct op *op, const char *id)
 	if ((has_from && parse_u64(from, &op->version) < 0) ||
 	    (has_last && parse_u64(last, &op->version) < 0))
 		return roster_err_set(&op->err, 400, "bad_query",
-				      "from and last must be whole numbers");
+		                      "from and last must be whole numbers");
 	if (has_last)
 		op->param2[0] = 'l';
 	if (http_query(op->req, "limit", limit, sizeof(limit)) &&

@@ -22,14 +22,14 @@ static int create_apply(struct wtxn *w, struct op *op)
 
 	if (!rec_exists(w, st->persons, person))
 		return roster_err_set(&op->err, 422, "no_such_person",
-				      "document field 'person': no person %s in the registry",
-				      person);
+		                      "document field 'person': no person %s in the registry",
+		                      person);
 	json_object_set_new(op->body, "id", json_string(op->target));
 	rec_stamp(w, op->body, 1);
 	if ((rc = rec_put(w, st->documents, "documents", op->target, op->body, op, &op->err)) ||
 	    (rc = idx_put(w, st->doc_by_person, person, strlen(person), op->target)) ||
 	    (rc = rec_state_move(w, st->doc_by_state, "custody", NULL, str(op->body, "custody"),
-				 op->target)))
+	                         op->target)))
 		return rc;
 	op->reply = json_incref(op->body);
 	op->status = 201;
@@ -68,10 +68,10 @@ static int list_apply(struct wtxn *w, struct op *op)
 
 	if (op->param2[0] == '\0')
 		return rec_list_index(w, op, st->doc_by_person, op->target, strlen(op->target),
-				      st->documents, "documents");
+		                      st->documents, "documents");
 	keys_tag(&w->srv->keys, "custody", op->param2, tag);
 	return rec_list_index(w, op, st->doc_by_state, tag, sizeof(tag), st->documents,
-			      "documents");
+	                      "documents");
 }
 
 /* Whether word is one of the space-separated words in list. */
@@ -100,13 +100,13 @@ int h_doc_list(struct server *srv, struct op *op, const char *id)
 	(void)id;
 	if (by_person == by_state)
 		return roster_err_set(&op->err, 400, "bad_query",
-				      "list documents by ?person=ID or by ?custody=STATE (one of "
-				      "them)");
+		                      "list documents by ?person=ID or by ?custody=STATE (one of "
+		                      "them)");
 	if (by_person && !roster_id_valid(person, "per_"))
 		return roster_err_set(&op->err, 400, "bad_query", "person must be a person id");
 	if (by_state && !state_known(state, states))
 		return roster_err_set(&op->err, 400, "bad_query", "custody must be one of: %s",
-				      states);
+		                      states);
 	if (list_params(op->req, "doc_", op) < 0)
 		return -1;
 	if (by_person)
@@ -136,7 +136,7 @@ static int custody_apply(struct wtxn *w, struct op *op)
 	rec_stamp(w, doc, 0);
 	if ((rc = rec_put(w, st->documents, "documents", op->target, doc, op, &op->err)) ||
 	    (rc = rec_state_move(w, st->doc_by_state, "custody", from, str(doc, "custody"),
-				 op->target)))
+	                         op->target)))
 		goto done;
 	op->reply = json_incref(doc);
 done:

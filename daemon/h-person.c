@@ -56,9 +56,9 @@ static int update_apply(struct wtxn *w, struct op *op)
 	if ((uint64_t)at != op->version) {
 		json_decref(rec);
 		return roster_err_set(&op->err, 409, "stale_version",
-				      "person %s is at version %lld, not %llu: read it again and "
-				      "reapply your change",
-				      op->target, (long long)at, (unsigned long long)op->version);
+		                      "person %s is at version %lld, not %llu: read it again and "
+		                      "reapply your change",
+		                      op->target, (long long)at, (unsigned long long)op->version);
 	}
 	next = json_deep_copy(rec);
 	json_decref(rec);
@@ -86,8 +86,8 @@ int h_person_update(struct server *srv, struct op *op, const char *id)
 	version = json_object_get(op->body, "version");
 	if (!json_is_integer(version) || json_integer_value(version) < 1)
 		return roster_err_set(&op->err, 422, "missing_field",
-				      "an update needs 'version': the version you read, so a "
-				      "concurrent change is not overwritten");
+		                      "an update needs 'version': the version you read, so a "
+		                      "concurrent change is not overwritten");
 	op->version = (uint64_t)json_integer_value(version);
 	json_object_del(op->body, "version");
 	op->apply = update_apply;

@@ -22,8 +22,8 @@ static int create_apply(struct wtxn *w, struct op *op)
 
 	if (!rec_exists(w, st->persons, person))
 		return roster_err_set(&op->err, 422, "no_such_person",
-				      "travel request field 'person': no person %s in the registry",
-				      person);
+		                      "travel request field 'person': no person %s in the registry",
+		                      person);
 	json_object_set_new(op->body, "id", json_string(op->target));
 	json_object_set_new(op->body, "requested_by", json_string(op->peer.user));
 	rec_stamp(w, op->body, 1);
@@ -68,7 +68,7 @@ static int list_apply(struct wtxn *w, struct op *op)
 
 	if (op->param2[0] == '\0')
 		return rec_list_index(w, op, st->travel_by_person, op->target, strlen(op->target),
-				      st->travel, "travel");
+		                      st->travel, "travel");
 	keys_tag(&w->srv->keys, "status", op->param2, tag);
 	return rec_list_index(w, op, st->travel_by_state, tag, sizeof(tag), st->travel, "travel");
 }
@@ -84,13 +84,13 @@ int h_travel_list(struct server *srv, struct op *op, const char *id)
 	(void)id;
 	if (by_person == by_state)
 		return roster_err_set(&op->err, 400, "bad_query",
-				      "list travel requests by ?person=ID or by ?status=STATE (one "
-				      "of them)");
+		                      "list travel requests by ?person=ID or by ?status=STATE (one "
+		                      "of them)");
 	if (by_person && !roster_id_valid(person, "per_"))
 		return roster_err_set(&op->err, 400, "bad_query", "person must be a person id");
 	if (by_state && !state_known(state, states))
 		return roster_err_set(&op->err, 400, "bad_query", "status must be one of: %s",
-				      states);
+		                      states);
 	if (list_params(op->req, "trv_", op) < 0)
 		return -1;
 	if (by_person)
@@ -102,8 +102,7 @@ int h_travel_list(struct server *srv, struct op *op, const char *id)
 }
 
 /* Reads the request, lets change() move it, stores it and its status index. */
-static int transition(struct wtxn *w, struct op *op,
-		      int (*change)(json_t *t, struct op *op))
+static int transition(struct wtxn *w, struct op *op, int (*change)(json_t *t, struct op *op))
 {
 	struct store *st = &w->srv->store;
 	json_t *t;
@@ -118,7 +117,7 @@ static int transition(struct wtxn *w, struct op *op,
 	rec_stamp(w, t, 0);
 	if ((rc = rec_put(w, st->travel, "travel", op->target, t, op, &op->err)) ||
 	    (rc = rec_state_move(w, st->travel_by_state, "status", from, str(t, "status"),
-				 op->target)))
+	                         op->target)))
 		goto done;
 	op->reply = json_incref(t);
 done:

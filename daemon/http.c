@@ -53,7 +53,7 @@ void http_reply_json(struct evhttp_request *req, int status, json_t *body)
 		free(text);
 	}
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-			  "application/json");
+	                  "application/json");
 	evhttp_send_reply(req, status, reason_phrase(status), buf);
 	evbuffer_free(buf);
 }
@@ -61,8 +61,8 @@ void http_reply_json(struct evhttp_request *req, int status, json_t *body)
 void http_reply_error(struct evhttp_request *req, const struct roster_err *err)
 {
 	int status = err->status ? err->status : 500;
-	json_t *body = json_pack("{s:{s:s, s:s}}", "error", "code", err->code[0] ? err->code : "error",
-				 "message", err->message);
+	json_t *body = json_pack("{s:{s:s, s:s}}", "error", "code",
+	                         err->code[0] ? err->code : "error", "message", err->message);
 
 	http_reply_json(req, status, body);
 	json_decref(body);
@@ -72,18 +72,19 @@ json_t *http_body_json(struct evhttp_request *req, struct roster_err *err)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
-	const char *ctype = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+	const char *ctype =
+	    evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
 	json_error_t jerr;
 	json_t *v;
 
 	if (len > BODY_MAX) {
 		roster_err_set(err, 413, "too_large", "request body is %zu bytes; the limit is %d",
-			       len, BODY_MAX);
+		               len, BODY_MAX);
 		return NULL;
 	}
 	if (ctype && strncmp(ctype, "application/json", 16) != 0) {
 		roster_err_set(err, 400, "bad_content_type",
-			       "send the body as application/json, not %s", ctype);
+		               "send the body as application/json, not %s", ctype);
 		return NULL;
 	}
 	if (len == 0) {
@@ -92,8 +93,9 @@ json_t *http_body_json(struct evhttp_request *req, struct roster_err *err)
 	}
 	v = json_loadb((const char *)evbuffer_pullup(in, -1), len, JSON_REJECT_DUPLICATES, &jerr);
 	if (v == NULL) {
-		roster_err_set(err, 400, "bad_json", "the body is not valid JSON (line %d, column %d: %s)",
-			       jerr.line, jerr.column, jerr.text);
+		roster_err_set(err, 400, "bad_json",
+		               "the body is not valid JSON (line %d, column %d: %s)", jerr.line,
+		               jerr.column, jerr.text);
 		return NULL;
 	}
 	if (!json_is_object(v)) {
@@ -126,7 +128,7 @@ const char *http_query(struct evhttp_request *req, const char *key, char *buf, s
 }
 
 int http_query_limit(struct evhttp_request *req, size_t def, size_t max, size_t *out,
-		     struct roster_err *err)
+                     struct roster_err *err)
 {
 	char buf[32], *end;
 	const char *v = http_query(req, "limit", buf, sizeof(buf));
@@ -201,7 +203,7 @@ void http_stream_audit(struct server *srv, struct evhttp_request *req, uint64_t 
 	s->to = to;
 	srv->in_flight++; /* until the last chunk is out */
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-			  "application/jsonl");
+	                  "application/jsonl");
 	evhttp_send_reply_start(req, 200, "OK");
 	stream_chunk(NULL, s);
 }

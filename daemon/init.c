@@ -39,17 +39,17 @@ int registry_init(struct config *cfg, struct roster_err *err)
 	snprintf(path, sizeof(path), "%s/data.mdb", cfg->data_dir);
 	if (stat(path, &sb) == 0)
 		return roster_err_set(err, 0, "init",
-				      "%s already holds a registry: refusing to touch it",
-				      cfg->data_dir);
+		                      "%s already holds a registry: refusing to touch it",
+		                      cfg->data_dir);
 	if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST)
 		return roster_err_set(err, 0, "init", "cannot create %s: %s", cfg->data_dir,
-				      strerror(errno));
+		                      strerror(errno));
 	if (access(cfg->master_key, F_OK) < 0) {
 		if (keys_master_create(cfg->master_key, err) < 0)
 			return -1;
 		made_key = 1;
 		log_info("created master key %s (mode 0600): back it up apart from the data",
-			 cfg->master_key);
+		         cfg->master_key);
 	}
 	if (keys_master_load(&srv.keys, cfg->master_key, err) < 0)
 		goto fail;

@@ -36,7 +36,7 @@ int keys_master_create(const char *path, struct roster_err *err)
 
 	if (fd < 0)
 		return roster_err_set(err, 0, "keys", "cannot create master key %s: %s", path,
-				      strerror(errno));
+		                      strerror(errno));
 	randombytes_buf(key, sizeof(key));
 	roster_hex_encode(hex, key, sizeof(key));
 	hex[2 * ROSTER_KEY_BYTES] = '\n';
@@ -47,7 +47,7 @@ int keys_master_create(const char *path, struct roster_err *err)
 		close(fd);
 		unlink(path);
 		return roster_err_set(err, 0, "keys", "cannot write master key %s: %s", path,
-				      strerror(errno));
+		                      strerror(errno));
 	}
 	close(fd);
 	return 0;
@@ -62,30 +62,30 @@ int keys_master_load(struct keyring *kr, const char *path, struct roster_err *er
 
 	if (fd < 0)
 		return roster_err_set(err, 0, "keys", "cannot open master key %s: %s", path,
-				      strerror(errno));
+		                      strerror(errno));
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
 		roster_err_set(err, 0, "keys", "master key %s is not a regular file", path);
 		goto done;
 	}
 	if (sb.st_mode & 077) {
 		roster_err_set(err, 0, "keys",
-			       "master key %s has mode %04o: it must not be readable by group or "
-			       "others (chmod 600 it)",
-			       path, (unsigned)(sb.st_mode & 07777));
+		               "master key %s has mode %04o: it must not be readable by group or "
+		               "others (chmod 600 it)",
+		               path, (unsigned)(sb.st_mode & 07777));
 		goto done;
 	}
 	n = read(fd, buf, sizeof(buf));
 	if (n < 2 * ROSTER_KEY_BYTES || (n == sizeof(buf) && buf[n - 1] != '\n')) {
 		roster_err_set(err, 0, "keys",
-			       "master key %s must hold %d hex digits and a newline", path,
-			       2 * ROSTER_KEY_BYTES);
+		               "master key %s must hold %d hex digits and a newline", path,
+		               2 * ROSTER_KEY_BYTES);
 		goto done;
 	}
 	buf[2 * ROSTER_KEY_BYTES] = '\0';
 	kr->master = secure_alloc(ROSTER_KEY_BYTES);
 	if (roster_hex_decode(kr->master, ROSTER_KEY_BYTES, buf) < 0) {
 		roster_err_set(err, 0, "keys", "master key %s is not %d hex digits", path,
-			       2 * ROSTER_KEY_BYTES);
+		               2 * ROSTER_KEY_BYTES);
 		goto done;
 	}
 	sodium_mprotect_readonly(kr->master);
@@ -97,7 +97,7 @@ done:
 }
 
 static int wrap_put(struct keyring *kr, MDB_txn *txn, MDB_dbi dbi, const char *name,
-		    const uint8_t *key, size_t len, struct roster_err *err)
+                    const uint8_t *key, size_t len, struct roster_err *err)
 {
 	struct roster_slot slot = {"keys", name, 1};
 	MDB_val k = {strlen(name), (void *)name}, v;
@@ -113,8 +113,8 @@ static int wrap_put(struct keyring *kr, MDB_txn *txn, MDB_dbi dbi, const char *n
 	return rc ? store_mdb_err(err, rc, "storing a wrapped key") : 0;
 }
 
-static int unwrap_get(struct keyring *kr, MDB_txn *txn, MDB_dbi dbi, const char *name,
-		      uint8_t *out, size_t len, struct roster_err *err)
+static int unwrap_get(struct keyring *kr, MDB_txn *txn, MDB_dbi dbi, const char *name, uint8_t *out,
+                      size_t len, struct roster_err *err)
 {
 	struct roster_slot slot = {"keys", name, 1};
 	MDB_val k = {strlen(name), (void *)name}, v;
@@ -125,11 +125,11 @@ static int unwrap_get(struct keyring *kr, MDB_txn *txn, MDB_dbi dbi, const char 
 	if (rc)
 		return store_mdb_err(err, rc, name);
 	if (roster_envelope_open(kr->master, MASTER_KEY_ID, &slot, v.mv_data, v.mv_size, &pt,
-				 &ptlen, err) < 0)
+	                         &ptlen, err) < 0)
 		return roster_err_set(err, 0, "keys",
-				      "the master key does not open this registry's key '%s': is "
-				      "master_key the file made when this registry was created?",
-				      name);
+		                      "the master key does not open this registry's key '%s': is "
+		                      "master_key the file made when this registry was created?",
+		                      name);
 	if (ptlen != len) {
 		sodium_memzero(pt, ptlen);
 		free(pt);
@@ -156,7 +156,7 @@ static void keyring_seal(struct keyring *kr)
 }
 
 int keys_generate(struct keyring *kr, MDB_txn *txn, MDB_dbi keys_dbi, MDB_dbi meta_dbi,
-		  struct roster_err *err)
+                  struct roster_err *err)
 {
 	uint8_t id[4];
 	MDB_val k = {8, "data_key"}, v = {4, id};
@@ -169,8 +169,8 @@ int keys_generate(struct keyring *kr, MDB_txn *txn, MDB_dbi keys_dbi, MDB_dbi me
 	crypto_sign_keypair(kr->sign_pk, kr->sign_sk);
 	if (wrap_put(kr, txn, keys_dbi, "data:1", kr->data, ROSTER_KEY_BYTES, err) < 0 ||
 	    wrap_put(kr, txn, keys_dbi, "index:1", kr->index, ROSTER_KEY_BYTES, err) < 0 ||
-	    wrap_put(kr, txn, keys_dbi, "signing:1", kr->sign_sk, crypto_sign_SECRETKEYBYTES,
-		     err) < 0)
+	    wrap_put(kr, txn, keys_dbi, "signing:1", kr->sign_sk, crypto_sign_SECRETKEYBYTES, err) <
+	        0)
 		return -1;
 	roster_be32_put(id, kr->data_id);
 	if ((rc = mdb_put(txn, meta_dbi, &k, &v, 0)) != 0)
@@ -180,7 +180,7 @@ int keys_generate(struct keyring *kr, MDB_txn *txn, MDB_dbi keys_dbi, MDB_dbi me
 }
 
 int keys_unwrap(struct keyring *kr, MDB_txn *txn, MDB_dbi keys_dbi, MDB_dbi meta_dbi,
-		struct roster_err *err)
+                struct roster_err *err)
 {
 	MDB_val k = {8, "data_key"}, v;
 	char name[32];
@@ -188,14 +188,14 @@ int keys_unwrap(struct keyring *kr, MDB_txn *txn, MDB_dbi keys_dbi, MDB_dbi meta
 
 	if ((rc = mdb_get(txn, meta_dbi, &k, &v)) != 0 || v.mv_size != 4)
 		return rc ? store_mdb_err(err, rc, "reading the active key id")
-			  : roster_err_set(err, 0, "keys", "the active key id is damaged");
+		          : roster_err_set(err, 0, "keys", "the active key id is damaged");
 	keyring_alloc(kr);
 	kr->data_id = roster_be32_get(v.mv_data);
 	snprintf(name, sizeof(name), "data:%u", kr->data_id);
 	if (unwrap_get(kr, txn, keys_dbi, name, kr->data, ROSTER_KEY_BYTES, err) < 0 ||
 	    unwrap_get(kr, txn, keys_dbi, "index:1", kr->index, ROSTER_KEY_BYTES, err) < 0 ||
 	    unwrap_get(kr, txn, keys_dbi, "signing:1", kr->sign_sk, crypto_sign_SECRETKEYBYTES,
-		       err) < 0)
+	               err) < 0)
 		return -1;
 	crypto_sign_ed25519_sk_to_pk(kr->sign_pk, kr->sign_sk);
 	keyring_seal(kr);

@@ -17,10 +17,10 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: rosterd [-c FILE] [--log-level LEVEL]    serve the registry\n"
-		   "       rosterd init [-c FILE]                   create a new registry\n"
-		   "       rosterd --version\n"
-		   "FILE defaults to /etc/roster/rosterd.conf; LEVEL is error, warning, info "
-		   "or debug.\n");
+	           "       rosterd init [-c FILE]                   create a new registry\n"
+	           "       rosterd --version\n"
+	           "FILE defaults to /etc/roster/rosterd.conf; LEVEL is error, warning, info "
+	           "or debug.\n");
 }
 
 static int serve(struct server *srv)
@@ -39,7 +39,7 @@ static int serve(struct server *srv)
 	if (srv->base == NULL || srv->http == NULL)
 		fatalx("cannot set up libevent");
 	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PATCH |
-						  EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
+	                                          EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
 	evhttp_set_max_body_size(srv->http, 8 << 20);
 	evhttp_set_max_headers_size(srv->http, 16 << 10);
 	evhttp_set_timeout(srv->http, 60);
@@ -65,10 +65,10 @@ done:
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-					     {"log-level", required_argument, NULL, 'l'},
-					     {"version", no_argument, NULL, 'V'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
+	                                     {"log-level", required_argument, NULL, 'l'},
+	                                     {"version", no_argument, NULL, 'V'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
 	const char *conf = "/etc/roster/rosterd.conf";
 	struct server srv = {0};
 	struct roster_err err;

@@ -20,8 +20,7 @@ int rec_reply(struct wtxn *w, struct op *op, MDB_dbi dbi, const char *db)
 }
 
 /* Replies {"items": [...], "next": id|null} for the ids in op->targets. */
-static int reply_items(struct wtxn *w, struct op *op, MDB_dbi dbi, const char *db,
-		       const char *next)
+static int reply_items(struct wtxn *w, struct op *op, MDB_dbi dbi, const char *db, const char *next)
 {
 	json_t *items = json_array();
 
@@ -29,26 +28,26 @@ static int reply_items(struct wtxn *w, struct op *op, MDB_dbi dbi, const char *d
 		json_t *rec;
 
 		if (rec_get(w, dbi, db, json_string_value(json_array_get(op->targets, i)), &rec,
-			    &op->err) < 0) {
+		            &op->err) < 0) {
 			json_decref(items);
 			return -1;
 		}
 		json_array_append_new(items, rec);
 	}
 	op->reply = json_pack("{s:o, s:o}", "items", items, "next",
-			      next[0] ? json_string(next) : json_null());
+	                      next[0] ? json_string(next) : json_null());
 	op->status = 200;
 	return 0;
 }
 
 int rec_list_index(struct wtxn *w, struct op *op, MDB_dbi idx, const void *key, size_t klen,
-		   MDB_dbi dbi, const char *db)
+                   MDB_dbi dbi, const char *db)
 {
 	char next[ROSTER_ID_MAX];
 
 	op->targets = json_array();
 	if (idx_list(w, idx, key, klen, op->param[0] ? op->param : NULL, op->limit, op->targets,
-		     next, &op->err) < 0)
+	             next, &op->err) < 0)
 		return -1;
 	return reply_items(w, op, dbi, db, next);
 }
@@ -64,7 +63,7 @@ int rec_list_all(struct wtxn *w, struct op *op, MDB_dbi dbi, const char *db)
 		return store_mdb_err(&op->err, rc, "listing records");
 	op->targets = json_array();
 	rc = op->param[0] ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)
-			  : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	                  : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
 	if (rc == 0 && op->param[0] && k.mv_size == strlen(op->param) &&
 	    memcmp(k.mv_data, op->param, k.mv_size) == 0)
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
@@ -74,15 +73,15 @@ int rec_list_all(struct wtxn *w, struct op *op, MDB_dbi dbi, const char *db)
 	}
 	if (rc == 0)
 		snprintf(next, sizeof(next), "%s",
-			 json_string_value(json_array_get(op->targets, op->limit - 1)));
+		         json_string_value(json_array_get(op->targets, op->limit - 1)));
 	mdb_cursor_close(cur);
 	if (rc && rc != MDB_NOTFOUND)
 		return store_mdb_err(&op->err, rc, "listing records");
 	return reply_items(w, op, dbi, db, next);
 }
 
-int rec_state_move(struct wtxn *w, MDB_dbi idx, const char *kind, const char *from,
-		   const char *to, const char *id)
+int rec_state_move(struct wtxn *w, MDB_dbi idx, const char *kind, const char *from, const char *to,
+                   const char *id)
 {
 	uint8_t tag[16];
 	int rc;
@@ -126,8 +125,9 @@ int list_params(struct evhttp_request *req, const char *prefix, struct op *op)
 	if (http_query(req, "after", after, sizeof(after)) == NULL)
 		return 0;
 	if (!roster_id_valid(after, prefix))
-		return roster_err_set(&op->err, 400, "bad_query",
-				      "after must be the id of the last record of the previous page");
+		return roster_err_set(
+		    &op->err, 400, "bad_query",
+		    "after must be the id of the last record of the previous page");
 	snprintf(op->param, sizeof(op->param), "%s", after);
 	return 0;
 }

@@ -57,20 +57,20 @@ const char *role_name(int role_bit);
 
 /* keys.c: the master key and the keys it wraps, in locked memory. */
 struct keyring {
-	uint8_t *master;   /* sodium_malloc'd, read-only once loaded */
-	uint8_t *data;     /* the active data key */
-	uint32_t data_id;  /* its id, named in every envelope */
-	uint8_t *index;    /* blind-index key: tags state indexes */
-	uint8_t *sign_sk;  /* Ed25519 secret key (64 bytes) */
+	uint8_t *master;  /* sodium_malloc'd, read-only once loaded */
+	uint8_t *data;    /* the active data key */
+	uint32_t data_id; /* its id, named in every envelope */
+	uint8_t *index;   /* blind-index key: tags state indexes */
+	uint8_t *sign_sk; /* Ed25519 secret key (64 bytes) */
 	uint8_t sign_pk[32];
 };
 
 int keys_master_create(const char *path, struct roster_err *err);
 int keys_master_load(struct keyring *kr, const char *path, struct roster_err *err);
 int keys_generate(struct keyring *kr, MDB_txn *txn, MDB_dbi keys_dbi, MDB_dbi meta_dbi,
-		  struct roster_err *err);
+                  struct roster_err *err);
 int keys_unwrap(struct keyring *kr, MDB_txn *txn, MDB_dbi keys_dbi, MDB_dbi meta_dbi,
-		struct roster_err *err);
+                struct roster_err *err);
 void keys_free(struct keyring *kr);
 /* A 16-byte keyed tag for an index key, e.g. tag("custody", "employer"). */
 void keys_tag(const struct keyring *kr, const char *kind, const char *value, uint8_t out[16]);
@@ -86,7 +86,7 @@ struct store {
 };
 
 int store_open(struct store *st, const char *dir, size_t map_size, int create,
-	       struct roster_err *err);
+               struct roster_err *err);
 void store_close(struct store *st);
 int store_grow(struct store *st, struct roster_err *err);
 int store_mdb_err(struct roster_err *err, int rc, const char *what);
@@ -106,7 +106,7 @@ struct wtxn {
 	MDB_txn *txn;
 	struct server *srv;
 	char now[21];
-	uint64_t log_size;             /* the next entry's seq */
+	uint64_t log_size;               /* the next entry's seq */
 	uint8_t head[ROSTER_HASH_BYTES]; /* leaf hash of the last entry, zeros if none */
 };
 typedef int (*op_apply_fn)(struct wtxn *w, struct op *op);
@@ -117,13 +117,13 @@ struct op {
 	struct op *next;
 	struct evhttp_request *req;
 	struct peer peer;
-	const char *action;        /* "person.create", ... */
+	const char *action;         /* "person.create", ... */
 	char target[ROSTER_ID_MAX]; /* the record the request names, or "" */
-	op_apply_fn apply;         /* NULL: the entry alone (denials, rejections) */
-	json_t *body;              /* parsed request body, if any */
-	char param[ROSTER_ID_MAX]; /* a second id (query cursor, person filter) */
-	char param2[32];           /* a state filter */
-	uint64_t version;          /* expected version, for updates */
+	op_apply_fn apply;          /* NULL: the entry alone (denials, rejections) */
+	json_t *body;               /* parsed request body, if any */
+	char param[ROSTER_ID_MAX];  /* a second id (query cursor, person filter) */
+	char param2[32];            /* a state filter */
+	uint64_t version;           /* expected version, for updates */
 	size_t limit;
 	/* Filled by apply, or set up front for audit-only ops. */
 	int status;
@@ -132,8 +132,8 @@ struct op {
 	char object[2 * ROSTER_HASH_BYTES + 1];
 	enum outcome outcome;
 	struct roster_err err;
-	uint64_t seq;       /* the audit entry written for it */
-	int stream_audit;   /* after commit, stream audit entries from seq_from */
+	uint64_t seq;     /* the audit entry written for it */
+	int stream_audit; /* after commit, stream audit entries from seq_from */
 	uint64_t seq_from, seq_to;
 };
 
@@ -146,23 +146,23 @@ uint64_t writer_log_size(struct server *srv);
 /* Appends the genesis entry in txn (at init). */
 int audit_append(struct wtxn *w, struct op *op, struct roster_err *err);
 int audit_head_load(MDB_txn *txn, MDB_dbi audit, uint64_t *size, uint8_t head[32],
-		    struct roster_err *err);
+                    struct roster_err *err);
 
 /* Record helpers for handlers' apply functions (h-*.c). */
 int rec_get(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, json_t **out,
-	    struct roster_err *err);
-int rec_put(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, json_t *rec,
-	    struct op *op, struct roster_err *err);
+            struct roster_err *err);
+int rec_put(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, json_t *rec, struct op *op,
+            struct roster_err *err);
 int idx_put(struct wtxn *w, MDB_dbi dbi, const void *key, size_t klen, const char *id);
 int idx_del(struct wtxn *w, MDB_dbi dbi, const void *key, size_t klen, const char *id);
 int idx_list(struct wtxn *w, MDB_dbi dbi, const void *key, size_t klen, const char *after,
-	     size_t limit, json_t *ids, char *next, struct roster_err *err);
+             size_t limit, json_t *ids, char *next, struct roster_err *err);
 int rec_reply(struct wtxn *w, struct op *op, MDB_dbi dbi, const char *db);
 int rec_list_index(struct wtxn *w, struct op *op, MDB_dbi idx, const void *key, size_t klen,
-		   MDB_dbi dbi, const char *db);
+                   MDB_dbi dbi, const char *db);
 int rec_list_all(struct wtxn *w, struct op *op, MDB_dbi dbi, const char *db);
-int rec_state_move(struct wtxn *w, MDB_dbi idx, const char *kind, const char *from,
-		   const char *to, const char *id);
+int rec_state_move(struct wtxn *w, MDB_dbi idx, const char *kind, const char *from, const char *to,
+                   const char *id);
 void rec_stamp(struct wtxn *w, json_t *rec, int creating);
 int rec_exists(struct wtxn *w, MDB_dbi dbi, const char *id);
 int state_known(const char *word, const char *list);
@@ -201,9 +201,8 @@ void http_reply_error(struct evhttp_request *req, const struct roster_err *err);
 json_t *http_body_json(struct evhttp_request *req, struct roster_err *err);
 const char *http_query(struct evhttp_request *req, const char *key, char *buf, size_t len);
 int http_query_limit(struct evhttp_request *req, size_t def, size_t max, size_t *out,
-		     struct roster_err *err);
-void http_stream_audit(struct server *srv, struct evhttp_request *req, uint64_t from,
-		       uint64_t to);
+                     struct roster_err *err);
+void http_stream_audit(struct server *srv, struct evhttp_request *req, uint64_t from, uint64_t to);
 
 /* Handlers: prepare an op from the request, or fill op->err to reject it. */
 struct route;

@@ -70,7 +70,7 @@ static void roles_text(int roles, char *buf, size_t len)
 	for (int i = 0; i < ROLE_COUNT; i++)
 		if (roles & (1 << i))
 			snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", buf[0] ? " or " : "",
-				 role_name(1 << i));
+			         role_name(1 << i));
 }
 
 static void reply_health(struct server *srv, struct evhttp_request *req, const struct peer *peer)
@@ -81,18 +81,18 @@ static void reply_health(struct server *srv, struct evhttp_request *req, const s
 		if (peer->roles & (1 << i))
 			json_array_append_new(roles, json_string(role_name(1 << i)));
 	body = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:{s:s, s:I, s:o}}", "status",
-			 writer_failed(srv) ? "failing" : "ok", "version", ROSTER_VERSION, "origin",
-			 srv->cfg.origin, "uptime", (json_int_t)(time(NULL) - srv->started),
-			 "log_size", (json_int_t)writer_log_size(srv), "map_size",
-			 (json_int_t)srv->store.map_size, "you", "user", peer->user, "uid",
-			 (json_int_t)peer->uid, "roles", roles);
+	                 writer_failed(srv) ? "failing" : "ok", "version", ROSTER_VERSION, "origin",
+	                 srv->cfg.origin, "uptime", (json_int_t)(time(NULL) - srv->started),
+	                 "log_size", (json_int_t)writer_log_size(srv), "map_size",
+	                 (json_int_t)srv->store.map_size, "you", "user", peer->user, "uid",
+	                 (json_int_t)peer->uid, "roles", roles);
 	http_reply_json(req, writer_failed(srv) ? 503 : 200, body);
 	json_decref(body);
 }
 
 /* Finds the route; *allowed tells whether the path exists under another method. */
 static const struct route *route_find(struct evhttp_request *req, const char *path, char *id,
-				      size_t idlen, int *path_known)
+                                      size_t idlen, int *path_known)
 {
 	enum evhttp_cmd_type method = evhttp_request_get_command(req);
 
@@ -122,7 +122,8 @@ void routes_dispatch(struct evhttp_request *req, void *arg)
 	op->req = req;
 	op->status = 200;
 	if (srv->stopping) {
-		roster_err_set(&op->err, 503, "stopping", "rosterd is shutting down: retry shortly");
+		roster_err_set(&op->err, 503, "stopping",
+		               "rosterd is shutting down: retry shortly");
 		op->status = 503;
 		server_reply_done(srv, op);
 		return;
@@ -146,19 +147,19 @@ void routes_dispatch(struct evhttp_request *req, void *arg)
 	}
 	if (route == NULL && path_known) {
 		roster_err_set(&op->err, 405, "method_not_allowed",
-			       "this path does not take that method: see the API description");
+		               "this path does not take that method: see the API description");
 	} else if (route == NULL) {
 		roster_err_set(&op->err, 404, "no_such_endpoint",
-			       "there is no such endpoint: paths start with /v1/");
+		               "there is no such endpoint: paths start with /v1/");
 	} else if (!(op->peer.roles & route->roles)) {
 		roles_text(route->roles, need, sizeof(need));
 		roster_err_set(&op->err, 403, "forbidden",
-			       "%s (uid %u) does not hold the %s role needed for %s: an "
-			       "administrator grants roles in rosterd.conf's [roles]",
-			       op->peer.user, (unsigned)op->peer.uid, need, route->action);
+		               "%s (uid %u) does not hold the %s role needed for %s: an "
+		               "administrator grants roles in rosterd.conf's [roles]",
+		               op->peer.user, (unsigned)op->peer.uid, need, route->action);
 	} else if (id[0] && op->target[0] == '\0') {
-		roster_err_set(&op->err, 404, "not_found", "'%s' is not a record id of this registry",
-			       id);
+		roster_err_set(&op->err, 404, "not_found",
+		               "'%s' is not a record id of this registry", id);
 	} else if (route->handler(srv, op, op->target) == 0) {
 		op->err.status = 0;
 	}
@@ -166,8 +167,8 @@ void routes_dispatch(struct evhttp_request *req, void *arg)
 		op->status = op->err.status;
 	if (writer_failed(srv)) {
 		roster_err_set(&op->err, 503, "storage_failed",
-			       "the registry has stopped taking requests after a storage failure: "
-			       "see rosterd's log");
+		               "the registry has stopped taking requests after a storage failure: "
+		               "see rosterd's log");
 		op->status = 503;
 		server_reply_done(srv, op);
 		return;

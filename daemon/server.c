@@ -26,26 +26,27 @@ static int socket_claim(const char *path, struct roster_err *err)
 
 	if (lstat(path, &sb) < 0)
 		return errno == ENOENT ? 0
-				       : roster_err_set(err, 0, "socket", "cannot inspect %s: %s", path,
-							strerror(errno));
+		                       : roster_err_set(err, 0, "socket", "cannot inspect %s: %s",
+		                                        path, strerror(errno));
 	if (!S_ISSOCK(sb.st_mode))
 		return roster_err_set(err, 0, "socket",
-				      "%s exists and is not a socket: refusing to replace it", path);
+		                      "%s exists and is not a socket: refusing to replace it",
+		                      path);
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
 		close(fd);
 		return roster_err_set(err, 0, "socket",
-				      "another daemon is answering on %s: stop it first, or choose "
-				      "another socket",
-				      path);
+		                      "another daemon is answering on %s: stop it first, or choose "
+		                      "another socket",
+		                      path);
 	}
 	if (fd >= 0)
 		close(fd);
 	log_info("removing stale socket %s", path);
 	if (unlink(path) < 0)
 		return roster_err_set(err, 0, "socket", "cannot remove stale socket %s: %s", path,
-				      strerror(errno));
+		                      strerror(errno));
 	return 0;
 }
 
@@ -76,7 +77,8 @@ int server_listen(struct server *srv, struct roster_err *err)
 
 		if (gr == NULL || chown(path, (uid_t)-1, gr->gr_gid) < 0) {
 			roster_err_set(err, 0, "socket", "cannot give %s to group %s: %s", path,
-				       srv->cfg.socket_group, gr ? strerror(errno) : "no such group");
+			               srv->cfg.socket_group,
+			               gr ? strerror(errno) : "no such group");
 			goto fail_unlink;
 		}
 	}
@@ -127,7 +129,7 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 	if (srv->stopping)
 		return;
 	log_info("signal %d: finishing %ld request(s) in flight, then exiting", (int)sig,
-		 srv->in_flight);
+	         srv->in_flight);
 	srv->stopping = 1;
 	if (srv->bound) {
 		evhttp_del_accept_socket(srv->http, srv->bound);
@@ -155,7 +157,7 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 	memset(&fresh.roles, 0, sizeof(fresh.roles));
 	config_free(&fresh);
 	log_info("SIGHUP: role table reloaded from %s (other settings need a restart)",
-		 srv->cfg.path);
+	         srv->cfg.path);
 }
 
 int server_run(struct server *srv)

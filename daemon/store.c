@@ -28,13 +28,14 @@
 int store_mdb_err(struct roster_err *err, int rc, const char *what)
 {
 	if (rc == MDB_MAP_FULL)
-		return roster_err_set(err, 503, "storage_full", "%s: the database map is full", what);
+		return roster_err_set(err, 503, "storage_full", "%s: the database map is full",
+		                      what);
 	return roster_err_set(err, rc == MDB_NOTFOUND ? 404 : 500, "storage", "%s: %s", what,
-			      mdb_strerror(rc));
+	                      mdb_strerror(rc));
 }
 
 static int open_dbi(MDB_txn *txn, const char *name, unsigned flags, MDB_dbi *dbi,
-		    struct roster_err *err)
+                    struct roster_err *err)
 {
 	int rc = mdb_dbi_open(txn, name, flags, dbi);
 
@@ -42,7 +43,7 @@ static int open_dbi(MDB_txn *txn, const char *name, unsigned flags, MDB_dbi *dbi
 }
 
 int store_open(struct store *st, const char *dir, size_t map_size, int create,
-	       struct roster_err *err)
+               struct roster_err *err)
 {
 	unsigned c = create ? MDB_CREATE : 0;
 	MDB_envinfo info;
@@ -57,7 +58,7 @@ int store_open(struct store *st, const char *dir, size_t map_size, int create,
 	/* NOTLS: read transactions may be opened on the main thread while the writer runs. */
 	if ((rc = mdb_env_open(st->env, dir, MDB_NOTLS, 0600)) != 0) {
 		roster_err_set(err, 0, "storage", "cannot open the registry in %s: %s", dir,
-			       mdb_strerror(rc));
+		               mdb_strerror(rc));
 		goto fail;
 	}
 	mdb_env_info(st->env, &info);
@@ -78,8 +79,8 @@ int store_open(struct store *st, const char *dir, size_t map_size, int create,
 	    open_dbi(txn, "travel_by_state", c | MDB_DUPSORT, &st->travel_by_state, err) < 0) {
 		if (!create)
 			roster_err_set(err, 0, "storage",
-				       "%s does not hold a roster registry (run 'rosterd init')",
-				       dir);
+			               "%s does not hold a roster registry (run 'rosterd init')",
+			               dir);
 		goto fail;
 	}
 	if ((rc = mdb_txn_commit(txn)) != 0) {
@@ -129,7 +130,7 @@ static int mdb_rc(int rc, struct roster_err *err, const char *what)
 }
 
 int rec_get(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, json_t **out,
-	    struct roster_err *err)
+            struct roster_err *err)
 {
 	const struct keyring *kr = &w->srv->keys;
 	MDB_val k = {strlen(id), (void *)id}, v;
@@ -147,8 +148,8 @@ int rec_get(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, json_t 
 	if (roster_envelope_header(v.mv_data, v.mv_size, &key_id, &slot.version) < 0 ||
 	    key_id != kr->data_id)
 		return roster_err_set(err, 500, "corrupt_record",
-				      "record %s in %s is damaged or sealed with an unknown key", id,
-				      db);
+		                      "record %s in %s is damaged or sealed with an unknown key",
+		                      id, db);
 	if (roster_envelope_open(kr->data, key_id, &slot, v.mv_data, v.mv_size, &pt, &ptlen, err) <
 	    0) {
 		log_warnx("record %s in %s failed authentication", id, db);
@@ -159,16 +160,17 @@ int rec_get(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, json_t 
 	free(pt);
 	if (*out == NULL)
 		return roster_err_set(err, 500, "corrupt_record", "record %s in %s is not JSON", id,
-				      db);
+		                      db);
 	return 0;
 }
 
 /* Seals rec at its "version" and stores it; op->object gets the ciphertext digest. */
-int rec_put(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, json_t *rec,
-	    struct op *op, struct roster_err *err)
+int rec_put(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, json_t *rec, struct op *op,
+            struct roster_err *err)
 {
 	const struct keyring *kr = &w->srv->keys;
-	struct roster_slot slot = {db, id, (uint64_t)json_integer_value(json_object_get(rec, "version"))};
+	struct roster_slot slot = {db, id,
+	                           (uint64_t)json_integer_value(json_object_get(rec, "version"))};
 	uint8_t digest[crypto_hash_sha256_BYTES], *env;
 	char *pt = json_dumps(rec, JSON_COMPACT);
 	size_t envlen;
@@ -178,7 +180,7 @@ int rec_put(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, json_t 
 	if (pt == NULL)
 		return roster_err_set(err, 500, "internal", "cannot serialise record %s", id);
 	roster_envelope_seal(kr->data, kr->data_id, &slot, (const uint8_t *)pt, strlen(pt), &env,
-			     &envlen);
+	                     &envlen);
 	sodium_memzero(pt, strlen(pt));
 	free(pt);
 	crypto_hash_sha256(digest, env, envlen);
@@ -209,7 +211,7 @@ int idx_del(struct wtxn *w, MDB_dbi dbi, const void *key, size_t klen, const cha
 /* Appends up to limit ids under key, after the id `after` (or from the first);
  * next gets the last id returned when more may follow, else "". */
 int idx_list(struct wtxn *w, MDB_dbi dbi, const void *key, size_t klen, const char *after,
-	     size_t limit, json_t *ids, char *next, struct roster_err *err)
+             size_t limit, json_t *ids, char *next, struct roster_err *err)
 {
 	MDB_val k = {klen, (void *)key}, v = {after ? strlen(after) : 0, (void *)after};
 	MDB_cursor *cur;
@@ -220,7 +222,8 @@ int idx_list(struct wtxn *w, MDB_dbi dbi, const void *key, size_t klen, const ch
 	if (rc)
 		return store_mdb_err(err, rc, "listing an index");
 	rc = mdb_cursor_get(cur, &k, &v, how);
-	if (rc == 0 && after && v.mv_size == strlen(after) && memcmp(v.mv_data, after, v.mv_size) == 0)
+	if (rc == 0 && after && v.mv_size == strlen(after) &&
+	    memcmp(v.mv_data, after, v.mv_size) == 0)
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP);
 	while (rc == 0 && json_array_size(ids) < limit) {
 		json_array_append_new(ids, json_stringn(v.mv_data, v.mv_size));
@@ -228,7 +231,7 @@ int idx_list(struct wtxn *w, MDB_dbi dbi, const void *key, size_t klen, const ch
 	}
 	if (rc == 0 && json_array_size(ids) == limit)
 		snprintf(next, ROSTER_ID_MAX, "%s",
-			 json_string_value(json_array_get(ids, json_array_size(ids) - 1)));
+		         json_string_value(json_array_get(ids, json_array_size(ids) - 1)));
 	mdb_cursor_close(cur);
 	if (rc && rc != MDB_NOTFOUND)
 		return store_mdb_err(err, rc, "listing an index");

@@ -45,7 +45,7 @@ static enum outcome outcome_of(int status)
 }
 
 int audit_head_load(MDB_txn *txn, MDB_dbi audit, uint64_t *size, uint8_t head[32],
-		    struct roster_err *err)
+                    struct roster_err *err)
 {
 	MDB_cursor *cur;
 	MDB_val k, v;
@@ -80,10 +80,10 @@ int audit_append(struct wtxn *w, struct op *op, struct roster_err *err)
 
 	roster_hex_encode(prev, w->head, ROSTER_HASH_BYTES);
 	e = json_pack("{s:I, s:s, s:{s:I, s:s}, s:s, s:s, s:s, s:s, s:s, s:i}", "seq",
-		      (json_int_t)w->log_size, "time", w->now, "actor", "uid",
-		      (json_int_t)op->peer.uid, "user", op->peer.user, "action", op->action,
-		      "target", op->target, "outcome", outcome_names[op->outcome], "object",
-		      op->object, "prev", prev, "status", op->status);
+	              (json_int_t)w->log_size, "time", w->now, "actor", "uid",
+	              (json_int_t)op->peer.uid, "user", op->peer.user, "action", op->action,
+	              "target", op->target, "outcome", outcome_names[op->outcome], "object",
+	              op->object, "prev", prev, "status", op->status);
 	if (e == NULL)
 		return roster_err_set(err, 500, "internal", "cannot build an audit entry");
 	if (op->targets)
@@ -125,7 +125,7 @@ static void op_reset(struct op *op)
 /* Runs the batch in one transaction. Returns 0 when committed, ROSTER_RETRY when
  * the map must grow, ROSTER_FATAL (with err) when nothing could be committed. */
 static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
-		     struct roster_err *err)
+                     struct roster_err *err)
 {
 	struct wtxn w = {.srv = srv, .log_size = wr->log_size};
 	int rc;
@@ -188,8 +188,8 @@ static void batch_run(struct server *srv, struct writer *wr, struct op *batch)
 		json_decref(op->reply);
 		op->reply = NULL;
 		roster_err_set(&op->err, 503, "storage_failed",
-			       "the registry could not store this request and has stopped taking "
-			       "writes: an administrator must look at rosterd's log");
+		               "the registry could not store this request and has stopped taking "
+		               "writes: an administrator must look at rosterd's log");
 		op->status = 503;
 	}
 }
@@ -224,8 +224,8 @@ static void *writer_main(void *arg)
 		if (writer_failed(srv)) {
 			for (struct op *op = batch; op; op = op->next) {
 				roster_err_set(&op->err, 503, "storage_failed",
-					       "the registry has stopped taking writes after a "
-					       "storage failure: see rosterd's log");
+				               "the registry has stopped taking writes after a "
+				               "storage failure: see rosterd's log");
 				op->status = 503;
 			}
 		} else {
@@ -288,7 +288,7 @@ int writer_start(struct server *srv, struct roster_err *err)
 		srv->writer = NULL;
 		free(wr);
 		return roster_err_set(err, 0, "writer", "cannot start the writer thread: %s",
-				      strerror(rc));
+		                      strerror(rc));
 	}
 	return 0;
 }

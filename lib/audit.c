@@ -23,8 +23,8 @@ void roster_audit_leaf_hash(uint8_t out[ROSTER_HASH_BYTES], const uint8_t *entry
 }
 
 int roster_audit_check_entry(const char *entry, size_t len, uint64_t want_seq,
-			     const uint8_t prev_hash[ROSTER_HASH_BYTES],
-			     uint8_t leaf[ROSTER_HASH_BYTES], struct roster_err *err)
+                             const uint8_t prev_hash[ROSTER_HASH_BYTES],
+                             uint8_t leaf[ROSTER_HASH_BYTES], struct roster_err *err)
 {
 	char want_prev[2 * ROSTER_HASH_BYTES + 1];
 	json_t *v, *seq, *prev;
@@ -32,24 +32,25 @@ int roster_audit_check_entry(const char *entry, size_t len, uint64_t want_seq,
 
 	if (!roster_canon_check(entry, len))
 		return roster_err_set(err, 422, "not_canonical",
-				      "entry %llu is not canonical JSON: altered",
-				      (unsigned long long)want_seq);
+		                      "entry %llu is not canonical JSON: altered",
+		                      (unsigned long long)want_seq);
 	v = json_loadb(entry, len, 0, NULL);
 	seq = json_object_get(v, "seq");
 	prev = json_object_get(v, "prev");
 	roster_hex_encode(want_prev, prev_hash, ROSTER_HASH_BYTES);
 	if (!json_is_integer(seq) || (uint64_t)json_integer_value(seq) != want_seq) {
 		roster_err_set(err, 422, "out_of_order",
-			       "entry %llu carries seq %lld: missing or reordered entries",
-			       (unsigned long long)want_seq,
-			       json_is_integer(seq) ? (long long)json_integer_value(seq) : -1LL);
+		               "entry %llu carries seq %lld: missing or reordered entries",
+		               (unsigned long long)want_seq,
+		               json_is_integer(seq) ? (long long)json_integer_value(seq) : -1LL);
 		goto done;
 	}
 	if (!json_is_string(prev) || strcmp(json_string_value(prev), want_prev) != 0) {
-		roster_err_set(err, 422, "broken_chain",
-			       "entry %llu: prev does not match the hash of entry %lld: the log was "
-			       "altered before it, or entries are missing",
-			       (unsigned long long)want_seq, (long long)want_seq - 1);
+		roster_err_set(
+		    err, 422, "broken_chain",
+		    "entry %llu: prev does not match the hash of entry %lld: the log was "
+		    "altered before it, or entries are missing",
+		    (unsigned long long)want_seq, (long long)want_seq - 1);
 		goto done;
 	}
 	roster_audit_leaf_hash(leaf, (const uint8_t *)entry, len);

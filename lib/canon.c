@@ -185,8 +185,8 @@ static void emit_double(struct cbuf *b, double v)
 	} else if (k == 1) {
 		snprintf(out, sizeof(out), "%se%c%d", digits, n - 1 < 0 ? '-' : '+', abs(n - 1));
 	} else {
-		snprintf(out, sizeof(out), "%c.%se%c%d", digits[0], digits + 1, n - 1 < 0 ? '-' : '+',
-			 abs(n - 1));
+		snprintf(out, sizeof(out), "%c.%se%c%d", digits[0], digits + 1,
+		         n - 1 < 0 ? '-' : '+', abs(n - 1));
 	}
 	cbuf_str(b, out);
 }
@@ -213,15 +213,16 @@ static int emit(struct cbuf *b, const json_t *v, int depth, struct roster_err *e
 		/* Beyond 2^53 a JSON number has no exact IEEE double: I-JSON forbids it. */
 		if (i > 9007199254740992LL || i < -9007199254740992LL)
 			return roster_err_set(err, 422, "bad_number",
-					      "integer %lld is beyond 2^53 and cannot be canonical",
-					      (long long)i);
+			                      "integer %lld is beyond 2^53 and cannot be canonical",
+			                      (long long)i);
 		snprintf(num, sizeof(num), "%lld", (long long)i);
 		cbuf_str(b, num);
 		return 0;
 	}
 	case JSON_REAL:
 		if (!isfinite(json_real_value(v)))
-			return roster_err_set(err, 422, "bad_number", "NaN and infinity are not JSON");
+			return roster_err_set(err, 422, "bad_number",
+			                      "NaN and infinity are not JSON");
 		emit_double(b, json_real_value(v));
 		return 0;
 	case JSON_STRING:

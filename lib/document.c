@@ -47,7 +47,7 @@ int roster_document_check_new(json_t *body, struct roster_err *err)
 	expires = json_string_value(json_object_get(body, "expires"));
 	if (issued && strcmp(issued, expires) >= 0)
 		return roster_err_set(err, 422, "invalid_field",
-				      "document field 'expires' must be after 'issued'");
+		                      "document field 'expires' must be after 'issued'");
 	if (json_object_get(body, "custody") == NULL)
 		json_object_set_new(body, "custody", json_string("holder"));
 	json_object_set_new(body, "history", json_array());
@@ -68,14 +68,14 @@ int roster_custody_check(const json_t *event, struct roster_err *err)
 	ev = str(event, "event");
 	if (strcmp(ev, "surrender") == 0 && str(event, "to") == NULL)
 		return roster_err_set(err, 422, "missing_field",
-				      "a surrender names where the document goes: 'to' is "
-				      "employer or authority");
+		                      "a surrender names where the document goes: 'to' is "
+		                      "employer or authority");
 	if (str(event, "to") && strcmp(ev, "surrender") != 0 && strcmp(ev, "return") != 0)
 		return roster_err_set(err, 422, "invalid_field",
-				      "'to' is only for surrender and return, not %s", ev);
+		                      "'to' is only for surrender and return, not %s", ev);
 	if (str(event, "request") && strcmp(ev, "release") != 0)
 		return roster_err_set(err, 422, "invalid_field",
-				      "'request' is only for a release for travel, not %s", ev);
+		                      "'request' is only for a release for travel, not %s", ev);
 	return 0;
 }
 
@@ -90,7 +90,7 @@ static int last_event_is(const json_t *doc, const char *event)
 
 /* The state the event leads to, or NULL with err set when it is not allowed. */
 static const char *custody_next(const json_t *doc, const json_t *event, const json_t *travel,
-				struct roster_err *err)
+                                struct roster_err *err)
 {
 	const char *ev = str(event, "event"), *from = str(doc, "custody");
 	int held = strcmp(from, "holder") == 0;
@@ -105,23 +105,23 @@ static const char *custody_next(const json_t *doc, const json_t *event, const js
 			return "holder";
 		if (travel == NULL) {
 			roster_err_set(err, 409, "no_such_request",
-				       "travel request %s does not exist: name an approved "
-				       "request, or release without one",
-				       req);
+			               "travel request %s does not exist: name an approved "
+			               "request, or release without one",
+			               req);
 			return NULL;
 		}
 		if (strcmp(str(travel, "person"), str(doc, "person")) != 0) {
 			roster_err_set(err, 409, "wrong_person",
-				       "travel request %s is for another person than this "
-				       "document's holder",
-				       req);
+			               "travel request %s is for another person than this "
+			               "document's holder",
+			               req);
 			return NULL;
 		}
 		if (strcmp(str(travel, "status"), "approved") != 0) {
 			roster_err_set(err, 409, "not_approved",
-				       "travel request %s is %s, not approved: a release for "
-				       "travel needs an approved request",
-				       req, str(travel, "status"));
+			               "travel request %s is %s, not approved: a release for "
+			               "travel needs an approved request",
+			               req, str(travel, "status"));
 			return NULL;
 		}
 		return "holder";
@@ -133,15 +133,15 @@ static const char *custody_next(const json_t *doc, const json_t *event, const js
 	if (strcmp(ev, "cancel") == 0 && strcmp(from, "cancelled") != 0)
 		return "cancelled";
 	roster_err_set(err, 409, "invalid_transition",
-		       "a document in custody state '%s' cannot take a '%s' event%s", from, ev,
-		       strcmp(ev, "return") == 0 && held
-			   ? ": return follows a release; use surrender to hand it in"
-			   : "");
+	               "a document in custody state '%s' cannot take a '%s' event%s", from, ev,
+	               strcmp(ev, "return") == 0 && held
+	                   ? ": return follows a release; use surrender to hand it in"
+	                   : "");
 	return NULL;
 }
 
 int roster_custody_apply(json_t *doc, const json_t *event, const json_t *travel, const char *by,
-			 const char *at, struct roster_err *err)
+                         const char *at, struct roster_err *err)
 {
 	const char *next = custody_next(doc, event, travel, err);
 	const json_t *custodian = json_object_get(event, "custodian");
@@ -150,11 +150,11 @@ int roster_custody_apply(json_t *doc, const json_t *event, const json_t *travel,
 	if (next == NULL)
 		return -1;
 	h = json_pack("{s:s, s:O, s:s, s:O, s:O, s:s, s:s}", "event", str(event, "event"), "from",
-		      json_object_get(doc, "custody"), "to", next, "custodian",
-		      custodian ? custodian : json_null(), "request",
-		      json_object_get(event, "request") ? json_object_get(event, "request")
-							: json_null(),
-		      "at", at, "by", by);
+	              json_object_get(doc, "custody"), "to", next, "custodian",
+	              custodian ? custodian : json_null(), "request",
+	              json_object_get(event, "request") ? json_object_get(event, "request")
+	                                                : json_null(),
+	              "at", at, "by", by);
 	if (json_object_get(event, "note"))
 		json_object_set(h, "note", json_object_get(event, "note"));
 	json_array_append_new(json_object_get(doc, "history"), h);

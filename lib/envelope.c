@@ -36,8 +36,8 @@ static uint8_t *slot_ad(const struct roster_slot *slot, uint32_t key_id, size_t 
 }
 
 void roster_envelope_seal(const uint8_t key[ROSTER_KEY_BYTES], uint32_t key_id,
-			  const struct roster_slot *slot, const uint8_t *pt, size_t ptlen,
-			  uint8_t **out, size_t *outlen)
+                          const struct roster_slot *slot, const uint8_t *pt, size_t ptlen,
+                          uint8_t **out, size_t *outlen)
 {
 	size_t adlen, n = ROSTER_ENVELOPE_HEAD + ptlen + crypto_aead_xchacha20poly1305_ietf_ABYTES;
 	uint8_t *ad = slot_ad(slot, key_id, &adlen);
@@ -49,7 +49,7 @@ void roster_envelope_seal(const uint8_t key[ROSTER_KEY_BYTES], uint32_t key_id,
 	roster_be64_put(env + 7, slot->version);
 	randombytes_buf(env + 15, 24);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(env + ROSTER_ENVELOPE_HEAD, &clen, pt, ptlen, ad,
-						   adlen, NULL, env + 15, key);
+	                                           adlen, NULL, env + 15, key);
 	free(ad);
 	*out = env;
 	*outlen = ROSTER_ENVELOPE_HEAD + (size_t)clen;
@@ -66,8 +66,8 @@ int roster_envelope_header(const uint8_t *env, size_t len, uint32_t *key_id, uin
 }
 
 int roster_envelope_open(const uint8_t key[ROSTER_KEY_BYTES], uint32_t key_id,
-			 const struct roster_slot *slot, const uint8_t *env, size_t len,
-			 uint8_t **pt, size_t *ptlen, struct roster_err *err)
+                         const struct roster_slot *slot, const uint8_t *env, size_t len,
+                         uint8_t **pt, size_t *ptlen, struct roster_err *err)
 {
 	uint32_t env_key;
 	uint64_t env_version;
@@ -78,28 +78,30 @@ int roster_envelope_open(const uint8_t key[ROSTER_KEY_BYTES], uint32_t key_id,
 
 	if (roster_envelope_header(env, len, &env_key, &env_version) < 0)
 		return roster_err_set(err, 500, "corrupt_record",
-				      "record %s in %s is not a sealed envelope", slot->id, slot->db);
+		                      "record %s in %s is not a sealed envelope", slot->id,
+		                      slot->db);
 	if (env_key != key_id)
-		return roster_err_set(err, 500, "wrong_key", "record %s in %s is sealed with key %u",
-				      slot->id, slot->db, env_key);
+		return roster_err_set(err, 500, "wrong_key",
+		                      "record %s in %s is sealed with key %u", slot->id, slot->db,
+		                      env_key);
 	if (env_version != slot->version)
 		return roster_err_set(err, 500, "corrupt_record",
-				      "record %s in %s carries version %llu, expected %llu", slot->id,
-				      slot->db, (unsigned long long)env_version,
-				      (unsigned long long)slot->version);
+		                      "record %s in %s carries version %llu, expected %llu",
+		                      slot->id, slot->db, (unsigned long long)env_version,
+		                      (unsigned long long)slot->version);
 	clen = len - ROSTER_ENVELOPE_HEAD;
 	ad = slot_ad(slot, key_id, &adlen);
 	out = roster_xmalloc(clen + 1);
-	rc = crypto_aead_xchacha20poly1305_ietf_decrypt(out, &plen, NULL, env + ROSTER_ENVELOPE_HEAD,
-							clen, ad, adlen, env + 15, key);
+	rc = crypto_aead_xchacha20poly1305_ietf_decrypt(
+	    out, &plen, NULL, env + ROSTER_ENVELOPE_HEAD, clen, ad, adlen, env + 15, key);
 	free(ad);
 	if (rc != 0) {
 		sodium_memzero(out, clen + 1);
 		free(out);
 		return roster_err_set(err, 500, "corrupt_record",
-				      "record %s in %s fails authentication: altered, moved or "
-				      "sealed under another key",
-				      slot->id, slot->db);
+		                      "record %s in %s fails authentication: altered, moved or "
+		                      "sealed under another key",
+		                      slot->id, slot->db);
 	}
 	out[plen] = '\0';
 	*pt = out;

@@ -31,8 +31,8 @@ static int text_ok(const char *s, enum roster_check ck, size_t *chars)
 		cp = len == 1   ? *p
 		     : len == 2 ? (p[0] & 0x1fu) << 6 | (p[1] & 0x3fu)
 		     : len == 3 ? (p[0] & 0x0fu) << 12 | (p[1] & 0x3fu) << 6 | (p[2] & 0x3fu)
-				: (p[0] & 0x07u) << 18 | (p[1] & 0x3fu) << 12 | (p[2] & 0x3fu) << 6 |
-				      (p[3] & 0x3fu);
+		                : (p[0] & 0x07u) << 18 | (p[1] & 0x3fu) << 12 |
+		                      (p[2] & 0x3fu) << 6 | (p[3] & 0x3fu);
 		p += len;
 		n++;
 		if (cp == 0x7f || (cp >= 0x80 && cp < 0xa0) || cp == 0x2028 || cp == 0x2029)
@@ -46,7 +46,7 @@ static int text_ok(const char *s, enum roster_check ck, size_t *chars)
 		      (cp >= 0x300 && cp <= 0x36f) || (cp >= 0x1e00 && cp <= 0x1eff)))
 			return 0;
 		if (ck == CK_CODE && !((cp >= 'A' && cp <= 'Z') || (cp >= 'a' && cp <= 'z') ||
-				       (cp >= '0' && cp <= '9') || cp == '-' || cp == '/'))
+		                       (cp >= '0' && cp <= '9') || cp == '-' || cp == '/'))
 			return 0;
 	}
 	*chars = n;
@@ -69,27 +69,27 @@ static int word_in(const char *word, const char *choices)
 }
 
 static int check_string_array(const json_t *v, const struct roster_field *f, const char *what,
-			      int (*valid)(const char *), const char *expect,
-			      struct roster_err *err)
+                              int (*valid)(const char *), const char *expect,
+                              struct roster_err *err)
 {
 	size_t n = json_array_size(v);
 
 	if (!json_is_array(v) || n < (size_t)f->min || n > (size_t)f->max)
 		return roster_err_set(err, 422, "invalid_field",
-				      "%s field '%s' must be an array of %d to %d %s", what, f->name,
-				      f->min, f->max, expect);
+		                      "%s field '%s' must be an array of %d to %d %s", what,
+		                      f->name, f->min, f->max, expect);
 	for (size_t i = 0; i < n; i++) {
 		const json_t *item = json_array_get(v, i);
 
 		if (!json_is_string(item) || !valid(json_string_value(item)))
 			return roster_err_set(err, 422, "invalid_field",
-					      "%s field '%s', item %zu: not one of the %s", what,
-					      f->name, i + 1, expect);
+			                      "%s field '%s', item %zu: not one of the %s", what,
+			                      f->name, i + 1, expect);
 		for (size_t j = 0; j < i; j++)
 			if (json_equal(item, json_array_get(v, j)))
 				return roster_err_set(err, 422, "invalid_field",
-						      "%s field '%s' lists '%s' twice", what,
-						      f->name, json_string_value(item));
+				                      "%s field '%s' lists '%s' twice", what,
+				                      f->name, json_string_value(item));
 	}
 	return 0;
 }
@@ -102,78 +102,79 @@ static const struct roster_field education_fields[] = {
     {NULL, 0, 0, 0, 0, 0, 0, NULL}};
 
 static int check_value(const json_t *v, const struct roster_field *f, const char *what,
-		       struct roster_err *err)
+                       struct roster_err *err)
 {
 	size_t chars;
 
 	switch (f->check) {
 	case CK_NONE:
 		return roster_err_set(err, 422, "server_field",
-				      "%s field '%s' is set by the server: leave it out", what,
-				      f->name);
+		                      "%s field '%s' is set by the server: leave it out", what,
+		                      f->name);
 	case CK_LINE:
 	case CK_LATIN:
 	case CK_TEXT:
 	case CK_CODE:
 		if (!json_is_string(v))
 			return roster_err_set(err, 422, "invalid_field",
-					      "%s field '%s' must be a string", what, f->name);
+			                      "%s field '%s' must be a string", what, f->name);
 		if (!text_ok(json_string_value(v), f->check, &chars))
 			return roster_err_set(
-			    err, 422, "invalid_field", "%s field '%s' has characters not allowed: %s",
-			    what, f->name,
+			    err, 422, "invalid_field",
+			    "%s field '%s' has characters not allowed: %s", what, f->name,
 			    f->check == CK_LATIN  ? "use Latin script (put other scripts in "
-						    "name_native)"
+			                            "name_native)"
 			    : f->check == CK_CODE ? "use letters, digits, '-' and '/' only"
-						  : "no control characters");
+			                          : "no control characters");
 		if (chars < (size_t)f->min || chars > (size_t)f->max)
 			return roster_err_set(err, 422, "invalid_field",
-					      "%s field '%s' must be %d to %d characters long", what,
-					      f->name, f->min, f->max);
+			                      "%s field '%s' must be %d to %d characters long",
+			                      what, f->name, f->min, f->max);
 		return 0;
 	case CK_DATE:
 		if (!json_is_string(v) || !roster_valid_date(json_string_value(v)))
 			return roster_err_set(err, 422, "invalid_field",
-					      "%s field '%s' must be a date as YYYY-MM-DD", what,
-					      f->name);
+			                      "%s field '%s' must be a date as YYYY-MM-DD", what,
+			                      f->name);
 		return 0;
 	case CK_COUNTRY:
 		if (!json_is_string(v) || !roster_valid_country(json_string_value(v)))
 			return roster_err_set(
 			    err, 422, "invalid_field",
-			    "%s field '%s' must be an ISO 3166-1 alpha-2 country code such as DE", what,
-			    f->name);
+			    "%s field '%s' must be an ISO 3166-1 alpha-2 country code such as DE",
+			    what, f->name);
 		return 0;
 	case CK_COUNTRIES:
 		return check_string_array(v, f, what, roster_valid_country,
-					  "ISO 3166-1 alpha-2 country codes", err);
+		                          "ISO 3166-1 alpha-2 country codes", err);
 	case CK_EXPERTISE:
 		return check_string_array(v, f, what, roster_valid_expertise,
-					  "expertise categories of DOMAIN.md", err);
+		                          "expertise categories of DOMAIN.md", err);
 	case CK_ENUM:
 		if (!json_is_string(v) || !word_in(json_string_value(v), f->choices))
 			return roster_err_set(err, 422, "invalid_field",
-					      "%s field '%s' must be one of: %s", what, f->name,
-					      f->choices);
+			                      "%s field '%s' must be one of: %s", what, f->name,
+			                      f->choices);
 		return 0;
 	case CK_ID:
 		if (!json_is_string(v) || !roster_id_valid_any(json_string_value(v), f->choices))
 			return roster_err_set(err, 422, "invalid_field",
-					      "%s field '%s' must be a record id starting '%s'", what,
-					      f->name, f->choices);
+			                      "%s field '%s' must be a record id starting '%s'",
+			                      what, f->name, f->choices);
 		return 0;
 	case CK_VERSION:
 		if (!json_is_integer(v) || json_integer_value(v) < f->min ||
 		    json_integer_value(v) > f->max)
 			return roster_err_set(err, 422, "invalid_field",
-					      "%s field '%s' must be a whole number from %d to %d",
-					      what, f->name, f->min, f->max);
+			                      "%s field '%s' must be a whole number from %d to %d",
+			                      what, f->name, f->min, f->max);
 		return 0;
 	case CK_EDUCATION:
 		if (!json_is_array(v) || json_array_size(v) > (size_t)f->max)
-			return roster_err_set(err, 422, "invalid_field",
-					      "%s field '%s' must be an array of at most %d entries",
-					      what, f->name, f->max);
+			return roster_err_set(
+			    err, 422, "invalid_field",
+			    "%s field '%s' must be an array of at most %d entries", what, f->name,
+			    f->max);
 		for (size_t i = 0; i < json_array_size(v); i++) {
 			char label[64];
 
@@ -181,9 +182,10 @@ static int check_value(const json_t *v, const struct roster_field *f, const char
 			if (!json_is_object(json_array_get(v, i)))
 				return roster_err_set(
 				    err, 422, "invalid_field",
-				    "%s must be an object {degree, field, institution, year}", label);
+				    "%s must be an object {degree, field, institution, year}",
+				    label);
 			if (roster_fields_check(json_array_get(v, i), education_fields, label, 0,
-						err) < 0)
+			                        err) < 0)
 				return -1;
 		}
 		return 0;
@@ -192,7 +194,7 @@ static int check_value(const json_t *v, const struct roster_field *f, const char
 }
 
 int roster_fields_check(const json_t *body, const struct roster_field *table, const char *what,
-			int partial, struct roster_err *err)
+                        int partial, struct roster_err *err)
 {
 	const char *key;
 	json_t *v;
@@ -205,15 +207,15 @@ int roster_fields_check(const json_t *body, const struct roster_field *table, co
 
 		if (f == NULL)
 			return roster_err_set(err, 422, "unknown_field",
-					      "%s has no field '%s': see the field list in the "
-					      "API description",
-					      what, key);
+			                      "%s has no field '%s': see the field list in the "
+			                      "API description",
+			                      what, key);
 		if (check_value(v, f, what, err) < 0)
 			return -1;
 	}
 	for (const struct roster_field *f = table; f->name && !partial; f++)
 		if (f->required && json_object_get(body, f->name) == NULL)
 			return roster_err_set(err, 422, "missing_field",
-					      "%s field '%s' is required", what, f->name);
+			                      "%s field '%s' is required", what, f->name);
 	return 0;
 }

@@ -32,9 +32,9 @@ int log_level_parse(const char *name)
 		const char *name;
 		int level;
 	} levels[] = {{"error", LOG_LEVEL_ERR},
-		      {"warning", LOG_LEVEL_WARN},
-		      {"info", LOG_LEVEL_INFO},
-		      {"debug", LOG_LEVEL_DEBUG}};
+	              {"warning", LOG_LEVEL_WARN},
+	              {"info", LOG_LEVEL_INFO},
+	              {"debug", LOG_LEVEL_DEBUG}};
 
 	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
 		if (strcasecmp(name, levels[i].name) == 0)
@@ -52,10 +52,10 @@ static void log_emit(int level, int with_errno, const char *fmt, va_list ap)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (log_journal)
 		fprintf(stderr, "<%d>%s%s%s\n", level, msg, with_errno ? ": " : "",
-			with_errno ? strerror(saved) : "");
+		        with_errno ? strerror(saved) : "");
 	else
 		fprintf(stderr, "%s: %s%s%s\n", log_progname, msg, with_errno ? ": " : "",
-			with_errno ? strerror(saved) : "");
+		        with_errno ? strerror(saved) : "");
 	errno = saved;
 }
 

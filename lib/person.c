@@ -34,10 +34,10 @@ static int person_check_whole(const json_t *rec, struct roster_err *err)
 	roster_time_today(today);
 	if (birth && strcmp(birth, today) > 0)
 		return roster_err_set(err, 422, "invalid_field",
-				      "person field 'birth_date' is in the future");
+		                      "person field 'birth_date' is in the future");
 	if (birth && strcmp(birth, "1900-01-01") < 0)
 		return roster_err_set(err, 422, "invalid_field",
-				      "person field 'birth_date' is before 1900: check the year");
+		                      "person field 'birth_date' is before 1900: check the year");
 	return 0;
 }
 
@@ -68,9 +68,9 @@ int roster_person_merge(json_t *rec, const json_t *changes, struct roster_err *e
 
 		if (json_is_null(v) && f && !f->server_set) {
 			if (f->required) {
-				roster_err_set(err, 422, "missing_field",
-					       "person field '%s' is required and cannot be removed",
-					       key);
+				roster_err_set(
+				    err, 422, "missing_field",
+				    "person field '%s' is required and cannot be removed", key);
 				goto done;
 			}
 			continue;

@@ -40,7 +40,7 @@ int roster_travel_check_new(json_t *body, struct roster_err *err)
 		return -1;
 	if (strcmp(str(body, "return"), str(body, "depart")) < 0)
 		return roster_err_set(err, 422, "invalid_field",
-				      "travel request field 'return' is before 'depart'");
+		                      "travel request field 'return' is before 'depart'");
 	json_object_set_new(body, "status", json_string("pending"));
 	return 0;
 }
@@ -51,24 +51,24 @@ int roster_decision_check(const json_t *decision, struct roster_err *err)
 		return -1;
 	if (strcmp(str(decision, "decision"), "deny") == 0 && !json_object_get(decision, "reason"))
 		return roster_err_set(err, 422, "missing_field",
-				      "a denial needs a 'reason' the requester can act on");
+		                      "a denial needs a 'reason' the requester can act on");
 	return 0;
 }
 
 int roster_travel_decide(json_t *travel, const json_t *decision, const char *by,
-			 struct roster_err *err)
+                         struct roster_err *err)
 {
 	int approve = strcmp(str(decision, "decision"), "approve") == 0;
 
 	if (strcmp(str(travel, "status"), "pending") != 0)
 		return roster_err_set(err, 409, "invalid_transition",
-				      "travel request is already %s: only a pending request can be "
-				      "decided",
-				      str(travel, "status"));
+		                      "travel request is already %s: only a pending request can be "
+		                      "decided",
+		                      str(travel, "status"));
 	if (strcmp(str(travel, "requested_by"), by) == 0)
 		return roster_err_set(err, 403, "own_request",
-				      "you filed this travel request: another approver must decide "
-				      "it");
+		                      "you filed this travel request: another approver must decide "
+		                      "it");
 	json_object_set_new(travel, "status", json_string(approve ? "approved" : "denied"));
 	json_object_set_new(travel, "decided_by", json_string(by));
 	if (json_object_get(decision, "reason"))
@@ -80,12 +80,12 @@ int roster_travel_finish(json_t *travel, const char *to_status, struct roster_er
 {
 	const char *from = str(travel, "status");
 	int ok = strcmp(to_status, "completed") == 0
-		     ? strcmp(from, "approved") == 0
-		     : strcmp(from, "pending") == 0 || strcmp(from, "approved") == 0;
+	             ? strcmp(from, "approved") == 0
+	             : strcmp(from, "pending") == 0 || strcmp(from, "approved") == 0;
 
 	if (!ok)
 		return roster_err_set(err, 409, "invalid_transition",
-				      "a %s travel request cannot become %s", from, to_status);
+		                      "a %s travel request cannot become %s", from, to_status);
 	json_object_set_new(travel, "status", json_string(to_status));
 	return 0;
 }

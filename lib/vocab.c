@@ -33,10 +33,10 @@ int roster_valid_country(const char *s)
 static const char *const segments[] = {"upstream", "midstream", "downstream", "cross-cutting"};
 
 static const char *const expertise[] = {
-    "geology-mineralogy", "mining-process",	    "solvent-extraction", "radioactive-waste",
-    "metallurgy",	  "process-control",	    "oxide-purification", "environmental-compliance",
-    "magnet-alloys",	  "powder-metallurgy",	    "magnet-fabrication", "motor-design",
-    "magnetics-rnd",	  "technology-transfer", "industrial-liaison", "ip-analysis"};
+    "geology-mineralogy", "mining-process",      "solvent-extraction", "radioactive-waste",
+    "metallurgy",         "process-control",     "oxide-purification", "environmental-compliance",
+    "magnet-alloys",      "powder-metallurgy",   "magnet-fabrication", "motor-design",
+    "magnetics-rnd",      "technology-transfer", "industrial-liaison", "ip-analysis"};
 
 static int in_list(const char *s, const char *const *list, size_t n)
 {

@@ -23,7 +23,7 @@ auditor = uid:$me
 admin = uid:$me
 CONF
 build/rosterd init -c "$D/rosterd.conf"
-build/rosterd -c "$D/rosterd.conf" 2>"$D/rosterd.log" &
+build/rosterd -c "$D/rosterd.conf" >/dev/null 2>"$D/rosterd.log" &
 echo $! >"$D/rosterd.pid"
 export ROSTER_SOCKET=$D/rosterd.sock
 for _ in $(seq 50); do [ -S "$ROSTER_SOCKET" ] && break; sleep 0.1; done

@@ -20,7 +20,7 @@ void roster_audit_leaf_hash(uint8_t out[ROSTER_HASH_BYTES], const uint8_t *entry
  * of the entry before it (prev_hash, all zeros for seq 0). On success fills
  * leaf with this entry's leaf hash. */
 int roster_audit_check_entry(const char *entry, size_t len, uint64_t want_seq,
-			     const uint8_t prev_hash[ROSTER_HASH_BYTES],
-			     uint8_t leaf[ROSTER_HASH_BYTES], struct roster_err *err);
+                             const uint8_t prev_hash[ROSTER_HASH_BYTES],
+                             uint8_t leaf[ROSTER_HASH_BYTES], struct roster_err *err);
 
 #endif

@@ -25,8 +25,8 @@ struct roster_slot {
 
 /* Seals pt into a new malloc'd envelope in *out. Never fails short of memory. */
 void roster_envelope_seal(const uint8_t key[ROSTER_KEY_BYTES], uint32_t key_id,
-			  const struct roster_slot *slot, const uint8_t *pt, size_t ptlen,
-			  uint8_t **out, size_t *outlen);
+                          const struct roster_slot *slot, const uint8_t *pt, size_t ptlen,
+                          uint8_t **out, size_t *outlen);
 
 /* Reads the header; -1 when env is not an envelope. */
 int roster_envelope_header(const uint8_t *env, size_t len, uint32_t *key_id, uint64_t *version);
@@ -34,7 +34,7 @@ int roster_envelope_header(const uint8_t *env, size_t len, uint32_t *key_id, uin
 /* Opens env into a malloc'd plaintext (NUL-terminated for convenience). -1 and err
  * when it is not an envelope, the key id differs, or authentication fails. */
 int roster_envelope_open(const uint8_t key[ROSTER_KEY_BYTES], uint32_t key_id,
-			 const struct roster_slot *slot, const uint8_t *env, size_t len,
-			 uint8_t **pt, size_t *ptlen, struct roster_err *err);
+                         const struct roster_slot *slot, const uint8_t *env, size_t len,
+                         uint8_t **pt, size_t *ptlen, struct roster_err *err);
 
 #endif

@@ -5,7 +5,12 @@
 #ifndef ROSTER_LOG_H
 #define ROSTER_LOG_H
 
-enum roster_log_level { LOG_LEVEL_ERR = 3, LOG_LEVEL_WARN = 4, LOG_LEVEL_INFO = 6, LOG_LEVEL_DEBUG = 7 };
+enum roster_log_level {
+	LOG_LEVEL_ERR = 3,
+	LOG_LEVEL_WARN = 4,
+	LOG_LEVEL_INFO = 6,
+	LOG_LEVEL_DEBUG = 7
+};
 
 void log_init(const char *progname, int level);
 int log_level_parse(const char *name);

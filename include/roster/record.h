@@ -51,7 +51,7 @@ const struct roster_field *roster_field_find(const struct roster_field *table, c
 /* Checks body against a table: unknown or server-set fields, required ones (unless
  * partial), and every present value. `what` names the record in messages. */
 int roster_fields_check(const json_t *body, const struct roster_field *table, const char *what,
-			int partial, struct roster_err *err);
+                        int partial, struct roster_err *err);
 
 /* Primitive checks, shared by all records. */
 int roster_valid_date(const char *s);    /* YYYY-MM-DD and a real calendar day */
@@ -71,12 +71,12 @@ int roster_person_merge(json_t *rec, const json_t *changes, struct roster_err *e
  * (and the named travel request, or NULL). apply appends the history entry. */
 int roster_custody_check(const json_t *event, struct roster_err *err);
 int roster_custody_apply(json_t *doc, const json_t *event, const json_t *travel, const char *by,
-			 const char *at, struct roster_err *err);
+                         const char *at, struct roster_err *err);
 
 /* Travel requests: decide (approve/deny), complete, cancel. */
 int roster_decision_check(const json_t *decision, struct roster_err *err);
 int roster_travel_decide(json_t *travel, const json_t *decision, const char *by,
-			 struct roster_err *err);
+                         struct roster_err *err);
 int roster_travel_finish(json_t *travel, const char *to_status, struct roster_err *err);
 
 #endif

@@ -31,7 +31,7 @@ int main(void)
 	      "header key %u version %llu", kid, (unsigned long long)ver);
 	CHECK(memmem(env, envlen, "Ana", 3) == NULL, "plaintext visible in envelope");
 	CHECK(roster_envelope_open(key, 7, &slot, env, envlen, &pt, &ptlen, &err) == 0 &&
-		  ptlen == strlen(msg) && memcmp(pt, msg, ptlen) == 0,
+	          ptlen == strlen(msg) && memcmp(pt, msg, ptlen) == 0,
 	      "round trip failed: %s", err.message);
 	free(pt);
 
@@ -47,7 +47,7 @@ int main(void)
 	CHECK(roster_envelope_open(other, 7, &slot, env, envlen, &pt, &ptlen, &err) < 0,
 	      "opened under another key");
 	CHECK(roster_envelope_open(key, 8, &slot, env, envlen, &pt, &ptlen, &err) < 0 &&
-		  strcmp(err.code, "wrong_key") == 0,
+	          strcmp(err.code, "wrong_key") == 0,
 	      "key id mismatch not reported");
 	for (size_t i = 0; i < envlen; i++) {
 		env[i] ^= 0x01;

@@ -10,8 +10,8 @@
 static json_t *person(void)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:[s]}", "name", "Ana Müller", "birth_date",
-			 "1980-02-29", "nationality", "DE", "employer", "Acme Magnets", "segment",
-			 "downstream", "expertise", "magnet-alloys");
+	                 "1980-02-29", "nationality", "DE", "employer", "Acme Magnets", "segment",
+	                 "downstream", "expertise", "magnet-alloys");
 }
 
 /* Sets key to value (JSON text) in a fresh person and expects the status. */
@@ -30,7 +30,7 @@ static void expect_person(const char *key, const char *value, int want, const ch
 		CHECK(rc == 0, "%s=%s rejected: %s", key, value, err.message);
 	else
 		CHECK(rc < 0 && err.status == want && strcmp(err.code, want_code) == 0 &&
-			  strstr(err.message, key) != NULL,
+		          strstr(err.message, key) != NULL,
 		      "%s=%s: got %d %s (%s)", key, value, rc < 0 ? err.status : 0, err.code,
 		      err.message);
 	json_decref(p);
@@ -67,13 +67,13 @@ static void test_person(void)
 	expect_person("expertise", "[\"metallurgy\",\"metallurgy\"]", 422, "invalid_field");
 	expect_person("expertise", "\"metallurgy\"", 422, "invalid_field");
 	expect_person("education",
-		      "[{\"degree\":\"PhD\",\"field\":\"Chemistry\",\"institution\":\"TU\","
-		      "\"year\":2004}]",
-		      0, NULL);
+	              "[{\"degree\":\"PhD\",\"field\":\"Chemistry\",\"institution\":\"TU\","
+	              "\"year\":2004}]",
+	              0, NULL);
 	expect_person("education", "[{\"degree\":\"PhD\"}]", 422, "missing_field");
 	expect_person("education",
-		      "[{\"degree\":\"PhD\",\"field\":\"C\",\"institution\":\"T\",\"year\":1700}]",
-		      422, "invalid_field");
+	              "[{\"degree\":\"PhD\",\"field\":\"C\",\"institution\":\"T\",\"year\":1700}]",
+	              422, "invalid_field");
 	expect_person("research", "\"Patents:\\n- EP123\"", 0, NULL);
 	expect_person("status", "\"retired\"", 422, "invalid_field");
 	expect_person("id", "\"per_x\"", 422, "server_field");
@@ -107,8 +107,8 @@ static void test_merge(void)
 static json_t *doc(const char *custody)
 {
 	json_t *d = json_pack("{s:s, s:s, s:s, s:s, s:s}", "person",
-			      "per_0123456789abcdefghjkmnpqrs", "type", "passport", "number",
-			      "C01X00T47", "country", "DE", "expires", "2031-05-01");
+	                      "per_0123456789abcdefghjkmnpqrs", "type", "passport", "number",
+	                      "C01X00T47", "country", "DE", "expires", "2031-05-01");
 	struct roster_err err;
 
 	if (custody)
@@ -130,7 +130,7 @@ static const char *step(json_t *d, const char *event_json, const json_t *travel)
 		snprintf(result, sizeof(result), "%d:%s", err.status, err.code);
 	else
 		snprintf(result, sizeof(result), "%s",
-			 json_string_value(json_object_get(d, "custody")));
+		         json_string_value(json_object_get(d, "custody")));
 	json_decref(ev);
 	return result;
 }
@@ -147,7 +147,8 @@ static void test_custody(void)
 	CHECK(strcmp(r, "409:invalid_transition") == 0, "return without release: %s", r);
 	r = step(d, "{\"event\":\"surrender\"}", NULL);
 	CHECK(strcmp(r, "422:missing_field") == 0, "surrender without to: %s", r);
-	r = step(d, "{\"event\":\"surrender\",\"to\":\"employer\",\"custodian\":\"HR safe\"}", NULL);
+	r = step(d, "{\"event\":\"surrender\",\"to\":\"employer\",\"custodian\":\"HR safe\"}",
+	         NULL);
 	CHECK(strcmp(r, "employer") == 0, "surrender: %s", r);
 	CHECK(strcmp(json_string_value(json_object_get(d, "custodian")), "HR safe") == 0,
 	      "custodian not recorded");
@@ -155,7 +156,7 @@ static void test_custody(void)
 	CHECK(strcmp(r, "409:invalid_transition") == 0, "surrender twice: %s", r);
 
 	trip = json_pack("{s:s, s:s}", "person", "per_0123456789abcdefghjkmnpqrs", "status",
-			 "pending");
+	                 "pending");
 	r = step(d, "{\"event\":\"release\",\"request\":\"trv_0123456789abcdefghjkmnpqrs\"}", trip);
 	CHECK(strcmp(r, "409:not_approved") == 0, "release on pending trip: %s", r);
 	r = step(d, "{\"event\":\"release\",\"request\":\"trv_0123456789abcdefghjkmnpqrs\"}", NULL);
@@ -188,8 +189,8 @@ static void test_custody(void)
 	json_decref(d);
 
 	d = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "person", "per_0123456789abcdefghjkmnpqrs",
-		      "type", "passport", "number", "X1", "country", "DE", "expires", "2031-05-01",
-		      "custody", "lost");
+	              "type", "passport", "number", "X1", "country", "DE", "expires", "2031-05-01",
+	              "custody", "lost");
 	CHECK(roster_document_check_new(d, NULL) < 0, "created in state lost");
 	json_object_set_new(d, "custody", json_string("holder"));
 	json_object_set_new(d, "issued", json_string("2031-05-01"));
@@ -199,9 +200,10 @@ static void test_custody(void)
 
 static void test_travel(void)
 {
-	json_t *t = json_pack("{s:s, s:[s,s], s:s, s:s, s:s}", "person",
-			      "per_0123456789abcdefghjkmnpqrs", "destinations", "FR", "JP", "depart",
-			      "2027-03-01", "return", "2027-03-10", "purpose", "Conference");
+	json_t *t =
+	    json_pack("{s:s, s:[s,s], s:s, s:s, s:s}", "person", "per_0123456789abcdefghjkmnpqrs",
+	              "destinations", "FR", "JP", "depart", "2027-03-01", "return", "2027-03-10",
+	              "purpose", "Conference");
 	json_t *approve = json_pack("{s:s}", "decision", "approve");
 	json_t *deny = json_pack("{s:s}", "decision", "deny");
 	struct roster_err err;
@@ -221,13 +223,13 @@ static void test_travel(void)
 	json_decref(t);
 
 	t = json_pack("{s:s, s:[s], s:s, s:s, s:s}", "person", "per_0123456789abcdefghjkmnpqrs",
-		      "destinations", "FR", "depart", "2027-03-10", "return", "2027-03-01",
-		      "purpose", "x");
+	              "destinations", "FR", "depart", "2027-03-10", "return", "2027-03-01",
+	              "purpose", "x");
 	CHECK(roster_travel_check_new(t, &err) < 0 && err.status == 422, "return before depart");
 	json_decref(t);
 	t = json_pack("{s:s, s:[s,s], s:s, s:s, s:s}", "person", "per_0123456789abcdefghjkmnpqrs",
-		      "destinations", "FR", "FR", "depart", "2027-03-01", "return", "2027-03-02",
-		      "purpose", "x");
+	              "destinations", "FR", "FR", "depart", "2027-03-01", "return", "2027-03-02",
+	              "purpose", "x");
 	CHECK(roster_travel_check_new(t, &err) < 0 && err.status == 422, "duplicate destination");
 	json_decref(t);
 	json_decref(approve);
