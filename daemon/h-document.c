@@ -64,55 +64,18 @@ int h_doc_get(struct server *srv, struct op *op, const char *id)
 static int list_apply(struct wtxn *w, struct op *op)
 {
 	struct store *st = &w->srv->store;
-	uint8_t tag[16];
 
-	if (op->param2[0] == '\0')
-		return rec_list_index(w, op, st->doc_by_person, op->target, strlen(op->target),
-		                      st->documents, "documents");
-	keys_tag(&w->srv->keys, "custody", op->param2, tag);
-	return rec_list_index(w, op, st->doc_by_state, tag, sizeof(tag), st->documents,
-	                      "documents");
-}
-
-/* Whether word is one of the space-separated words in list. */
-int state_known(const char *word, const char *list)
-{
-	size_t n = strlen(word);
-
-	for (const char *p = list; *p;) {
-		size_t len = strcspn(p, " ");
-
-		if (n && len == n && strncmp(p, word, n) == 0)
-			return 1;
-		p += len + (p[len] == ' ');
-	}
-	return 0;
+	return rec_list_filtered(w, op, st->doc_by_person, st->doc_by_state, "custody",
+	                         st->documents, "documents");
 }
 
 int h_doc_list(struct server *srv, struct op *op, const char *id)
 {
-	static const char states[] = "holder employer authority lost cancelled";
-	char person[ROSTER_ID_MAX], state[32];
-	int by_person = http_query(op->req, "person", person, sizeof(person)) != NULL;
-	int by_state = http_query(op->req, "custody", state, sizeof(state)) != NULL;
-
 	(void)srv;
 	(void)id;
-	if (by_person == by_state)
-		return roster_err_set(&op->err, 400, "bad_query",
-		                      "list documents by ?person=ID or by ?custody=STATE (one of "
-		                      "them)");
-	if (by_person && !roster_id_valid(person, "per_"))
-		return roster_err_set(&op->err, 400, "bad_query", "person must be a person id");
-	if (by_state && !state_known(state, states))
-		return roster_err_set(&op->err, 400, "bad_query", "custody must be one of: %s",
-		                      states);
-	if (list_params(op->req, "doc_", op) < 0)
+	if (list_filter_parse(op, "custody", "holder employer authority lost cancelled", "doc_",
+	                      "documents") < 0)
 		return -1;
-	if (by_person)
-		snprintf(op->target, sizeof(op->target), "%s", person);
-	else
-		snprintf(op->param2, sizeof(op->param2), "%s", state);
 	op->apply = list_apply;
 	return 0;
 }

@@ -64,39 +64,18 @@ int h_travel_get(struct server *srv, struct op *op, const char *id)
 static int list_apply(struct wtxn *w, struct op *op)
 {
 	struct store *st = &w->srv->store;
-	uint8_t tag[16];
 
-	if (op->param2[0] == '\0')
-		return rec_list_index(w, op, st->travel_by_person, op->target, strlen(op->target),
-		                      st->travel, "travel");
-	keys_tag(&w->srv->keys, "status", op->param2, tag);
-	return rec_list_index(w, op, st->travel_by_state, tag, sizeof(tag), st->travel, "travel");
+	return rec_list_filtered(w, op, st->travel_by_person, st->travel_by_state, "status",
+	                         st->travel, "travel");
 }
 
 int h_travel_list(struct server *srv, struct op *op, const char *id)
 {
-	static const char states[] = "pending approved denied completed cancelled";
-	char person[ROSTER_ID_MAX], state[32];
-	int by_person = http_query(op->req, "person", person, sizeof(person)) != NULL;
-	int by_state = http_query(op->req, "status", state, sizeof(state)) != NULL;
-
 	(void)srv;
 	(void)id;
-	if (by_person == by_state)
-		return roster_err_set(&op->err, 400, "bad_query",
-		                      "list travel requests by ?person=ID or by ?status=STATE (one "
-		                      "of them)");
-	if (by_person && !roster_id_valid(person, "per_"))
-		return roster_err_set(&op->err, 400, "bad_query", "person must be a person id");
-	if (by_state && !state_known(state, states))
-		return roster_err_set(&op->err, 400, "bad_query", "status must be one of: %s",
-		                      states);
-	if (list_params(op->req, "trv_", op) < 0)
+	if (list_filter_parse(op, "status", "pending approved denied completed cancelled", "trv_",
+	                      "travel requests") < 0)
 		return -1;
-	if (by_person)
-		snprintf(op->target, sizeof(op->target), "%s", person);
-	else
-		snprintf(op->param2, sizeof(op->param2), "%s", state);
 	op->apply = list_apply;
 	return 0;
 }

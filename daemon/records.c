@@ -131,3 +131,56 @@ int list_params(struct evhttp_request *req, const char *prefix, struct op *op)
 	snprintf(op->param, sizeof(op->param), "%s", after);
 	return 0;
 }
+
+/* Whether word is one of the space-separated words in list. */
+int state_known(const char *word, const char *list)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = list; *p;) {
+		size_t len = strcspn(p, " ");
+
+		if (n && len == n && strncmp(p, word, n) == 0)
+			return 1;
+		p += len + (p[len] == ' ');
+	}
+	return 0;
+}
+
+/* ?person=ID or ?<state_param>=STATE (exactly one), then ?after and ?limit. */
+int list_filter_parse(struct op *op, const char *state_param, const char *states,
+                      const char *prefix, const char *what)
+{
+	char person[ROSTER_ID_MAX], state[32];
+	int by_person = http_query(op->req, "person", person, sizeof(person)) != NULL;
+	int by_state = http_query(op->req, state_param, state, sizeof(state)) != NULL;
+
+	if (by_person == by_state)
+		return roster_err_set(&op->err, 400, "bad_query",
+		                      "list %s by ?person=ID or by ?%s=STATE (one of them)", what,
+		                      state_param);
+	if (by_person && !roster_id_valid(person, "per_"))
+		return roster_err_set(&op->err, 400, "bad_query", "person must be a person id");
+	if (by_state && !state_known(state, states))
+		return roster_err_set(&op->err, 400, "bad_query", "%s must be one of: %s",
+		                      state_param, states);
+	if (list_params(op->req, prefix, op) < 0)
+		return -1;
+	if (by_person)
+		snprintf(op->target, sizeof(op->target), "%s", person);
+	else
+		snprintf(op->param2, sizeof(op->param2), "%s", state);
+	return 0;
+}
+
+/* Lists through the person index, or the state index tagged with kind. */
+int rec_list_filtered(struct wtxn *w, struct op *op, MDB_dbi by_person, MDB_dbi by_state,
+                      const char *kind, MDB_dbi dbi, const char *db)
+{
+	uint8_t tag[16];
+
+	if (op->param2[0] == '\0')
+		return rec_list_index(w, op, by_person, op->target, strlen(op->target), dbi, db);
+	keys_tag(&w->srv->keys, kind, op->param2, tag);
+	return rec_list_index(w, op, by_state, tag, sizeof(tag), dbi, db);
+}

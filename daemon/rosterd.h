@@ -166,6 +166,10 @@ int rec_state_move(struct wtxn *w, MDB_dbi idx, const char *kind, const char *fr
 void rec_stamp(struct wtxn *w, json_t *rec, int creating);
 int rec_exists(struct wtxn *w, MDB_dbi dbi, const char *id);
 int state_known(const char *word, const char *list);
+int list_filter_parse(struct op *op, const char *state_param, const char *states,
+                      const char *prefix, const char *what);
+int rec_list_filtered(struct wtxn *w, struct op *op, MDB_dbi by_person, MDB_dbi by_state,
+                      const char *kind, MDB_dbi dbi, const char *db);
 int list_params(struct evhttp_request *req, const char *prefix, struct op *op);
 #define ROSTER_RETRY (-2) /* the map was full: the whole batch is retried */
 #define ROSTER_FATAL (-3) /* the transaction is broken: the whole batch fails */
