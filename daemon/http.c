@@ -144,42 +144,28 @@ int http_query_limit(struct evhttp_request *req, size_t def, size_t max, size_t 
 	return 0;
 }
 
-/* Streams entries [from, to) as JSON lines, in chunks, each under its own short read
- * transaction so a long export never holds up the writer or a map resize. */
-struct audit_stream {
-	struct server *srv;
-	struct evhttp_request *req;
-	uint64_t next, to;
-};
-
-static void stream_chunk(struct evhttp_connection *conn, void *arg)
+/* Replies with entries [from, to) as JSON lines, read under one short read
+ * transaction after the commit that recorded this read. Pages are capped
+ * (AUDIT_PAGE_MAX in rosterd.h), so a reply never holds up the writer for long;
+ * clients page with ?from=. */
+void http_reply_audit(struct server *srv, struct evhttp_request *req, uint64_t from, uint64_t to)
 {
-	struct audit_stream *s = arg;
-	struct store *st = &s->srv->store;
-	struct evbuffer *buf;
+	struct store *st = &srv->store;
+	struct evbuffer *buf = evbuffer_new();
 	MDB_txn *txn = NULL;
 	MDB_cursor *cur;
 	uint8_t key[8];
 	MDB_val k = {8, key}, v;
-	int rc, n = 0;
+	int rc;
 
-	(void)conn;
-	if (s->next >= s->to) {
-		evhttp_send_reply_end(s->req);
-		s->srv->in_flight--;
-		free(s);
-		return;
-	}
-	buf = evbuffer_new();
 	pthread_rwlock_rdlock(&st->resize);
 	rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
 	if (rc == 0 && (rc = mdb_cursor_open(txn, st->audit, &cur)) == 0) {
-		roster_be64_put(key, s->next);
-		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
-		while (rc == 0 && s->next < s->to && n++ < 2048) {
+		roster_be64_put(key, from);
+		rc = from < to ? mdb_cursor_get(cur, &k, &v, MDB_SET_KEY) : MDB_NOTFOUND;
+		for (uint64_t seq = from; rc == 0 && seq < to; seq++) {
 			evbuffer_add(buf, v.mv_data, v.mv_size);
 			evbuffer_add(buf, "\n", 1);
-			s->next++;
 			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 		}
 		mdb_cursor_close(cur);
@@ -187,23 +173,15 @@ static void stream_chunk(struct evhttp_connection *conn, void *arg)
 	if (txn)
 		mdb_txn_abort(txn);
 	pthread_rwlock_unlock(&st->resize);
-	if (n == 0)
-		s->next = s->to; /* entries vanished under us: end the stream, verify will tell */
-	evhttp_send_reply_chunk_with_cb(s->req, buf, stream_chunk, s);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		struct roster_err err;
+
+		store_mdb_err(&err, rc, "reading the audit log");
+		http_reply_error(req, &err);
+	} else {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+		                  "application/jsonl");
+		evhttp_send_reply(req, 200, "OK", buf);
+	}
 	evbuffer_free(buf);
-}
-
-void http_stream_audit(struct server *srv, struct evhttp_request *req, uint64_t from, uint64_t to)
-{
-	struct audit_stream *s = roster_xcalloc(1, sizeof(*s));
-
-	s->srv = srv;
-	s->req = req;
-	s->next = from;
-	s->to = to;
-	srv->in_flight++; /* until the last chunk is out */
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-	                  "application/jsonl");
-	evhttp_send_reply_start(req, 200, "OK");
-	stream_chunk(NULL, s);
 }

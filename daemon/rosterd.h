@@ -132,8 +132,8 @@ struct op {
 	char object[2 * ROSTER_HASH_BYTES + 1];
 	enum outcome outcome;
 	struct roster_err err;
-	uint64_t seq;     /* the audit entry written for it */
-	int stream_audit; /* after commit, stream audit entries from seq_from */
+	uint64_t seq;    /* the audit entry written for it */
+	int reply_audit; /* after commit, reply with entries [seq_from, seq_to) */
 	uint64_t seq_from, seq_to;
 };
 
@@ -206,7 +206,8 @@ json_t *http_body_json(struct evhttp_request *req, struct roster_err *err);
 const char *http_query(struct evhttp_request *req, const char *key, char *buf, size_t len);
 int http_query_limit(struct evhttp_request *req, size_t def, size_t max, size_t *out,
                      struct roster_err *err);
-void http_stream_audit(struct server *srv, struct evhttp_request *req, uint64_t from, uint64_t to);
+void http_reply_audit(struct server *srv, struct evhttp_request *req, uint64_t from, uint64_t to);
+#define AUDIT_PAGE_MAX 10000
 
 /* Handlers: prepare an op from the request, or fill op->err to reject it. */
 struct route;

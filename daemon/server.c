@@ -109,8 +109,8 @@ void server_reply_done(struct server *srv, struct op *op)
 {
 	if (op->status >= 400)
 		http_reply_error(op->req, &op->err);
-	else if (op->stream_audit)
-		http_stream_audit(srv, op->req, op->seq_from, op->seq_to);
+	else if (op->reply_audit)
+		http_reply_audit(srv, op->req, op->seq_from, op->seq_to);
 	else
 		http_reply_json(op->req, op->status, op->reply);
 	json_decref(op->reply);

@@ -37,6 +37,15 @@ PY
 check "exported entries chain with RFC 6962 leaf hashes" test $? = 0
 check "a write's entry names the ciphertext digest" grep -q "\"action\":\"person.create\".*\"object\":\"[0-9a-f]\{64\}\"" "$T/export.jsonl"
 
+curl_as $AUDITOR GET '/v1/audit/entries?from=2&limit=5'
+check "a page of the log holds exactly the asked entries" test "$(grep -c '"seq"' <<<"$OUT")" = 5
+check "a page starts at from" contains "$(head -n1 <<<"$OUT")" '"seq":2,'
+curl_as $AUDITOR GET '/v1/audit/entries?last=3'
+check "last=3 gives 3 entries" test "$(grep -c '"seq"' <<<"$OUT")" = 3
+check "the last entry is the read itself" contains "$(tail -n1 <<<"$OUT")" '"action":"audit.read"'
+curl_as $AUDITOR GET '/v1/audit/entries?limit=10001'
+expect_status 400 "a page over the maximum is refused"
+
 # No personal data on disk: not in data.mdb, not in the log.
 stop_daemon
 check "SIGTERM exits cleanly" test $? = 0
@@ -75,4 +84,28 @@ as $CLERK --json person get "$PID"
 expect 0 "the first daemon still serves, data intact after restart"
 check "record reads back after restart" test "$(field "$OUT" name)" = "Ana Müller"
 
+# A ciphertext moved into another record's slot fails to open: the associated data
+# binds each envelope to its record id. (Daemon stopped; bytes swapped with mdb tools.)
+as $CLERK --json person list --limit 2
+read -r P1 P2 < <(python3 -c 'import json,sys; print(" ".join(p["id"] for p in json.loads(sys.argv[1])["items"]))' "$OUT")
+stop_daemon
+mdb_dump -s persons "$T/data" >"$T/persons.dump"
+python3 - "$T/persons.dump" "$P1" "$P2" <<'PY'
+import sys
+path, a, b = sys.argv[1], sys.argv[2].encode().hex(), sys.argv[3].encode().hex()
+lines = [l for l in open(path).read().split("\n") if not l.startswith("db_pagesize=")]
+start = lines.index("HEADER=END") + 1
+end = lines.index("DATA=END")
+pairs = {lines[i].strip(): i + 1 for i in range(start, end, 2)}
+ia, ib = pairs[a], pairs[b]
+lines[ia], lines[ib] = lines[ib], lines[ia]
+open(path, "w").write("\n".join(lines))
+PY
+mdb_load -s persons -f "$T/persons.dump" "$T/data"
+check "mdb_load swapped the ciphertexts" test $? = 0
+start_daemon
+as $CLERK person get "$P1"
+expect 70 "a swapped ciphertext does not open"
+check "the error says the record fails authentication" contains "$ERR" "fails authentication"
+check "the daemon logs the record id, not its content" grep -q "record $P1 in persons failed authentication" "$T/rosterd.log"
 finish
