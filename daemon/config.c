@@ -176,6 +176,20 @@ static int parse_setting(struct config *cfg, const char *name, const char *value
 		cfg->map_size = n;
 		return 0;
 	}
+	if (strcmp(name, "checkpoint_entries") == 0) {
+		if (parse_number(value, 1UL << 40, &n) < 0 || n == 0)
+			return roster_err_set(err, 0, "config",
+			                      "checkpoint_entries must be a positive number");
+		cfg->checkpoint_entries = n;
+		return 0;
+	}
+	if (strcmp(name, "checkpoint_seconds") == 0) {
+		if (parse_number(value, 86400, &n) < 0 || n == 0)
+			return roster_err_set(err, 0, "config",
+			                      "checkpoint_seconds must be 1 to 86400");
+		cfg->checkpoint_seconds = (unsigned)n;
+		return 0;
+	}
 	if (strcmp(name, "batch_max") == 0) {
 		if (parse_number(value, 65536, &n) < 0 || n == 0)
 			return roster_err_set(err, 0, "config", "batch_max must be 1 to 65536");
@@ -211,6 +225,8 @@ int config_load(struct config *cfg, const char *path, struct roster_err *err)
 	cfg->socket_mode = 0660;
 	cfg->map_size = 1UL << 30;
 	cfg->batch_max = 1024;
+	cfg->checkpoint_entries = 1000;
+	cfg->checkpoint_seconds = 60;
 	line = ini_parse(path, conf_line, &ctx);
 	if (line < 0)
 		return roster_err_set(err, 0, "config", "cannot read %s: %s", path,

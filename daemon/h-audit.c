@@ -5,8 +5,12 @@
  * records the read, so a page can end with the entry of its own read.
  */
 #include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
 
 #include "rosterd.h"
+#include "roster/note.h"
 
 static int parse_u64(const char *s, uint64_t *out)
 {
@@ -54,5 +58,235 @@ int h_audit_entries(struct server *srv, struct op *op, const char *id)
 	if (http_query_limit(op->req, AUDIT_PAGE_MAX, AUDIT_PAGE_MAX, &op->limit, &op->err) < 0)
 		return -1;
 	op->apply = entries_apply;
+	return 0;
+}
+
+static int checkpoint_apply(struct wtxn *w, struct op *op)
+{
+	uint64_t size;
+	char *note;
+
+	if (checkpoint_latest(w->txn, w->srv->store.checkpoints, &size, &note, &op->err) < 0)
+		return -1;
+	if (note == NULL)
+		return roster_err_set(&op->err, 404, "no_checkpoint",
+		                      "no checkpoint is signed yet");
+	op->reply = json_pack("{s:s, s:I}", "checkpoint", note, "size", (json_int_t)size);
+	free(note);
+	return 0;
+}
+
+int h_audit_checkpoint(struct server *srv, struct op *op, const char *id)
+{
+	(void)srv;
+	(void)id;
+	op->apply = checkpoint_apply;
+	return 0;
+}
+
+/* The writer signs the checkpoint after this op's own entry and sets the reply. */
+static int checkpoint_new_apply(struct wtxn *w, struct op *op)
+{
+	(void)w;
+	op->checkpoint = 1;
+	return 0;
+}
+
+int h_audit_checkpoint_new(struct server *srv, struct op *op, const char *id)
+{
+	(void)srv;
+	(void)id;
+	op->apply = checkpoint_new_apply;
+	return 0;
+}
+
+static int checkpoints_apply(struct wtxn *w, struct op *op)
+{
+	uint8_t key[8];
+	MDB_val k = {8, key}, v;
+	MDB_cursor *cur;
+	json_t *items = json_array();
+	int rc = mdb_cursor_open(w->txn, w->srv->store.checkpoints, &cur);
+
+	if (rc) {
+		json_decref(items);
+		return store_mdb_err(&op->err, rc, "listing checkpoints");
+	}
+	roster_be64_put(key, op->version);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	     rc == 0 && json_array_size(items) < op->limit;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		json_array_append_new(items, json_stringn(v.mv_data, v.mv_size));
+	mdb_cursor_close(cur);
+	op->reply = json_pack("{s:o}", "items", items);
+	return 0;
+}
+
+int h_audit_checkpoints(struct server *srv, struct op *op, const char *id)
+{
+	char from[32];
+
+	(void)srv;
+	(void)id;
+	if (http_query(op->req, "from", from, sizeof(from)) && parse_u64(from, &op->version) < 0)
+		return roster_err_set(&op->err, 400, "bad_query", "from must be a tree size");
+	if (http_query_limit(op->req, 1000, 1000, &op->limit, &op->err) < 0)
+		return -1;
+	op->apply = checkpoints_apply;
+	return 0;
+}
+
+static int pubkey_apply(struct wtxn *w, struct op *op)
+{
+	char *vkey = roster_note_vkey_format(w->srv->cfg.origin, w->srv->keys.sign_pk);
+
+	op->reply = json_pack("{s:s, s:s}", "vkey", vkey, "origin", w->srv->cfg.origin);
+	free(vkey);
+	return 0;
+}
+
+int h_audit_pubkey(struct server *srv, struct op *op, const char *id)
+{
+	(void)srv;
+	(void)id;
+	op->apply = pubkey_apply;
+	return 0;
+}
+
+/* The size a proof is for: ?size=N, or the log as it stands before this op's entry. */
+static int proof_size(struct wtxn *w, struct op *op, uint64_t *size)
+{
+	*size = op->seq_to ? op->seq_to : w->log_size;
+	if (*size > w->log_size)
+		return roster_err_set(&op->err, 422, "bad_size",
+		                      "the log has %llu entries, not %llu",
+		                      (unsigned long long)w->log_size, (unsigned long long)*size);
+	return 0;
+}
+
+static int inclusion_apply(struct wtxn *w, struct op *op)
+{
+	uint8_t leaf[32], key[9] = {0};
+	MDB_val k = {9, key}, v;
+	char hex[65];
+	json_t *proof;
+	uint64_t size;
+
+	if (proof_size(w, op, &size) < 0)
+		return -1;
+	if (op->seq_from >= size)
+		return roster_err_set(&op->err, 422, "bad_index",
+		                      "entry %llu is not in a tree of %llu entries",
+		                      (unsigned long long)op->seq_from, (unsigned long long)size);
+	roster_be64_put(key + 1, op->seq_from);
+	if (mdb_get(w->txn, w->srv->store.tree, &k, &v) != 0 || v.mv_size != 32)
+		return roster_err_set(&op->err, 500, "tree_damaged", "leaf %llu is missing",
+		                      (unsigned long long)op->seq_from);
+	memcpy(leaf, v.mv_data, 32);
+	proof = json_array();
+	if (tree_inclusion(w->txn, w->srv->store.tree, op->seq_from, size, proof, &op->err) < 0) {
+		json_decref(proof);
+		return -1;
+	}
+	roster_hex_encode(hex, leaf, 32);
+	op->reply = json_pack("{s:I, s:I, s:s, s:o}", "index", (json_int_t)op->seq_from, "size",
+	                      (json_int_t)size, "leaf_hash", hex, "hashes", proof);
+	return 0;
+}
+
+int h_audit_inclusion(struct server *srv, struct op *op, const char *id)
+{
+	char index[32], size[32];
+
+	(void)srv;
+	(void)id;
+	if (http_query(op->req, "index", index, sizeof(index)) == NULL ||
+	    parse_u64(index, &op->seq_from) < 0)
+		return roster_err_set(&op->err, 400, "bad_query", "index must be an entry's seq");
+	if (http_query(op->req, "size", size, sizeof(size)) &&
+	    (parse_u64(size, &op->seq_to) < 0 || op->seq_to == 0))
+		return roster_err_set(&op->err, 400, "bad_query", "size must be a tree size");
+	op->apply = inclusion_apply;
+	return 0;
+}
+
+static int consistency_apply(struct wtxn *w, struct op *op)
+{
+	json_t *proof;
+	uint64_t size;
+
+	if (proof_size(w, op, &size) < 0)
+		return -1;
+	if (op->seq_from == 0 || op->seq_from > size)
+		return roster_err_set(&op->err, 422, "bad_size",
+		                      "old must be 1 to new (%llu), not %llu",
+		                      (unsigned long long)size, (unsigned long long)op->seq_from);
+	proof = json_array();
+	if (tree_consistency(w->txn, w->srv->store.tree, op->seq_from, size, proof, &op->err) < 0) {
+		json_decref(proof);
+		return -1;
+	}
+	op->reply = json_pack("{s:I, s:I, s:o}", "old", (json_int_t)op->seq_from, "new",
+	                      (json_int_t)size, "hashes", proof);
+	return 0;
+}
+
+int h_audit_consistency(struct server *srv, struct op *op, const char *id)
+{
+	char old[32], size[32];
+
+	(void)srv;
+	(void)id;
+	if (http_query(op->req, "old", old, sizeof(old)) == NULL ||
+	    parse_u64(old, &op->seq_from) < 0)
+		return roster_err_set(&op->err, 400, "bad_query", "old must be a tree size");
+	if (http_query(op->req, "new", size, sizeof(size)) &&
+	    (parse_u64(size, &op->seq_to) < 0 || op->seq_to == 0))
+		return roster_err_set(&op->err, 400, "bad_query", "new must be a tree size");
+	op->apply = consistency_apply;
+	return 0;
+}
+
+/* For `audit verify --deep`: every stored record's ciphertext digest, no content. */
+static int digests_apply(struct wtxn *w, struct op *op)
+{
+	struct store *st = &w->srv->store;
+	const struct {
+		const char *name;
+		MDB_dbi dbi;
+	} dbs[] = {{"persons", st->persons}, {"documents", st->documents}, {"travel", st->travel}};
+	json_t *items = json_array();
+
+	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
+		MDB_cursor *cur;
+		MDB_val k, v;
+		int rc = mdb_cursor_open(w->txn, dbs[i].dbi, &cur);
+
+		for (rc = rc ? rc : mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			uint8_t digest[32];
+			char hex[65];
+
+			crypto_hash_sha256(digest, v.mv_data, v.mv_size);
+			roster_hex_encode(hex, digest, 32);
+			json_array_append_new(items,
+			                      json_pack("{s:s, s:s%, s:s}", "db", dbs[i].name, "id",
+			                                k.mv_data, k.mv_size, "object", hex));
+		}
+		mdb_cursor_close(cur);
+		if (rc != MDB_NOTFOUND) {
+			json_decref(items);
+			return store_mdb_err(&op->err, rc, "reading record digests");
+		}
+	}
+	op->reply = json_pack("{s:o}", "items", items);
+	return 0;
+}
+
+int h_audit_digests(struct server *srv, struct op *op, const char *id)
+{
+	(void)srv;
+	(void)id;
+	op->apply = digests_apply;
 	return 0;
 }

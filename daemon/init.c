@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,12 +20,16 @@ static int genesis(struct server *srv, MDB_txn *txn, struct roster_err *err)
 	struct wtxn w = {.txn = txn, .srv = srv};
 	struct op op = {.action = "registry.init", .status = 201, .outcome = OUT_OK};
 	struct passwd *pw = getpwuid(getuid());
+	char *note = NULL;
 	int rc;
 
 	roster_time_rfc3339(w.now, time(NULL));
 	op.peer.uid = getuid();
 	snprintf(op.peer.user, sizeof(op.peer.user), "%s", pw ? pw->pw_name : "?");
 	rc = audit_append(&w, &op, err);
+	if (rc == 0)
+		rc = checkpoint_sign(&w, &note, err);
+	free(note);
 	return rc == ROSTER_RETRY ? roster_err_set(err, 0, "init", "map_size is too small") : rc;
 }
 

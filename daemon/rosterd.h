@@ -47,6 +47,8 @@ struct config {
 	mode_t socket_mode;
 	size_t map_size;
 	size_t batch_max;
+	uint64_t checkpoint_entries; /* sign a checkpoint at least every N entries */
+	unsigned checkpoint_seconds; /* ... and every T seconds while the log grows */
 	struct role_table roles;
 };
 
@@ -78,7 +80,7 @@ void keys_tag(const struct keyring *kr, const char *kind, const char *value, uin
 /* store.c: the LMDB environment and its named databases. */
 struct store {
 	MDB_env *env;
-	MDB_dbi meta, keys, persons, documents, travel, audit;
+	MDB_dbi meta, keys, persons, documents, travel, audit, tree, checkpoints;
 	MDB_dbi doc_by_person, travel_by_person, doc_by_state, travel_by_state;
 	size_t map_size;
 	/* Readers outside the writer hold it shared; growing the map holds it exclusive. */
@@ -108,6 +110,7 @@ struct wtxn {
 	char now[21];
 	uint64_t log_size;               /* the next entry's seq */
 	uint8_t head[ROSTER_HASH_BYTES]; /* leaf hash of the last entry, zeros if none */
+	uint64_t cp_size;                /* the latest checkpoint's size, as of this txn */
 };
 typedef int (*op_apply_fn)(struct wtxn *w, struct op *op);
 
@@ -134,6 +137,7 @@ struct op {
 	struct roster_err err;
 	uint64_t seq;    /* the audit entry written for it */
 	int reply_audit; /* after commit, reply with entries [seq_from, seq_to) */
+	int checkpoint;  /* wants a checkpoint signed in its batch, as its reply */
 	uint64_t seq_from, seq_to;
 };
 
@@ -147,6 +151,18 @@ uint64_t writer_log_size(struct server *srv);
 int audit_append(struct wtxn *w, struct op *op, struct roster_err *err);
 int audit_head_load(MDB_txn *txn, MDB_dbi audit, uint64_t *size, uint8_t head[32],
                     struct roster_err *err);
+
+/* tree.c: the log's Merkle tree; checkpoint.c: signed checkpoints. */
+int tree_append(MDB_txn *txn, MDB_dbi dbi, uint64_t seq, const uint8_t leaf[32],
+                struct roster_err *err);
+int tree_root(MDB_txn *txn, MDB_dbi dbi, uint64_t size, uint8_t out[32], struct roster_err *err);
+int tree_inclusion(MDB_txn *txn, MDB_dbi dbi, uint64_t index, uint64_t size, json_t *proof,
+                   struct roster_err *err);
+int tree_consistency(MDB_txn *txn, MDB_dbi dbi, uint64_t old, uint64_t size, json_t *proof,
+                     struct roster_err *err);
+int checkpoint_sign(struct wtxn *w, char **note, struct roster_err *err);
+int checkpoint_latest(MDB_txn *txn, MDB_dbi dbi, uint64_t *size, char **note,
+                      struct roster_err *err);
 
 /* Record helpers for handlers' apply functions (h-*.c). */
 int rec_get(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, json_t **out,
@@ -227,6 +243,13 @@ int h_travel_decide(struct server *srv, struct op *op, const char *id);
 int h_travel_complete(struct server *srv, struct op *op, const char *id);
 int h_travel_cancel(struct server *srv, struct op *op, const char *id);
 int h_audit_entries(struct server *srv, struct op *op, const char *id);
+int h_audit_checkpoint(struct server *srv, struct op *op, const char *id);
+int h_audit_checkpoint_new(struct server *srv, struct op *op, const char *id);
+int h_audit_checkpoints(struct server *srv, struct op *op, const char *id);
+int h_audit_pubkey(struct server *srv, struct op *op, const char *id);
+int h_audit_inclusion(struct server *srv, struct op *op, const char *id);
+int h_audit_consistency(struct server *srv, struct op *op, const char *id);
+int h_audit_digests(struct server *srv, struct op *op, const char *id);
 
 /* init.c and main.c */
 int registry_init(struct config *cfg, struct roster_err *err);

@@ -39,6 +39,14 @@ static const struct route routes[] = {
     {EVHTTP_REQ_POST, "/v1/travel/{id}/complete", CLERK, "travel.complete", h_travel_complete},
     {EVHTTP_REQ_POST, "/v1/travel/{id}/cancel", CLERK, "travel.cancel", h_travel_cancel},
     {EVHTTP_REQ_GET, "/v1/audit/entries", AUDITOR, "audit.read", h_audit_entries},
+    {EVHTTP_REQ_GET, "/v1/audit/checkpoint", AUDITOR, "audit.checkpoint", h_audit_checkpoint},
+    {EVHTTP_REQ_POST, "/v1/audit/checkpoint", AUDITOR, "audit.sign", h_audit_checkpoint_new},
+    {EVHTTP_REQ_GET, "/v1/audit/checkpoints", AUDITOR, "audit.checkpoints", h_audit_checkpoints},
+    {EVHTTP_REQ_GET, "/v1/audit/pubkey", AUDITOR, "audit.pubkey", h_audit_pubkey},
+    {EVHTTP_REQ_GET, "/v1/audit/proof/inclusion", AUDITOR, "audit.prove", h_audit_inclusion},
+    {EVHTTP_REQ_GET, "/v1/audit/proof/consistency", AUDITOR, "audit.consistency",
+     h_audit_consistency},
+    {EVHTTP_REQ_GET, "/v1/audit/digests", AUDITOR, "audit.digests", h_audit_digests},
     {EVHTTP_REQ_GET, "/v1/health", ROLE_ANY, "health", NULL},
 };
 

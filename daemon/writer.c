@@ -12,6 +12,7 @@
  * leaves only its audit entry. A full map aborts the batch, grows the map and
  * re-runs it; a failed commit stops all writing (fail-stop) until a restart.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,8 @@ struct writer {
 	/* The chain's state after the last commit: only this thread changes it. */
 	uint64_t log_size;
 	uint8_t head[ROSTER_HASH_BYTES];
+	uint64_t cp_size; /* the latest signed checkpoint's tree size */
+	time_t cp_time;   /* and when it was signed (or the daemon started) */
 };
 
 static const char *const outcome_names[] = {"ok", "denied", "rejected", "error"};
@@ -96,10 +99,8 @@ int audit_append(struct wtxn *w, struct op *op, struct roster_err *err)
 	v.mv_size = len;
 	v.mv_data = bytes;
 	rc = mdb_put(w->txn, w->srv->store.audit, &k, &v, MDB_APPEND);
-	if (rc == 0) {
+	if (rc == 0)
 		roster_audit_leaf_hash(w->head, (const uint8_t *)bytes, len);
-		op->seq = w->log_size++;
-	}
 	free(bytes);
 	if (rc == MDB_MAP_FULL)
 		return ROSTER_RETRY;
@@ -107,6 +108,9 @@ int audit_append(struct wtxn *w, struct op *op, struct roster_err *err)
 		store_mdb_err(err, rc, "appending an audit entry");
 		return ROSTER_FATAL;
 	}
+	if ((rc = tree_append(w->txn, w->srv->store.tree, w->log_size, w->head, err)) != 0)
+		return rc;
+	op->seq = w->log_size++;
 	return 0;
 }
 
@@ -122,12 +126,39 @@ static void op_reset(struct op *op)
 	memset(&op->err, 0, sizeof(op->err));
 }
 
+/* Signs a checkpoint into the batch's transaction when an op asks for one, or when
+ * checkpoint_entries entries or checkpoint_seconds have passed since the last. */
+static int batch_checkpoint(struct server *srv, struct writer *wr, struct wtxn *w, struct op *batch,
+                            struct roster_err *err)
+{
+	int asked = 0, rc;
+	char *note;
+
+	for (struct op *op = batch; op; op = op->next)
+		asked |= op->checkpoint && op->status < 400;
+	if (w->log_size == wr->cp_size ||
+	    !(asked || w->log_size - wr->cp_size >= srv->cfg.checkpoint_entries ||
+	      time(NULL) - wr->cp_time >= (time_t)srv->cfg.checkpoint_seconds))
+		return 0;
+	if ((rc = checkpoint_sign(w, &note, err)) != 0)
+		return rc;
+	for (struct op *op = batch; op; op = op->next)
+		if (op->checkpoint && op->status < 400) {
+			json_decref(op->reply);
+			op->reply = json_pack("{s:s, s:I}", "checkpoint", note, "size",
+			                      (json_int_t)w->log_size);
+		}
+	free(note);
+	w->cp_size = w->log_size;
+	return 0;
+}
+
 /* Runs the batch in one transaction. Returns 0 when committed, ROSTER_RETRY when
  * the map must grow, ROSTER_FATAL (with err) when nothing could be committed. */
 static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
                      struct roster_err *err)
 {
-	struct wtxn w = {.srv = srv, .log_size = wr->log_size};
+	struct wtxn w = {.srv = srv, .log_size = wr->log_size, .cp_size = wr->cp_size};
 	int rc;
 
 	memcpy(w.head, wr->head, sizeof(w.head));
@@ -154,11 +185,16 @@ static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
 		if ((rc = audit_append(&w, op, err)) != 0)
 			goto abort;
 	}
+	if ((rc = batch_checkpoint(srv, wr, &w, batch, err)) != 0)
+		goto abort;
 	if ((rc = mdb_txn_commit(w.txn)) != 0) {
 		store_mdb_err(err, rc, "committing");
 		return rc == MDB_MAP_FULL ? ROSTER_RETRY : ROSTER_FATAL;
 	}
 	pthread_mutex_lock(&wr->lock);
+	if (wr->cp_size != w.cp_size)
+		wr->cp_time = time(NULL);
+	wr->cp_size = w.cp_size;
 	wr->log_size = w.log_size;
 	memcpy(wr->head, w.head, sizeof(wr->head));
 	pthread_mutex_unlock(&wr->lock);
@@ -204,8 +240,21 @@ static void *writer_main(void *arg)
 		size_t n = 0;
 
 		pthread_mutex_lock(&wr->lock);
-		while (wr->queue == NULL && !wr->stop)
-			pthread_cond_wait(&wr->cond, &wr->lock);
+		while (wr->queue == NULL && !wr->stop) {
+			struct timespec due = {wr->cp_time + (time_t)srv->cfg.checkpoint_seconds,
+			                       0};
+
+			if (wr->log_size == wr->cp_size) {
+				pthread_cond_wait(&wr->cond, &wr->lock);
+			} else if (pthread_cond_timedwait(&wr->cond, &wr->lock, &due) ==
+			               ETIMEDOUT &&
+			           wr->queue == NULL && !wr->failed) {
+				/* The log grew and went quiet: checkpoint it on time. */
+				pthread_mutex_unlock(&wr->lock);
+				batch_run(srv, wr, NULL);
+				pthread_mutex_lock(&wr->lock);
+			}
+		}
 		if (wr->queue == NULL && wr->stop) {
 			pthread_mutex_unlock(&wr->lock);
 			return NULL;
@@ -276,7 +325,10 @@ int writer_start(struct server *srv, struct roster_err *err)
 		return store_mdb_err(err, rc, "reading the audit log");
 	}
 	rc = audit_head_load(txn, srv->store.audit, &wr->log_size, wr->head, err);
+	if (rc == 0)
+		rc = checkpoint_latest(txn, srv->store.checkpoints, &wr->cp_size, NULL, err);
 	mdb_txn_abort(txn);
+	wr->cp_time = time(NULL);
 	if (rc < 0) {
 		free(wr);
 		return -1;

@@ -1,0 +1,173 @@
+/*
+ * tree.c - the audit log as an RFC 6962 Merkle tree, stored so that roots and
+ * proofs never replay the log.
+ *
+ * The `tree` database holds the hash of every perfect subtree: key (level,
+ * index) is the root of leaves [index * 2^level, (index + 1) * 2^level). An
+ * append writes its leaf and the O(1) amortised parents it completes. Any
+ * range hash the RFC's recursion asks for splits into perfect subtrees along
+ * one spine, so a root costs O(log n) reads and a proof O(log^2 n) at worst.
+ */
+#include <string.h>
+
+#include "rosterd.h"
+#include "roster/merkle.h"
+
+static void node_key(uint8_t key[9], unsigned level, uint64_t index)
+{
+	key[0] = (uint8_t)level;
+	roster_be64_put(key + 1, index);
+}
+
+static int node_get(MDB_txn *txn, MDB_dbi dbi, unsigned level, uint64_t index,
+                    uint8_t out[MERKLE_HASH], struct roster_err *err)
+{
+	uint8_t key[9];
+	MDB_val k = {9, key}, v;
+	int rc;
+
+	node_key(key, level, index);
+	if ((rc = mdb_get(txn, dbi, &k, &v)) != 0 || v.mv_size != MERKLE_HASH)
+		return roster_err_set(
+		    err, 500, "tree_damaged", "the Merkle tree lacks node %u/%llu: %s", level,
+		    (unsigned long long)index, rc ? mdb_strerror(rc) : "wrong size");
+	memcpy(out, v.mv_data, MERKLE_HASH);
+	return 0;
+}
+
+static int node_put(MDB_txn *txn, MDB_dbi dbi, unsigned level, uint64_t index,
+                    const uint8_t hash[MERKLE_HASH])
+{
+	uint8_t key[9];
+	MDB_val k = {9, key}, v = {MERKLE_HASH, (void *)hash};
+
+	node_key(key, level, index);
+	return mdb_put(txn, dbi, &k, &v, 0);
+}
+
+int tree_append(MDB_txn *txn, MDB_dbi dbi, uint64_t seq, const uint8_t leaf[MERKLE_HASH],
+                struct roster_err *err)
+{
+	uint8_t cur[MERKLE_HASH], left[MERKLE_HASH];
+	unsigned level = 0;
+	int rc;
+
+	memcpy(cur, leaf, MERKLE_HASH);
+	if ((rc = node_put(txn, dbi, 0, seq, cur)) != 0)
+		goto fail;
+	for (uint64_t idx = seq; idx & 1; idx >>= 1, level++) {
+		if (node_get(txn, dbi, level, idx - 1, left, err) < 0)
+			return ROSTER_FATAL;
+		roster_merkle_node(cur, left, cur);
+		if ((rc = node_put(txn, dbi, level + 1, idx >> 1, cur)) != 0)
+			goto fail;
+	}
+	return 0;
+fail:
+	if (rc == MDB_MAP_FULL)
+		return ROSTER_RETRY;
+	store_mdb_err(err, rc, "extending the Merkle tree");
+	return ROSTER_FATAL;
+}
+
+static uint64_t split_point(uint64_t n) /* the largest power of two below n (n > 1) */
+{
+	uint64_t k = 1;
+
+	while (k < n - k)
+		k <<= 1;
+	return k;
+}
+
+static int range_hash(MDB_txn *txn, MDB_dbi dbi, uint64_t lo, uint64_t hi, uint8_t out[MERKLE_HASH],
+                      struct roster_err *err)
+{
+	uint64_t n = hi - lo, k;
+	uint8_t left[MERKLE_HASH];
+
+	if ((n & (n - 1)) == 0 && lo % n == 0)
+		return node_get(txn, dbi, (unsigned)__builtin_ctzll(n), lo / n, out, err);
+	k = split_point(n);
+	if (range_hash(txn, dbi, lo, lo + k, left, err) < 0 ||
+	    range_hash(txn, dbi, lo + k, hi, out, err) < 0)
+		return -1;
+	roster_merkle_node(out, left, out);
+	return 0;
+}
+
+int tree_root(MDB_txn *txn, MDB_dbi dbi, uint64_t size, uint8_t out[MERKLE_HASH],
+              struct roster_err *err)
+{
+	if (size == 0) {
+		roster_merkle_empty(out);
+		return 0;
+	}
+	return range_hash(txn, dbi, 0, size, out, err);
+}
+
+/* RFC 6962 2.1.1 PATH(m, D[lo:hi]), appended to proof. */
+static int path(MDB_txn *txn, MDB_dbi dbi, uint64_t m, uint64_t lo, uint64_t hi, json_t *proof,
+                struct roster_err *err)
+{
+	uint8_t h[MERKLE_HASH];
+	char hex[2 * MERKLE_HASH + 1];
+	uint64_t k;
+
+	if (hi - lo <= 1)
+		return 0;
+	k = split_point(hi - lo);
+	if (m < k) {
+		if (path(txn, dbi, m, lo, lo + k, proof, err) < 0 ||
+		    range_hash(txn, dbi, lo + k, hi, h, err) < 0)
+			return -1;
+	} else if (path(txn, dbi, m - k, lo + k, hi, proof, err) < 0 ||
+	           range_hash(txn, dbi, lo, lo + k, h, err) < 0) {
+		return -1;
+	}
+	roster_hex_encode(hex, h, MERKLE_HASH);
+	json_array_append_new(proof, json_string(hex));
+	return 0;
+}
+
+int tree_inclusion(MDB_txn *txn, MDB_dbi dbi, uint64_t index, uint64_t size, json_t *proof,
+                   struct roster_err *err)
+{
+	return path(txn, dbi, index, 0, size, proof, err);
+}
+
+/* RFC 6962 2.1.2 SUBPROOF(m, D[lo:hi], b), appended to proof. */
+static int subproof(MDB_txn *txn, MDB_dbi dbi, uint64_t m, uint64_t lo, uint64_t hi, int b,
+                    json_t *proof, struct roster_err *err)
+{
+	uint8_t h[MERKLE_HASH];
+	char hex[2 * MERKLE_HASH + 1];
+	uint64_t n = hi - lo, k;
+
+	if (m == n) {
+		if (b)
+			return 0;
+		if (range_hash(txn, dbi, lo, hi, h, err) < 0)
+			return -1;
+	} else {
+		k = split_point(n);
+		if (m <= k) {
+			if (subproof(txn, dbi, m, lo, lo + k, b, proof, err) < 0 ||
+			    range_hash(txn, dbi, lo + k, hi, h, err) < 0)
+				return -1;
+		} else if (subproof(txn, dbi, m - k, lo + k, hi, 0, proof, err) < 0 ||
+		           range_hash(txn, dbi, lo, lo + k, h, err) < 0) {
+			return -1;
+		}
+	}
+	roster_hex_encode(hex, h, MERKLE_HASH);
+	json_array_append_new(proof, json_string(hex));
+	return 0;
+}
+
+int tree_consistency(MDB_txn *txn, MDB_dbi dbi, uint64_t old, uint64_t size, json_t *proof,
+                     struct roster_err *err)
+{
+	if (old == 0 || old >= size)
+		return 0;
+	return subproof(txn, dbi, old, 0, size, 1, proof, err);
+}
