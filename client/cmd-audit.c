@@ -92,3 +92,90 @@ static int cmd_audit_export(struct ctl *ctl, int argc, char **argv)
 const struct cmd_entry cmd_audit_export_entry = {
     "audit", "export", "[--from SEQ]", "print every audit entry from SEQ on, as JSON lines",
     cmd_audit_export};
+
+/* Prints one string field of the reply as it is (notes and keys are text). */
+static int print_field(struct ctl *ctl, const char *method, const char *path, const char *field)
+{
+	struct response r;
+	const char *text;
+	int rc = http_request(ctl, method, path, NULL, &r);
+
+	if (rc)
+		return rc;
+	text = json_string_value(json_object_get(r.json, field));
+	if (r.status != 200 || ctl->json || text == NULL)
+		return http_finish(ctl, &r, NULL);
+	fputs(text, stdout);
+	if (text[0] && text[strlen(text) - 1] != '\n')
+		fputc('\n', stdout);
+	response_free(&r);
+	return EXIT_OK;
+}
+
+static int cmd_audit_checkpoint(struct ctl *ctl, int argc, char **argv)
+{
+	static const char *const opts[] = {"!new", NULL};
+	struct args a;
+	int rc = args_parse(&cmd_audit_checkpoint_entry, argc, argv, NULL, opts, 0, 0, &a);
+
+	if (rc)
+		return ARGS_DONE(rc);
+	return print_field(ctl, a.opt[0] ? "POST" : "GET", "/v1/audit/checkpoint", "checkpoint");
+}
+
+const struct cmd_entry cmd_audit_checkpoint_entry = {
+    "audit", "checkpoint", "[--new]",
+    "print the latest signed checkpoint (--new: sign one covering the log now)",
+    cmd_audit_checkpoint};
+
+static int cmd_audit_pubkey(struct ctl *ctl, int argc, char **argv)
+{
+	struct args a;
+	int rc = args_parse(&cmd_audit_pubkey_entry, argc, argv, NULL, NULL, 0, 0, &a);
+
+	if (rc)
+		return ARGS_DONE(rc);
+	return print_field(ctl, "GET", "/v1/audit/pubkey", "vkey");
+}
+
+const struct cmd_entry cmd_audit_pubkey_entry = {
+    "audit", "pubkey", "", "print the log's verifier key (C2SP vkey)", cmd_audit_pubkey};
+
+static int cmd_audit_prove(struct ctl *ctl, int argc, char **argv)
+{
+	static const char *const opts[] = {"size", NULL};
+	char path[128];
+	struct args a;
+	int rc = args_parse(&cmd_audit_prove_entry, argc, argv, NULL, opts, 1, 1, &a);
+
+	if (rc)
+		return ARGS_DONE(rc);
+	if (!number_ok(a.pos[0]) || (a.opt[0] && !number_ok(a.opt[0])))
+		return cmd_usage_error(&cmd_audit_prove_entry, "SEQ and N are whole numbers");
+	snprintf(path, sizeof(path), "/v1/audit/proof/inclusion?index=%s%s%s", a.pos[0],
+	         a.opt[0] ? "&size=" : "", a.opt[0] ? a.opt[0] : "");
+	return cmd_simple(ctl, "GET", path, NULL, NULL);
+}
+
+const struct cmd_entry cmd_audit_prove_entry = {
+    "audit", "prove", "SEQ [--size N]",
+    "print an inclusion proof of entry SEQ in the tree of size N (default: now)", cmd_audit_prove};
+
+static int cmd_audit_consistency(struct ctl *ctl, int argc, char **argv)
+{
+	char path[128];
+	struct args a;
+	int rc = args_parse(&cmd_audit_consistency_entry, argc, argv, NULL, NULL, 2, 2, &a);
+
+	if (rc)
+		return ARGS_DONE(rc);
+	if (!number_ok(a.pos[0]) || !number_ok(a.pos[1]))
+		return cmd_usage_error(&cmd_audit_consistency_entry, "OLD and NEW are tree sizes");
+	snprintf(path, sizeof(path), "/v1/audit/proof/consistency?old=%s&new=%s", a.pos[0],
+	         a.pos[1]);
+	return cmd_simple(ctl, "GET", path, NULL, NULL);
+}
+
+const struct cmd_entry cmd_audit_consistency_entry = {
+    "audit", "consistency", "OLD NEW", "print a consistency proof between tree sizes OLD and NEW",
+    cmd_audit_consistency};

@@ -1,0 +1,356 @@
+/*
+ * cmd-verify.c - rosterctl audit verify: the auditor's proof that the log is
+ * complete, unaltered and only ever grew, against the log's public key, the
+ * signed checkpoints and this auditor's own last state (--state FILE). With
+ * --offline it needs no daemon at all; with --deep it also checks every stored
+ * record against the last audited write of it. Exits 1 naming the first bad
+ * entry and what is wrong with it.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rosterctl.h"
+#include "verify.h"
+#include "roster/util.h"
+
+#define PAGE 10000
+
+struct vrun {
+	struct ctl *ctl;
+	const char *state_path, *export_path, *checkpoint_path, *pin;
+	int deep, offline;
+	struct roster_vkey key;
+	char *vkey_text;
+	uint64_t size; /* the checkpoint verified against */
+	uint8_t root[MERKLE_HASH];
+	struct verifier v;
+};
+
+static int verify_failed(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int verify_failed(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "rosterctl: audit verify FAILED: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_NOTFOUND; /* 1: the log does not verify */
+}
+
+/* GET path and hand back the parsed JSON (NULL and an exit code on failure). */
+static json_t *get_json(struct ctl *ctl, const char *method, const char *path, int *rc)
+{
+	struct response r;
+	json_t *v;
+
+	if ((*rc = http_request(ctl, method, path, NULL, &r)) != 0)
+		return NULL;
+	if (r.status != 200 || r.json == NULL) {
+		*rc = http_finish(ctl, &r, NULL);
+		return NULL;
+	}
+	v = json_incref(r.json);
+	response_free(&r);
+	return v;
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t len = 0;
+
+	if (f == NULL)
+		return NULL;
+	for (;;) {
+		buf = roster_xrealloc(buf, len + 65536 + 1);
+		size_t n = fread(buf + len, 1, 65536, f);
+
+		len += n;
+		if (n < 65536)
+			break;
+	}
+	fclose(f);
+	buf[len] = '\0';
+	return buf;
+}
+
+static int load_key(struct vrun *vr, json_t *state)
+{
+	const char *saved = json_string_value(json_object_get(state, "vkey"));
+	struct roster_err err;
+	json_t *pk = NULL;
+	int rc = 0;
+
+	if (vr->pin)
+		vr->vkey_text = roster_xstrdup(vr->pin);
+	else if (saved)
+		vr->vkey_text = roster_xstrdup(saved);
+	else if (vr->offline)
+		return cmd_usage_error(&cmd_audit_verify_entry, "--offline needs --pubkey KEY");
+	else if ((pk = get_json(vr->ctl, "GET", "/v1/audit/pubkey", &rc)) == NULL)
+		return rc;
+	else {
+		vr->vkey_text = roster_xstrdup(json_string_value(json_object_get(pk, "vkey")));
+		fprintf(stderr, "rosterctl: trusting the log's key on first use: %s\n",
+		        vr->vkey_text);
+		json_decref(pk);
+	}
+	if (roster_note_vkey_parse(vr->vkey_text, &vr->key, &err) < 0)
+		return cmd_usage_error(&cmd_audit_verify_entry, "%s", err.message);
+	if (saved && strcmp(saved, vr->vkey_text) != 0)
+		return verify_failed("bad signature: the log is now signed by another key than "
+		                     "the one in your state file (%s)",
+		                     saved);
+	return 0;
+}
+
+static int load_checkpoint(struct vrun *vr)
+{
+	char origin[NOTE_NAME_MAX], *note = NULL, *why = NULL;
+	json_t *cp = NULL;
+	int rc = 0;
+
+	if (vr->offline)
+		note = slurp(vr->checkpoint_path);
+	else if ((cp = get_json(vr->ctl, "POST", "/v1/audit/checkpoint", &rc)) != NULL)
+		note = roster_xstrdup(json_string_value(json_object_get(cp, "checkpoint")));
+	json_decref(cp);
+	if (note == NULL)
+		return rc ? rc
+		          : cmd_usage_error(&cmd_audit_verify_entry, "cannot read checkpoint %s",
+		                            vr->checkpoint_path);
+	if (checkpoint_open(note, &vr->key, origin, sizeof(origin), &vr->size, vr->root, &why) <
+	    0) {
+		rc = verify_failed("bad signature on the checkpoint: %s", why);
+		free(why);
+	} else {
+		verifier_expect(&vr->v, vr->size, vr->root, "signed checkpoint");
+	}
+	free(note);
+	return rc;
+}
+
+/* Every checkpoint the log ever signed pins the root of its prefix. */
+static int load_history(struct vrun *vr)
+{
+	char path[128], origin[NOTE_NAME_MAX], *why;
+	uint64_t from = 0, size;
+	uint8_t root[MERKLE_HASH];
+	int rc = 0;
+
+	for (;;) {
+		json_t *page, *note;
+		size_t i, n;
+
+		snprintf(path, sizeof(path), "/v1/audit/checkpoints?from=%llu",
+		         (unsigned long long)from);
+		if ((page = get_json(vr->ctl, "GET", path, &rc)) == NULL)
+			return rc;
+		n = json_array_size(json_object_get(page, "items"));
+		json_array_foreach(json_object_get(page, "items"), i, note)
+		{
+			if (checkpoint_open(json_string_value(note), &vr->key, origin,
+			                    sizeof(origin), &size, root, &why) < 0) {
+				rc = verify_failed("bad signature on a stored checkpoint: %s", why);
+				free(why);
+				json_decref(page);
+				return rc;
+			}
+			if (size <= vr->size)
+				verifier_expect(&vr->v, size, root, "signed checkpoint");
+			from = size + 1;
+		}
+		json_decref(page);
+		if (n < 1000)
+			return 0;
+	}
+}
+
+static int feed_lines(struct vrun *vr, char *buf, uint64_t *fed)
+{
+	size_t n = 0, cap = 0;
+	char **lines = NULL;
+	int rc = 0;
+
+	for (char *p = buf, *nl; *p && (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+		*nl = '\0';
+		lines = roster_xrealloc(lines, (cap = n + 1) * sizeof(*lines));
+		lines[n++] = p;
+	}
+	(void)cap;
+	for (size_t i = 0; i < n && *fed < vr->size && rc == 0; i++, (*fed)++)
+		rc = verifier_entry(&vr->v, lines[i], strlen(lines[i]),
+		                    (const char *const *)lines + i + 1, n - i - 1);
+	free(lines);
+	return rc;
+}
+
+static int check_entries(struct vrun *vr)
+{
+	uint64_t fed = 0;
+	char path[128];
+
+	if (vr->offline) {
+		char *buf = slurp(vr->export_path);
+
+		if (buf == NULL)
+			return cmd_usage_error(&cmd_audit_verify_entry, "cannot read export %s",
+			                       vr->export_path);
+		feed_lines(vr, buf, &fed);
+		free(buf);
+	} else {
+		while (fed < vr->size) {
+			struct response r;
+			int rc;
+
+			snprintf(path, sizeof(path), "/v1/audit/entries?from=%llu&limit=%d",
+			         (unsigned long long)fed, PAGE);
+			if ((rc = http_request(vr->ctl, "GET", path, NULL, &r)) != 0)
+				return rc;
+			if (r.status != 200)
+				return http_finish(vr->ctl, &r, NULL);
+			if (r.len == 0 || feed_lines(vr, r.body, &fed) < 0) {
+				response_free(&r);
+				break;
+			}
+			response_free(&r);
+		}
+	}
+	if (verifier_finish(&vr->v) < 0)
+		return verify_failed("%s", vr->v.failure);
+	return 0;
+}
+
+static int check_records(struct vrun *vr)
+{
+	json_t *page, *rec;
+	size_t i;
+	int rc = 0;
+
+	if ((page = get_json(vr->ctl, "GET", "/v1/audit/digests", &rc)) == NULL)
+		return rc;
+	json_array_foreach(json_object_get(page, "items"), i, rec)
+	{
+		const char *id = json_string_value(json_object_get(rec, "id"));
+		json_t *w = json_object_get(vr->v.written, id);
+		char what[256];
+
+		if (w == NULL || strcmp(json_string_value(json_object_get(w, "object")),
+		                        json_string_value(json_object_get(rec, "object"))) != 0) {
+			snprintf(what, sizeof(what), "record %s in %s: %s%lld", id,
+			         json_string_value(json_object_get(rec, "db")),
+			         w ? "its ciphertext is not the one the log recorded at entry "
+			           : "no audited write made it",
+			         w ? (long long)json_integer_value(json_object_get(w, "seq"))
+			           : 0LL);
+			if (w == NULL)
+				what[strlen(what) - 1] = '\0';
+			rc = verify_failed("%s: changed behind the daemon's back", what);
+			break;
+		}
+	}
+	json_decref(page);
+	return rc;
+}
+
+static int save_state(struct vrun *vr)
+{
+	char hex[2 * MERKLE_HASH + 1];
+	json_t *st;
+	int rc;
+
+	roster_hex_encode(hex, vr->root, MERKLE_HASH);
+	st = json_pack("{s:s, s:I, s:s}", "vkey", vr->vkey_text, "size", (json_int_t)vr->size,
+	               "root", hex);
+	rc = json_dump_file(st, vr->state_path, JSON_INDENT(1));
+	json_decref(st);
+	if (rc < 0) {
+		fprintf(stderr, "rosterctl: cannot write state file %s\n", vr->state_path);
+		return EXIT_INTERNAL;
+	}
+	return 0;
+}
+
+static int load_state(struct vrun *vr, json_t **state)
+{
+	uint8_t root[MERKLE_HASH];
+	const char *root_hex;
+	json_int_t size;
+
+	*state = NULL;
+	if (vr->state_path == NULL)
+		return 0;
+	*state = json_load_file(vr->state_path, 0, NULL);
+	if (*state == NULL) /* first run: nothing seen yet */
+		return 0;
+	size = json_integer_value(json_object_get(*state, "size"));
+	root_hex = json_string_value(json_object_get(*state, "root"));
+	if (size <= 0 || roster_hex_decode(root, MERKLE_HASH, root_hex ? root_hex : "") < 0)
+		return cmd_usage_error(&cmd_audit_verify_entry, "%s is not a verify state file",
+		                       vr->state_path);
+	verifier_expect(&vr->v, (uint64_t)size, root, "checkpoint you verified last");
+	return 0;
+}
+
+static int cmd_audit_verify(struct ctl *ctl, int argc, char **argv)
+{
+	static const char *const opts[] = {"state", "pubkey",   "export", "checkpoint",
+	                                   "!deep", "!offline", NULL};
+	struct vrun vr = {.ctl = ctl};
+	json_t *state = NULL;
+	struct args a;
+	int rc = args_parse(&cmd_audit_verify_entry, argc, argv, NULL, opts, 0, 0, &a);
+
+	if (rc)
+		return ARGS_DONE(rc);
+	vr.state_path = a.opt[0];
+	vr.pin = a.opt[1];
+	vr.export_path = a.opt[2];
+	vr.checkpoint_path = a.opt[3];
+	vr.deep = a.opt[4] != NULL;
+	vr.offline = a.opt[5] != NULL;
+	if (vr.offline && (!vr.export_path || !vr.checkpoint_path || !vr.pin || vr.deep))
+		return cmd_usage_error(&cmd_audit_verify_entry,
+		                       "--offline needs --export, --checkpoint and --pubkey (and "
+		                       "cannot check records: no --deep)");
+	verifier_init(&vr.v, vr.deep);
+	if ((rc = load_state(&vr, &state)) || (rc = load_key(&vr, state)) ||
+	    (rc = load_checkpoint(&vr)))
+		goto done;
+	if (state && (uint64_t)json_integer_value(json_object_get(state, "size")) > vr.size) {
+		char seen[32];
+
+		snprintf(seen, sizeof(seen), "%lld",
+		         (long long)json_integer_value(json_object_get(state, "size")));
+		rc = verify_failed("log rolled back: you verified %s entries before; the log now "
+		                   "signs fewer",
+		                   seen);
+		goto done;
+	}
+	if ((!vr.offline && (rc = load_history(&vr))) || (rc = check_entries(&vr)) ||
+	    (vr.deep && (rc = check_records(&vr))))
+		goto done;
+	printf("ok: %llu entries verified against the signed checkpoint%s%s\n",
+	       (unsigned long long)vr.size, state ? " and your last state" : "",
+	       vr.deep ? ", and every stored record matches its last audited write" : "");
+	if (vr.state_path)
+		rc = save_state(&vr);
+done:
+	json_decref(state);
+	free(vr.vkey_text);
+	verifier_free(&vr.v);
+	return rc;
+}
+
+const struct cmd_entry cmd_audit_verify_entry = {
+    "audit", "verify",
+    "[--state FILE] [--pubkey KEY] [--deep] | --offline --export FILE --checkpoint FILE "
+    "--pubkey KEY [--state FILE]",
+    "verify the log's chain, Merkle roots and signatures; exit 1 names the first bad entry",
+    cmd_audit_verify};

@@ -1,0 +1,46 @@
+/*
+ * verify.h - the auditor's side of the log: checking an export entry by entry
+ * against the chain, the Merkle roots of signed checkpoints, and what this
+ * auditor saw before. Needs nothing from the daemon but bytes and a key.
+ */
+#ifndef ROSTERCTL_VERIFY_H
+#define ROSTERCTL_VERIFY_H
+
+#include <jansson.h>
+
+#include "roster/merkle.h"
+#include "roster/note.h"
+
+struct known_root {
+	uint64_t size;
+	uint8_t root[MERKLE_HASH];
+	const char *what; /* "signed checkpoint", "the checkpoint you saw last" */
+};
+
+struct verifier {
+	struct roster_merkle_range range;
+	uint8_t prev[MERKLE_HASH];
+	struct known_root *roots; /* sorted by size */
+	size_t nroots, next_root;
+	uint64_t last_good; /* the largest size whose root matched */
+	json_t *written;    /* target -> {"object", "seq"} of its last write, for --deep */
+	char *failure;      /* what went wrong, first failure only */
+};
+
+void verifier_init(struct verifier *v, int deep);
+void verifier_free(struct verifier *v);
+/* Adds a root the prefix of that size must have. */
+void verifier_expect(struct verifier *v, uint64_t size, const uint8_t root[MERKLE_HASH],
+                     const char *what);
+/* Checks the next entry; -1 (with v->failure) at the first problem. lookahead holds the
+ * entries after it in the same page, to tell reordered entries from missing ones. */
+int verifier_entry(struct verifier *v, const char *line, size_t len, const char *const *lookahead,
+                   size_t nlookahead);
+/* At the end: checks that every expected root was reached. */
+int verifier_finish(struct verifier *v);
+
+/* Verifies a signed checkpoint note with key and parses it. */
+int checkpoint_open(const char *note, const struct roster_vkey *key, char *origin, size_t olen,
+                    uint64_t *size, uint8_t root[MERKLE_HASH], char **why);
+
+#endif
