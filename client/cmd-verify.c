@@ -328,9 +328,10 @@ static int cmd_audit_verify(struct ctl *ctl, int argc, char **argv)
 
 		snprintf(seen, sizeof(seen), "%lld",
 		         (long long)json_integer_value(json_object_get(state, "size")));
-		rc = verify_failed("log rolled back: you verified %s entries before; the log now "
-		                   "signs fewer",
-		                   seen);
+		rc =
+		    verify_failed("entries from %llu on are missing: log rolled back: you verified "
+		                  "%s entries before; the log now signs %llu",
+		                  (unsigned long long)vr.size, seen, (unsigned long long)vr.size);
 		goto done;
 	}
 	if ((!vr.offline && (rc = load_history(&vr))) || (rc = check_entries(&vr)) ||

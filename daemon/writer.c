@@ -329,6 +329,17 @@ int writer_start(struct server *srv, struct roster_err *err)
 		rc = checkpoint_latest(txn, srv->store.checkpoints, &wr->cp_size, NULL, err);
 	mdb_txn_abort(txn);
 	wr->cp_time = time(NULL);
+	/* A checkpoint is signed in the transaction of the entries it covers, so a
+	 * shorter log than the latest checkpoint lost entries after the fact. */
+	if (rc == 0 && wr->cp_size > wr->log_size)
+		rc = roster_err_set(
+		    err, 0, "audit_truncated",
+		    "the audit log ends before entry %llu but a signed checkpoint "
+		    "covers %llu entries: entries %llu to %llu are missing (the "
+		    "data was truncated or rolled back); refusing to serve: restore "
+		    "from a backup and run 'rosterctl audit verify'",
+		    (unsigned long long)wr->log_size, (unsigned long long)wr->cp_size,
+		    (unsigned long long)wr->log_size, (unsigned long long)wr->cp_size - 1);
 	if (rc < 0) {
 		free(wr);
 		return -1;
