@@ -85,24 +85,14 @@ expect 0 "the first daemon still serves, data intact after restart"
 check "record reads back after restart" test "$(field "$OUT" name)" = "Ana Müller"
 
 # A ciphertext moved into another record's slot fails to open: the associated data
-# binds each envelope to its record id. (Daemon stopped; bytes swapped with mdb tools.)
+# binds each envelope to its record id. (Daemon stopped; bytes written with LMDB.)
+: "${TAMPER:?set TAMPER to the roster-tamper binary}"
 as $CLERK --json person list --limit 2
 read -r P1 P2 < <(python3 -c 'import json,sys; print(" ".join(p["id"] for p in json.loads(sys.argv[1])["items"]))' "$OUT")
 stop_daemon
-mdb_dump -s persons "$T/data" >"$T/persons.dump"
-python3 - "$T/persons.dump" "$P1" "$P2" <<'PY'
-import sys
-path, a, b = sys.argv[1], sys.argv[2].encode().hex(), sys.argv[3].encode().hex()
-lines = [l for l in open(path).read().split("\n") if not l.startswith("db_pagesize=")]
-start = lines.index("HEADER=END") + 1
-end = lines.index("DATA=END")
-pairs = {lines[i].strip(): i + 1 for i in range(start, end, 2)}
-ia, ib = pairs[a], pairs[b]
-lines[ia], lines[ib] = lines[ib], lines[ia]
-open(path, "w").write("\n".join(lines))
-PY
-mdb_load -s persons -f "$T/persons.dump" "$T/data"
-check "mdb_load swapped the ciphertexts" test $? = 0
+hex() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
+"$TAMPER" "$T/data" persons put "$(hex "$P1")" "$("$TAMPER" "$T/data" persons get "$(hex "$P2")")"
+check "the ciphertext was copied over" test $? = 0
 start_daemon
 as $CLERK person get "$P1"
 expect 70 "a swapped ciphertext does not open"
