@@ -2,6 +2,7 @@
  * audit.c - the audit entry's hash chain, shared by the writer and verifiers.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -26,15 +27,19 @@ int roster_audit_check_entry(const char *entry, size_t len, uint64_t want_seq,
                              const uint8_t prev_hash[ROSTER_HASH_BYTES],
                              uint8_t leaf[ROSTER_HASH_BYTES], struct roster_err *err)
 {
-	char want_prev[2 * ROSTER_HASH_BYTES + 1];
-	json_t *v, *seq, *prev;
+	char want_prev[2 * ROSTER_HASH_BYTES + 1], *canon = NULL;
+	json_t *v = json_loadb(entry, len, JSON_REJECT_DUPLICATES, NULL), *seq, *prev;
+	size_t clen;
 	int rc = -1;
 
-	if (!roster_canon_check(entry, len))
-		return roster_err_set(err, 422, "not_canonical",
-		                      "entry %llu is not canonical JSON: altered",
-		                      (unsigned long long)want_seq);
-	v = json_loadb(entry, len, 0, NULL);
+	/* One parse serves both the canonical-form check and the fields. */
+	if (v == NULL || (canon = roster_canon_dump(v, &clen, NULL)) == NULL || clen != len ||
+	    memcmp(canon, entry, len) != 0) {
+		roster_err_set(err, 422, "not_canonical",
+		               "entry %llu is not canonical JSON: altered",
+		               (unsigned long long)want_seq);
+		goto done;
+	}
 	seq = json_object_get(v, "seq");
 	prev = json_object_get(v, "prev");
 	roster_hex_encode(want_prev, prev_hash, ROSTER_HASH_BYTES);
@@ -56,6 +61,7 @@ int roster_audit_check_entry(const char *entry, size_t len, uint64_t want_seq,
 	roster_audit_leaf_hash(leaf, (const uint8_t *)entry, len);
 	rc = 0;
 done:
+	free(canon);
 	json_decref(v);
 	return rc;
 }
