@@ -39,6 +39,7 @@ master_key = $T/master.key
 origin = test.example/roster
 socket_mode = 0666
 map_size = ${MAP_SIZE:-64M}
+${EXTRA_SETTINGS:-}
 [roles]
 clerk = uid:$CLERK, uid:$CLERK2, uid:$BOTH
 approver = uid:$APPROVER, uid:$BOTH
@@ -128,7 +129,7 @@ contains() { case "$1" in *"$2"*) return 0 ;; *) return 1 ;; esac; }
 # field JSON KEY: one top-level field of a JSON object.
 field() { python3 -c 'import json,sys; v=json.loads(sys.argv[1]).get(sys.argv[2]); print(v if not isinstance(v,(dict,list)) else json.dumps(v))' "$1" "$2"; }
 
-log_size() { curl -s --unix-socket "$SOCK" http://r/v1/health -o /dev/null; as $ADMIN --json status; field "$OUT" log_size; }
+log_size() { as $ADMIN --json status; field "$OUT" log_size; }
 
 person_json='{"name":"Ana Müller","name_native":"Анна Мюллер","birth_date":"1979-04-13","nationality":"DE","national_id":"T22000129","employer":"Acme Magnets","site":"Plant 2","segment":"downstream","expertise":["magnet-alloys","powder-metallurgy"],"education":[{"degree":"PhD","field":"Materials Science","institution":"TU Dresden","year":2006}],"research":"Patent EP3141592 on grain-boundary diffusion"}'
 

@@ -23,8 +23,14 @@ routes=(
 	"cp|travel list --status pending"
 	"p|travel deny $TID --reason no"
 	"c|travel cancel $TID"
-	"a|audit tail"
+		"a|audit tail"
 	"a|audit export"
+	"a|audit checkpoint"
+	"a|audit checkpoint --new"
+	"a|audit pubkey"
+	"a|audit prove 1"
+	"a|audit consistency 1 2"
+	"a|audit verify"
 )
 for route in "${routes[@]}"; do
 	allowed=${route%%|*}
