@@ -17,23 +17,10 @@ static const char *str(const json_t *o, const char *key)
 static int create_apply(struct wtxn *w, struct op *op)
 {
 	struct store *st = &w->srv->store;
-	const char *person = str(op->body, "person");
-	int rc;
+	const struct owned_kind kind = {"document",        "documents",      st->documents,
+	                                st->doc_by_person, st->doc_by_state, "custody"};
 
-	if (!rec_exists(w, st->persons, person))
-		return roster_err_set(&op->err, 422, "no_such_person",
-		                      "document field 'person': no person %s in the registry",
-		                      person);
-	json_object_set_new(op->body, "id", json_string(op->target));
-	rec_stamp(w, op->body, 1);
-	if ((rc = rec_put(w, st->documents, "documents", op->target, op->body, op, &op->err)) ||
-	    (rc = idx_put(w, st->doc_by_person, person, strlen(person), op->target)) ||
-	    (rc = rec_state_move(w, st->doc_by_state, "custody", NULL, str(op->body, "custody"),
-	                         op->target)))
-		return rc;
-	op->reply = json_incref(op->body);
-	op->status = 201;
-	return 0;
+	return rec_create_owned(w, op, &kind, str(op->body, "custody"));
 }
 
 int h_doc_create(struct server *srv, struct op *op, const char *id)

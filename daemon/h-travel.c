@@ -17,23 +17,12 @@ static const char *str(const json_t *o, const char *key)
 static int create_apply(struct wtxn *w, struct op *op)
 {
 	struct store *st = &w->srv->store;
-	const char *person = str(op->body, "person");
-	int rc;
+	const struct owned_kind kind = {"travel request",    "travel",
+	                                st->travel,          st->travel_by_person,
+	                                st->travel_by_state, "status"};
 
-	if (!rec_exists(w, st->persons, person))
-		return roster_err_set(&op->err, 422, "no_such_person",
-		                      "travel request field 'person': no person %s in the registry",
-		                      person);
-	json_object_set_new(op->body, "id", json_string(op->target));
 	json_object_set_new(op->body, "requested_by", json_string(op->peer.user));
-	rec_stamp(w, op->body, 1);
-	if ((rc = rec_put(w, st->travel, "travel", op->target, op->body, op, &op->err)) ||
-	    (rc = idx_put(w, st->travel_by_person, person, strlen(person), op->target)) ||
-	    (rc = rec_state_move(w, st->travel_by_state, "status", NULL, "pending", op->target)))
-		return rc;
-	op->reply = json_incref(op->body);
-	op->status = 201;
-	return 0;
+	return rec_create_owned(w, op, &kind, "pending");
 }
 
 int h_travel_create(struct server *srv, struct op *op, const char *id)

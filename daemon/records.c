@@ -184,3 +184,25 @@ int rec_list_filtered(struct wtxn *w, struct op *op, MDB_dbi by_person, MDB_dbi 
 	keys_tag(&w->srv->keys, kind, op->param2, tag);
 	return rec_list_index(w, op, by_state, tag, sizeof(tag), dbi, db);
 }
+
+/* Stores a new record that belongs to a person (documents, travel requests): the
+ * person must exist; the record is indexed by person and by its state. */
+int rec_create_owned(struct wtxn *w, struct op *op, const struct owned_kind *k, const char *state)
+{
+	const char *person = json_string_value(json_object_get(op->body, "person"));
+	int rc;
+
+	if (!rec_exists(w, w->srv->store.persons, person))
+		return roster_err_set(&op->err, 422, "no_such_person",
+		                      "%s field 'person': no person %s in the registry", k->what,
+		                      person);
+	json_object_set_new(op->body, "id", json_string(op->target));
+	rec_stamp(w, op->body, 1);
+	if ((rc = rec_put(w, k->dbi, k->db, op->target, op->body, op, &op->err)) ||
+	    (rc = idx_put(w, k->by_person, person, strlen(person), op->target)) ||
+	    (rc = rec_state_move(w, k->by_state, k->state_kind, NULL, state, op->target)))
+		return rc;
+	op->reply = json_incref(op->body);
+	op->status = 201;
+	return 0;
+}

@@ -180,6 +180,13 @@ int rec_list_all(struct wtxn *w, struct op *op, MDB_dbi dbi, const char *db);
 int rec_state_move(struct wtxn *w, MDB_dbi idx, const char *kind, const char *from, const char *to,
                    const char *id);
 void rec_stamp(struct wtxn *w, json_t *rec, int creating);
+struct owned_kind {
+	const char *what; /* "document", "travel request": for messages */
+	const char *db;
+	MDB_dbi dbi, by_person, by_state;
+	const char *state_kind; /* the index tag's kind: "custody", "status" */
+};
+int rec_create_owned(struct wtxn *w, struct op *op, const struct owned_kind *k, const char *state);
 int rec_exists(struct wtxn *w, MDB_dbi dbi, const char *id);
 int state_known(const char *word, const char *list);
 int list_filter_parse(struct op *op, const char *state_param, const char *states,
