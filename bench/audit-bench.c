@@ -21,7 +21,7 @@
 #include <sodium.h>
 
 #include "rosterd.h"
-#include "verify.h"
+#include "roster/verify.h"
 #include "roster/log.h"
 
 static double now(void)

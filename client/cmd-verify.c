@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "rosterctl.h"
-#include "verify.h"
+#include "roster/verify.h"
 #include "roster/util.h"
 
 #define PAGE 10000

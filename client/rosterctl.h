@@ -52,6 +52,8 @@ extern const struct cmd_entry cmd_audit_tail_entry, cmd_audit_export_entry,
     cmd_audit_checkpoint_entry, cmd_audit_pubkey_entry, cmd_audit_prove_entry,
     cmd_audit_consistency_entry, cmd_audit_verify_entry;
 extern const struct cmd_entry cmd_status_entry;
+extern const struct cmd_entry cmd_role_list_entry, cmd_role_grant_entry, cmd_role_revoke_entry,
+    cmd_backup_entry;
 
 /* cmd.c */
 int cmd_run(struct ctl *ctl, int argc, char **argv);

@@ -46,5 +46,6 @@ int auth_peer(struct server *srv, struct evhttp_request *req, struct peer *peer)
 	for (int i = 0; i < ROLE_COUNT; i++)
 		if (members_has(&srv->cfg.roles.members[i], cred.uid, cred.gid))
 			peer->roles |= 1 << i;
+	peer->roles |= grants_of(srv, cred.uid);
 	return 0;
 }

@@ -102,5 +102,5 @@ int registry_open(struct server *srv, struct roster_err *err)
 		return store_mdb_err(err, rc, "opening the registry");
 	rc = keys_unwrap(&srv->keys, txn, srv->store.keys, srv->store.meta, err);
 	mdb_txn_abort(txn);
-	return rc;
+	return rc < 0 ? rc : grants_load(srv, err);
 }

@@ -80,7 +80,7 @@ void keys_tag(const struct keyring *kr, const char *kind, const char *value, uin
 /* store.c: the LMDB environment and its named databases. */
 struct store {
 	MDB_env *env;
-	MDB_dbi meta, keys, persons, documents, travel, audit, tree, checkpoints;
+	MDB_dbi meta, keys, persons, documents, travel, audit, tree, checkpoints, roles;
 	MDB_dbi doc_by_person, travel_by_person, doc_by_state, travel_by_state;
 	size_t map_size;
 	/* Readers outside the writer hold it shared; growing the map holds it exclusive. */
@@ -138,6 +138,11 @@ struct op {
 	uint64_t seq;    /* the audit entry written for it */
 	int reply_audit; /* after commit, reply with entries [seq_from, seq_to) */
 	int checkpoint;  /* wants a checkpoint signed in its batch, as its reply */
+	/* Role grants (h-admin.c): applied to the main thread's table on success. */
+	uid_t grant_uid;
+	int grant_bit, grant_on, grant_after, config_admin;
+		int backup; /* after commit, copy the environment to op->body's path */
+	struct server *srv; /* for work finished off the main thread (backups) */
 	uint64_t seq_from, seq_to;
 };
 
@@ -146,6 +151,8 @@ int writer_start(struct server *srv, struct roster_err *err);
 void writer_submit(struct server *srv, struct op *op);
 void writer_stop(struct server *srv);
 int writer_failed(struct server *srv);
+/* From any thread: queue a finished op for the main thread to reply to. */
+void writer_hand_back(struct server *srv, struct op *op);
 uint64_t writer_log_size(struct server *srv);
 /* Appends the genesis entry in txn (at init). */
 int audit_append(struct wtxn *w, struct op *op, struct roster_err *err);
@@ -210,8 +217,20 @@ struct server {
 	time_t started;
 	long in_flight;
 	int stopping;
-	/* The role table (in cfg) is only read and swapped on the main thread. */
+	/* The role table (in cfg) and the grants stored in the database, as the main
+	 * thread sees them: only read and changed on the main thread. */
+	struct grant {
+		uid_t uid;
+		int roles;
+	} * grants;
+	size_t ngrants;
 };
+
+/* h-admin.c: the main thread's copy of stored grants. */
+int grants_load(struct server *srv, struct roster_err *err);
+int grants_of(const struct server *srv, uid_t uid);
+void grants_apply(struct server *srv, const struct op *op);
+void backup_start(struct server *srv, struct op *op);
 
 /* auth.c */
 int auth_peer(struct server *srv, struct evhttp_request *req, struct peer *peer);
@@ -257,6 +276,11 @@ int h_audit_pubkey(struct server *srv, struct op *op, const char *id);
 int h_audit_inclusion(struct server *srv, struct op *op, const char *id);
 int h_audit_consistency(struct server *srv, struct op *op, const char *id);
 int h_audit_digests(struct server *srv, struct op *op, const char *id);
+int h_status(struct server *srv, struct op *op, const char *id);
+int h_role_list(struct server *srv, struct op *op, const char *id);
+int h_role_grant(struct server *srv, struct op *op, const char *id);
+int h_role_revoke(struct server *srv, struct op *op, const char *id);
+int h_backup(struct server *srv, struct op *op, const char *id);
 
 /* init.c and main.c */
 int registry_init(struct config *cfg, struct roster_err *err);

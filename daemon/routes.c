@@ -22,6 +22,7 @@ struct route {
 #define READERS  (ROLE_CLERK | ROLE_APPROVER)
 #define APPROVER ROLE_APPROVER
 #define AUDITOR  ROLE_AUDITOR
+#define ADMIN    ROLE_ADMIN
 
 static const struct route routes[] = {
     {EVHTTP_REQ_POST, "/v1/persons", CLERK, "person.create", h_person_create},
@@ -47,6 +48,11 @@ static const struct route routes[] = {
     {EVHTTP_REQ_GET, "/v1/audit/proof/consistency", AUDITOR, "audit.consistency",
      h_audit_consistency},
     {EVHTTP_REQ_GET, "/v1/audit/digests", AUDITOR, "audit.digests", h_audit_digests},
+    {EVHTTP_REQ_GET, "/v1/status", ADMIN, "status.read", h_status},
+    {EVHTTP_REQ_GET, "/v1/roles", ADMIN, "role.list", h_role_list},
+    {EVHTTP_REQ_POST, "/v1/roles/grant", ADMIN, "role.grant", h_role_grant},
+    {EVHTTP_REQ_POST, "/v1/roles/revoke", ADMIN, "role.revoke", h_role_revoke},
+    {EVHTTP_REQ_POST, "/v1/backup", ADMIN, "backup", h_backup},
     {EVHTTP_REQ_GET, "/v1/health", ROLE_ANY, "health", NULL},
 };
 

@@ -107,6 +107,12 @@ static void maybe_exit(struct server *srv)
 
 void server_reply_done(struct server *srv, struct op *op)
 {
+	if (op->backup && op->status < 400) {
+		backup_start(srv, op); /* replies when the copy is done */
+		return;
+	}
+	if (op->grant_bit && op->status < 400)
+		grants_apply(srv, op);
 	if (op->status >= 400)
 		http_reply_error(op->req, &op->err);
 	else if (op->reply_audit)

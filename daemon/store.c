@@ -11,6 +11,7 @@
  *   audit                 seq (u64 BE) -> canonical entry
  *   tree                  (level, index) -> Merkle subtree hash (tree.c)
  *   checkpoints           tree size (u64 BE) -> signed checkpoint note
+ *   roles                 uid (u32 BE) -> role bits granted with `rosterctl role`
  *   doc_by_person,        person id -> record ids (sorted duplicates)
  *   travel_by_person
  *   doc_by_state,         keyed tag of the state -> record ids
@@ -77,6 +78,7 @@ int store_open(struct store *st, const char *dir, size_t map_size, int create,
 	    open_dbi(txn, "audit", c, &st->audit, err) < 0 ||
 	    open_dbi(txn, "tree", c, &st->tree, err) < 0 ||
 	    open_dbi(txn, "checkpoints", c, &st->checkpoints, err) < 0 ||
+	    open_dbi(txn, "roles", MDB_CREATE, &st->roles, err) < 0 ||
 	    open_dbi(txn, "doc_by_person", c | MDB_DUPSORT, &st->doc_by_person, err) < 0 ||
 	    open_dbi(txn, "travel_by_person", c | MDB_DUPSORT, &st->travel_by_person, err) < 0 ||
 	    open_dbi(txn, "doc_by_state", c | MDB_DUPSORT, &st->doc_by_state, err) < 0 ||

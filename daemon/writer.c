@@ -368,6 +368,18 @@ void writer_submit(struct server *srv, struct op *op)
 	pthread_mutex_unlock(&wr->lock);
 }
 
+void writer_hand_back(struct server *srv, struct op *op)
+{
+	struct writer *wr = srv->writer;
+
+	op->next = NULL;
+	pthread_mutex_lock(&wr->lock);
+	*wr->done_tail = op;
+	wr->done_tail = &op->next;
+	pthread_mutex_unlock(&wr->lock);
+	event_active(srv->ev_done, EV_READ, 0);
+}
+
 int writer_failed(struct server *srv)
 {
 	int failed;

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "verify.h"
+#include "roster/verify.h"
 #include "roster/audit.h"
 #include "roster/canon.h"
 #include "roster/util.h"

@@ -3,8 +3,8 @@
  * against the chain, the Merkle roots of signed checkpoints, and what this
  * auditor saw before. Needs nothing from the daemon but bytes and a key.
  */
-#ifndef ROSTERCTL_VERIFY_H
-#define ROSTERCTL_VERIFY_H
+#ifndef ROSTER_VERIFY_H
+#define ROSTER_VERIFY_H
 
 #include <jansson.h>
 

@@ -1,0 +1,386 @@
+/*
+ * h-admin.c - administrators' routes: status, role grants stored in the
+ * database beside the config's bootstrap table, and online backups. None of
+ * them reads personal data.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "rosterd.h"
+
+static int role_bit(const char *name)
+{
+	for (int i = 0; i < ROLE_COUNT; i++)
+		if (strcmp(name, role_name(1 << i)) == 0)
+			return 1 << i;
+	return 0;
+}
+
+static json_t *role_names(int bits)
+{
+	json_t *a = json_array();
+
+	for (int i = 0; i < ROLE_COUNT; i++)
+		if (bits & (1 << i))
+			json_array_append_new(a, json_string(role_name(1 << i)));
+	return a;
+}
+
+/* ---- status ---- */
+
+static int status_apply(struct wtxn *w, struct op *op)
+{
+	struct store *st = &w->srv->store;
+	MDB_stat sp, sd, stv;
+	MDB_envinfo info;
+	MDB_stat envst;
+	uint64_t cp_size;
+	json_t *keys = json_array();
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	mdb_stat(w->txn, st->persons, &sp);
+	mdb_stat(w->txn, st->documents, &sd);
+	mdb_stat(w->txn, st->travel, &stv);
+	mdb_env_info(st->env, &info);
+	mdb_env_stat(st->env, &envst);
+	if (checkpoint_latest(w->txn, st->checkpoints, &cp_size, NULL, &op->err) < 0 ||
+	    (rc = mdb_cursor_open(w->txn, st->keys, &cur)) != 0) {
+		json_decref(keys);
+		return -1;
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		char name[64];
+		const char *colon;
+		unsigned id;
+
+		snprintf(name, sizeof(name), "%.*s", (int)k.mv_size, (char *)k.mv_data);
+		colon = strchr(name, ':');
+		if (colon == NULL)
+			continue;
+		id = (unsigned)strtoul(colon + 1, NULL, 10);
+		json_array_append_new(
+		    keys, json_pack("{s:s%, s:i, s:s}", "kind", name, (size_t)(colon - name), "id",
+		                    (int)id, "state",
+		                    strncmp(name, "data", 4) != 0 || id == w->srv->keys.data_id
+		                        ? "active"
+		                        : "retiring"));
+	}
+	mdb_cursor_close(cur);
+	op->reply = json_pack("{s:s, s:s, s:I, s:{s:I, s:I, s:I}, s:I, s:I, s:o, s:{s:I, s:I}}",
+	                      "version", ROSTER_VERSION, "origin", w->srv->cfg.origin, "uptime",
+	                      (json_int_t)(time(NULL) - w->srv->started), "records", "persons",
+	                      (json_int_t)sp.ms_entries, "documents", (json_int_t)sd.ms_entries,
+	                      "travel", (json_int_t)stv.ms_entries, "log_size",
+	                      (json_int_t)w->log_size, "last_checkpoint", (json_int_t)cp_size,
+	                      "keys", keys, "map", "size", (json_int_t)info.me_mapsize, "used",
+	                      (json_int_t)((info.me_last_pgno + 1) * envst.ms_psize));
+	return 0;
+}
+
+int h_status(struct server *srv, struct op *op, const char *id)
+{
+	(void)srv;
+	(void)id;
+	op->apply = status_apply;
+	return 0;
+}
+
+/* ---- roles ---- */
+
+int grants_load(struct server *srv, struct roster_err *err)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	if ((rc = mdb_txn_begin(srv->store.env, NULL, MDB_RDONLY, &txn)) != 0 ||
+	    (rc = mdb_cursor_open(txn, srv->store.roles, &cur)) != 0)
+		return store_mdb_err(err, rc, "reading role grants");
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 4 || v.mv_size != 1)
+			continue;
+		srv->grants =
+		    roster_xrealloc(srv->grants, (srv->ngrants + 1) * sizeof(*srv->grants));
+		srv->grants[srv->ngrants].uid = roster_be32_get(k.mv_data);
+		srv->grants[srv->ngrants++].roles = *(uint8_t *)v.mv_data;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return 0;
+}
+
+int grants_of(const struct server *srv, uid_t uid)
+{
+	for (size_t i = 0; i < srv->ngrants; i++)
+		if (srv->grants[i].uid == uid)
+			return srv->grants[i].roles;
+	return 0;
+}
+
+void grants_apply(struct server *srv, const struct op *op)
+{
+	for (size_t i = 0; i < srv->ngrants; i++)
+		if (srv->grants[i].uid == op->grant_uid) {
+			srv->grants[i].roles = op->grant_after;
+			return;
+		}
+	srv->grants = roster_xrealloc(srv->grants, (srv->ngrants + 1) * sizeof(*srv->grants));
+	srv->grants[srv->ngrants].uid = op->grant_uid;
+	srv->grants[srv->ngrants++].roles = op->grant_after;
+}
+
+static json_t *members_json(const struct role_members *m)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < m->n_uids; i++)
+		json_array_append_new(a, json_sprintf("uid:%u", (unsigned)m->uids[i]));
+	for (size_t i = 0; i < m->n_gids; i++)
+		json_array_append_new(a, json_sprintf("gid:%u", (unsigned)m->gids[i]));
+	return a;
+}
+
+static int role_list_apply(struct wtxn *w, struct op *op)
+{
+	json_t *config = json_object(), *grants = json_array();
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	for (int i = 0; i < ROLE_COUNT; i++)
+		json_object_set_new(config, role_name(1 << i),
+		                    json_incref(json_object_get(op->body, role_name(1 << i))));
+	if ((rc = mdb_cursor_open(w->txn, w->srv->store.roles, &cur)) != 0) {
+		json_decref(config);
+		json_decref(grants);
+		return store_mdb_err(&op->err, rc, "reading role grants");
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		uid_t uid = roster_be32_get(k.mv_data);
+		struct passwd *pw = getpwuid(uid);
+
+		if (*(uint8_t *)v.mv_data)
+			json_array_append_new(grants,
+			                      json_pack("{s:I, s:s, s:o}", "uid", (json_int_t)uid,
+			                                "user", pw ? pw->pw_name : "", "roles",
+			                                role_names(*(uint8_t *)v.mv_data)));
+	}
+	mdb_cursor_close(cur);
+	op->reply = json_pack("{s:o, s:o}", "config", config, "grants", grants);
+	return 0;
+}
+
+int h_role_list(struct server *srv, struct op *op, const char *id)
+{
+	(void)id;
+	/* The config's table is the main thread's: hand a copy to the writer. */
+	op->body = json_object();
+	for (int i = 0; i < ROLE_COUNT; i++)
+		json_object_set_new(op->body, role_name(1 << i),
+		                    members_json(&srv->cfg.roles.members[i]));
+	op->apply = role_list_apply;
+	return 0;
+}
+
+/* Whether a stored grant other than `except` holds the admin role. */
+static int other_admin(struct wtxn *w, uid_t except)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc, found = 0;
+
+	if (mdb_cursor_open(w->txn, w->srv->store.roles, &cur) != 0)
+		return 1; /* cannot tell: do not block on it */
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && !found;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		found =
+		    roster_be32_get(k.mv_data) != except && (*(uint8_t *)v.mv_data & ROLE_ADMIN);
+	mdb_cursor_close(cur);
+	return found;
+}
+
+static int grant_apply(struct wtxn *w, struct op *op)
+{
+	uint8_t key[4], bits = 0;
+	MDB_val k = {4, key}, v;
+	int rc;
+
+	roster_be32_put(key, op->grant_uid);
+	if (mdb_get(w->txn, w->srv->store.roles, &k, &v) == 0 && v.mv_size == 1)
+		bits = *(uint8_t *)v.mv_data;
+	if (!op->grant_on && !(bits & op->grant_bit))
+		return roster_err_set(
+		    &op->err, 409, "not_granted", "uid %u holds no stored %s grant%s",
+		    (unsigned)op->grant_uid, role_name(op->grant_bit),
+		    op->config_admin & 2 ? ": it comes from rosterd.conf, edit that" : "");
+	if (!op->grant_on && op->grant_bit == ROLE_ADMIN && !(op->config_admin & 1) &&
+	    !other_admin(w, op->grant_uid))
+		return roster_err_set(&op->err, 409, "last_admin",
+		                      "uid %u is the last admin: grant admin to someone else first",
+		                      (unsigned)op->grant_uid);
+	bits = (uint8_t)(op->grant_on ? bits | op->grant_bit : bits & ~op->grant_bit);
+	v.mv_size = 1;
+	v.mv_data = &bits;
+	if ((rc = mdb_put(w->txn, w->srv->store.roles, &k, &v, 0)) != 0)
+		return rc == MDB_MAP_FULL ? ROSTER_RETRY
+		                          : (store_mdb_err(&op->err, rc, "grant"), ROSTER_FATAL);
+	op->grant_after = bits;
+	op->reply =
+	    json_pack("{s:I, s:o}", "uid", (json_int_t)op->grant_uid, "roles", role_names(bits));
+	return 0;
+}
+
+static int grant_prepare(struct server *srv, struct op *op, int on)
+{
+	const struct role_members *adm;
+	const char *user, *role;
+	struct passwd *pw;
+	char *end;
+
+	if ((op->body = http_body_json(op->req, &op->err)) == NULL)
+		return -1;
+	user = json_string_value(json_object_get(op->body, "user"));
+	role = json_string_value(json_object_get(op->body, "role"));
+	if (user == NULL || role == NULL || json_object_size(op->body) != 2)
+		return roster_err_set(&op->err, 422, "invalid_field",
+		                      "send {\"user\": NAME or \"uid:N\", \"role\": ROLE}");
+	if ((op->grant_bit = role_bit(role)) == 0)
+		return roster_err_set(
+		    &op->err, 422, "invalid_field",
+		    "unknown role '%s': roles are clerk, approver, auditor, admin", role);
+	if (strncmp(user, "uid:", 4) == 0) {
+		unsigned long n = strtoul(user + 4, &end, 10);
+
+		if (user[4] == '\0' || *end || n > 0xfffffffeUL)
+			return roster_err_set(&op->err, 422, "invalid_field", "'%s' is not uid:N",
+			                      user);
+		op->grant_uid = (uid_t)n;
+	} else if ((pw = getpwnam(user)) != NULL) {
+		op->grant_uid = pw->pw_uid;
+	} else {
+		return roster_err_set(&op->err, 422, "invalid_field",
+		                      "no local account '%s': name an account or uid:N", user);
+	}
+	op->grant_on = on;
+	/* bit 1: the config names some admin; bit 2: it names this uid for this role. */
+	adm = &srv->cfg.roles.members[__builtin_ctz(ROLE_ADMIN)];
+	op->config_admin = (adm->n_uids || adm->n_gids) ? 1 : 0;
+	for (int i = 0; i < ROLE_COUNT; i++)
+		if ((1 << i) == op->grant_bit)
+			for (size_t j = 0; j < srv->cfg.roles.members[i].n_uids; j++)
+				if (srv->cfg.roles.members[i].uids[j] == op->grant_uid)
+					op->config_admin |= 2;
+	op->apply = grant_apply;
+	return 0;
+}
+
+int h_role_grant(struct server *srv, struct op *op, const char *id)
+{
+	(void)id;
+	return grant_prepare(srv, op, 1);
+}
+
+int h_role_revoke(struct server *srv, struct op *op, const char *id)
+{
+	(void)id;
+	return grant_prepare(srv, op, 0);
+}
+
+/* ---- backup ---- */
+
+static int backup_apply(struct wtxn *w, struct op *op)
+{
+	(void)w;
+	op->backup = 1; /* the copy starts once this entry is committed */
+	return 0;
+}
+
+int h_backup(struct server *srv, struct op *op, const char *id)
+{
+	const char *path;
+	char file[4200];
+	struct stat sb;
+
+	(void)srv;
+	(void)id;
+	if ((op->body = http_body_json(op->req, &op->err)) == NULL)
+		return -1;
+	path = json_string_value(json_object_get(op->body, "path"));
+	if (path == NULL || path[0] != '/' || json_object_size(op->body) != 1 ||
+	    strlen(path) > 4000)
+		return roster_err_set(&op->err, 422, "invalid_field",
+		                      "send {\"path\": an absolute directory path}");
+	snprintf(file, sizeof(file), "%s/data.mdb", path);
+	if (stat(file, &sb) == 0)
+		return roster_err_set(&op->err, 409, "exists",
+		                      "%s already holds a database: choose an empty directory",
+		                      path);
+	op->apply = backup_apply;
+	return 0;
+}
+
+static void *backup_main(void *arg)
+{
+	struct op *op = arg;
+	struct server *srv = op->srv;
+	const char *path = json_string_value(json_object_get(op->body, "path"));
+	int rc = 0;
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		rc = errno;
+	if (rc == 0) {
+		/* Our own descriptor, so the copy is 0600 from its first byte. */
+		char *file = roster_xasprintf("%s/data.mdb", path);
+		int fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+		if (fd < 0) {
+			rc = errno;
+		} else {
+			pthread_rwlock_rdlock(&srv->store.resize);
+			rc = mdb_env_copyfd2(srv->store.env, fd, MDB_CP_COMPACT);
+			pthread_rwlock_unlock(&srv->store.resize);
+			if (rc == 0 && fsync(fd) < 0)
+				rc = errno;
+			close(fd);
+			if (rc)
+				unlink(file);
+		}
+		free(file);
+	}
+	if (rc) {
+		roster_err_set(&op->err, 500, "backup_failed", "the backup to %s failed: %s", path,
+		               rc > 0 ? strerror(rc) : mdb_strerror(rc));
+		op->status = 500;
+	} else {
+		op->reply = json_pack("{s:s, s:I}", "path", path, "audit_seq", (json_int_t)op->seq);
+	}
+	writer_hand_back(srv, op);
+	return NULL;
+}
+
+/* Main thread: the backup's audit entry is durable; copy without blocking anyone. */
+void backup_start(struct server *srv, struct op *op)
+{
+	pthread_t t;
+
+	op->backup = 0;
+	op->srv = srv;
+	if (pthread_create(&t, NULL, backup_main, op) != 0) {
+		roster_err_set(&op->err, 500, "backup_failed", "cannot start the backup thread");
+		op->status = 500;
+		server_reply_done(srv, op);
+		return;
+	}
+	pthread_detach(t);
+}
