@@ -16,11 +16,13 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: rosterd [-c FILE] [--log-level LEVEL]    serve the registry\n"
-	           "       rosterd init [-c FILE]                   create a new registry\n"
-	           "       rosterd --version\n"
-	           "FILE defaults to /etc/roster/rosterd.conf; LEVEL is error, warning, info "
-	           "or debug.\n");
+	fprintf(f,
+	        "usage: rosterd [-c FILE] [--log-level LEVEL]    serve the registry\n"
+	        "       rosterd init [-c FILE]                   create a new registry\n"
+	        "       rosterd verify-backup [-c FILE] PATH     check a backup with FILE's key\n"
+	        "       rosterd --version\n"
+	        "FILE defaults to /etc/roster/rosterd.conf; LEVEL is error, warning, info "
+	        "or debug.\n");
 }
 
 static int serve(struct server *srv)
@@ -79,6 +81,10 @@ int main(int argc, char **argv)
 		init = 1;
 		argv++;
 		argc--;
+	} else if (argc > 1 && strcmp(argv[1], "verify-backup") == 0) {
+		init = 2;
+		argv++;
+		argc--;
 	}
 	while ((ch = getopt_long(argc, argv, "c:l:Vh", opts, NULL)) != -1) {
 		switch (ch) {
@@ -102,7 +108,7 @@ int main(int argc, char **argv)
 			return 64;
 		}
 	}
-	if (optind != argc) {
+	if (optind != argc - (init == 2)) {
 		usage(stderr);
 		return 64;
 	}
@@ -115,6 +121,11 @@ int main(int argc, char **argv)
 		log_warnx("%s", err.message);
 		config_free(&srv.cfg);
 		return 78;
+	}
+	if (init == 2) {
+		rc = verify_backup(&srv.cfg, argv[optind]);
+		config_free(&srv.cfg);
+		return rc;
 	}
 	if (init) {
 		rc = registry_init(&srv.cfg, &err);

@@ -285,5 +285,6 @@ int h_backup(struct server *srv, struct op *op, const char *id);
 /* init.c and main.c */
 int registry_init(struct config *cfg, struct roster_err *err);
 int registry_open(struct server *srv, struct roster_err *err);
+int verify_backup(struct config *cfg, const char *path);
 
 #endif

@@ -1,0 +1,111 @@
+# t-admin.sh - administrators: status, role grants stored in the registry,
+# online backups taken while a clerk writes, and verify-backup.
+. "$(dirname "$0")/lib.sh"
+: "${TAMPER:?set TAMPER to the roster-tamper binary}"
+new_registry
+add_person
+
+as $ADMIN status
+expect 0 "admin status"
+check "status counts records" contains "$OUT" "records:     1 persons"
+check "status shows key states" contains "$OUT" "key:         data 1 active"
+check "status shows the last checkpoint" contains "$OUT" "checkpoint:  latest covers"
+check "status shows no personal data" test "$(contains "$OUT" "Müller" && echo y)" != y
+curl_as $CLERK GET /v1/status
+expect_status 403 "a clerk gets no registry status"
+
+# Grants: stored, effective at once, audited, revocable; never the last admin.
+as $NOBODY person get "$PID"
+expect 77 "no role before the grant"
+as $ADMIN role grant uid:$NOBODY approver
+expect 0 "admin grants approver"
+as $NOBODY person get "$PID"
+expect 0 "the grant takes effect at once"
+as $ADMIN role list
+check "role list shows the grant" contains "$OUT" "uid $NOBODY"
+as $CLERK role grant uid:$CLERK admin
+expect 77 "a clerk cannot grant roles"
+as $ADMIN role grant uid:$NOBODY wizard
+expect 65 "an unknown role is refused"
+as $ADMIN role grant no-such-account clerk
+expect 65 "an unknown account is refused"
+as $ADMIN role revoke uid:$NOBODY approver
+expect 0 "admin revokes it"
+as $NOBODY person get "$PID"
+expect 77 "the revocation takes effect at once"
+as $ADMIN role revoke uid:$ADMIN admin
+expect 65 "an admin from rosterd.conf cannot be revoked here"
+check "the message points at the config" contains "$ERR" "rosterd.conf"
+as $AUDITOR audit tail --n 50
+check "grants are audited" contains "$OUT" '"action":"role.grant"'
+check "revocations are audited" contains "$OUT" '"action":"role.revoke"'
+stop_daemon
+start_daemon
+as $ADMIN role grant uid:$NOBODY clerk
+as $ADMIN role list
+check "grants survive a restart" contains "$OUT" "uid $NOBODY"
+
+# Last admin: a registry whose only admin is a stored grant.
+stop_daemon
+sed -i "s/^admin = uid:$ADMIN\$/admin =/" "$CONF"
+start_daemon
+as $ADMIN status
+expect 77 "without the config line the admin has no role"
+kill "$DPID"; wait "$DPID"; DPID=
+sed -i "s/^admin =\$/admin = uid:$ADMIN/" "$CONF"
+start_daemon
+as $ADMIN role grant uid:$AUDITOR admin
+expect 0 "grant admin to the auditor account"
+stop_daemon
+sed -i "s/^admin = uid:$ADMIN\$/admin =/" "$CONF"
+start_daemon
+as $AUDITOR role revoke uid:$AUDITOR admin
+expect 65 "the last admin cannot be revoked"
+check "the message says why" contains "$ERR" "last admin"
+as $AUDITOR role grant uid:$ADMIN admin
+as $AUDITOR role revoke uid:$AUDITOR admin
+expect 0 "revoking is fine once another admin exists"
+
+# Online backup while a clerk keeps writing.
+( for i in $(seq 40); do
+	ROSTER_SOCKET=$SOCK setpriv --reuid=$CLERK --regid=$CLERK --clear-groups "$ROSTERCTL" person add \
+		--name "Writer Person" --birth-date 1990-01-01 --nationality FR --employer E \
+		--segment upstream --expertise metallurgy >/dev/null || echo "write failed" >>"$T/out/writer.err"
+done ) &
+writer=$!
+sleep 0.2
+as $ADMIN backup "$T/out/backup1"
+expect 0 "backup while a clerk writes"
+wait $writer
+check "no write failed during the backup" test ! -e "$T/out/writer.err"
+check "the backup file is 0600" test "$(stat -c %a "$T/out/backup1/data.mdb")" = 600
+as $ADMIN backup "$T/out/backup1"
+expect 65 "a backup never overwrites another"
+"$ROSTERD" verify-backup -c "$CONF" "$T/out/backup1" >"$T/vb.out" 2>&1
+check "verify-backup passes on a fresh backup" test $? = 0
+check "verify-backup says what it checked" grep -q "records open under their keys" "$T/vb.out"
+check "the backup holds no plaintext" test "$(grep -c -a -F "Ana Müller" "$T/out/backup1/data.mdb")" = 0
+
+# A backup restored as a registry serves the same records.
+cp "$T/master.key" "$T/master.key.keep"
+stop_daemon
+mv "$T/data" "$T/data.live"
+mkdir -m 700 "$T/data"
+cp "$T/out/backup1/data.mdb" "$T/data/"
+start_daemon
+as $CLERK --json person get "$PID"
+expect 0 "a restored backup serves the records"
+check "the record is intact" test "$(field "$OUT" name)" = "Ana Müller"
+
+# verify-backup catches a moved ciphertext, and refuses another master key.
+cp -a "$T/out/backup1" "$T/out/backup2"
+mapfile -t pk < <("$TAMPER" "$T/out/backup2" persons keys)
+"$TAMPER" "$T/out/backup2" persons put "${pk[0]}" "$("$TAMPER" "$T/out/backup2" persons get "${pk[1]}")"
+"$ROSTERD" verify-backup -c "$CONF" "$T/out/backup2" >"$T/vb.out" 2>&1
+check "verify-backup catches a moved record" test $? = 1
+check "and names it" grep -q "does NOT verify: record" "$T/vb.out"
+printf '%064d\n' 5 >"$T/master.key"
+"$ROSTERD" verify-backup -c "$CONF" "$T/out/backup1" >"$T/vb.out" 2>&1
+check "verify-backup refuses the wrong master key" grep -q "does not open" "$T/vb.out"
+cp "$T/master.key.keep" "$T/master.key"
+finish
