@@ -32,17 +32,13 @@ static void print_health(const json_t *s)
 static void print_admin(const json_t *s)
 {
 	const json_t *rec = json_object_get(s, "records"), *map = json_object_get(s, "map");
-	size_t i;
-	json_t *k;
 
 	printf("records:     %lld persons, %lld documents, %lld travel requests\n",
 	       num(rec, "persons"), num(rec, "documents"), num(rec, "travel"));
 	printf("checkpoint:  latest covers %lld entries\n", num(s, "last_checkpoint"));
 	printf("map:         %.1f of %.1f MiB used\n", (double)num(map, "used") / 1048576.0,
 	       (double)num(map, "size") / 1048576.0);
-	json_array_foreach(json_object_get(s, "keys"), i, k)
-	    printf("key:         %s %lld %s\n", json_string_value(json_object_get(k, "kind")),
-	           num(k, "id"), json_string_value(json_object_get(k, "state")));
+	print_keys(json_object_get(s, "keys"));
 }
 
 static int cmd_status(struct ctl *ctl, int argc, char **argv)

@@ -53,7 +53,8 @@ extern const struct cmd_entry cmd_audit_tail_entry, cmd_audit_export_entry,
     cmd_audit_consistency_entry, cmd_audit_verify_entry;
 extern const struct cmd_entry cmd_status_entry;
 extern const struct cmd_entry cmd_role_list_entry, cmd_role_grant_entry, cmd_role_revoke_entry,
-    cmd_backup_entry;
+    cmd_backup_entry, cmd_key_status_entry, cmd_key_rotate_entry;
+void print_keys(const json_t *keys);
 
 /* cmd.c */
 int cmd_run(struct ctl *ctl, int argc, char **argv);

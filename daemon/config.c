@@ -190,6 +190,13 @@ static int parse_setting(struct config *cfg, const char *name, const char *value
 		cfg->checkpoint_seconds = (unsigned)n;
 		return 0;
 	}
+	if (strcmp(name, "reencrypt_batch") == 0) {
+		if (parse_number(value, 65536, &n) < 0 || n == 0)
+			return roster_err_set(err, 0, "config",
+			                      "reencrypt_batch must be 1 to 65536");
+		cfg->reencrypt_batch = n;
+		return 0;
+	}
 	if (strcmp(name, "batch_max") == 0) {
 		if (parse_number(value, 65536, &n) < 0 || n == 0)
 			return roster_err_set(err, 0, "config", "batch_max must be 1 to 65536");
@@ -225,6 +232,7 @@ int config_load(struct config *cfg, const char *path, struct roster_err *err)
 	cfg->socket_mode = 0660;
 	cfg->map_size = 1UL << 30;
 	cfg->batch_max = 1024;
+	cfg->reencrypt_batch = 256;
 	cfg->checkpoint_entries = 1000;
 	cfg->checkpoint_seconds = 60;
 	line = ini_parse(path, conf_line, &ctx);

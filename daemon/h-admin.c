@@ -37,14 +37,10 @@ static json_t *role_names(int bits)
 static int status_apply(struct wtxn *w, struct op *op)
 {
 	struct store *st = &w->srv->store;
-	MDB_stat sp, sd, stv;
+	MDB_stat sp, sd, stv, envst;
 	MDB_envinfo info;
-	MDB_stat envst;
 	uint64_t cp_size;
-	json_t *keys = json_array();
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc;
+	json_t *keys;
 
 	mdb_stat(w->txn, st->persons, &sp);
 	mdb_stat(w->txn, st->documents, &sd);
@@ -52,29 +48,8 @@ static int status_apply(struct wtxn *w, struct op *op)
 	mdb_env_info(st->env, &info);
 	mdb_env_stat(st->env, &envst);
 	if (checkpoint_latest(w->txn, st->checkpoints, &cp_size, NULL, &op->err) < 0 ||
-	    (rc = mdb_cursor_open(w->txn, st->keys, &cur)) != 0) {
-		json_decref(keys);
+	    (keys = keys_status(w, &op->err)) == NULL)
 		return -1;
-	}
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		char name[64];
-		const char *colon;
-		unsigned id;
-
-		snprintf(name, sizeof(name), "%.*s", (int)k.mv_size, (char *)k.mv_data);
-		colon = strchr(name, ':');
-		if (colon == NULL)
-			continue;
-		id = (unsigned)strtoul(colon + 1, NULL, 10);
-		json_array_append_new(
-		    keys, json_pack("{s:s%, s:i, s:s}", "kind", name, (size_t)(colon - name), "id",
-		                    (int)id, "state",
-		                    strncmp(name, "data", 4) != 0 || id == w->srv->keys.data_id
-		                        ? "active"
-		                        : "retiring"));
-	}
-	mdb_cursor_close(cur);
 	op->reply = json_pack("{s:s, s:s, s:I, s:{s:I, s:I, s:I}, s:I, s:I, s:o, s:{s:I, s:I}}",
 	                      "version", ROSTER_VERSION, "origin", w->srv->cfg.origin, "uptime",
 	                      (json_int_t)(time(NULL) - w->srv->started), "records", "persons",

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -96,8 +97,8 @@ done:
 	return rc;
 }
 
-static int wrap_put(struct keyring *kr, MDB_txn *txn, MDB_dbi dbi, const char *name,
-                    const uint8_t *key, size_t len, struct roster_err *err)
+int keys_wrap_put(struct keyring *kr, MDB_txn *txn, MDB_dbi dbi, const char *name,
+                  const uint8_t *key, size_t len, struct roster_err *err)
 {
 	struct roster_slot slot = {"keys", name, 1};
 	MDB_val k = {strlen(name), (void *)name}, v;
@@ -167,16 +168,80 @@ int keys_generate(struct keyring *kr, MDB_txn *txn, MDB_dbi keys_dbi, MDB_dbi me
 	randombytes_buf(kr->data, ROSTER_KEY_BYTES);
 	randombytes_buf(kr->index, ROSTER_KEY_BYTES);
 	crypto_sign_keypair(kr->sign_pk, kr->sign_sk);
-	if (wrap_put(kr, txn, keys_dbi, "data:1", kr->data, ROSTER_KEY_BYTES, err) < 0 ||
-	    wrap_put(kr, txn, keys_dbi, "index:1", kr->index, ROSTER_KEY_BYTES, err) < 0 ||
-	    wrap_put(kr, txn, keys_dbi, "signing:1", kr->sign_sk, crypto_sign_SECRETKEYBYTES, err) <
-	        0)
+	if (keys_wrap_put(kr, txn, keys_dbi, "data:1", kr->data, ROSTER_KEY_BYTES, err) < 0 ||
+	    keys_wrap_put(kr, txn, keys_dbi, "index:1", kr->index, ROSTER_KEY_BYTES, err) < 0 ||
+	    keys_wrap_put(kr, txn, keys_dbi, "signing:1", kr->sign_sk, crypto_sign_SECRETKEYBYTES,
+	                  err) < 0)
 		return -1;
 	roster_be32_put(id, kr->data_id);
 	if ((rc = mdb_put(txn, meta_dbi, &k, &v, 0)) != 0)
 		return store_mdb_err(err, rc, "storing the active key id");
 	keyring_seal(kr);
 	return 0;
+}
+
+/* Every other "data:N" in the keys database is a key still being retired. */
+static int unwrap_old(struct keyring *kr, MDB_txn *txn, MDB_dbi dbi, struct roster_err *err)
+{
+	MDB_cursor *cur;
+	MDB_val k = {5, "data:"}, v;
+	int rc = mdb_cursor_open(txn, dbi, &cur);
+
+	for (rc = rc ? rc : mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	     rc == 0 && k.mv_size > 5 && memcmp(k.mv_data, "data:", 5) == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		char name[32];
+		uint32_t id;
+
+		snprintf(name, sizeof(name), "%.*s", (int)k.mv_size, (char *)k.mv_data);
+		id = (uint32_t)strtoul(name + 5, NULL, 10);
+		if (id == kr->data_id)
+			continue;
+		if (kr->nold == sizeof(kr->old) / sizeof(kr->old[0])) {
+			mdb_cursor_close(cur);
+			return roster_err_set(err, 0, "keys", "too many data keys being retired");
+		}
+		kr->old[kr->nold].id = id;
+		kr->old[kr->nold].key = secure_alloc(ROSTER_KEY_BYTES);
+		if (unwrap_get(kr, txn, dbi, name, kr->old[kr->nold].key, ROSTER_KEY_BYTES, err) <
+		    0) {
+			mdb_cursor_close(cur);
+			return -1;
+		}
+		sodium_mprotect_readonly(kr->old[kr->nold++].key);
+	}
+	mdb_cursor_close(cur);
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_mdb_err(err, rc, "reading data keys");
+}
+
+const uint8_t *keys_data(const struct keyring *kr, uint32_t id)
+{
+	if (id == kr->data_id)
+		return kr->data;
+	for (size_t i = 0; i < kr->nold; i++)
+		if (kr->old[i].id == id)
+			return kr->old[i].key;
+	return NULL;
+}
+
+void keys_install(struct keyring *kr, uint32_t id, uint8_t *key)
+{
+	if (kr->nold < sizeof(kr->old) / sizeof(kr->old[0])) {
+		kr->old[kr->nold].id = kr->data_id;
+		kr->old[kr->nold++].key = kr->data;
+	} else {
+		sodium_free(kr->data); /* cannot happen: rotation waits for retirement */
+	}
+	sodium_mprotect_readonly(key);
+	kr->data = key;
+	kr->data_id = id;
+}
+
+void keys_drop_old(struct keyring *kr)
+{
+	for (size_t i = 0; i < kr->nold; i++)
+		sodium_free(kr->old[i].key);
+	kr->nold = 0;
 }
 
 int keys_unwrap(struct keyring *kr, MDB_txn *txn, MDB_dbi keys_dbi, MDB_dbi meta_dbi,
@@ -199,7 +264,7 @@ int keys_unwrap(struct keyring *kr, MDB_txn *txn, MDB_dbi keys_dbi, MDB_dbi meta
 		return -1;
 	crypto_sign_ed25519_sk_to_pk(kr->sign_pk, kr->sign_sk);
 	keyring_seal(kr);
-	return 0;
+	return unwrap_old(kr, txn, keys_dbi, err);
 }
 
 void keys_tag(const struct keyring *kr, const char *kind, const char *value, uint8_t out[16])
@@ -219,5 +284,6 @@ void keys_free(struct keyring *kr)
 	sodium_free(kr->data);
 	sodium_free(kr->index);
 	sodium_free(kr->sign_sk);
+	keys_drop_old(kr);
 	memset(kr, 0, sizeof(*kr));
 }

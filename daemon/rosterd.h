@@ -47,6 +47,7 @@ struct config {
 	mode_t socket_mode;
 	size_t map_size;
 	size_t batch_max;
+	size_t reencrypt_batch;      /* records re-encrypted per transaction after a rotation */
 	uint64_t checkpoint_entries; /* sign a checkpoint at least every N entries */
 	unsigned checkpoint_seconds; /* ... and every T seconds while the log grows */
 	struct role_table roles;
@@ -62,6 +63,12 @@ struct keyring {
 	uint8_t *master;  /* sodium_malloc'd, read-only once loaded */
 	uint8_t *data;    /* the active data key */
 	uint32_t data_id; /* its id, named in every envelope */
+	/* Data keys being retired: they still open records not yet re-encrypted. */
+	struct old_key {
+		uint32_t id;
+		uint8_t *key;
+	} old[8];
+	size_t nold;
 	uint8_t *index;   /* blind-index key: tags state indexes */
 	uint8_t *sign_sk; /* Ed25519 secret key (64 bytes) */
 	uint8_t sign_pk[32];
@@ -74,6 +81,14 @@ int keys_generate(struct keyring *kr, MDB_txn *txn, MDB_dbi keys_dbi, MDB_dbi me
 int keys_unwrap(struct keyring *kr, MDB_txn *txn, MDB_dbi keys_dbi, MDB_dbi meta_dbi,
                 struct roster_err *err);
 void keys_free(struct keyring *kr);
+/* The data key with that id (active or retiring), or NULL. */
+const uint8_t *keys_data(const struct keyring *kr, uint32_t id);
+int keys_wrap_put(struct keyring *kr, MDB_txn *txn, MDB_dbi dbi, const char *name,
+                  const uint8_t *key, size_t len, struct roster_err *err);
+/* Makes key (sodium_malloc'd, owned from now on) the active data key; the old one retires. */
+void keys_install(struct keyring *kr, uint32_t id, uint8_t *key);
+/* Wipes and forgets every retiring data key. */
+void keys_drop_old(struct keyring *kr);
 /* A 16-byte keyed tag for an index key, e.g. tag("custody", "employer"). */
 void keys_tag(const struct keyring *kr, const char *kind, const char *value, uint8_t out[16]);
 
@@ -141,8 +156,12 @@ struct op {
 	/* Role grants (h-admin.c): applied to the main thread's table on success. */
 	uid_t grant_uid;
 	int grant_bit, grant_on, grant_after, config_admin;
-		int backup; /* after commit, copy the environment to op->body's path */
+	int backup;         /* after commit, copy the environment to op->body's path */
 	struct server *srv; /* for work finished off the main thread (backups) */
+	/* A key made by a rotation: installed by after_commit once it is durable. */
+	uint8_t *newkey;
+	uint32_t newkey_id;
+	void (*after_commit)(struct server *srv, struct op *op);
 	uint64_t seq_from, seq_to;
 };
 
@@ -281,6 +300,13 @@ int h_role_list(struct server *srv, struct op *op, const char *id);
 int h_role_grant(struct server *srv, struct op *op, const char *id);
 int h_role_revoke(struct server *srv, struct op *op, const char *id);
 int h_backup(struct server *srv, struct op *op, const char *id);
+int h_key_status(struct server *srv, struct op *op, const char *id);
+int h_key_rotate(struct server *srv, struct op *op, const char *id);
+
+/* rotate.c: data key rotation and the background re-encryption it starts. */
+json_t *keys_status(struct wtxn *w, struct roster_err *err);
+/* One slice of re-encryption in its own transaction; 1 more to do, 0 done, -1 failed. */
+int reencrypt_step(struct wtxn *w, size_t max, int *retired, struct roster_err *err);
 
 /* init.c and main.c */
 int registry_init(struct config *cfg, struct roster_err *err);

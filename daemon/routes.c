@@ -53,6 +53,8 @@ static const struct route routes[] = {
     {EVHTTP_REQ_POST, "/v1/roles/grant", ADMIN, "role.grant", h_role_grant},
     {EVHTTP_REQ_POST, "/v1/roles/revoke", ADMIN, "role.revoke", h_role_revoke},
     {EVHTTP_REQ_POST, "/v1/backup", ADMIN, "backup", h_backup},
+    {EVHTTP_REQ_GET, "/v1/keys", ADMIN, "key.status", h_key_status},
+    {EVHTTP_REQ_POST, "/v1/keys/rotate", ADMIN, "key.rotate", h_key_rotate},
     {EVHTTP_REQ_GET, "/v1/health", ROLE_ANY, "health", NULL},
 };
 

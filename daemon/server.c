@@ -15,6 +15,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "rosterd.h"
 #include "roster/log.h"
 
@@ -122,6 +124,7 @@ void server_reply_done(struct server *srv, struct op *op)
 	json_decref(op->reply);
 	json_decref(op->targets);
 	json_decref(op->body);
+	sodium_free(op->newkey); /* a rotation that did not commit */
 	free(op);
 	srv->in_flight--;
 	maybe_exit(srv);

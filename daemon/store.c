@@ -152,12 +152,12 @@ int rec_get(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, json_t 
 	if (rc)
 		return store_mdb_err(err, rc, "reading a record");
 	if (roster_envelope_header(v.mv_data, v.mv_size, &key_id, &slot.version) < 0 ||
-	    key_id != kr->data_id)
+	    keys_data(kr, key_id) == NULL)
 		return roster_err_set(err, 500, "corrupt_record",
 		                      "record %s in %s is damaged or sealed with an unknown key",
 		                      id, db);
-	if (roster_envelope_open(kr->data, key_id, &slot, v.mv_data, v.mv_size, &pt, &ptlen, err) <
-	    0) {
+	if (roster_envelope_open(keys_data(kr, key_id), key_id, &slot, v.mv_data, v.mv_size, &pt,
+	                         &ptlen, err) < 0) {
 		log_warnx("record %s in %s failed authentication", id, db);
 		return -1;
 	}

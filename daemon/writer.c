@@ -29,6 +29,7 @@ struct writer {
 	struct op *done, **done_tail;
 	int stop;
 	int failed;
+	int reencrypt_failed; /* stop retrying a re-encryption that cannot proceed */
 	/* The chain's state after the last commit: only this thread changes it. */
 	uint64_t log_size;
 	uint8_t head[ROSTER_HASH_BYTES];
@@ -126,6 +127,18 @@ static void op_reset(struct op *op)
 	memset(&op->err, 0, sizeof(op->err));
 }
 
+/* After a commit: the chain's state moves to the transaction's. */
+static void writer_adopt(struct writer *wr, const struct wtxn *w)
+{
+	pthread_mutex_lock(&wr->lock);
+	if (wr->cp_size != w->cp_size)
+		wr->cp_time = time(NULL);
+	wr->cp_size = w->cp_size;
+	wr->log_size = w->log_size;
+	memcpy(wr->head, w->head, sizeof(wr->head));
+	pthread_mutex_unlock(&wr->lock);
+}
+
 /* Signs a checkpoint into the batch's transaction when an op asks for one, or when
  * checkpoint_entries entries or checkpoint_seconds have passed since the last. */
 static int batch_checkpoint(struct server *srv, struct writer *wr, struct wtxn *w, struct op *batch,
@@ -191,13 +204,10 @@ static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
 		store_mdb_err(err, rc, "committing");
 		return rc == MDB_MAP_FULL ? ROSTER_RETRY : ROSTER_FATAL;
 	}
-	pthread_mutex_lock(&wr->lock);
-	if (wr->cp_size != w.cp_size)
-		wr->cp_time = time(NULL);
-	wr->cp_size = w.cp_size;
-	wr->log_size = w.log_size;
-	memcpy(wr->head, w.head, sizeof(wr->head));
-	pthread_mutex_unlock(&wr->lock);
+	writer_adopt(wr, &w);
+	for (struct op *op = batch; op; op = op->next)
+		if (op->after_commit && op->status < 400)
+			op->after_commit(srv, op);
 	return 0;
 abort:
 	mdb_txn_abort(w.txn);
@@ -230,6 +240,47 @@ static void batch_run(struct server *srv, struct writer *wr, struct op *batch)
 	}
 }
 
+static int reencrypt_due(struct server *srv, struct writer *wr)
+{
+	return srv->keys.nold > 0 && !wr->reencrypt_failed;
+}
+
+/* One slice of re-encryption after a data key rotation, in its own transaction. */
+static void reencrypt_run(struct server *srv, struct writer *wr)
+{
+	struct roster_err err = {0};
+	int rc, retired = 0;
+
+	for (;;) {
+		struct wtxn w = {.srv = srv, .log_size = wr->log_size, .cp_size = wr->cp_size};
+
+		memcpy(w.head, wr->head, sizeof(w.head));
+		roster_time_rfc3339(w.now, time(NULL));
+		if ((rc = mdb_txn_begin(srv->store.env, NULL, 0, &w.txn)) != 0) {
+			store_mdb_err(&err, rc, "starting re-encryption");
+			break;
+		}
+		rc = reencrypt_step(&w, srv->cfg.reencrypt_batch, &retired, &err);
+		if (rc >= 0)
+			rc = batch_checkpoint(srv, wr, &w, NULL, &err);
+		if (rc >= 0 && (rc = mdb_txn_commit(w.txn)) == 0) {
+			writer_adopt(wr, &w);
+			if (retired) {
+				keys_drop_old(&srv->keys);
+				log_info("re-encryption done: older data keys retired and wiped");
+			}
+			return;
+		}
+		if (rc < 0)
+			mdb_txn_abort(w.txn);
+		if (rc != ROSTER_RETRY || store_grow(&srv->store, &err) < 0)
+			break;
+	}
+	log_warnx("re-encryption stopped, old data keys stay until a restart: %s",
+	          err.message[0] ? err.message : mdb_strerror(rc));
+	wr->reencrypt_failed = 1;
+}
+
 static void *writer_main(void *arg)
 {
 	struct server *srv = arg;
@@ -240,7 +291,7 @@ static void *writer_main(void *arg)
 		size_t n = 0;
 
 		pthread_mutex_lock(&wr->lock);
-		while (wr->queue == NULL && !wr->stop) {
+		while (wr->queue == NULL && !wr->stop && !reencrypt_due(srv, wr)) {
 			struct timespec due = {wr->cp_time + (time_t)srv->cfg.checkpoint_seconds,
 			                       0};
 
@@ -258,6 +309,11 @@ static void *writer_main(void *arg)
 		if (wr->queue == NULL && wr->stop) {
 			pthread_mutex_unlock(&wr->lock);
 			return NULL;
+		}
+		if (wr->queue == NULL) { /* idle, with records to re-encrypt */
+			pthread_mutex_unlock(&wr->lock);
+			reencrypt_run(srv, wr);
+			continue;
 		}
 		/* Take up to batch_max ops; leave the rest queued for the next commit. */
 		batch = wr->queue;
@@ -285,6 +341,9 @@ static void *writer_main(void *arg)
 		wr->done_tail = tail;
 		pthread_mutex_unlock(&wr->lock);
 		event_active(srv->ev_done, EV_READ, 0);
+		/* Under steady load, re-encryption still advances a slice per batch. */
+		if (reencrypt_due(srv, wr))
+			reencrypt_run(srv, wr);
 	}
 }
 

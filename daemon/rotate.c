@@ -1,0 +1,291 @@
+/*
+ * rotate.c - data key rotation. `key rotate data` makes a new data key active
+ * for new writes at once (in the rotation's transaction; installed in memory
+ * once that commits). The writer then re-encrypts the records still sealed
+ * under older keys, a few at a time (reencrypt_batch per transaction), each
+ * with its own audit entry so the log keeps naming every record's current
+ * ciphertext. Its position is kept in `meta` in the same transaction, so a
+ * restart resumes where it stopped. When nothing is left under the old keys
+ * they are retired: their wrapped copies deleted, their memory wiped.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "rosterd.h"
+#include "roster/log.h"
+
+static const char *const record_dbs[] = {"persons", "documents", "travel"};
+
+static MDB_dbi record_dbi(struct store *st, int i)
+{
+	return i == 0 ? st->persons : i == 1 ? st->documents : st->travel;
+}
+
+static int meta_put(struct wtxn *w, const char *name, const void *val, size_t len)
+{
+	MDB_val k = {strlen(name), (void *)name}, v = {len, (void *)val};
+	int rc = mdb_put(w->txn, w->srv->store.meta, &k, &v, 0);
+
+	return rc == 0 ? 0 : rc == MDB_MAP_FULL ? ROSTER_RETRY : ROSTER_FATAL;
+}
+
+static uint32_t meta_u32(struct wtxn *w, const char *name)
+{
+	MDB_val k = {strlen(name), (void *)name}, v;
+
+	return mdb_get(w->txn, w->srv->store.meta, &k, &v) == 0 && v.mv_size == 4
+	           ? roster_be32_get(v.mv_data)
+	           : 0;
+}
+
+/* Every key with its state, and for data keys how many records each protects. */
+json_t *keys_status(struct wtxn *w, struct roster_err *err)
+{
+	const struct keyring *kr = &w->srv->keys;
+	uint64_t counts[16] = {0};
+	uint32_t ids[16];
+	size_t nids = 0;
+	json_t *out = json_array();
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	ids[nids++] = kr->data_id;
+	for (size_t i = 0; i < kr->nold; i++)
+		ids[nids++] = kr->old[i].id;
+	for (int d = 0; d < 3; d++) {
+		if ((rc = mdb_cursor_open(w->txn, record_dbi(&w->srv->store, d), &cur)) != 0) {
+			json_decref(out);
+			store_mdb_err(err, rc, "counting records per key");
+			return NULL;
+		}
+		for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			uint32_t id;
+			uint64_t version;
+
+			if (roster_envelope_header(v.mv_data, v.mv_size, &id, &version) == 0)
+				for (size_t i = 0; i < nids; i++)
+					counts[i] += ids[i] == id;
+		}
+		mdb_cursor_close(cur);
+	}
+	for (size_t i = 0; i < nids; i++)
+		json_array_append_new(out, json_pack("{s:s, s:I, s:s, s:I}", "kind", "data", "id",
+		                                     (json_int_t)ids[i], "state",
+		                                     i == 0 ? "active" : "retiring", "records",
+		                                     (json_int_t)counts[i]));
+	/* Retired data keys are remembered in meta as "retired:data:N" -> time. */
+	mdb_cursor_open(w->txn, w->srv->store.meta, &cur);
+	k.mv_size = 13;
+	k.mv_data = "retired:data:";
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	     rc == 0 && k.mv_size > 13 && memcmp(k.mv_data, "retired:data:", 13) == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		json_array_append_new(
+		    out, json_pack("{s:s, s:I, s:s, s:I, s:s%}", "kind", "data", "id",
+		                   (json_int_t)strtoul((char *)k.mv_data + 13, NULL, 10), "state",
+		                   "retired", "records", (json_int_t)0, "retired", v.mv_data,
+		                   v.mv_size));
+	mdb_cursor_close(cur);
+	json_array_append_new(
+	    out, json_pack("{s:s, s:i, s:s}", "kind", "index", "id", 1, "state", "active"));
+	json_array_append_new(
+	    out, json_pack("{s:s, s:i, s:s}", "kind", "signing", "id", 1, "state", "active"));
+	return out;
+}
+
+static int key_status_apply(struct wtxn *w, struct op *op)
+{
+	json_t *keys = keys_status(w, &op->err);
+
+	if (keys == NULL)
+		return -1;
+	op->reply = json_pack("{s:o}", "keys", keys);
+	return 0;
+}
+
+int h_key_status(struct server *srv, struct op *op, const char *id)
+{
+	(void)srv;
+	(void)id;
+	op->apply = key_status_apply;
+	return 0;
+}
+
+/* After the rotation commits: new writes use the new key from now on. */
+static void rotate_commit(struct server *srv, struct op *op)
+{
+	keys_install(&srv->keys, op->newkey_id, op->newkey);
+	op->newkey = NULL;
+	log_info("data key %u active; re-encrypting records under older keys", op->newkey_id);
+}
+
+static int rotate_apply(struct wtxn *w, struct op *op)
+{
+	struct keyring *kr = &w->srv->keys;
+	uint32_t last = meta_u32(w, "data_key_last"), id;
+	uint8_t be[4];
+	char name[32];
+	int rc;
+
+	if (kr->nold > 0)
+		return roster_err_set(&op->err, 409, "rotation_running",
+		                      "data key %u is still being retired: wait until 'key status' "
+		                      "shows it retired",
+		                      kr->old[0].id);
+	id = (last > kr->data_id ? last : kr->data_id) + 1;
+	if (op->newkey == NULL) {
+		op->newkey = sodium_malloc(ROSTER_KEY_BYTES);
+		if (op->newkey == NULL)
+			return roster_err_set(&op->err, 500, "no_memory",
+			                      "cannot allocate locked memory for a key");
+		randombytes_buf(op->newkey, ROSTER_KEY_BYTES);
+	}
+	op->newkey_id = id;
+	snprintf(name, sizeof(name), "data:%u", id);
+	roster_be32_put(be, id);
+	if ((rc = keys_wrap_put(kr, w->txn, w->srv->store.keys, name, op->newkey, ROSTER_KEY_BYTES,
+	                        &op->err)) < 0)
+		return ROSTER_FATAL;
+	if ((rc = meta_put(w, "data_key", be, 4)) || (rc = meta_put(w, "data_key_last", be, 4)) ||
+	    (rc = meta_put(w, "reencrypt", "", 0)))
+		return rc;
+	op->after_commit = rotate_commit;
+	op->reply = json_pack("{s:s, s:I, s:I}", "kind", "data", "active", (json_int_t)id,
+	                      "retiring", (json_int_t)kr->data_id);
+	return 0;
+}
+
+int h_key_rotate(struct server *srv, struct op *op, const char *id)
+{
+	const char *kind;
+
+	(void)srv;
+	(void)id;
+	if ((op->body = http_body_json(op->req, &op->err)) == NULL)
+		return -1;
+	kind = json_string_value(json_object_get(op->body, "kind"));
+	if (kind == NULL || json_object_size(op->body) != 1)
+		return roster_err_set(&op->err, 422, "invalid_field", "send {\"kind\": \"data\"}");
+	if (strcmp(kind, "data") != 0)
+		return roster_err_set(&op->err, 422, "not_supported",
+		                      "rotating the %s key is not supported yet: only data", kind);
+	op->apply = rotate_apply;
+	return 0;
+}
+
+/* The audit entry of work the daemon does on its own. */
+static int own_entry(struct wtxn *w, const char *action, const char *target, const char *object,
+                     struct roster_err *err)
+{
+	struct op op = {.action = action, .status = 200, .outcome = OUT_OK};
+
+	op.peer.uid = getuid();
+	snprintf(op.peer.user, sizeof(op.peer.user), "rosterd");
+	snprintf(op.target, sizeof(op.target), "%s", target);
+	snprintf(op.object, sizeof(op.object), "%s", object);
+	return audit_append(w, &op, err);
+}
+
+static int retire_old(struct wtxn *w, struct roster_err *err)
+{
+	struct keyring *kr = &w->srv->keys;
+	int rc;
+
+	for (size_t i = 0; i < kr->nold; i++) {
+		char name[32], meta[48];
+		MDB_val k;
+
+		snprintf(name, sizeof(name), "data:%u", kr->old[i].id);
+		snprintf(meta, sizeof(meta), "retired:%s", name);
+		k.mv_size = strlen(name);
+		k.mv_data = name;
+		if ((rc = mdb_del(w->txn, w->srv->store.keys, &k, NULL)) != 0 && rc != MDB_NOTFOUND)
+			return store_mdb_err(err, rc, "retiring a key"), ROSTER_FATAL;
+		if ((rc = meta_put(w, meta, w->now, strlen(w->now))) ||
+		    (rc = own_entry(w, "key.retire", "", "", err)))
+			return rc;
+	}
+	rc = mdb_del(w->txn, w->srv->store.meta, &(MDB_val){9, "reencrypt"}, NULL);
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : ROSTER_FATAL;
+}
+
+int reencrypt_step(struct wtxn *w, size_t max, int *retired, struct roster_err *err)
+{
+	struct store *st = &w->srv->store;
+	MDB_val cv;
+	char after[ROSTER_ID_MAX] = "";
+	uint8_t pos[1 + ROSTER_ID_MAX];
+	size_t done = 0;
+	int d = 0, rc, more = 0;
+
+	*retired = 0;
+	if (mdb_get(w->txn, st->meta, &(MDB_val){9, "reencrypt"}, &cv) == 0 && cv.mv_size >= 1 &&
+	    cv.mv_size <= sizeof(pos)) {
+		d = ((uint8_t *)cv.mv_data)[0];
+		snprintf(after, sizeof(after), "%.*s", (int)cv.mv_size - 1, (char *)cv.mv_data + 1);
+	}
+	for (; d < 3 && done < max; d++, after[0] = '\0') {
+		MDB_cursor *cur;
+		MDB_val k = {strlen(after), after}, v;
+		json_t *ids = json_array();
+		size_t i;
+		json_t *idv;
+
+		/* Collect first: the cursor must not live across the puts below. */
+		mdb_cursor_open(w->txn, record_dbi(st, d), &cur);
+		more = after[0] ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)
+		                : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+		if (more == 0 && after[0] && k.mv_size == strlen(after) &&
+		    memcmp(k.mv_data, after, k.mv_size) == 0)
+			more = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+		for (; more == 0 && json_array_size(ids) + done < max;
+		     more = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			uint32_t id;
+			uint64_t version;
+
+			if (roster_envelope_header(v.mv_data, v.mv_size, &id, &version) == 0 &&
+			    id != w->srv->keys.data_id)
+				json_array_append_new(ids, json_stringn(k.mv_data, k.mv_size));
+			snprintf(after, sizeof(after), "%.*s", (int)k.mv_size, (char *)k.mv_data);
+		}
+		mdb_cursor_close(cur);
+		json_array_foreach(ids, i, idv)
+		{
+			struct op op = {0};
+			json_t *rec;
+			const char *rid = json_string_value(idv);
+
+			if (rec_get(w, record_dbi(st, d), record_dbs[d], rid, &rec, err) < 0) {
+				json_decref(ids);
+				return ROSTER_FATAL;
+			}
+			rc = rec_put(w, record_dbi(st, d), record_dbs[d], rid, rec, &op, err);
+			json_decref(rec);
+			if (rc || (rc = own_entry(w, "record.reencrypt", rid, op.object, err))) {
+				json_decref(ids);
+				return rc;
+			}
+			done++;
+		}
+		json_decref(ids);
+		if (more == 0) /* this database has more: stop here, resume after `after` */
+			break;
+	}
+	if (d >= 3) {
+		if ((rc = retire_old(w, err)) != 0)
+			return rc;
+		*retired = 1;
+		return 0;
+	}
+	pos[0] = (uint8_t)d;
+	memcpy(pos + 1, after, strlen(after));
+	if ((rc = meta_put(w, "reencrypt", pos, 1 + strlen(after))) != 0)
+		return rc;
+	return 1;
+}
