@@ -85,12 +85,15 @@ json_t *keys_status(struct wtxn *w, struct roster_err *err)
 	k.mv_data = "retired:data:";
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	     rc == 0 && k.mv_size > 13 && memcmp(k.mv_data, "retired:data:", 13) == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-		json_array_append_new(
-		    out, json_pack("{s:s, s:I, s:s, s:I, s:s%}", "kind", "data", "id",
-		                   (json_int_t)strtoul((char *)k.mv_data + 13, NULL, 10), "state",
-		                   "retired", "records", (json_int_t)0, "retired", v.mv_data,
-		                   v.mv_size));
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		char num[16];
+
+		snprintf(num, sizeof(num), "%.*s", (int)k.mv_size - 13, (char *)k.mv_data + 13);
+		json_array_append_new(out, json_pack("{s:s, s:I, s:s, s:I, s:s%}", "kind", "data",
+		                                     "id", (json_int_t)strtoul(num, NULL, 10),
+		                                     "state", "retired", "records", (json_int_t)0,
+		                                     "retired", v.mv_data, v.mv_size));
+	}
 	mdb_cursor_close(cur);
 	json_array_append_new(
 	    out, json_pack("{s:s, s:i, s:s}", "kind", "index", "id", 1, "state", "active"));
