@@ -1,0 +1,85 @@
+# t-rotate.sh - data key rotation online: clients keep writing and reading, every
+# record ends under the new key, the old key ends retired with nothing under it,
+# the log verifies --deep, and kill -9 at any point of a rotation resumes.
+. "$(dirname "$0")/lib.sh"
+: "${TAMPER:?set TAMPER to the roster-tamper binary}"
+EXTRA_SETTINGS="reencrypt_batch = 1" new_registry
+
+for i in $(seq 120); do
+	as $CLERK person add --name "Rotating Person" --birth-date 1980-01-01 --nationality DE \
+		--employer E --segment upstream --expertise metallurgy
+done
+add_person
+
+key_state() { # key_state ID: that data key's state and record count
+	as $ADMIN --json key status
+	python3 -c '
+import json, sys
+for k in json.loads(sys.argv[1])["keys"]:
+    if k["kind"] == "data" and k["id"] == int(sys.argv[2]):
+        print(k["state"], k.get("records", 0))' "$OUT" "$1"
+}
+
+wait_retired() { # wait_retired ID: until that key is retired (10 s at most)
+	for _ in $(seq 200); do
+		[ "$(key_state "$1")" = "retired 0" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+records=$(python3 -c 'print(121)')
+check "key 1 protects every record at first" test "$(key_state 1)" = "active $records"
+
+# A clerk writes and reads throughout the rotation.
+( for i in $(seq 30); do
+	ROSTER_SOCKET=$SOCK setpriv --reuid=$CLERK --regid=$CLERK --clear-groups "$ROSTERCTL" person get "$PID" >/dev/null ||
+		echo "read failed" >>"$T/out/client.err"
+	ROSTER_SOCKET=$SOCK setpriv --reuid=$CLERK --regid=$CLERK --clear-groups "$ROSTERCTL" person add \
+		--name "During Rotation" --birth-date 1990-01-01 --nationality FR --employer E \
+		--segment upstream --expertise metallurgy >/dev/null || echo "write failed" >>"$T/out/client.err"
+done ) &
+client=$!
+as $ADMIN key rotate data
+expect 0 "admin rotates the data key"
+check "the reply names the new key" contains "$OUT" "data key 2 is active"
+as $ADMIN key rotate data
+expect 65 "a second rotation waits for the first to finish"
+as $CLERK key rotate data
+expect 77 "a clerk cannot rotate keys"
+wait $client
+check "no client request failed during the rotation" test ! -e "$T/out/client.err"
+check "key 1 ends retired with nothing under it" wait_retired 1
+check "key 2 protects every record" test "$(key_state 2)" = "active $((records + 30))"
+check "the retired key's wrapped copy is gone" test "$("$TAMPER" "$T/data" keys keys | grep -c "$(printf 'data:1' | od -An -tx1 | tr -d ' \n')")" = 0
+as $CLERK --json person get "$PID"
+check "records read back after the rotation" test "$(field "$OUT" name)" = "Ana Müller"
+as $CLERK person list --all --limit 500
+check "every record opens" test "$(grep -c '^per_' <<<"$OUT")" = "$((records + 30))"
+as $AUDITOR audit verify --deep
+expect 0 "the log and every record verify --deep after the rotation"
+as $AUDITOR audit tail --n 2000
+check "each re-encryption is audited" test "$(grep -c '"action":"record.reencrypt"' <<<"$OUT")" -ge "$records"
+check "the retirement is audited" contains "$OUT" '"action":"key.retire"'
+
+# kill -9 at many points of a rotation: each restart resumes and finishes it.
+for round in 1 2 3 4 5 6; do
+	id=$((round + 2))
+	as $ADMIN key rotate data
+	[ "$RC" = 0 ] || bad "rotation $id did not start: $ERR"
+	sleep "0.0$((RANDOM % 10))"
+	kill -9 "$DPID"
+	wait "$DPID" 2>/dev/null
+	DPID=
+	start_daemon
+	case "$(key_state $((id - 1)))" in retiring*) midway=$((${midway:-0} + 1)) ;; esac
+	check "after kill -9 in rotation $id the old key is retired" wait_retired $((id - 1))
+	check "after kill -9 in rotation $id the new key protects everything" \
+		test "$(key_state $id)" = "active $((records + 30))"
+done
+check "some kills landed mid re-encryption (${midway:-0} of 6)" test "${midway:-0}" -ge 1
+as $AUDITOR audit verify --deep
+expect 0 "the log verifies --deep after six interrupted rotations"
+as $CLERK person list --all --limit 500
+check "every record still opens" test "$(grep -c '^per_' <<<"$OUT")" = "$((records + 30))"
+finish
