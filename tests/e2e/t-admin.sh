@@ -8,7 +8,7 @@ add_person
 as $ADMIN status
 expect 0 "admin status"
 check "status counts records" contains "$OUT" "records:     1 persons"
-check "status shows key states" contains "$OUT" "key:         data 1 active"
+check "status shows key states" contains "$OUT" "data     1    active    protects 1 records"
 check "status shows the last checkpoint" contains "$OUT" "checkpoint:  latest covers"
 check "status shows no personal data" test "$(contains "$OUT" "Müller" && echo y)" != y
 curl_as $CLERK GET /v1/status
