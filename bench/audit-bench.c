@@ -123,7 +123,7 @@ static void sign(struct server *srv, uint64_t n)
 	for (int i = 0; i < reps; i++) {
 		char *note;
 
-		check(checkpoint_sign(&w, &note, &err), &err, "sign");
+		check(checkpoint_sign(&w, NULL, &note, &err), &err, "sign");
 		free(note);
 	}
 	printf("checkpoint:   %.1f us to compute the root and sign at size %llu\n",

@@ -23,7 +23,9 @@ struct vrun {
 	int deep, offline;
 	struct roster_vkey key;
 	char *vkey_text;
-	uint64_t size; /* the checkpoint verified against */
+	char *note;      /* the signed checkpoint verified against */
+	json_t *trusted; /* every key vouched for by a hand-over from the first one */
+	uint64_t size;   /* the checkpoint verified against */
 	uint8_t root[MERKLE_HASH];
 	struct verifier v;
 };
@@ -80,6 +82,26 @@ static char *slurp(const char *path)
 	return buf;
 }
 
+static int verifies(const char *note, const char *vkey, struct roster_vkey *key)
+{
+	char *text;
+
+	if (roster_note_vkey_parse(vkey, key, NULL) < 0 ||
+	    roster_note_verify(note, key, &text, NULL) < 0)
+		return 0;
+	free(text);
+	return 1;
+}
+
+static int trusted_has(const json_t *trusted, const char *vkey)
+{
+	size_t i;
+	json_t *t;
+
+	json_array_foreach(trusted, i, t) if (strcmp(json_string_value(t), vkey) == 0) return 1;
+	return 0;
+}
+
 static int load_key(struct vrun *vr, json_t *state)
 {
 	const char *saved = json_string_value(json_object_get(state, "vkey"));
@@ -103,73 +125,163 @@ static int load_key(struct vrun *vr, json_t *state)
 	}
 	if (roster_note_vkey_parse(vr->vkey_text, &vr->key, &err) < 0)
 		return cmd_usage_error(&cmd_audit_verify_entry, "%s", err.message);
-	if (saved && strcmp(saved, vr->vkey_text) != 0)
-		return verify_failed("bad signature: the log is now signed by another key than "
-		                     "the one in your state file (%s)",
-		                     saved);
+	vr->trusted = json_is_array(json_object_get(state, "trusted"))
+	                  ? json_copy(json_object_get(state, "trusted"))
+	                  : json_array();
+	if (!trusted_has(vr->trusted, vr->vkey_text))
+		json_array_append_new(vr->trusted, json_string(vr->vkey_text));
 	return 0;
 }
 
-static int load_checkpoint(struct vrun *vr)
+/* The checkpoint to verify against: from --checkpoint FILE, or freshly signed. Its
+ * signature is checked by open_checkpoint, once the key is known. */
+static int fetch_checkpoint(struct vrun *vr)
 {
-	char origin[NOTE_NAME_MAX], *note = NULL, *why = NULL;
 	json_t *cp = NULL;
 	int rc = 0;
 
 	if (vr->offline)
-		note = slurp(vr->checkpoint_path);
+		vr->note = slurp(vr->checkpoint_path);
 	else if ((cp = get_json(vr->ctl, "POST", "/v1/audit/checkpoint", &rc)) != NULL)
-		note = roster_xstrdup(json_string_value(json_object_get(cp, "checkpoint")));
+		vr->note = roster_xstrdup(json_string_value(json_object_get(cp, "checkpoint")));
 	json_decref(cp);
-	if (note == NULL)
+	if (vr->note == NULL)
 		return rc ? rc
 		          : cmd_usage_error(&cmd_audit_verify_entry, "cannot read checkpoint %s",
 		                            vr->checkpoint_path);
-	if (checkpoint_open(note, &vr->key, origin, sizeof(origin), &vr->size, vr->root, &why) <
+	return 0;
+}
+
+static int open_checkpoint(struct vrun *vr)
+{
+	char origin[NOTE_NAME_MAX], *why = NULL;
+	int rc = 0;
+
+	if (checkpoint_open(vr->note, &vr->key, origin, sizeof(origin), &vr->size, vr->root, &why) <
 	    0) {
 		rc = verify_failed("bad signature on the checkpoint: %s", why);
 		free(why);
 	} else {
 		verifier_expect(&vr->v, vr->size, vr->root, "signed checkpoint");
 	}
-	free(note);
 	return rc;
 }
 
-/* Every checkpoint the log ever signed pins the root of its prefix. */
+/* A note signed by a trusted key and by another key the log names is a hand-over:
+ * the other key becomes trusted too. Repeats until no note adds a key. */
+static void follow_handovers(struct vrun *vr, const json_t *notes, const json_t *candidates)
+{
+	struct roster_vkey key;
+	int changed = 1;
+	size_t i, j;
+	json_t *note, *cand, *t;
+
+	while (changed) {
+		changed = 0;
+		json_array_foreach(notes, i, note)
+		{
+			int signed_by_trusted = 0;
+
+			json_array_foreach(vr->trusted, j, t) signed_by_trusted |=
+			    verifies(json_string_value(note), json_string_value(t), &key);
+			if (!signed_by_trusted)
+				continue;
+			json_array_foreach(candidates, j, cand)
+			{
+				const char *vkey = json_string_value(cand);
+
+				if (trusted_has(vr->trusted, vkey) ||
+				    !verifies(json_string_value(note), vkey, &key))
+					continue;
+				fprintf(stderr,
+				        "rosterctl: following the log's key hand-over to %s\n",
+				        vkey);
+				json_array_append_new(vr->trusted, json_string(vkey));
+				changed = 1;
+			}
+		}
+	}
+}
+
+/* Every checkpoint the log ever signed pins the root of its prefix, and must carry
+ * a signature by a trusted key. */
 static int load_history(struct vrun *vr)
 {
-	char path[128], origin[NOTE_NAME_MAX], *why;
-	uint64_t from = 0, size;
+	char path[128], origin[NOTE_NAME_MAX], *why = NULL;
+	uint64_t from = 0, size, upto;
 	uint8_t root[MERKLE_HASH];
+	json_t *pk, *candidates, *notes = json_array(), *note;
+	const char *current;
+	size_t i, j;
 	int rc = 0;
 
+	if ((pk = get_json(vr->ctl, "GET", "/v1/audit/pubkey", &rc)) == NULL) {
+		json_decref(notes);
+		return rc;
+	}
+	candidates = json_copy(json_object_get(pk, "previous"));
+	json_array_append(candidates, json_object_get(pk, "vkey"));
 	for (;;) {
-		json_t *page, *note;
-		size_t i, n;
+		json_t *page;
+		size_t n;
 
 		snprintf(path, sizeof(path), "/v1/audit/checkpoints?from=%llu",
 		         (unsigned long long)from);
 		if ((page = get_json(vr->ctl, "GET", path, &rc)) == NULL)
-			return rc;
+			goto done;
 		n = json_array_size(json_object_get(page, "items"));
 		json_array_foreach(json_object_get(page, "items"), i, note)
 		{
-			if (checkpoint_open(json_string_value(note), &vr->key, origin,
-			                    sizeof(origin), &size, root, &why) < 0) {
-				rc = verify_failed("bad signature on a stored checkpoint: %s", why);
-				free(why);
-				json_decref(page);
-				return rc;
-			}
-			if (size <= vr->size)
-				verifier_expect(&vr->v, size, root, "signed checkpoint");
-			from = size + 1;
+			json_array_append(notes, note);
+			if (roster_checkpoint_parse(json_string_value(note), origin, sizeof(origin),
+			                            &size, root, NULL) == 0)
+				from = size + 1;
 		}
 		json_decref(page);
 		if (n < 1000)
-			return 0;
+			break;
 	}
+	json_array_append_new(notes, json_string(vr->note));
+	follow_handovers(vr, notes, candidates);
+	/* Only checkpoints up to the one being verified against count. */
+	if (roster_checkpoint_parse(vr->note, origin, sizeof(origin), &upto, root, NULL) < 0)
+		upto = UINT64_MAX;
+	json_array_foreach(notes, i, note)
+	{
+		json_t *t;
+
+		rc = -1;
+		json_array_foreach(vr->trusted, j, t)
+		{
+			struct roster_vkey key;
+
+			free(why);
+			why = NULL;
+			if (roster_note_vkey_parse(json_string_value(t), &key, NULL) == 0 &&
+			    (rc = checkpoint_open(json_string_value(note), &key, origin,
+			                          sizeof(origin), &size, root, &why)) == 0)
+				break;
+		}
+		if (rc < 0) {
+			rc = verify_failed("bad signature on a stored checkpoint: %s", why);
+			goto done;
+		}
+		if (size <= upto)
+			verifier_expect(&vr->v, size, root, "signed checkpoint");
+	}
+	/* The fresh checkpoint is checked under the log's current key, if trusted. */
+	current = json_string_value(json_object_get(pk, "vkey"));
+	if (current && trusted_has(vr->trusted, current) && strcmp(current, vr->vkey_text) != 0) {
+		free(vr->vkey_text);
+		vr->vkey_text = roster_xstrdup(current);
+		roster_note_vkey_parse(current, &vr->key, NULL);
+	}
+done:
+	free(why);
+	json_decref(pk);
+	json_decref(candidates);
+	json_decref(notes);
+	return rc;
 }
 
 static int feed_lines(struct vrun *vr, char *buf, uint64_t *fed)
@@ -266,8 +378,8 @@ static int save_state(struct vrun *vr)
 	int rc;
 
 	roster_hex_encode(hex, vr->root, MERKLE_HASH);
-	st = json_pack("{s:s, s:I, s:s}", "vkey", vr->vkey_text, "size", (json_int_t)vr->size,
-	               "root", hex);
+	st = json_pack("{s:s, s:O, s:I, s:s}", "vkey", vr->vkey_text, "trusted", vr->trusted,
+	               "size", (json_int_t)vr->size, "root", hex);
 	rc = json_dump_file(st, vr->state_path, JSON_INDENT(1));
 	json_decref(st);
 	if (rc < 0) {
@@ -321,7 +433,8 @@ static int cmd_audit_verify(struct ctl *ctl, int argc, char **argv)
 		                       "cannot check records: no --deep)");
 	verifier_init(&vr.v, vr.deep);
 	if ((rc = load_state(&vr, &state)) || (rc = load_key(&vr, state)) ||
-	    (rc = load_checkpoint(&vr)))
+	    (rc = fetch_checkpoint(&vr)) || (!vr.offline && (rc = load_history(&vr))) ||
+	    (rc = open_checkpoint(&vr)))
 		goto done;
 	if (state && (uint64_t)json_integer_value(json_object_get(state, "size")) > vr.size) {
 		char seen[32];
@@ -334,8 +447,7 @@ static int cmd_audit_verify(struct ctl *ctl, int argc, char **argv)
 		                  (unsigned long long)vr.size, seen, (unsigned long long)vr.size);
 		goto done;
 	}
-	if ((!vr.offline && (rc = load_history(&vr))) || (rc = check_entries(&vr)) ||
-	    (vr.deep && (rc = check_records(&vr))))
+	if ((rc = check_entries(&vr)) || (vr.deep && (rc = check_records(&vr))))
 		goto done;
 	printf("ok: %llu entries verified against the signed checkpoint%s%s\n",
 	       (unsigned long long)vr.size, state ? " and your last state" : "",
@@ -345,6 +457,8 @@ static int cmd_audit_verify(struct ctl *ctl, int argc, char **argv)
 done:
 	json_decref(state);
 	free(vr.vkey_text);
+	free(vr.note);
+	json_decref(vr.trusted);
 	verifier_free(&vr.v);
 	return rc;
 }

@@ -9,7 +9,9 @@
 #include "rosterd.h"
 #include "roster/note.h"
 
-int checkpoint_sign(struct wtxn *w, char **note, struct roster_err *err)
+/* cosigner, when not NULL, is a second Ed25519 secret key that signs the same note:
+ * the hand-over from one signing key to the next. */
+int checkpoint_sign(struct wtxn *w, const uint8_t *cosigner, char **note, struct roster_err *err)
 {
 	struct server *srv = w->srv;
 	uint8_t root[32], key[8];
@@ -22,6 +24,13 @@ int checkpoint_sign(struct wtxn *w, char **note, struct roster_err *err)
 	body = roster_checkpoint_format(srv->cfg.origin, w->log_size, root);
 	*note = roster_note_sign(body, srv->cfg.origin, srv->keys.sign_sk);
 	free(body);
+	if (cosigner) {
+		char *both = roster_note_cosign(*note, srv->cfg.origin, cosigner, err);
+
+		free(*note);
+		if ((*note = both) == NULL)
+			return ROSTER_FATAL;
+	}
 	roster_be64_put(key, w->log_size);
 	v.mv_size = strlen(*note);
 	v.mv_data = *note;

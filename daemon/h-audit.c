@@ -140,7 +140,8 @@ static int pubkey_apply(struct wtxn *w, struct op *op)
 {
 	char *vkey = roster_note_vkey_format(w->srv->cfg.origin, w->srv->keys.sign_pk);
 
-	op->reply = json_pack("{s:s, s:s}", "vkey", vkey, "origin", w->srv->cfg.origin);
+	op->reply = json_pack("{s:s, s:s, s:o}", "vkey", vkey, "origin", w->srv->cfg.origin,
+	                      "previous", signing_history(w->txn, w->srv->store.meta));
 	free(vkey);
 	return 0;
 }

@@ -28,7 +28,7 @@ static int genesis(struct server *srv, MDB_txn *txn, struct roster_err *err)
 	snprintf(op.peer.user, sizeof(op.peer.user), "%s", pw ? pw->pw_name : "?");
 	rc = audit_append(&w, &op, err);
 	if (rc == 0)
-		rc = checkpoint_sign(&w, &note, err);
+		rc = checkpoint_sign(&w, NULL, &note, err);
 	free(note);
 	return rc == ROSTER_RETRY ? roster_err_set(err, 0, "init", "map_size is too small") : rc;
 }

@@ -164,7 +164,7 @@ int keys_generate(struct keyring *kr, MDB_txn *txn, MDB_dbi keys_dbi, MDB_dbi me
 	int rc;
 
 	keyring_alloc(kr);
-	kr->data_id = 1;
+	kr->data_id = kr->index_id = kr->sign_id = 1;
 	randombytes_buf(kr->data, ROSTER_KEY_BYTES);
 	randombytes_buf(kr->index, ROSTER_KEY_BYTES);
 	crypto_sign_keypair(kr->sign_pk, kr->sign_sk);
@@ -244,11 +244,19 @@ void keys_drop_old(struct keyring *kr)
 	kr->nold = 0;
 }
 
+uint32_t keys_meta_id(MDB_txn *txn, MDB_dbi meta, const char *name)
+{
+	MDB_val k = {strlen(name), (void *)name}, v;
+
+	/* Registries made before a rotation of that kind have key 1. */
+	return mdb_get(txn, meta, &k, &v) == 0 && v.mv_size == 4 ? roster_be32_get(v.mv_data) : 1;
+}
+
 int keys_unwrap(struct keyring *kr, MDB_txn *txn, MDB_dbi keys_dbi, MDB_dbi meta_dbi,
                 struct roster_err *err)
 {
 	MDB_val k = {8, "data_key"}, v;
-	char name[32];
+	char name[32], iname[32], sname[32];
 	int rc;
 
 	if ((rc = mdb_get(txn, meta_dbi, &k, &v)) != 0 || v.mv_size != 4)
@@ -256,11 +264,14 @@ int keys_unwrap(struct keyring *kr, MDB_txn *txn, MDB_dbi keys_dbi, MDB_dbi meta
 		          : roster_err_set(err, 0, "keys", "the active key id is damaged");
 	keyring_alloc(kr);
 	kr->data_id = roster_be32_get(v.mv_data);
+	kr->index_id = keys_meta_id(txn, meta_dbi, "index_key");
+	kr->sign_id = keys_meta_id(txn, meta_dbi, "signing_key");
 	snprintf(name, sizeof(name), "data:%u", kr->data_id);
+	snprintf(iname, sizeof(iname), "index:%u", kr->index_id);
+	snprintf(sname, sizeof(sname), "signing:%u", kr->sign_id);
 	if (unwrap_get(kr, txn, keys_dbi, name, kr->data, ROSTER_KEY_BYTES, err) < 0 ||
-	    unwrap_get(kr, txn, keys_dbi, "index:1", kr->index, ROSTER_KEY_BYTES, err) < 0 ||
-	    unwrap_get(kr, txn, keys_dbi, "signing:1", kr->sign_sk, crypto_sign_SECRETKEYBYTES,
-	               err) < 0)
+	    unwrap_get(kr, txn, keys_dbi, iname, kr->index, ROSTER_KEY_BYTES, err) < 0 ||
+	    unwrap_get(kr, txn, keys_dbi, sname, kr->sign_sk, crypto_sign_SECRETKEYBYTES, err) < 0)
 		return -1;
 	crypto_sign_ed25519_sk_to_pk(kr->sign_pk, kr->sign_sk);
 	keyring_seal(kr);

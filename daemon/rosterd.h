@@ -69,9 +69,11 @@ struct keyring {
 		uint8_t *key;
 	} old[8];
 	size_t nold;
-	uint8_t *index;   /* blind-index key: tags state indexes */
+	uint8_t *index; /* blind-index key: tags state indexes */
+	uint32_t index_id;
 	uint8_t *sign_sk; /* Ed25519 secret key (64 bytes) */
 	uint8_t sign_pk[32];
+	uint32_t sign_id;
 };
 
 int keys_master_create(const char *path, struct roster_err *err);
@@ -81,6 +83,8 @@ int keys_generate(struct keyring *kr, MDB_txn *txn, MDB_dbi keys_dbi, MDB_dbi me
 int keys_unwrap(struct keyring *kr, MDB_txn *txn, MDB_dbi keys_dbi, MDB_dbi meta_dbi,
                 struct roster_err *err);
 void keys_free(struct keyring *kr);
+/* The active id of a kind of key recorded in meta ("index_key", "signing_key"). */
+uint32_t keys_meta_id(MDB_txn *txn, MDB_dbi meta, const char *name);
 /* The data key with that id (active or retiring), or NULL. */
 const uint8_t *keys_data(const struct keyring *kr, uint32_t id);
 int keys_wrap_put(struct keyring *kr, MDB_txn *txn, MDB_dbi dbi, const char *name,
@@ -161,6 +165,7 @@ struct op {
 	/* A key made by a rotation: installed by after_commit once it is durable. */
 	uint8_t *newkey;
 	uint32_t newkey_id;
+	char newkey_kind; /* 'd' data, 's' signing (its handover checkpoint is cosigned) */
 	void (*after_commit)(struct server *srv, struct op *op);
 	uint64_t seq_from, seq_to;
 };
@@ -186,7 +191,7 @@ int tree_inclusion(MDB_txn *txn, MDB_dbi dbi, uint64_t index, uint64_t size, jso
                    struct roster_err *err);
 int tree_consistency(MDB_txn *txn, MDB_dbi dbi, uint64_t old, uint64_t size, json_t *proof,
                      struct roster_err *err);
-int checkpoint_sign(struct wtxn *w, char **note, struct roster_err *err);
+int checkpoint_sign(struct wtxn *w, const uint8_t *cosigner, char **note, struct roster_err *err);
 int checkpoint_latest(MDB_txn *txn, MDB_dbi dbi, uint64_t *size, char **note,
                       struct roster_err *err);
 
@@ -305,6 +310,7 @@ int h_key_rotate(struct server *srv, struct op *op, const char *id);
 
 /* rotate.c: data key rotation and the background re-encryption it starts. */
 json_t *keys_status(struct wtxn *w, struct roster_err *err);
+json_t *signing_history(MDB_txn *txn, MDB_dbi meta);
 /* One slice of re-encryption in its own transaction; 1 more to do, 0 done, -1 failed. */
 int reencrypt_step(struct wtxn *w, size_t max, int *retired, struct roster_err *err);
 

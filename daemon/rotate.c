@@ -17,6 +17,7 @@
 
 #include "rosterd.h"
 #include "roster/log.h"
+#include "roster/note.h"
 
 static const char *const record_dbs[] = {"persons", "documents", "travel"};
 
@@ -95,10 +96,13 @@ json_t *keys_status(struct wtxn *w, struct roster_err *err)
 		                                     "retired", v.mv_data, v.mv_size));
 	}
 	mdb_cursor_close(cur);
-	json_array_append_new(
-	    out, json_pack("{s:s, s:i, s:s}", "kind", "index", "id", 1, "state", "active"));
-	json_array_append_new(
-	    out, json_pack("{s:s, s:i, s:s}", "kind", "signing", "id", 1, "state", "active"));
+	json_array_append_new(out, json_pack("{s:s, s:I, s:s}", "kind", "index", "id",
+	                                     (json_int_t)kr->index_id, "state", "active"));
+	json_array_append_new(out, json_pack("{s:s, s:I, s:s}", "kind", "signing", "id",
+	                                     (json_int_t)kr->sign_id, "state", "active"));
+	for (uint32_t i = 1; i < kr->sign_id; i++)
+		json_array_append_new(out, json_pack("{s:s, s:I, s:s}", "kind", "signing", "id",
+		                                     (json_int_t)i, "state", "retired"));
 	return out;
 }
 
@@ -159,9 +163,88 @@ static int rotate_apply(struct wtxn *w, struct op *op)
 	    (rc = meta_put(w, "reencrypt", "", 0)))
 		return rc;
 	op->after_commit = rotate_commit;
+	op->newkey_kind = 'd';
 	op->reply = json_pack("{s:s, s:I, s:I}", "kind", "data", "active", (json_int_t)id,
 	                      "retiring", (json_int_t)kr->data_id);
 	return 0;
+}
+
+/* Signing keys: the checkpoint of the rotation's own batch is signed by the old key
+ * and the new one, so an auditor who trusts the old key can follow the hand-over. */
+static void rotate_signing_commit(struct server *srv, struct op *op)
+{
+	struct keyring *kr = &srv->keys;
+
+	sodium_free(kr->sign_sk);
+	sodium_mprotect_readonly(op->newkey);
+	kr->sign_sk = op->newkey;
+	kr->sign_id = op->newkey_id;
+	crypto_sign_ed25519_sk_to_pk(kr->sign_pk, kr->sign_sk);
+	op->newkey = NULL;
+	log_info("signing key %u active; the hand-over checkpoint carries both signatures",
+	         kr->sign_id);
+}
+
+static int rotate_signing_apply(struct wtxn *w, struct op *op)
+{
+	struct keyring *kr = &w->srv->keys;
+	char name[32], old[32], meta[48], *vkey_old, *vkey_new;
+	uint8_t pk[32], be[4];
+	MDB_val k;
+	int rc;
+
+	if (op->newkey == NULL) {
+		if ((op->newkey = sodium_malloc(crypto_sign_SECRETKEYBYTES)) == NULL)
+			return roster_err_set(&op->err, 500, "no_memory",
+			                      "cannot allocate locked memory for a key");
+		crypto_sign_keypair(pk, op->newkey);
+	}
+	crypto_sign_ed25519_sk_to_pk(pk, op->newkey);
+	op->newkey_id = kr->sign_id + 1;
+	op->newkey_kind = 's';
+	snprintf(name, sizeof(name), "signing:%u", op->newkey_id);
+	snprintf(old, sizeof(old), "signing:%u", kr->sign_id);
+	snprintf(meta, sizeof(meta), "retired:%s", old);
+	roster_be32_put(be, op->newkey_id);
+	vkey_old = roster_note_vkey_format(w->srv->cfg.origin, kr->sign_pk);
+	vkey_new = roster_note_vkey_format(w->srv->cfg.origin, pk);
+	k.mv_size = strlen(old);
+	k.mv_data = old;
+	rc = keys_wrap_put(kr, w->txn, w->srv->store.keys, name, op->newkey,
+	                   crypto_sign_SECRETKEYBYTES, &op->err) < 0
+	         ? ROSTER_FATAL
+	     : mdb_del(w->txn, w->srv->store.keys, &k, NULL) ? ROSTER_FATAL
+	                                                     : 0;
+	if (rc == 0 && !(rc = meta_put(w, "signing_key", be, 4)))
+		rc = meta_put(w, meta, vkey_old, strlen(vkey_old));
+	if (rc == 0) {
+		op->checkpoint = 1; /* the writer signs it with both keys */
+		op->after_commit = rotate_signing_commit;
+		op->reply =
+		    json_pack("{s:s, s:I, s:s, s:s}", "kind", "signing", "active",
+		              (json_int_t)op->newkey_id, "vkey", vkey_new, "previous", vkey_old);
+	}
+	free(vkey_old);
+	free(vkey_new);
+	return rc;
+}
+
+/* The verifier keys of retired signing keys, oldest first. */
+json_t *signing_history(MDB_txn *txn, MDB_dbi meta)
+{
+	MDB_val k = {16, "retired:signing:"}, v;
+	json_t *out = json_array();
+	MDB_cursor *cur;
+	int rc;
+
+	if (mdb_cursor_open(txn, meta, &cur) != 0)
+		return out;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	     rc == 0 && k.mv_size > 16 && memcmp(k.mv_data, "retired:signing:", 16) == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		json_array_append_new(out, json_stringn(v.mv_data, v.mv_size));
+	mdb_cursor_close(cur);
+	return out;
 }
 
 int h_key_rotate(struct server *srv, struct op *op, const char *id)
@@ -175,10 +258,14 @@ int h_key_rotate(struct server *srv, struct op *op, const char *id)
 	kind = json_string_value(json_object_get(op->body, "kind"));
 	if (kind == NULL || json_object_size(op->body) != 1)
 		return roster_err_set(&op->err, 422, "invalid_field", "send {\"kind\": \"data\"}");
-	if (strcmp(kind, "data") != 0)
+	if (strcmp(kind, "data") == 0)
+		op->apply = rotate_apply;
+	else if (strcmp(kind, "signing") == 0)
+		op->apply = rotate_signing_apply;
+	else
 		return roster_err_set(&op->err, 422, "not_supported",
-		                      "rotating the %s key is not supported yet: only data", kind);
-	op->apply = rotate_apply;
+		                      "rotating the %s key is not supported yet: data or signing",
+		                      kind);
 	return 0;
 }
 

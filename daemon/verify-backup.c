@@ -48,12 +48,13 @@ static int check_log(struct server *srv, MDB_txn *txn, struct verifier *v, uint6
                      uint64_t *checkpoints, struct roster_err *err)
 {
 	char *vkey = roster_note_vkey_format(srv->cfg.origin, srv->keys.sign_pk), origin[256];
-	struct roster_vkey key;
+	json_t *keys = signing_history(txn, srv->store.meta);
 	MDB_cursor *cur;
 	MDB_val k, val;
 	int rc;
 
-	roster_note_vkey_parse(vkey, &key, NULL);
+	/* Checkpoints before a signing-key rotation carry a retired key's signature. */
+	json_array_append_new(keys, json_string(vkey));
 	free(vkey);
 	*checkpoints = 0;
 	mdb_cursor_open(txn, srv->store.checkpoints, &cur);
@@ -65,18 +66,30 @@ static int check_log(struct server *srv, MDB_txn *txn, struct verifier *v, uint6
 
 		memcpy(note, val.mv_data, val.mv_size);
 		note[val.mv_size] = '\0';
-		rc = checkpoint_open(note, &key, origin, sizeof(origin), &size, root, &why);
+		rc = -1;
+		for (size_t i = 0; i < json_array_size(keys) && rc < 0; i++) {
+			struct roster_vkey key;
+
+			free(why);
+			why = NULL;
+			roster_note_vkey_parse(json_string_value(json_array_get(keys, i)), &key,
+			                       NULL);
+			rc = checkpoint_open(note, &key, origin, sizeof(origin), &size, root, &why);
+		}
 		free(note);
 		if (rc < 0) {
 			roster_err_set(err, 0, "backup", "checkpoint: bad signature: %s", why);
 			free(why);
 			mdb_cursor_close(cur);
+			json_decref(keys);
 			return -1;
 		}
+		free(why);
 		verifier_expect(v, size, root, "signed checkpoint");
 		(*checkpoints)++;
 	}
 	mdb_cursor_close(cur);
+	json_decref(keys);
 	*entries = 0;
 	mdb_cursor_open(txn, srv->store.audit, &cur);
 	for (rc = mdb_cursor_get(cur, &k, &val, MDB_FIRST); rc == 0;

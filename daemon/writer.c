@@ -144,22 +144,30 @@ static void writer_adopt(struct writer *wr, const struct wtxn *w)
 static int batch_checkpoint(struct server *srv, struct writer *wr, struct wtxn *w, struct op *batch,
                             struct roster_err *err)
 {
+	const uint8_t *cosigner = NULL;
 	int asked = 0, rc;
 	char *note;
 
-	for (struct op *op = batch; op; op = op->next)
+	for (struct op *op = batch; op; op = op->next) {
 		asked |= op->checkpoint && op->status < 400;
+		if (op->newkey_kind == 's' && op->status < 400)
+			cosigner = op->newkey;
+	}
 	if (w->log_size == wr->cp_size ||
 	    !(asked || w->log_size - wr->cp_size >= srv->cfg.checkpoint_entries ||
 	      time(NULL) - wr->cp_time >= (time_t)srv->cfg.checkpoint_seconds))
 		return 0;
-	if ((rc = checkpoint_sign(w, &note, err)) != 0)
+	if ((rc = checkpoint_sign(w, cosigner, &note, err)) != 0)
 		return rc;
 	for (struct op *op = batch; op; op = op->next)
 		if (op->checkpoint && op->status < 400) {
-			json_decref(op->reply);
-			op->reply = json_pack("{s:s, s:I}", "checkpoint", note, "size",
-			                      (json_int_t)w->log_size);
+			if (!json_is_object(op->reply)) {
+				json_decref(op->reply);
+				op->reply = json_object();
+			}
+			json_object_set_new(op->reply, "checkpoint", json_string(note));
+			json_object_set_new(op->reply, "size",
+			                    json_integer((json_int_t)w->log_size));
 		}
 	free(note);
 	w->cp_size = w->log_size;

@@ -82,4 +82,46 @@ as $AUDITOR audit verify --deep
 expect 0 "the log verifies --deep after six interrupted rotations"
 as $CLERK person list --all --limit 500
 check "every record still opens" test "$(grep -c '^per_' <<<"$OUT")" = "$((records + 30))"
+
+# Signing key: the hand-over checkpoint carries both signatures; auditors follow it.
+STATE=$T/out/audit-state.json
+as $AUDITOR audit verify --state "$STATE"
+expect 0 "the auditor's baseline, trusting signing key 1"
+as $AUDITOR audit pubkey
+OLDKEY=$OUT
+as $ADMIN --json key rotate signing
+expect 0 "admin rotates the signing key"
+NEWKEY=$(field "$OUT" vkey)
+handover=$(field "$OUT" checkpoint)
+check "the hand-over checkpoint has two signatures" test "$(grep -c '^— ' <<<"$handover")" = 2
+check "the new key differs" test "$NEWKEY" != "$OLDKEY"
+add_person
+as $AUDITOR audit pubkey
+check "the log now publishes the new key" test "$OUT" = "$NEWKEY"
+as $AUDITOR audit verify --state "$STATE" --deep
+expect 0 "an auditor trusting the old key follows the hand-over"
+check "verify says it followed the hand-over" contains "$ERR" "following the log's key hand-over"
+check "the state file now trusts the new key" grep -qF "$NEWKEY" "$STATE"
+as $AUDITOR audit verify --pubkey "$OLDKEY"
+expect 0 "a pinned old key also follows the hand-over"
+as $AUDITOR audit checkpoint --new
+printf '%s\n' "$OUT" >"$T/out/cp-new.txt"
+as $AUDITOR audit export
+printf '%s\n' "$OUT" >"$T/out/export.jsonl"
+as $AUDITOR audit verify --offline --export "$T/out/export.jsonl" --checkpoint "$T/out/cp-new.txt" --pubkey "$OLDKEY"
+expect 1 "offline, a new checkpoint does not verify under the old key alone"
+as $AUDITOR audit verify --offline --export "$T/out/export.jsonl" --checkpoint "$T/out/cp-new.txt" --pubkey "$NEWKEY"
+expect 0 "offline, it verifies under the new key"
+as $ADMIN --json key status
+check "signing key 2 active, 1 retired" python3 -c '
+import json, sys
+keys = {(k["kind"], k["id"]): k["state"] for k in json.loads(sys.argv[1])["keys"]}
+sys.exit(0 if keys.get(("signing", 2)) == "active" and keys.get(("signing", 1)) == "retired" else 1)' "$OUT"
+stop_daemon
+start_daemon
+as $AUDITOR audit verify --state "$STATE"
+expect 0 "the new signing key survives a restart"
+as $ADMIN backup "$T/out/bk"
+"$ROSTERD" verify-backup -c "$CONF" "$T/out/bk" >"$T/vb.out" 2>&1
+check "verify-backup accepts checkpoints of retired signing keys" test $? = 0
 finish
