@@ -3,6 +3,7 @@
  * registry's keys and their rotation. Key material never leaves the daemon.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "rosterctl.h"
 
@@ -46,10 +47,23 @@ const struct cmd_entry cmd_key_status_entry = {
 
 static void print_rotated(const json_t *r)
 {
-	printf("data key %lld is active; key %lld is being retired as records are re-encrypted "
-	       "(see rosterctl key status)\n",
-	       (long long)json_integer_value(json_object_get(r, "active")),
-	       (long long)json_integer_value(json_object_get(r, "retiring")));
+	const char *kind = json_string_value(json_object_get(r, "kind"));
+	long long active = (long long)json_integer_value(json_object_get(r, "active"));
+
+	if (kind && strcmp(kind, "data") == 0)
+		printf("data key %lld is active; key %lld is being retired as records are "
+		       "re-encrypted (see rosterctl key status)\n",
+		       active, (long long)json_integer_value(json_object_get(r, "retiring")));
+	else if (kind && strcmp(kind, "signing") == 0)
+		printf("signing key %lld is active: %s\nthe hand-over checkpoint, signed by both "
+		       "keys:\n%s",
+		       active, json_string_value(json_object_get(r, "vkey")),
+		       json_string_value(json_object_get(r, "checkpoint")));
+	else
+		printf("master key replaced: %lld keys re-wrapped; %s holds the new key (back it "
+		       "up now; the old one no longer opens the registry)\n",
+		       (long long)json_integer_value(json_object_get(r, "rewrapped")),
+		       json_string_value(json_object_get(r, "file")));
 }
 
 static int cmd_key_rotate(struct ctl *ctl, int argc, char **argv)
@@ -67,5 +81,7 @@ static int cmd_key_rotate(struct ctl *ctl, int argc, char **argv)
 }
 
 const struct cmd_entry cmd_key_rotate_entry = {
-    "key", "rotate", "data",
-    "make a new data key active and re-encrypt every record under it, online", cmd_key_rotate};
+    "key", "rotate", "data|signing|master",
+    "replace a key online: data (records re-encrypted in the background), signing (hand-over "
+    "checkpoint signed by both), master (every key re-wrapped, the key file replaced)",
+    cmd_key_rotate};

@@ -89,6 +89,46 @@ fail:
 	return rc;
 }
 
+/* A master key rotation writes the new key to "<master_key>.new", commits the keys
+ * re-wrapped under it, then renames the file over master_key. A crash between the
+ * commit and the rename leaves keys that only the .new file opens: finish the
+ * rename. Before the commit, the .new file is stale: drop it. Exactly one of the
+ * two keys ever opens the registry. */
+static int master_resume(struct server *srv, MDB_txn *txn, struct roster_err *err)
+{
+	char *next = roster_xasprintf("%s.new", srv->cfg.master_key);
+	struct roster_err again;
+	int rc = -1;
+
+	if (access(next, F_OK) < 0)
+		goto done;
+	keys_free(&srv->keys);
+	if (keys_master_load(&srv->keys, next, &again) < 0 ||
+	    keys_unwrap(&srv->keys, txn, srv->store.keys, srv->store.meta, &again) < 0)
+		goto done;
+	if (rename(next, srv->cfg.master_key) < 0) {
+		roster_err_set(err, 0, "keys", "cannot move %s over %s: %s", next,
+		               srv->cfg.master_key, strerror(errno));
+		goto done;
+	}
+	log_warnx("completed an interrupted master key rotation: %s is the new master key "
+	          "(the old one no longer opens this registry)",
+	          srv->cfg.master_key);
+	rc = 0;
+done:
+	free(next);
+	return rc;
+}
+
+static void master_discard_next(struct server *srv)
+{
+	char *next = roster_xasprintf("%s.new", srv->cfg.master_key);
+
+	if (access(next, F_OK) == 0 && unlink(next) == 0)
+		log_warnx("removed %s, left by a master key rotation that did not commit", next);
+	free(next);
+}
+
 int registry_open(struct server *srv, struct roster_err *err)
 {
 	MDB_txn *txn;
@@ -101,6 +141,10 @@ int registry_open(struct server *srv, struct roster_err *err)
 	if ((rc = mdb_txn_begin(srv->store.env, NULL, MDB_RDONLY, &txn)) != 0)
 		return store_mdb_err(err, rc, "opening the registry");
 	rc = keys_unwrap(&srv->keys, txn, srv->store.keys, srv->store.meta, err);
+	if (rc < 0 && strcmp(err->code, "wrong_master") == 0)
+		rc = master_resume(srv, txn, err);
+	else if (rc == 0)
+		master_discard_next(srv);
 	mdb_txn_abort(txn);
 	return rc < 0 ? rc : grants_load(srv, err);
 }

@@ -127,7 +127,7 @@ static int unwrap_get(struct keyring *kr, MDB_txn *txn, MDB_dbi dbi, const char 
 		return store_mdb_err(err, rc, name);
 	if (roster_envelope_open(kr->master, MASTER_KEY_ID, &slot, v.mv_data, v.mv_size, &pt,
 	                         &ptlen, err) < 0)
-		return roster_err_set(err, 0, "keys",
+		return roster_err_set(err, 0, "wrong_master",
 		                      "the master key does not open this registry's key '%s': is "
 		                      "master_key the file made when this registry was created?",
 		                      name);

@@ -8,6 +8,8 @@
  * restart resumes where it stopped. When nothing is left under the old keys
  * they are retired: their wrapped copies deleted, their memory wiped.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,6 +171,108 @@ static int rotate_apply(struct wtxn *w, struct op *op)
 	return 0;
 }
 
+/* Master key: every wrapped key is re-wrapped under a new master key in one
+ * transaction; the new key file takes the old one's place after the commit (see
+ * master_resume in init.c for a crash in between). */
+static void rotate_master_commit(struct server *srv, struct op *op)
+{
+	char *next = roster_xasprintf("%s.new", srv->cfg.master_key);
+
+	if (rename(next, srv->cfg.master_key) < 0)
+		log_warn("master key rotated in the registry, but moving %s over %s failed: "
+		         "rosterd finishes this at its next start",
+		         next, srv->cfg.master_key);
+	free(next);
+	sodium_free(srv->keys.master);
+	sodium_mprotect_readonly(op->newkey);
+	srv->keys.master = op->newkey;
+	op->newkey = NULL;
+	log_info("master key rotated: every key re-wrapped, %s replaced", srv->cfg.master_key);
+}
+
+static int write_master_next(struct server *srv, struct op *op)
+{
+	char *next = roster_xasprintf("%s.new", srv->cfg.master_key);
+	char hex[2 * ROSTER_KEY_BYTES + 2];
+	int fd, rc = 0;
+
+	unlink(next); /* a leftover of a rotation that never committed */
+	fd = open(next, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	roster_hex_encode(hex, op->newkey, ROSTER_KEY_BYTES);
+	hex[2 * ROSTER_KEY_BYTES] = '\n';
+	if (fd < 0 || write(fd, hex, 2 * ROSTER_KEY_BYTES + 1) != 2 * ROSTER_KEY_BYTES + 1 ||
+	    fsync(fd) < 0)
+		rc =
+		    roster_err_set(&op->err, 500, "master_write",
+		                   "cannot write the new master key %s: %s", next, strerror(errno));
+	sodium_memzero(hex, sizeof(hex));
+	if (fd >= 0)
+		close(fd);
+	free(next);
+	return rc;
+}
+
+static int rotate_master_apply(struct wtxn *w, struct op *op)
+{
+	struct keyring *kr = &w->srv->keys;
+	json_t *names = json_array();
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t i;
+	json_t *name;
+	int rc;
+
+	if (op->newkey == NULL) {
+		if ((op->newkey = sodium_malloc(ROSTER_KEY_BYTES)) == NULL)
+			return roster_err_set(&op->err, 500, "no_memory",
+			                      "cannot allocate locked memory for a key");
+		randombytes_buf(op->newkey, ROSTER_KEY_BYTES);
+		if (write_master_next(w->srv, op) < 0)
+			return -1;
+	}
+	mdb_cursor_open(w->txn, w->srv->store.keys, &cur);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		json_array_append_new(names, json_stringn(k.mv_data, k.mv_size));
+	mdb_cursor_close(cur);
+	rc = 0;
+	json_array_foreach(names, i, name)
+	{
+		const char *n = json_string_value(name);
+		struct roster_slot slot = {"keys", n, 1};
+		MDB_val key = {strlen(n), (void *)n};
+		uint8_t *pt, *env;
+		size_t ptlen, envlen;
+
+		if ((rc = mdb_get(w->txn, w->srv->store.keys, &key, &v)) != 0 ||
+		    roster_envelope_open(kr->master, 0, &slot, v.mv_data, v.mv_size, &pt, &ptlen,
+		                         &op->err) < 0) {
+			rc = ROSTER_FATAL;
+			break;
+		}
+		roster_envelope_seal(op->newkey, 0, &slot, pt, ptlen, &env, &envlen);
+		sodium_memzero(pt, ptlen);
+		free(pt);
+		v.mv_size = envlen;
+		v.mv_data = env;
+		rc = mdb_put(w->txn, w->srv->store.keys, &key, &v, 0);
+		free(env);
+		if (rc) {
+			rc = rc == MDB_MAP_FULL ? ROSTER_RETRY : ROSTER_FATAL;
+			break;
+		}
+	}
+	if (rc == 0) {
+		op->after_commit = rotate_master_commit;
+		op->newkey_kind = 'm';
+		op->reply =
+		    json_pack("{s:s, s:I, s:s}", "kind", "master", "rewrapped",
+		              (json_int_t)json_array_size(names), "file", w->srv->cfg.master_key);
+	}
+	json_decref(names);
+	return rc;
+}
+
 /* Signing keys: the checkpoint of the rotation's own batch is signed by the old key
  * and the new one, so an auditor who trusts the old key can follow the hand-over. */
 static void rotate_signing_commit(struct server *srv, struct op *op)
@@ -262,9 +366,12 @@ int h_key_rotate(struct server *srv, struct op *op, const char *id)
 		op->apply = rotate_apply;
 	else if (strcmp(kind, "signing") == 0)
 		op->apply = rotate_signing_apply;
+	else if (strcmp(kind, "master") == 0)
+		op->apply = rotate_master_apply;
 	else
 		return roster_err_set(&op->err, 422, "not_supported",
-		                      "rotating the %s key is not supported yet: data or signing",
+		                      "rotating the %s key is not supported yet: data, signing or "
+		                      "master",
 		                      kind);
 	return 0;
 }
