@@ -59,6 +59,9 @@ static void print_rotated(const json_t *r)
 		       "keys:\n%s",
 		       active, json_string_value(json_object_get(r, "vkey")),
 		       json_string_value(json_object_get(r, "checkpoint")));
+	else if (kind && strcmp(kind, "index") == 0)
+		printf("index key %lld is active; every state index was rebuilt under it\n",
+		       active);
 	else
 		printf("master key replaced: %lld keys re-wrapped; %s holds the new key (back it "
 		       "up now; the old one no longer opens the registry)\n",
@@ -81,7 +84,8 @@ static int cmd_key_rotate(struct ctl *ctl, int argc, char **argv)
 }
 
 const struct cmd_entry cmd_key_rotate_entry = {
-    "key", "rotate", "data|signing|master",
+    "key", "rotate", "data|signing|master|index",
     "replace a key online: data (records re-encrypted in the background), signing (hand-over "
-    "checkpoint signed by both), master (every key re-wrapped, the key file replaced)",
+    "checkpoint signed by both), master (every key re-wrapped, the key file replaced), index "
+    "(state indexes rebuilt)",
     cmd_key_rotate};

@@ -280,9 +280,14 @@ int keys_unwrap(struct keyring *kr, MDB_txn *txn, MDB_dbi keys_dbi, MDB_dbi meta
 
 void keys_tag(const struct keyring *kr, const char *kind, const char *value, uint8_t out[16])
 {
+	keys_tag_with(kr->index, kind, value, out);
+}
+
+void keys_tag_with(const uint8_t *index_key, const char *kind, const char *value, uint8_t out[16])
+{
 	crypto_generichash_state st;
 
-	crypto_generichash_init(&st, kr->index, ROSTER_KEY_BYTES, 16);
+	crypto_generichash_init(&st, index_key, ROSTER_KEY_BYTES, 16);
 	crypto_generichash_update(&st, (const uint8_t *)kind, strlen(kind) + 1);
 	crypto_generichash_update(&st, (const uint8_t *)value, strlen(value));
 	crypto_generichash_final(&st, out, 16);

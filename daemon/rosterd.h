@@ -95,6 +95,7 @@ void keys_install(struct keyring *kr, uint32_t id, uint8_t *key);
 void keys_drop_old(struct keyring *kr);
 /* A 16-byte keyed tag for an index key, e.g. tag("custody", "employer"). */
 void keys_tag(const struct keyring *kr, const char *kind, const char *value, uint8_t out[16]);
+void keys_tag_with(const uint8_t *index_key, const char *kind, const char *value, uint8_t out[16]);
 
 /* store.c: the LMDB environment and its named databases. */
 struct store {
@@ -167,6 +168,8 @@ struct op {
 	uint32_t newkey_id;
 	char newkey_kind; /* 'd' data, 's' signing (its handover checkpoint is cosigned) */
 	void (*after_commit)(struct server *srv, struct op *op);
+	/* Undoes what apply changed in memory, when its transaction is abandoned. */
+	void (*after_abort)(struct server *srv, struct op *op);
 	uint64_t seq_from, seq_to;
 };
 

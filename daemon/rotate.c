@@ -273,6 +273,102 @@ static int rotate_master_apply(struct wtxn *w, struct op *op)
 	return rc;
 }
 
+/* Index key: the state indexes are rebuilt under a new key in the rotation's own
+ * transaction. The new key is used in memory at once, so later ops of the same
+ * batch tag with it too; an abandoned transaction puts the old one back. */
+static void rotate_index_abort(struct server *srv, struct op *op)
+{
+	uint8_t *tmp = srv->keys.index;
+
+	srv->keys.index = op->newkey; /* the old key, kept by apply */
+	op->newkey = tmp;
+	srv->keys.index_id--;
+}
+
+static void rotate_index_commit(struct server *srv, struct op *op)
+{
+	(void)srv;
+	sodium_free(op->newkey); /* the old index key: wiped */
+	op->newkey = NULL;
+	log_info("index key %u active; state indexes rebuilt", srv->keys.index_id);
+}
+
+static int rebuild_states(struct wtxn *w, struct op *op, MDB_dbi recs, const char *db, MDB_dbi idx,
+                          const char *kind, const char *field)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	json_t *ids = json_array(), *id;
+	size_t i;
+	int rc = mdb_drop(w->txn, idx, 0);
+
+	if (rc == 0)
+		rc = mdb_cursor_open(w->txn, recs, &cur);
+	if (rc) {
+		json_decref(ids);
+		return store_mdb_err(&op->err, rc, "rebuilding an index"), ROSTER_FATAL;
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		json_array_append_new(ids, json_stringn(k.mv_data, k.mv_size));
+	mdb_cursor_close(cur);
+	rc = 0;
+	json_array_foreach(ids, i, id)
+	{
+		json_t *rec;
+		uint8_t tag[16];
+
+		if (rec_get(w, recs, db, json_string_value(id), &rec, &op->err) < 0) {
+			rc = ROSTER_FATAL;
+			break;
+		}
+		keys_tag(&w->srv->keys, kind, json_string_value(json_object_get(rec, field)), tag);
+		json_decref(rec);
+		if ((rc = idx_put(w, idx, tag, sizeof(tag), json_string_value(id))) != 0)
+			break;
+	}
+	json_decref(ids);
+	return rc;
+}
+
+static int rotate_index_apply(struct wtxn *w, struct op *op)
+{
+	struct keyring *kr = &w->srv->keys;
+	struct store *st = &w->srv->store;
+	char name[32], old[32];
+	uint8_t be[4], *fresh;
+	MDB_val k;
+	int rc;
+
+	if ((fresh = sodium_malloc(ROSTER_KEY_BYTES)) == NULL)
+		return roster_err_set(&op->err, 500, "no_memory",
+		                      "cannot allocate locked memory for a key");
+	randombytes_buf(fresh, ROSTER_KEY_BYTES);
+	snprintf(old, sizeof(old), "index:%u", kr->index_id);
+	snprintf(name, sizeof(name), "index:%u", kr->index_id + 1);
+	roster_be32_put(be, kr->index_id + 1);
+	sodium_mprotect_readonly(fresh);
+	op->newkey = kr->index; /* keep the old key until the commit (or an abort) */
+	kr->index = fresh;
+	kr->index_id++;
+	op->after_abort = rotate_index_abort;
+	k.mv_size = strlen(old);
+	k.mv_data = old;
+	if (keys_wrap_put(kr, w->txn, st->keys, name, fresh, ROSTER_KEY_BYTES, &op->err) < 0 ||
+	    mdb_del(w->txn, st->keys, &k, NULL) != 0)
+		return ROSTER_FATAL;
+	if ((rc = meta_put(w, "index_key", be, 4)) ||
+	    (rc = rebuild_states(w, op, st->documents, "documents", st->doc_by_state, "custody",
+	                         "custody")) ||
+	    (rc = rebuild_states(w, op, st->travel, "travel", st->travel_by_state, "status",
+	                         "status")))
+		return rc;
+	op->after_commit = rotate_index_commit;
+	op->newkey_kind = 'i';
+	op->reply = json_pack("{s:s, s:I}", "kind", "index", "active", (json_int_t)kr->index_id);
+	return 0;
+}
+
 /* Signing keys: the checkpoint of the rotation's own batch is signed by the old key
  * and the new one, so an auditor who trusts the old key can follow the hand-over. */
 static void rotate_signing_commit(struct server *srv, struct op *op)
@@ -368,10 +464,11 @@ int h_key_rotate(struct server *srv, struct op *op, const char *id)
 		op->apply = rotate_signing_apply;
 	else if (strcmp(kind, "master") == 0)
 		op->apply = rotate_master_apply;
+	else if (strcmp(kind, "index") == 0)
+		op->apply = rotate_index_apply;
 	else
 		return roster_err_set(&op->err, 422, "not_supported",
-		                      "rotating the %s key is not supported yet: data, signing or "
-		                      "master",
+		                      "unknown key kind '%s': data, signing, master or index",
 		                      kind);
 	return 0;
 }

@@ -213,12 +213,19 @@ static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
 		return rc == MDB_MAP_FULL ? ROSTER_RETRY : ROSTER_FATAL;
 	}
 	writer_adopt(wr, &w);
-	for (struct op *op = batch; op; op = op->next)
+	for (struct op *op = batch; op; op = op->next) {
 		if (op->after_commit && op->status < 400)
 			op->after_commit(srv, op);
+		op->after_abort = NULL;
+	}
 	return 0;
 abort:
 	mdb_txn_abort(w.txn);
+	for (struct op *op = batch; op; op = op->next)
+		if (op->after_abort) {
+			op->after_abort(srv, op);
+			op->after_abort = NULL;
+		}
 	return rc;
 }
 

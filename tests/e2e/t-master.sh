@@ -49,6 +49,37 @@ chmod 600 "$T/master.key.new"
 start_daemon
 check "a stale .new is removed" test ! -e "$T/master.key.new"
 check "and reported" grep -q "did not commit" "$T/rosterd.log"
+# Index key: the state indexes are rebuilt under a new key; lists answer the same.
+: "${TAMPER:?set TAMPER to the roster-tamper binary}"
+for n in 1 2 3 4; do
+	as $CLERK --json doc add --person "$PID" --type passport --number "P$n" --country DE --expires 2031-01-01
+	d=$(field "$OUT" id)
+	[ $n -le 2 ] && as $CLERK doc custody "$d" surrender --to employer
+done
+lists() {
+	for s in holder employer; do
+		as $CLERK --json doc list --custody $s
+		python3 -c 'import json,sys; print(sorted(d["id"] for d in json.loads(sys.argv[1])["items"]))' "$OUT"
+	done
+}
+before=$(lists)
+stop_daemon
+tags_before=$("$TAMPER" "$T/data" doc_by_state keys)
+start_daemon
+as $ADMIN key rotate index
+expect 0 "admin rotates the index key"
+check "custody lists answer the same after the rebuild" test "$(lists)" = "$before"
+as $CLERK --json doc custody "$d" surrender --to authority
+as $CLERK --json doc list --custody authority
+check "new state changes are indexed under the new key" contains "$OUT" "$d"
+after=$(lists)
+stop_daemon
+check "the index tags changed" test "$("$TAMPER" "$T/data" doc_by_state keys)" != "$tags_before"
+start_daemon
+check "lists survive a restart after the rotation" test "$(lists)" = "$after"
+as $ADMIN --json key status
+check "key status shows index key 2" contains "$OUT" '"kind":"index","id":2'
+
 as $AUDITOR audit verify --deep
 expect 0 "the log verifies --deep after the rotations"
 as $AUDITOR audit tail --n 200
