@@ -145,6 +145,21 @@ static int parse_setting(struct config *cfg, const char *name, const char *value
 		return set_string(&cfg->socket, value);
 	if (strcmp(name, "socket_group") == 0)
 		return set_string(&cfg->socket_group, value);
+	if (strcmp(name, "master_key") == 0 && strncmp(value, "credential:", 11) == 0) {
+		/* systemd's LoadCredential=/LoadCredentialEncrypted= hands it over here. */
+		const char *dir = getenv("CREDENTIALS_DIRECTORY");
+
+		if (dir == NULL || value[11] == '\0' || strchr(value + 11, '/'))
+			return roster_err_set(
+			    err, 0, "config",
+			    "master_key = %s needs $CREDENTIALS_DIRECTORY (run under "
+			    "systemd with LoadCredential=) and a plain name",
+			    value);
+		free(cfg->master_key);
+		cfg->master_key = roster_xasprintf("%s/%s", dir, value + 11);
+		cfg->master_is_credential = 1;
+		return 0;
+	}
 	if (strcmp(name, "master_key") == 0)
 		return set_string(&cfg->master_key, value);
 	if (strcmp(name, "origin") == 0) {

@@ -43,6 +43,7 @@ struct config {
 	char *socket;
 	char *socket_group;
 	char *master_key;
+	int master_is_credential; /* read-only: rotation writes the new key elsewhere */
 	char *origin;
 	mode_t socket_mode;
 	size_t map_size;

@@ -451,7 +451,6 @@ int h_key_rotate(struct server *srv, struct op *op, const char *id)
 {
 	const char *kind;
 
-	(void)srv;
 	(void)id;
 	if ((op->body = http_body_json(op->req, &op->err)) == NULL)
 		return -1;
@@ -462,6 +461,10 @@ int h_key_rotate(struct server *srv, struct op *op, const char *id)
 		op->apply = rotate_apply;
 	else if (strcmp(kind, "signing") == 0)
 		op->apply = rotate_signing_apply;
+	else if (strcmp(kind, "master") == 0 && srv->cfg.master_is_credential)
+		return roster_err_set(&op->err, 409, "credential",
+		                      "the master key is a systemd credential: rotate it with "
+		                      "systemd-creds and a restart, not online");
 	else if (strcmp(kind, "master") == 0)
 		op->apply = rotate_master_apply;
 	else if (strcmp(kind, "index") == 0)

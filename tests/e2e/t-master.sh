@@ -82,6 +82,24 @@ check "key status shows index key 2" contains "$OUT" '"kind":"index","id":2'
 
 as $AUDITOR audit verify --deep
 expect 0 "the log verifies --deep after the rotations"
+# The master key as a systemd credential ($CREDENTIALS_DIRECTORY).
+stop_daemon
+mkdir -m 700 "$T/creds"
+cp "$T/master.key" "$T/creds/roster-master"
+chmod 400 "$T/creds/roster-master"
+sed -i "s|^master_key = .*|master_key = credential:roster-master|" "$CONF"
+CREDENTIALS_DIRECTORY=$T/creds start_daemon
+as $CLERK --json person get "$PID"
+expect 0 "rosterd opens the registry with the key from a credential"
+as $ADMIN key rotate master
+expect 65 "a credential master key is not rotated online"
+check "the message says how to rotate it" contains "$ERR" "systemd-creds"
+stop_daemon
+"$ROSTERD" -c "$CONF" 2>"$T/start.err"
+check "credential: without CREDENTIALS_DIRECTORY is refused clearly" grep -q "CREDENTIALS_DIRECTORY" "$T/start.err"
+sed -i "s|^master_key = .*|master_key = $T/master.key|" "$CONF"
+start_daemon
+
 as $AUDITOR audit tail --n 200
 check "the rotation is audited" contains "$OUT" '"action":"key.rotate"'
 check "the audit log holds no key material" test "$(grep -c -F "$(cat "$T/master.cur" | cut -c1-20)" <<<"$OUT")" = 0
