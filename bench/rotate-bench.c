@@ -6,7 +6,10 @@
  * and how long each slice held the writer: the longest time a client request
  * can wait behind re-encryption.
  *
- *   rotate-bench [-n PERSONS] [-b RECORDS_PER_SLICE] [-d DIR]
+ *   rotate-bench [-n PERSONS] [-b RECORDS_PER_SLICE] [-d DIR] [-B]
+ *
+ * -B only builds the registry in DIR (for bench/rotate-live.sh, which rotates it
+ * under a running rosterd while a client measures its latency).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,13 +87,15 @@ int main(int argc, char **argv)
 	uint64_t n = 1000000;
 	size_t batch = 256, nslices = 0, cap = 1024;
 	double *slices = malloc(cap * sizeof(double)), t0, total;
-	int ch, keep = 0, retired = 0;
+	int ch, keep = 0, retired = 0, build_only = 0;
 	MDB_txn *txn;
 	uint8_t *fresh;
 
 	log_init("rotate-bench", LOG_LEVEL_WARN);
-	while ((ch = getopt(argc, argv, "n:b:d:")) != -1) {
-		if (ch == 'n')
+	while ((ch = getopt(argc, argv, "n:b:d:B")) != -1) {
+		if (ch == 'B')
+			build_only = 1;
+		else if (ch == 'n')
 			n = strtoull(optarg, NULL, 10);
 		else if (ch == 'b')
 			batch = strtoul(optarg, NULL, 10);
@@ -117,6 +122,12 @@ int main(int argc, char **argv)
 	build(&srv, &w, n);
 	mdb_env_set_flags(srv.store.env, MDB_NOSYNC, 0);
 	mdb_env_sync(srv.store.env, 1); /* the build's pages reach the disk before timing */
+	if (build_only) {
+		store_close(&srv.store);
+		keys_free(&srv.keys);
+		free(slices);
+		return 0;
+	}
 
 	/* The rotation itself: a new active key; key 1 starts retiring. */
 	fresh = sodium_malloc(ROSTER_KEY_BYTES);
