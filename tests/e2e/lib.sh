@@ -138,6 +138,20 @@ add_person() { # add_person [JSON]: as clerk; sets PID
 	PID=$(field "$OUT" id)
 }
 
+# client_load N: a clerk reads $PID and adds a person N times in the background;
+# any failure lands in $T/out/client.err. Wait for it with: wait $CLIENT
+client_load() {
+	( for _ in $(seq "$1"); do
+		ROSTER_SOCKET=$SOCK setpriv --reuid=$CLERK --regid=$CLERK --clear-groups "$ROSTERCTL" \
+			person get "$PID" >/dev/null || echo "read failed" >>"$T/out/client.err"
+		ROSTER_SOCKET=$SOCK setpriv --reuid=$CLERK --regid=$CLERK --clear-groups "$ROSTERCTL" \
+			person add --name "Background Person" --birth-date 1990-01-01 --nationality FR \
+			--employer E --segment upstream --expertise metallurgy >/dev/null ||
+			echo "write failed" >>"$T/out/client.err"
+	done ) &
+	CLIENT=$!
+}
+
 finish() {
 	echo "$PASS passed, $FAIL failed"
 	[ "$FAIL" = 0 ]
