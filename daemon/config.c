@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <ini.h>
+#include <sodium.h>
 
 #include "rosterd.h"
 #include "roster/log.h"
@@ -160,8 +161,29 @@ static int parse_setting(struct config *cfg, const char *name, const char *value
 		cfg->master_is_credential = 1;
 		return 0;
 	}
-	if (strcmp(name, "master_key") == 0)
+	if (strcmp(name, "master_key") == 0 || strcmp(name, "master_passphrase") == 0) {
+		if (cfg->master_key)
+			return roster_err_set(err, 0, "config",
+			                      "give one of master_key and master_passphrase");
+		cfg->master_is_passphrase = name[7] == 'p';
 		return set_string(&cfg->master_key, value);
+	}
+	if (strcmp(name, "kdf") == 0) {
+		if (strcmp(value, "interactive") == 0) {
+			cfg->kdf_ops = crypto_pwhash_OPSLIMIT_INTERACTIVE;
+			cfg->kdf_mem = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+		} else if (strcmp(value, "moderate") == 0) {
+			cfg->kdf_ops = crypto_pwhash_OPSLIMIT_MODERATE;
+			cfg->kdf_mem = crypto_pwhash_MEMLIMIT_MODERATE;
+		} else if (strcmp(value, "sensitive") == 0) {
+			cfg->kdf_ops = crypto_pwhash_OPSLIMIT_SENSITIVE;
+			cfg->kdf_mem = crypto_pwhash_MEMLIMIT_SENSITIVE;
+		} else {
+			return roster_err_set(err, 0, "config",
+			                      "kdf is interactive, moderate or sensitive");
+		}
+		return 0;
+	}
 	if (strcmp(name, "origin") == 0) {
 		for (const char *p = value; *p; p++)
 			if (*p <= ' ' || *p == '+' || (unsigned char)*p >= 0x7f)
@@ -248,6 +270,8 @@ int config_load(struct config *cfg, const char *path, struct roster_err *err)
 	cfg->map_size = 1UL << 30;
 	cfg->batch_max = 1024;
 	cfg->reencrypt_batch = 256;
+	cfg->kdf_ops = crypto_pwhash_OPSLIMIT_MODERATE;
+	cfg->kdf_mem = crypto_pwhash_MEMLIMIT_MODERATE;
 	cfg->checkpoint_entries = 1000;
 	cfg->checkpoint_seconds = 60;
 	line = ini_parse(path, conf_line, &ctx);
@@ -265,7 +289,9 @@ int config_load(struct config *cfg, const char *path, struct roster_err *err)
 	}
 	if (cfg->data_dir == NULL || cfg->socket == NULL || cfg->master_key == NULL)
 		return roster_err_set(err, 0, "config",
-		                      "%s: data_dir, socket and master_key are required", path);
+		                      "%s: data_dir, socket and master_key (or master_passphrase) "
+		                      "are required",
+		                      path);
 	if (cfg->origin == NULL) {
 		char host[256] = "localhost";
 

@@ -12,8 +12,49 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "rosterd.h"
 #include "roster/log.h"
+
+void kdf_new(const struct config *cfg, struct kdf *kdf)
+{
+	randombytes_buf(kdf->salt, sizeof(kdf->salt));
+	kdf->ops = cfg->kdf_ops;
+	kdf->mem = cfg->kdf_mem;
+}
+
+int kdf_put(MDB_txn *txn, MDB_dbi meta, const struct kdf *kdf)
+{
+	uint8_t buf[32];
+	MDB_val k = {3, "kdf"}, v = {sizeof(buf), buf};
+
+	memcpy(buf, kdf->salt, 16);
+	roster_be64_put(buf + 16, kdf->ops);
+	roster_be64_put(buf + 24, kdf->mem);
+	return mdb_put(txn, meta, &k, &v, 0);
+}
+
+int master_open(struct server *srv, MDB_txn *txn, MDB_dbi meta, const char *path,
+                struct roster_err *err)
+{
+	MDB_val k = {3, "kdf"}, v;
+	struct kdf kdf;
+
+	if (path == NULL)
+		path = srv->cfg.master_key;
+	if (!srv->cfg.master_is_passphrase)
+		return keys_master_load(&srv->keys, path, err);
+	if (mdb_get(txn, meta, &k, &v) != 0 || v.mv_size != 32)
+		return roster_err_set(
+		    err, 0, "keys",
+		    "this registry was not made with a passphrase: set master_key "
+		    "to its key file");
+	memcpy(kdf.salt, v.mv_data, 16);
+	kdf.ops = roster_be64_get((uint8_t *)v.mv_data + 16);
+	kdf.mem = roster_be64_get((uint8_t *)v.mv_data + 24);
+	return keys_master_derive(&srv->keys, path, &kdf, err);
+}
 
 static int genesis(struct server *srv, MDB_txn *txn, struct roster_err *err)
 {
@@ -36,6 +77,7 @@ static int genesis(struct server *srv, MDB_txn *txn, struct roster_err *err)
 int registry_init(struct config *cfg, struct roster_err *err)
 {
 	struct server srv = {.cfg = *cfg};
+	struct kdf kdf;
 	char path[4096];
 	MDB_txn *txn = NULL;
 	struct stat sb;
@@ -49,14 +91,18 @@ int registry_init(struct config *cfg, struct roster_err *err)
 	if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST)
 		return roster_err_set(err, 0, "init", "cannot create %s: %s", cfg->data_dir,
 		                      strerror(errno));
-	if (access(cfg->master_key, F_OK) < 0) {
+	if (cfg->master_is_passphrase) {
+		kdf_new(cfg, &kdf);
+		if (keys_master_derive(&srv.keys, cfg->master_key, &kdf, err) < 0)
+			return -1;
+	} else if (access(cfg->master_key, F_OK) < 0) {
 		if (keys_master_create(cfg->master_key, err) < 0)
 			return -1;
 		made_key = 1;
 		log_info("created master key %s (mode 0600): back it up apart from the data",
 		         cfg->master_key);
 	}
-	if (keys_master_load(&srv.keys, cfg->master_key, err) < 0)
+	if (!cfg->master_is_passphrase && keys_master_load(&srv.keys, cfg->master_key, err) < 0)
 		goto fail;
 	if (store_open(&srv.store, cfg->data_dir, cfg->map_size, 1, err) < 0)
 		goto fail;
@@ -64,7 +110,8 @@ int registry_init(struct config *cfg, struct roster_err *err)
 		rc = store_mdb_err(err, rc, "starting init");
 		goto fail_store;
 	}
-	if (keys_generate(&srv.keys, txn, srv.store.keys, srv.store.meta, err) < 0 ||
+	if ((cfg->master_is_passphrase && kdf_put(txn, srv.store.meta, &kdf) != 0) ||
+	    keys_generate(&srv.keys, txn, srv.store.keys, srv.store.meta, err) < 0 ||
 	    genesis(&srv, txn, err) < 0) {
 		mdb_txn_abort(txn);
 		rc = -1;
@@ -103,7 +150,7 @@ static int master_resume(struct server *srv, MDB_txn *txn, struct roster_err *er
 	if (access(next, F_OK) < 0)
 		goto done;
 	keys_free(&srv->keys);
-	if (keys_master_load(&srv->keys, next, &again) < 0 ||
+	if (master_open(srv, txn, srv->store.meta, next, &again) < 0 ||
 	    keys_unwrap(&srv->keys, txn, srv->store.keys, srv->store.meta, &again) < 0)
 		goto done;
 	if (rename(next, srv->cfg.master_key) < 0) {
@@ -134,13 +181,13 @@ int registry_open(struct server *srv, struct roster_err *err)
 	MDB_txn *txn;
 	int rc;
 
-	if (keys_master_load(&srv->keys, srv->cfg.master_key, err) < 0)
-		return -1;
 	if (store_open(&srv->store, srv->cfg.data_dir, srv->cfg.map_size, 0, err) < 0)
 		return -1;
 	if ((rc = mdb_txn_begin(srv->store.env, NULL, MDB_RDONLY, &txn)) != 0)
 		return store_mdb_err(err, rc, "opening the registry");
-	rc = keys_unwrap(&srv->keys, txn, srv->store.keys, srv->store.meta, err);
+	rc = master_open(srv, txn, srv->store.meta, NULL, err);
+	if (rc == 0)
+		rc = keys_unwrap(&srv->keys, txn, srv->store.keys, srv->store.meta, err);
 	if (rc < 0 && strcmp(err->code, "wrong_master") == 0)
 		rc = master_resume(srv, txn, err);
 	else if (rc == 0)

@@ -97,6 +97,57 @@ done:
 	return rc;
 }
 
+/* Reads a secret file that only its owner may read; *len excludes a final newline. */
+static int read_secret(const char *path, char *buf, size_t cap, size_t *len, struct roster_err *err)
+{
+	struct stat sb;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc = -1;
+
+	if (fd < 0)
+		return roster_err_set(err, 0, "keys", "cannot open %s: %s", path, strerror(errno));
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))
+		roster_err_set(err, 0, "keys", "%s is not a regular file", path);
+	else if (sb.st_mode & 077)
+		roster_err_set(err, 0, "keys",
+		               "%s has mode %04o: it must not be readable by group or others "
+		               "(chmod 600 it)",
+		               path, (unsigned)(sb.st_mode & 07777));
+	else if ((n = read(fd, buf, cap)) <= 0 || (size_t)n == cap)
+		roster_err_set(err, 0, "keys", "%s is empty or longer than %zu bytes", path,
+		               cap - 1);
+	else {
+		*len = (size_t)n - (buf[n - 1] == '\n');
+		rc = 0;
+	}
+	close(fd);
+	return rc;
+}
+
+int keys_master_derive(struct keyring *kr, const char *path, const struct kdf *kdf,
+                       struct roster_err *err)
+{
+	char pass[1024];
+	size_t len = 0;
+	int rc;
+
+	if (read_secret(path, pass, sizeof(pass), &len, err) < 0)
+		return -1;
+	if (len < 12) {
+		sodium_memzero(pass, sizeof(pass));
+		return roster_err_set(err, 0, "keys",
+		                      "the passphrase in %s is shorter than 12 bytes", path);
+	}
+	kr->master = secure_alloc(ROSTER_KEY_BYTES);
+	rc = crypto_pwhash(kr->master, ROSTER_KEY_BYTES, pass, len, kdf->salt, kdf->ops,
+	                   (size_t)kdf->mem, crypto_pwhash_ALG_ARGON2ID13);
+	sodium_memzero(pass, sizeof(pass));
+	if (rc != 0)
+		return roster_err_set(err, 0, "keys", "Argon2id failed (out of memory?)");
+	sodium_mprotect_readonly(kr->master);
+	return 0;
+}
+
 int keys_wrap_put(struct keyring *kr, MDB_txn *txn, MDB_dbi dbi, const char *name,
                   const uint8_t *key, size_t len, struct roster_err *err)
 {

@@ -21,6 +21,8 @@
 #include "roster/err.h"
 #include "roster/util.h"
 
+struct server;
+
 /* Roles are bits so one account can hold several. */
 enum role { ROLE_CLERK = 1, ROLE_APPROVER = 2, ROLE_AUDITOR = 4, ROLE_ADMIN = 8, ROLE_ANY = 15 };
 #define ROLE_COUNT 4
@@ -43,7 +45,10 @@ struct config {
 	char *socket;
 	char *socket_group;
 	char *master_key;
-	int master_is_credential; /* read-only: rotation writes the new key elsewhere */
+	int master_is_credential;   /* read-only: rotation writes the new key elsewhere */
+	int master_is_passphrase;   /* master_key names a passphrase file (Argon2id) */
+	unsigned long long kdf_ops; /* Argon2id cost for new passphrase-derived keys */
+	size_t kdf_mem;
 	char *origin;
 	mode_t socket_mode;
 	size_t map_size;
@@ -79,6 +84,19 @@ struct keyring {
 
 int keys_master_create(const char *path, struct roster_err *err);
 int keys_master_load(struct keyring *kr, const char *path, struct roster_err *err);
+/* Argon2id parameters, stored in meta as "kdf": salt (16) | opslimit | memlimit. */
+struct kdf {
+	uint8_t salt[16];
+	uint64_t ops, mem;
+};
+int keys_master_derive(struct keyring *kr, const char *path, const struct kdf *kdf,
+                       struct roster_err *err);
+/* The master key as the config says: a key file, or a passphrase file with the
+ * registry's stored KDF parameters (from txn's meta). path overrides the file. */
+int master_open(struct server *srv, MDB_txn *txn, MDB_dbi meta, const char *path,
+                struct roster_err *err);
+void kdf_new(const struct config *cfg, struct kdf *kdf);
+int kdf_put(MDB_txn *txn, MDB_dbi meta, const struct kdf *kdf);
 int keys_generate(struct keyring *kr, MDB_txn *txn, MDB_dbi keys_dbi, MDB_dbi meta_dbi,
                   struct roster_err *err);
 int keys_unwrap(struct keyring *kr, MDB_txn *txn, MDB_dbi keys_dbi, MDB_dbi meta_dbi,

@@ -222,13 +222,40 @@ static int rotate_master_apply(struct wtxn *w, struct op *op)
 	json_t *name;
 	int rc;
 
-	if (op->newkey == NULL) {
-		if ((op->newkey = sodium_malloc(ROSTER_KEY_BYTES)) == NULL)
+	if (w->srv->cfg.master_is_passphrase) {
+		/* The administrator wrote the new passphrase to <file>.new. */
+		char *next = roster_xasprintf("%s.new", w->srv->cfg.master_key);
+		struct keyring fresh = {0};
+		struct kdf kdf;
+
+		kdf_new(&w->srv->cfg, &kdf);
+		rc = keys_master_derive(&fresh, next, &kdf, &op->err);
+		free(next);
+		if (rc < 0) {
+			sodium_free(fresh.master);
+			op->err.status = 422;
+			snprintf(op->err.code, sizeof(op->err.code), "no_passphrase");
+			json_decref(names);
+			return -1;
+		}
+		sodium_free(op->newkey);
+		op->newkey = fresh.master;
+		sodium_mprotect_readwrite(op->newkey);
+		if ((rc = kdf_put(w->txn, w->srv->store.meta, &kdf)) != 0) {
+			json_decref(names);
+			return rc == MDB_MAP_FULL ? ROSTER_RETRY : ROSTER_FATAL;
+		}
+	} else if (op->newkey == NULL) {
+		if ((op->newkey = sodium_malloc(ROSTER_KEY_BYTES)) == NULL) {
+			json_decref(names);
 			return roster_err_set(&op->err, 500, "no_memory",
 			                      "cannot allocate locked memory for a key");
+		}
 		randombytes_buf(op->newkey, ROSTER_KEY_BYTES);
-		if (write_master_next(w->srv, op) < 0)
+		if (write_master_next(w->srv, op) < 0) {
+			json_decref(names);
 			return -1;
+		}
 	}
 	mdb_cursor_open(w->txn, w->srv->store.keys, &cur);
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;

@@ -41,6 +41,8 @@ static int open_backup(struct server *srv, const char *path, MDB_txn **txn, stru
 		if ((rc = mdb_dbi_open(*txn, dbs[i].name, 0, dbs[i].dbi)) != 0)
 			return roster_err_set(err, 0, "backup", "%s lacks the %s database: %s",
 			                      path, dbs[i].name, mdb_strerror(rc));
+	if (master_open(srv, *txn, st->meta, NULL, err) < 0)
+		return -1;
 	return keys_unwrap(&srv->keys, *txn, st->keys, st->meta, err);
 }
 
@@ -160,8 +162,7 @@ int verify_backup(struct config *cfg, const char *path)
 	int rc = 1;
 
 	verifier_init(&v, 1);
-	if (keys_master_load(&srv.keys, cfg->master_key, &err) < 0 ||
-	    open_backup(&srv, path, &txn, &err) < 0 ||
+	if (open_backup(&srv, path, &txn, &err) < 0 ||
 	    check_log(&srv, txn, &v, &entries, &checkpoints, &err) < 0 ||
 	    check_records(&srv, txn, &v, &records, &err) < 0) {
 		fprintf(stderr, "rosterd: backup %s does NOT verify: %s\n", path, err.message);
