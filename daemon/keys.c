@@ -148,7 +148,7 @@ int keys_master_derive(struct keyring *kr, const char *path, const struct kdf *k
 	return 0;
 }
 
-int keys_wrap_put(struct keyring *kr, MDB_txn *txn, MDB_dbi dbi, const char *name,
+int keys_wrap_put(struct keyring *kr, MDB_txn *txn, MDB_dbi dbi, MDB_dbi meta, const char *name,
                   const uint8_t *key, size_t len, struct roster_err *err)
 {
 	struct roster_slot slot = {"keys", name, 1};
@@ -162,6 +162,15 @@ int keys_wrap_put(struct keyring *kr, MDB_txn *txn, MDB_dbi dbi, const char *nam
 	v.mv_data = env;
 	rc = mdb_put(txn, dbi, &k, &v, MDB_NOOVERWRITE);
 	free(env);
+	if (rc == 0) { /* when it was made, for `key status` */
+		char meta_name[48], now[21];
+		MDB_val mk = {0, meta_name}, mv = {20, now};
+
+		snprintf(meta_name, sizeof(meta_name), "created:%s", name);
+		mk.mv_size = strlen(meta_name);
+		roster_time_rfc3339(now, time(NULL));
+		rc = mdb_put(txn, meta, &mk, &mv, 0);
+	}
 	return rc ? store_mdb_err(err, rc, "storing a wrapped key") : 0;
 }
 
@@ -219,10 +228,12 @@ int keys_generate(struct keyring *kr, MDB_txn *txn, MDB_dbi keys_dbi, MDB_dbi me
 	randombytes_buf(kr->data, ROSTER_KEY_BYTES);
 	randombytes_buf(kr->index, ROSTER_KEY_BYTES);
 	crypto_sign_keypair(kr->sign_pk, kr->sign_sk);
-	if (keys_wrap_put(kr, txn, keys_dbi, "data:1", kr->data, ROSTER_KEY_BYTES, err) < 0 ||
-	    keys_wrap_put(kr, txn, keys_dbi, "index:1", kr->index, ROSTER_KEY_BYTES, err) < 0 ||
-	    keys_wrap_put(kr, txn, keys_dbi, "signing:1", kr->sign_sk, crypto_sign_SECRETKEYBYTES,
-	                  err) < 0)
+	if (keys_wrap_put(kr, txn, keys_dbi, meta_dbi, "data:1", kr->data, ROSTER_KEY_BYTES, err) <
+	        0 ||
+	    keys_wrap_put(kr, txn, keys_dbi, meta_dbi, "index:1", kr->index, ROSTER_KEY_BYTES,
+	                  err) < 0 ||
+	    keys_wrap_put(kr, txn, keys_dbi, meta_dbi, "signing:1", kr->sign_sk,
+	                  crypto_sign_SECRETKEYBYTES, err) < 0)
 		return -1;
 	roster_be32_put(id, kr->data_id);
 	if ((rc = mdb_put(txn, meta_dbi, &k, &v, 0)) != 0)

@@ -106,7 +106,7 @@ void keys_free(struct keyring *kr);
 uint32_t keys_meta_id(MDB_txn *txn, MDB_dbi meta, const char *name);
 /* The data key with that id (active or retiring), or NULL. */
 const uint8_t *keys_data(const struct keyring *kr, uint32_t id);
-int keys_wrap_put(struct keyring *kr, MDB_txn *txn, MDB_dbi dbi, const char *name,
+int keys_wrap_put(struct keyring *kr, MDB_txn *txn, MDB_dbi dbi, MDB_dbi meta, const char *name,
                   const uint8_t *key, size_t len, struct roster_err *err);
 /* Makes key (sodium_malloc'd, owned from now on) the active data key; the old one retires. */
 void keys_install(struct keyring *kr, uint32_t id, uint8_t *key);

@@ -45,6 +45,28 @@ static uint32_t meta_u32(struct wtxn *w, const char *name)
 	           : 0;
 }
 
+/* Adds "created" to the entries of out that lack it, from meta "created:KIND:ID". */
+static void key_created_add(struct wtxn *w, json_t *out)
+{
+	size_t i;
+	json_t *k;
+
+	json_array_foreach(out, i, k)
+	{
+		char name[64];
+		MDB_val mk = {0, name}, mv;
+
+		if (json_object_get(k, "created"))
+			continue;
+		snprintf(name, sizeof(name), "created:%s:%lld",
+		         json_string_value(json_object_get(k, "kind")),
+		         (long long)json_integer_value(json_object_get(k, "id")));
+		mk.mv_size = strlen(name);
+		if (mdb_get(w->txn, w->srv->store.meta, &mk, &mv) == 0)
+			json_object_set_new(k, "created", json_stringn(mv.mv_data, mv.mv_size));
+	}
+}
+
 /* Every key with its state, and for data keys how many records each protects. */
 json_t *keys_status(struct wtxn *w, struct roster_err *err)
 {
@@ -98,6 +120,7 @@ json_t *keys_status(struct wtxn *w, struct roster_err *err)
 		                                     "retired", v.mv_data, v.mv_size));
 	}
 	mdb_cursor_close(cur);
+	key_created_add(w, out);
 	json_array_append_new(out, json_pack("{s:s, s:I, s:s}", "kind", "index", "id",
 	                                     (json_int_t)kr->index_id, "state", "active"));
 	json_array_append_new(out, json_pack("{s:s, s:I, s:s}", "kind", "signing", "id",
@@ -105,6 +128,7 @@ json_t *keys_status(struct wtxn *w, struct roster_err *err)
 	for (uint32_t i = 1; i < kr->sign_id; i++)
 		json_array_append_new(out, json_pack("{s:s, s:I, s:s}", "kind", "signing", "id",
 		                                     (json_int_t)i, "state", "retired"));
+	key_created_add(w, out);
 	return out;
 }
 
@@ -158,8 +182,8 @@ static int rotate_apply(struct wtxn *w, struct op *op)
 	op->newkey_id = id;
 	snprintf(name, sizeof(name), "data:%u", id);
 	roster_be32_put(be, id);
-	if ((rc = keys_wrap_put(kr, w->txn, w->srv->store.keys, name, op->newkey, ROSTER_KEY_BYTES,
-	                        &op->err)) < 0)
+	if ((rc = keys_wrap_put(kr, w->txn, w->srv->store.keys, w->srv->store.meta, name,
+	                        op->newkey, ROSTER_KEY_BYTES, &op->err)) < 0)
 		return ROSTER_FATAL;
 	if ((rc = meta_put(w, "data_key", be, 4)) || (rc = meta_put(w, "data_key_last", be, 4)) ||
 	    (rc = meta_put(w, "reencrypt", "", 0)))
@@ -381,7 +405,8 @@ static int rotate_index_apply(struct wtxn *w, struct op *op)
 	op->after_abort = rotate_index_abort;
 	k.mv_size = strlen(old);
 	k.mv_data = old;
-	if (keys_wrap_put(kr, w->txn, st->keys, name, fresh, ROSTER_KEY_BYTES, &op->err) < 0 ||
+	if (keys_wrap_put(kr, w->txn, st->keys, st->meta, name, fresh, ROSTER_KEY_BYTES, &op->err) <
+	        0 ||
 	    mdb_del(w->txn, st->keys, &k, NULL) != 0)
 		return ROSTER_FATAL;
 	if ((rc = meta_put(w, "index_key", be, 4)) ||
@@ -437,7 +462,7 @@ static int rotate_signing_apply(struct wtxn *w, struct op *op)
 	vkey_new = roster_note_vkey_format(w->srv->cfg.origin, pk);
 	k.mv_size = strlen(old);
 	k.mv_data = old;
-	rc = keys_wrap_put(kr, w->txn, w->srv->store.keys, name, op->newkey,
+	rc = keys_wrap_put(kr, w->txn, w->srv->store.keys, w->srv->store.meta, name, op->newkey,
 	                   crypto_sign_SECRETKEYBYTES, &op->err) < 0
 	         ? ROSTER_FATAL
 	     : mdb_del(w->txn, w->srv->store.keys, &k, NULL) ? ROSTER_FATAL
