@@ -43,6 +43,8 @@ expect 77 "a clerk cannot rotate keys"
 wait $CLIENT
 check "no client request failed during the rotation" test ! -e "$T/out/client.err"
 check "key 1 ends retired with nothing under it" wait_retired 1
+as $ADMIN key status
+check "key status says when each key was made and retired" contains "$OUT" "(retired "
 check "key 2 protects every record" test "$(key_state 2)" = "active $((records + 30))"
 check "the retired key's wrapped copy is gone" test "$("$TAMPER" "$T/data" keys keys | grep -c "$(printf 'data:1' | od -An -tx1 | tr -d ' \n')")" = 0
 as $CLERK --json person get "$PID"
