@@ -19,8 +19,12 @@ static int create_apply(struct wtxn *w, struct op *op)
 	struct store *st = &w->srv->store;
 	const struct owned_kind kind = {"document",        "documents",      st->documents,
 	                                st->doc_by_person, st->doc_by_state, "custody"};
+	int rc = 0;
 
-	return rec_create_owned(w, op, &kind, str(op->body, "custody"));
+	if (search_doc_unique(w, op->body, &op->err) < 0 ||
+	    (rc = rec_create_owned(w, op, &kind, str(op->body, "custody"))) != 0)
+		return rc == 0 ? -1 : rc;
+	return search_doc_add(w, op->body, op->target);
 }
 
 int h_doc_create(struct server *srv, struct op *op, const char *id)
@@ -52,17 +56,33 @@ static int list_apply(struct wtxn *w, struct op *op)
 {
 	struct store *st = &w->srv->store;
 
+	if (op->body) /* find by number and issuing country */
+		return search_list(w, op, st->doc_idx, op->body, st->documents, "documents");
 	return rec_list_filtered(w, op, st->doc_by_person, st->doc_by_state, "custody",
 	                         st->documents, "documents");
 }
 
 int h_doc_list(struct server *srv, struct op *op, const char *id)
 {
+	char number[64], country[8];
+
 	(void)srv;
 	(void)id;
-	if (list_filter_parse(op, "custody", "holder employer authority lost cancelled", "doc_",
-	                      "documents") < 0)
+	if (http_query(op->req, "number", number, sizeof(number))) {
+		if (http_query(op->req, "country", country, sizeof(country)) == NULL ||
+		    !roster_valid_country(country))
+			return roster_err_set(
+			    &op->err, 400, "bad_query",
+			    "find a document by ?number=N&country=CC (ISO 3166-1)");
+		if (list_params(op->req, "doc_", op) < 0)
+			return -1;
+		op->body = search_doc_filter(number, country);
+		if (json_array_size(op->body) == 0)
+			return roster_err_set(&op->err, 400, "bad_query", "number is empty");
+	} else if (list_filter_parse(op, "custody", "holder employer authority lost cancelled",
+	                             "doc_", "documents") < 0) {
 		return -1;
+	}
 	op->apply = list_apply;
 	return 0;
 }

@@ -10,9 +10,13 @@ static int create_apply(struct wtxn *w, struct op *op)
 {
 	int rc;
 
+	if (search_person_unique(w, op->body, NULL, &op->err) < 0)
+		return -1;
 	json_object_set_new(op->body, "id", json_string(op->target));
 	rec_stamp(w, op->body, 1);
-	if ((rc = rec_put(w, w->srv->store.persons, "persons", op->target, op->body, op, &op->err)))
+	if ((rc = rec_put(w, w->srv->store.persons, "persons", op->target, op->body, op,
+	                  &op->err)) ||
+	    (rc = search_person_update(w, NULL, op->body, op->target)))
 		return rc;
 	op->reply = json_incref(op->body);
 	op->status = 201;
@@ -61,16 +65,24 @@ static int update_apply(struct wtxn *w, struct op *op)
 		                      op->target, (long long)at, (unsigned long long)op->version);
 	}
 	next = json_deep_copy(rec);
-	json_decref(rec);
 	if (roster_person_merge(next, op->body, &op->err) < 0) {
+		json_decref(rec);
+		json_decref(next);
+		return -1;
+	}
+	if (search_person_unique(w, next, op->target, &op->err) < 0) {
+		json_decref(rec);
 		json_decref(next);
 		return -1;
 	}
 	rec_stamp(w, next, 0);
-	if ((rc = rec_put(w, w->srv->store.persons, "persons", op->target, next, op, &op->err))) {
+	if ((rc = rec_put(w, w->srv->store.persons, "persons", op->target, next, op, &op->err)) ||
+	    (rc = search_person_update(w, rec, next, op->target))) {
+		json_decref(rec);
 		json_decref(next);
 		return rc;
 	}
+	json_decref(rec);
 	op->reply = next;
 	return 0;
 }
@@ -96,14 +108,19 @@ int h_person_update(struct server *srv, struct op *op, const char *id)
 
 static int list_apply(struct wtxn *w, struct op *op)
 {
-	return rec_list_all(w, op, w->srv->store.persons, "persons");
+	if (json_array_size(op->body) == 0)
+		return rec_list_all(w, op, w->srv->store.persons, "persons");
+	return search_list(w, op, w->srv->store.person_idx, op->body, w->srv->store.persons,
+	                   "persons");
 }
 
+/* Every person, or those matching all of the filters (blind-index lookups). */
 int h_person_list(struct server *srv, struct op *op, const char *id)
 {
 	(void)srv;
 	(void)id;
-	if (list_params(op->req, "per_", op) < 0)
+	if (list_params(op->req, "per_", op) < 0 ||
+	    (op->body = search_person_filters(op->req, &op->err)) == NULL)
 		return -1;
 	op->apply = list_apply;
 	return 0;

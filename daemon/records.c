@@ -20,7 +20,7 @@ int rec_reply(struct wtxn *w, struct op *op, MDB_dbi dbi, const char *db)
 }
 
 /* Replies {"items": [...], "next": id|null} for the ids in op->targets. */
-static int reply_items(struct wtxn *w, struct op *op, MDB_dbi dbi, const char *db, const char *next)
+int rec_reply_items(struct wtxn *w, struct op *op, MDB_dbi dbi, const char *db, const char *next)
 {
 	json_t *items = json_array();
 
@@ -49,7 +49,7 @@ int rec_list_index(struct wtxn *w, struct op *op, MDB_dbi idx, const void *key, 
 	if (idx_list(w, idx, key, klen, op->param[0] ? op->param : NULL, op->limit, op->targets,
 	             next, &op->err) < 0)
 		return -1;
-	return reply_items(w, op, dbi, db, next);
+	return rec_reply_items(w, op, dbi, db, next);
 }
 
 int rec_list_all(struct wtxn *w, struct op *op, MDB_dbi dbi, const char *db)
@@ -77,7 +77,7 @@ int rec_list_all(struct wtxn *w, struct op *op, MDB_dbi dbi, const char *db)
 	mdb_cursor_close(cur);
 	if (rc && rc != MDB_NOTFOUND)
 		return store_mdb_err(&op->err, rc, "listing records");
-	return reply_items(w, op, dbi, db, next);
+	return rec_reply_items(w, op, dbi, db, next);
 }
 
 int rec_state_move(struct wtxn *w, MDB_dbi idx, const char *kind, const char *from, const char *to,

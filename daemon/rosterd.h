@@ -120,6 +120,7 @@ void keys_tag_with(const uint8_t *index_key, const char *kind, const char *value
 struct store {
 	MDB_env *env;
 	MDB_dbi meta, keys, persons, documents, travel, audit, tree, checkpoints, roles;
+	MDB_dbi person_idx, doc_idx; /* blind indexes: keyed tag -> record ids */
 	MDB_dbi doc_by_person, travel_by_person, doc_by_state, travel_by_state;
 	size_t map_size;
 	/* Readers outside the writer hold it shared; growing the map holds it exclusive. */
@@ -246,6 +247,19 @@ int list_filter_parse(struct op *op, const char *state_param, const char *states
                       const char *prefix, const char *what);
 int rec_list_filtered(struct wtxn *w, struct op *op, MDB_dbi by_person, MDB_dbi by_state,
                       const char *kind, MDB_dbi dbi, const char *db);
+int rec_reply_items(struct wtxn *w, struct op *op, MDB_dbi dbi, const char *db, const char *next);
+
+/* search.c: blind indexes. */
+int search_person_update(struct wtxn *w, const json_t *old, const json_t *rec, const char *id);
+int search_person_unique(struct wtxn *w, const json_t *rec, const char *self,
+                         struct roster_err *err);
+int search_doc_unique(struct wtxn *w, const json_t *rec, struct roster_err *err);
+int search_doc_add(struct wtxn *w, const json_t *rec, const char *id);
+int search_rebuild(struct wtxn *w, struct roster_err *err);
+json_t *search_person_filters(struct evhttp_request *req, struct roster_err *err);
+json_t *search_doc_filter(const char *number, const char *country);
+int search_list(struct wtxn *w, struct op *op, MDB_dbi idx, const json_t *terms, MDB_dbi recs,
+                const char *db);
 int list_params(struct evhttp_request *req, const char *prefix, struct op *op);
 #define ROSTER_RETRY (-2) /* the map was full: the whole batch is retried */
 #define ROSTER_FATAL (-3) /* the transaction is broken: the whole batch fails */

@@ -413,7 +413,8 @@ static int rotate_index_apply(struct wtxn *w, struct op *op)
 	    (rc = rebuild_states(w, op, st->documents, "documents", st->doc_by_state, "custody",
 	                         "custody")) ||
 	    (rc = rebuild_states(w, op, st->travel, "travel", st->travel_by_state, "status",
-	                         "status")))
+	                         "status")) ||
+	    (rc = search_rebuild(w, &op->err)))
 		return rc;
 	op->after_commit = rotate_index_commit;
 	op->newkey_kind = 'i';

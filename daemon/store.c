@@ -12,6 +12,7 @@
  *   tree                  (level, index) -> Merkle subtree hash (tree.c)
  *   checkpoints           tree size (u64 BE) -> signed checkpoint note
  *   roles                 uid (u32 BE) -> role bits granted with `rosterctl role`
+ *   person_idx, doc_idx   blind indexes (search.c): keyed tag -> record ids
  *   doc_by_person,        person id -> record ids (sorted duplicates)
  *   travel_by_person
  *   doc_by_state,         keyed tag of the state -> record ids
@@ -79,6 +80,8 @@ int store_open(struct store *st, const char *dir, size_t map_size, int create,
 	    open_dbi(txn, "tree", c, &st->tree, err) < 0 ||
 	    open_dbi(txn, "checkpoints", c, &st->checkpoints, err) < 0 ||
 	    open_dbi(txn, "roles", MDB_CREATE, &st->roles, err) < 0 ||
+	    open_dbi(txn, "person_idx", MDB_CREATE | MDB_DUPSORT, &st->person_idx, err) < 0 ||
+	    open_dbi(txn, "doc_idx", MDB_CREATE | MDB_DUPSORT, &st->doc_idx, err) < 0 ||
 	    open_dbi(txn, "doc_by_person", c | MDB_DUPSORT, &st->doc_by_person, err) < 0 ||
 	    open_dbi(txn, "travel_by_person", c | MDB_DUPSORT, &st->travel_by_person, err) < 0 ||
 	    open_dbi(txn, "doc_by_state", c | MDB_DUPSORT, &st->doc_by_state, err) < 0 ||

@@ -2,7 +2,8 @@
 # deps.sh - installs what building and testing roster needs, if missing (Debian).
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libsodium-dev liblmdb-dev lmdb-utils libevent-dev
-	libjansson-dev libinih-dev libcurl4-openssl-dev curl python3 util-linux)
+	libjansson-dev libinih-dev libcurl4-openssl-dev libunistring-dev libcsv-dev curl python3
+	util-linux)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -133,8 +133,13 @@ log_size() { as $ADMIN --json status; field "$OUT" log_size; }
 
 person_json='{"name":"Ana Müller","name_native":"Анна Мюллер","birth_date":"1979-04-13","nationality":"DE","national_id":"T22000129","employer":"Acme Magnets","site":"Plant 2","segment":"downstream","expertise":["magnet-alloys","powder-metallurgy"],"education":[{"degree":"PhD","field":"Materials Science","institution":"TU Dresden","year":2006}],"research":"Patent EP3141592 on grain-boundary diffusion"}'
 
-add_person() { # add_person [JSON]: as clerk; sets PID
-	as $CLERK --json person add -f - <<<"${1:-$person_json}"
+ADDED=0
+add_person() { # add_person [JSON]: as clerk; sets PID. National ids are unique: later
+	# calls get a national id of their own.
+	local json=${1:-$person_json}
+	[ "$ADDED" -gt 0 ] && json=${json//T22000129/T22$((100000 + ADDED))}
+	ADDED=$((ADDED + 1))
+	as $CLERK --json person add -f - <<<"$json"
 	PID=$(field "$OUT" id)
 }
 

@@ -1,0 +1,344 @@
+/*
+ * search.c - blind indexes (the CipherSweet idea). A person is indexed under
+ * keyed hashes of normalised values: national id, name, date of birth, employer,
+ * segment, status and each expertise; a document under its number and issuing
+ * country. The keyed hash (keys_tag, BLAKE2b with the index key) is the key of a
+ * sorted-duplicates database whose values are record ids, so equality lookups,
+ * combined filters and cursor pages work without any value stored in plaintext.
+ * Uniqueness of national ids and of document number + country is enforced here.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rosterd.h"
+#include "roster/normalize.h"
+#include "roster/record.h"
+
+/* One (kind, normalised value) pair. */
+static void term_add(json_t *terms, const char *kind, char *value)
+{
+	if (value)
+		json_array_append_new(terms, json_pack("[s, s]", kind, value));
+	free(value);
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? roster_xstrdup(s) : NULL;
+}
+
+static const char *str(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static json_t *person_terms(const json_t *rec)
+{
+	json_t *terms = json_array(), *e;
+	size_t i;
+
+	if (rec == NULL)
+		return terms;
+	if (str(rec, "national_id"))
+		term_add(terms, "person.national_id", roster_norm_code(str(rec, "national_id")));
+	if (str(rec, "name"))
+		term_add(terms, "person.name", roster_norm_text(str(rec, "name")));
+	term_add(terms, "person.birth_date", dup_or_null(str(rec, "birth_date")));
+	if (str(rec, "employer"))
+		term_add(terms, "person.employer", roster_norm_text(str(rec, "employer")));
+	term_add(terms, "person.segment", dup_or_null(str(rec, "segment")));
+	term_add(terms, "person.status", dup_or_null(str(rec, "status")));
+	json_array_foreach(json_object_get(rec, "expertise"), i, e)
+	    term_add(terms, "person.expertise", dup_or_null(json_string_value(e)));
+	return terms;
+}
+
+static char *doc_number_term(const json_t *rec)
+{
+	char *num = roster_norm_code(str(rec, "number")), *term;
+
+	if (num == NULL)
+		return NULL;
+	term = roster_xasprintf("%s:%s", num, str(rec, "country"));
+	free(num);
+	return term;
+}
+
+static void tag_of(struct wtxn *w, const json_t *term, uint8_t tag[16])
+{
+	keys_tag(&w->srv->keys, json_string_value(json_array_get(term, 0)),
+	         json_string_value(json_array_get(term, 1)), tag);
+}
+
+static int has_term(const json_t *terms, const json_t *term)
+{
+	size_t i;
+	json_t *t;
+
+	json_array_foreach(terms, i, t) if (json_equal(t, term)) return 1;
+	return 0;
+}
+
+int search_person_update(struct wtxn *w, const json_t *old, const json_t *rec, const char *id)
+{
+	json_t *before = person_terms(old), *after = person_terms(rec), *t;
+	MDB_dbi idx = w->srv->store.person_idx;
+	uint8_t tag[16];
+	size_t i;
+	int rc = 0;
+
+	json_array_foreach(before, i, t) if (rc == 0 && !has_term(after, t))
+	{
+		tag_of(w, t, tag);
+		rc = idx_del(w, idx, tag, sizeof(tag), id);
+	}
+	json_array_foreach(after, i, t) if (rc == 0 && !has_term(before, t))
+	{
+		tag_of(w, t, tag);
+		rc = idx_put(w, idx, tag, sizeof(tag), id);
+	}
+	json_decref(before);
+	json_decref(after);
+	return rc;
+}
+
+/* The first id under tag other than `self`, or NULL. */
+static int taken_by(struct wtxn *w, MDB_dbi idx, const uint8_t tag[16], const char *self,
+                    char other[ROSTER_ID_MAX])
+{
+	MDB_val k = {16, (void *)tag}, v;
+	MDB_cursor *cur;
+	int rc, found = 0;
+
+	if (mdb_cursor_open(w->txn, idx, &cur) != 0)
+		return 0;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY); rc == 0 && !found;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP))
+		if (self == NULL || v.mv_size != strlen(self) || memcmp(v.mv_data, self, v.mv_size))
+			found = snprintf(other, ROSTER_ID_MAX, "%.*s", (int)v.mv_size,
+			                 (char *)v.mv_data) > 0;
+	mdb_cursor_close(cur);
+	return found;
+}
+
+int search_person_unique(struct wtxn *w, const json_t *rec, const char *self,
+                         struct roster_err *err)
+{
+	char *nid = str(rec, "national_id") ? roster_norm_code(str(rec, "national_id")) : NULL;
+	char other[ROSTER_ID_MAX];
+	uint8_t tag[16];
+	int clash;
+
+	if (nid == NULL)
+		return 0;
+	keys_tag(&w->srv->keys, "person.national_id", nid, tag);
+	free(nid);
+	clash = taken_by(w, w->srv->store.person_idx, tag, self, other);
+	if (clash)
+		return roster_err_set(err, 409, "duplicate_national_id",
+		                      "person %s already has this national id: update that record "
+		                      "instead",
+		                      other);
+	return 0;
+}
+
+static int doc_tag(struct wtxn *w, const json_t *rec, uint8_t tag[16])
+{
+	char *term = doc_number_term(rec);
+
+	if (term == NULL)
+		return 0;
+	keys_tag(&w->srv->keys, "document.number", term, tag);
+	free(term);
+	return 1;
+}
+
+int search_doc_unique(struct wtxn *w, const json_t *rec, struct roster_err *err)
+{
+	char other[ROSTER_ID_MAX];
+	uint8_t tag[16];
+
+	if (doc_tag(w, rec, tag) && taken_by(w, w->srv->store.doc_idx, tag, NULL, other))
+		return roster_err_set(err, 409, "duplicate_document",
+		                      "document %s already has this number and issuing country",
+		                      other);
+	return 0;
+}
+
+int search_doc_add(struct wtxn *w, const json_t *rec, const char *id)
+{
+	uint8_t tag[16];
+
+	return doc_tag(w, rec, tag) ? idx_put(w, w->srv->store.doc_idx, tag, sizeof(tag), id) : 0;
+}
+
+int search_rebuild(struct wtxn *w, struct roster_err *err)
+{
+	struct store *st = &w->srv->store;
+	MDB_dbi recs[2] = {st->persons, st->documents};
+	const char *names[2] = {"persons", "documents"};
+	int rc;
+
+	if ((rc = mdb_drop(w->txn, st->person_idx, 0)) || (rc = mdb_drop(w->txn, st->doc_idx, 0)))
+		return store_mdb_err(err, rc, "clearing the search indexes"), ROSTER_FATAL;
+	for (int d = 0; d < 2; d++) {
+		json_t *ids = json_array(), *idv;
+		MDB_cursor *cur;
+		MDB_val k, v;
+		size_t i;
+
+		mdb_cursor_open(w->txn, recs[d], &cur);
+		for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+			json_array_append_new(ids, json_stringn(k.mv_data, k.mv_size));
+		mdb_cursor_close(cur);
+		rc = 0;
+		json_array_foreach(ids, i, idv)
+		{
+			const char *id = json_string_value(idv);
+			json_t *rec;
+
+			if (rc != 0)
+				break;
+			if (rec_get(w, recs[d], names[d], id, &rec, err) < 0) {
+				rc = ROSTER_FATAL;
+				break;
+			}
+			rc = d == 0 ? search_person_update(w, NULL, rec, id)
+			            : search_doc_add(w, rec, id);
+			json_decref(rec);
+		}
+		json_decref(ids);
+		if (rc)
+			return rc < 0 ? rc : ROSTER_FATAL;
+	}
+	return 0;
+}
+
+/* ---- queries ---- */
+
+static const struct {
+	const char *param, *kind;
+	int code; /* normalise as a code (1), as text (2), or check a vocabulary (0) */
+} person_filters[] = {
+    {"national_id", "person.national_id", 1}, {"name", "person.name", 2},
+    {"birth_date", "person.birth_date", 0},   {"employer", "person.employer", 2},
+    {"segment", "person.segment", 0},         {"status", "person.status", 0},
+    {"expertise", "person.expertise", 0},
+};
+
+static int vocab_ok(const char *param, const char *value)
+{
+	if (strcmp(param, "birth_date") == 0)
+		return roster_valid_date(value);
+	if (strcmp(param, "segment") == 0)
+		return roster_valid_segment(value);
+	if (strcmp(param, "expertise") == 0)
+		return roster_valid_expertise(value);
+	return strcmp(value, "active") == 0 || strcmp(value, "departed") == 0;
+}
+
+/* Parses person filters from the query into terms; NULL (no error) when none. */
+json_t *search_person_filters(struct evhttp_request *req, struct roster_err *err)
+{
+	json_t *terms = json_array();
+	char buf[512];
+
+	for (size_t i = 0; i < sizeof(person_filters) / sizeof(person_filters[0]); i++) {
+		const char *v = http_query(req, person_filters[i].param, buf, sizeof(buf));
+		char *norm;
+
+		if (v == NULL)
+			continue;
+		if (person_filters[i].code == 0 && !vocab_ok(person_filters[i].param, v)) {
+			roster_err_set(err, 400, "bad_query", "'%s' is not a valid %s", v,
+			               person_filters[i].param);
+			json_decref(terms);
+			return NULL;
+		}
+		norm = person_filters[i].code == 1   ? roster_norm_code(v)
+		       : person_filters[i].code == 2 ? roster_norm_text(v)
+		                                     : roster_xstrdup(v);
+		if (norm == NULL) {
+			roster_err_set(err, 400, "bad_query", "%s is empty",
+			               person_filters[i].param);
+			json_decref(terms);
+			return NULL;
+		}
+		term_add(terms, person_filters[i].kind, norm);
+	}
+	return terms;
+}
+
+json_t *search_doc_filter(const char *number, const char *country)
+{
+	json_t *rec = json_pack("{s:s, s:s}", "number", number, "country", country), *terms;
+	char *term = doc_number_term(rec);
+
+	json_decref(rec);
+	terms = json_array();
+	term_add(terms, "document.number", term);
+	return terms;
+}
+
+/* Lists the records under every term (intersection), after op->param, a page of
+ * op->limit, driving the walk with the shortest list. */
+int search_list(struct wtxn *w, struct op *op, MDB_dbi idx, const json_t *terms, MDB_dbi recs,
+                const char *db)
+{
+	size_t n = json_array_size(terms), driver = 0;
+	uint8_t(*tags)[16] = roster_xcalloc(n ? n : 1, 16);
+	MDB_cursor *cur, *probe;
+	char next[ROSTER_ID_MAX] = "";
+	size_t best = SIZE_MAX;
+	MDB_val k, v;
+	int rc;
+
+	mdb_cursor_open(w->txn, idx, &cur);
+	mdb_cursor_open(w->txn, idx, &probe);
+	for (size_t i = 0; i < n; i++) {
+		size_t count = 0;
+
+		tag_of(w, json_array_get(terms, i), tags[i]);
+		k.mv_size = 16;
+		k.mv_data = tags[i];
+		if (mdb_cursor_get(cur, &k, &v, MDB_SET_KEY) == 0)
+			mdb_cursor_count(cur, &count);
+		if (count < best) {
+			best = count;
+			driver = i;
+		}
+	}
+	op->targets = json_array();
+	k.mv_size = 16;
+	k.mv_data = tags[driver];
+	v.mv_size = strlen(op->param);
+	v.mv_data = op->param;
+	rc = best == 0      ? MDB_NOTFOUND
+	     : op->param[0] ? mdb_cursor_get(cur, &k, &v, MDB_GET_BOTH_RANGE)
+	                    : mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+	if (rc == 0 && op->param[0] && v.mv_size == strlen(op->param) &&
+	    memcmp(v.mv_data, op->param, v.mv_size) == 0)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP);
+	for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP)) {
+		int all = 1;
+
+		for (size_t i = 0; i < n && all; i++) {
+			MDB_val pk = {16, tags[i]}, pv = v;
+
+			all = i == driver || mdb_cursor_get(probe, &pk, &pv, MDB_GET_BOTH) == 0;
+		}
+		if (!all)
+			continue;
+		if (json_array_size(op->targets) == op->limit) {
+			snprintf(next, sizeof(next), "%s",
+			         json_string_value(json_array_get(op->targets, op->limit - 1)));
+			break;
+		}
+		json_array_append_new(op->targets, json_stringn(v.mv_data, v.mv_size));
+	}
+	mdb_cursor_close(cur);
+	mdb_cursor_close(probe);
+	free(tags);
+	return rec_reply_items(w, op, recs, db, next);
+}
