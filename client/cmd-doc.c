@@ -45,7 +45,7 @@ static int cmd_doc_list(struct ctl *ctl, int argc, char **argv)
 	v = http_escape(a.opt[0] ? a.opt[0] : a.opt[1]);
 	snprintf(base, sizeof(base), "/v1/documents?%s=%s", a.opt[0] ? "person" : "custody", v);
 	free(v);
-	return cmd_list(ctl, base, a.opt[2], a.opt[3], a.opt[4] != NULL, print_document_line);
+	return cmd_list(ctl, base, a.opt[2], a.opt[3], a.opt[4] != NULL, 0, print_document_line);
 }
 
 const struct cmd_entry cmd_doc_list_entry = {
@@ -75,3 +75,24 @@ const struct cmd_entry cmd_doc_custody_entry = {
     "doc", "custody",
     "ID EVENT [--to employer|authority] [--custodian TEXT] [--request TRAVEL-ID] [--note TEXT]",
     "record a custody event: surrender, release, return, lost or cancel", cmd_doc_custody};
+
+static int cmd_doc_find(struct ctl *ctl, int argc, char **argv)
+{
+	static const char *const opts[] = {"number", "country", NULL};
+	struct args a;
+	char *base;
+	int rc = args_parse(&cmd_doc_find_entry, argc, argv, NULL, opts, 0, 0, &a);
+
+	if (rc)
+		return ARGS_DONE(rc);
+	if (a.opt[0] == NULL || a.opt[1] == NULL)
+		return cmd_usage_error(&cmd_doc_find_entry, "give --number and --country");
+	base = query_build("/v1/documents", opts, a.opt, 2);
+	rc = cmd_list(ctl, base, NULL, NULL, 1, 1, print_document_line);
+	free(base);
+	return rc;
+}
+
+const struct cmd_entry cmd_doc_find_entry = {
+    "doc", "find", "--number N --country CC",
+    "find a document by number and issuing country; exit 1 if none", cmd_doc_find};

@@ -92,8 +92,10 @@ const struct cmd_entry cmd_person_update_entry = {
 
 /* Pages through a list, following "next" with --all; the shape of every list. */
 int cmd_list(struct ctl *ctl, const char *base, const char *limit, const char *after, int all,
-             void (*line)(const json_t *))
+             int find, void (*line)(const json_t *))
 {
+	size_t seen = 0;
+
 	char path[1024], *cursor = after ? http_escape(after) : NULL;
 
 	for (;;) {
@@ -114,6 +116,7 @@ int cmd_list(struct ctl *ctl, const char *base, const char *limit, const char *a
 			fwrite(r.body, 1, r.len, stdout);
 		else
 			print_list(r.json, line);
+		seen += json_array_size(json_object_get(r.json, "items"));
 		next = json_string_value(json_object_get(r.json, "next"));
 		if (next && all)
 			cursor = http_escape(next);
@@ -121,22 +124,72 @@ int cmd_list(struct ctl *ctl, const char *base, const char *limit, const char *a
 			printf("(more: --after %s, or --all)\n", next);
 		response_free(&r);
 		if (cursor == NULL)
-			return EXIT_OK;
+			return find && seen == 0 ? EXIT_NOTFOUND : EXIT_OK;
 	}
+}
+
+char *query_build(const char *base, const char *const *names, const char *const *values, size_t n)
+{
+	char *q = roster_xstrdup(base);
+
+	for (size_t i = 0; i < n; i++) {
+		char *v, *next, name[32];
+
+		if (values[i] == NULL)
+			continue;
+		snprintf(name, sizeof(name), "%s", names[i]);
+		for (char *c = name; *c; c++)
+			if (*c == '-')
+				*c = '_';
+		v = http_escape(values[i]);
+		next = roster_xasprintf("%s%s%s=%s", q, strchr(q, '?') ? "&" : "?", name, v);
+		free(v);
+		free(q);
+		q = next;
+	}
+	return q;
+}
+
+/* The person filters, in the order of opts after "limit", "after", "!all". */
+static const char *const person_opts[] = {"limit",     "after",      "!all",     "national-id",
+                                          "name",      "birth-date", "employer", "segment",
+                                          "expertise", "status",     NULL};
+#define PERSON_FILTERS 7
+
+static int person_query(struct ctl *ctl, const struct cmd_entry *e, int find, int argc, char **argv)
+{
+	struct args a;
+	char *base;
+	int rc = args_parse(e, argc, argv, NULL, person_opts, 0, 0, &a);
+
+	if (rc)
+		return ARGS_DONE(rc);
+	if (find && a.opt[3] == NULL && a.opt[4] == NULL)
+		return cmd_usage_error(e,
+		                       "find by --national-id ID, or --name NAME [--birth-date D]");
+	base = query_build("/v1/persons", person_opts + 3, a.opt + 3, PERSON_FILTERS);
+	rc = cmd_list(ctl, base, a.opt[0], a.opt[1], find || a.opt[2] != NULL, find,
+	              print_person_line);
+	free(base);
+	return rc;
 }
 
 static int cmd_person_list(struct ctl *ctl, int argc, char **argv)
 {
-	static const char *const opts[] = {"limit", "after", "!all", NULL};
-	struct args a;
-	int rc = args_parse(&cmd_person_list_entry, argc, argv, NULL, opts, 0, 0, &a);
-
-	if (rc)
-		return ARGS_DONE(rc);
-	return cmd_list(ctl, "/v1/persons", a.opt[0], a.opt[1], a.opt[2] != NULL,
-	                print_person_line);
+	return person_query(ctl, &cmd_person_list_entry, 0, argc, argv);
 }
 
+static int cmd_person_find(struct ctl *ctl, int argc, char **argv)
+{
+	return person_query(ctl, &cmd_person_find_entry, 1, argc, argv);
+}
+
+const struct cmd_entry cmd_person_find_entry = {
+    "person", "find", "--national-id ID | --name NAME [--birth-date D] [other filters]",
+    "find persons by exact national id or name (normalised); exit 1 if none", cmd_person_find};
+
 const struct cmd_entry cmd_person_list_entry = {
-    "person", "list", "[--limit N] [--after ID] [--all]",
-    "list persons a page at a time (--all follows every page)", cmd_person_list};
+    "person", "list",
+    "[--employer E] [--segment S] [--expertise X] [--status S] [--national-id ID] [--name N] "
+    "[--birth-date D] [--limit N] [--after ID] [--all]",
+    "list persons, all or matching every filter given, a page at a time", cmd_person_list};

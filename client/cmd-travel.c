@@ -48,7 +48,7 @@ static int cmd_travel_list(struct ctl *ctl, int argc, char **argv)
 	v = http_escape(a.opt[0] ? a.opt[0] : a.opt[1]);
 	snprintf(base, sizeof(base), "/v1/travel?%s=%s", a.opt[0] ? "person" : "status", v);
 	free(v);
-	return cmd_list(ctl, base, a.opt[2], a.opt[3], a.opt[4] != NULL, print_travel_line);
+	return cmd_list(ctl, base, a.opt[2], a.opt[3], a.opt[4] != NULL, 0, print_travel_line);
 }
 
 const struct cmd_entry cmd_travel_list_entry = {

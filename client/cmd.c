@@ -11,17 +11,38 @@
 #include "rosterctl.h"
 #include "roster/util.h"
 
-static const struct cmd_entry *const cmd_table[] = {
-    &cmd_person_add_entry,   &cmd_person_get_entry,      &cmd_person_update_entry,
-    &cmd_person_list_entry,  &cmd_doc_add_entry,         &cmd_doc_get_entry,
-    &cmd_doc_list_entry,     &cmd_doc_custody_entry,     &cmd_travel_request_entry,
-    &cmd_travel_get_entry,   &cmd_travel_list_entry,     &cmd_travel_approve_entry,
-    &cmd_travel_deny_entry,  &cmd_travel_complete_entry, &cmd_travel_cancel_entry,
-    &cmd_audit_tail_entry,   &cmd_audit_export_entry,    &cmd_audit_checkpoint_entry,
-    &cmd_audit_pubkey_entry, &cmd_audit_prove_entry,     &cmd_audit_consistency_entry,
-    &cmd_audit_verify_entry, &cmd_status_entry,          &cmd_role_list_entry,
-    &cmd_role_grant_entry,   &cmd_role_revoke_entry,     &cmd_backup_entry,
-    &cmd_key_status_entry,   &cmd_key_rotate_entry,      NULL};
+static const struct cmd_entry *const cmd_table[] = {&cmd_person_add_entry,
+                                                    &cmd_person_get_entry,
+                                                    &cmd_person_update_entry,
+                                                    &cmd_person_list_entry,
+                                                    &cmd_person_find_entry,
+                                                    &cmd_doc_find_entry,
+                                                    &cmd_doc_add_entry,
+                                                    &cmd_doc_get_entry,
+                                                    &cmd_doc_list_entry,
+                                                    &cmd_doc_custody_entry,
+                                                    &cmd_travel_request_entry,
+                                                    &cmd_travel_get_entry,
+                                                    &cmd_travel_list_entry,
+                                                    &cmd_travel_approve_entry,
+                                                    &cmd_travel_deny_entry,
+                                                    &cmd_travel_complete_entry,
+                                                    &cmd_travel_cancel_entry,
+                                                    &cmd_audit_tail_entry,
+                                                    &cmd_audit_export_entry,
+                                                    &cmd_audit_checkpoint_entry,
+                                                    &cmd_audit_pubkey_entry,
+                                                    &cmd_audit_prove_entry,
+                                                    &cmd_audit_consistency_entry,
+                                                    &cmd_audit_verify_entry,
+                                                    &cmd_status_entry,
+                                                    &cmd_role_list_entry,
+                                                    &cmd_role_grant_entry,
+                                                    &cmd_role_revoke_entry,
+                                                    &cmd_backup_entry,
+                                                    &cmd_key_status_entry,
+                                                    &cmd_key_rotate_entry,
+                                                    NULL};
 
 void cmd_usage(FILE *f, const char *noun)
 {

@@ -41,6 +41,7 @@ struct cmd_entry {
 	int (*exec)(struct ctl *ctl, int argc, char **argv);
 };
 
+extern const struct cmd_entry cmd_person_find_entry, cmd_doc_find_entry;
 extern const struct cmd_entry cmd_person_add_entry, cmd_person_get_entry, cmd_person_update_entry,
     cmd_person_list_entry;
 extern const struct cmd_entry cmd_doc_add_entry, cmd_doc_get_entry, cmd_doc_list_entry,
@@ -68,8 +69,8 @@ int cmd_usage_error(const struct cmd_entry *e, const char *fmt, ...)
 struct args {
 	const char *pos[4];
 	int npos;
-	const char *opt[8]; /* values of opts[i], or NULL */
-	json_t *body;       /* record fields, when fields != NULL */
+	const char *opt[16]; /* values of opts[i], or NULL */
+	json_t *body;        /* record fields, when fields != NULL */
 };
 int args_parse(const struct cmd_entry *e, int argc, char **argv, const struct roster_field *fields,
                const char *const *opts, int npos_min, int npos_max, struct args *a);
@@ -97,7 +98,9 @@ void print_list(const json_t *page, void (*line)(const json_t *));
 int cmd_get(struct ctl *ctl, const struct cmd_entry *e, const char *what, int argc, char **argv,
             void (*print)(const json_t *));
 int cmd_list(struct ctl *ctl, const char *base, const char *limit, const char *after, int all,
-             void (*line)(const json_t *));
+             int find, void (*line)(const json_t *));
+/* base + "?" + name=value for each non-NULL value (names with '-' sent as '_'). */
+char *query_build(const char *base, const char *const *names, const char *const *values, size_t n);
 #define ARGS_DONE(rc) ((rc) < 0 ? EXIT_OK : (rc))
 
 /* A GET/POST of a record by id, printed with print: the common shape of many verbs. */

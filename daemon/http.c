@@ -58,17 +58,26 @@ void http_reply_json(struct evhttp_request *req, int status, json_t *body)
 	evbuffer_free(buf);
 }
 
-void http_reply_error(struct evhttp_request *req, const struct roster_err *err)
+void http_reply_error(struct evhttp_request *req, const struct roster_err *err,
+                      const json_t *details)
 {
 	int status = err->status ? err->status : 500;
 	json_t *body = json_pack("{s:{s:s, s:s}}", "error", "code",
 	                         err->code[0] ? err->code : "error", "message", err->message);
+
+	if (details)
+		json_object_set(json_object_get(body, "error"), "rows", (json_t *)details);
 
 	http_reply_json(req, status, body);
 	json_decref(body);
 }
 
 json_t *http_body_json(struct evhttp_request *req, struct roster_err *err)
+{
+	return http_body_json_max(req, BODY_MAX, err);
+}
+
+json_t *http_body_json_max(struct evhttp_request *req, size_t max, struct roster_err *err)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
@@ -77,9 +86,9 @@ json_t *http_body_json(struct evhttp_request *req, struct roster_err *err)
 	json_error_t jerr;
 	json_t *v;
 
-	if (len > BODY_MAX) {
-		roster_err_set(err, 413, "too_large", "request body is %zu bytes; the limit is %d",
-		               len, BODY_MAX);
+	if (len > max) {
+		roster_err_set(err, 413, "too_large", "request body is %zu bytes; the limit is %zu",
+		               len, max);
 		return NULL;
 	}
 	if (ctype && strncmp(ctype, "application/json", 16) != 0) {
@@ -177,7 +186,7 @@ void http_reply_audit(struct server *srv, struct evhttp_request *req, uint64_t f
 		struct roster_err err;
 
 		store_mdb_err(&err, rc, "reading the audit log");
-		http_reply_error(req, &err);
+		http_reply_error(req, &err, NULL);
 	} else {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 		                  "application/jsonl");

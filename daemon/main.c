@@ -42,7 +42,7 @@ static int serve(struct server *srv)
 		fatalx("cannot set up libevent");
 	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PATCH |
 	                                          EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
-	evhttp_set_max_body_size(srv->http, 8 << 20);
+	evhttp_set_max_body_size(srv->http, IMPORT_BODY_MAX + (1 << 20));
 	evhttp_set_max_headers_size(srv->http, 16 << 10);
 	evhttp_set_timeout(srv->http, 60);
 	evhttp_set_gencb(srv->http, routes_dispatch, srv);

@@ -175,9 +175,10 @@ struct op {
 	char object[2 * ROSTER_HASH_BYTES + 1];
 	enum outcome outcome;
 	struct roster_err err;
-	uint64_t seq;    /* the audit entry written for it */
-	int reply_audit; /* after commit, reply with entries [seq_from, seq_to) */
-	int checkpoint;  /* wants a checkpoint signed in its batch, as its reply */
+	json_t *err_details; /* more about the error, such as every refused row */
+	uint64_t seq;        /* the audit entry written for it */
+	int reply_audit;     /* after commit, reply with entries [seq_from, seq_to) */
+	int checkpoint;      /* wants a checkpoint signed in its batch, as its reply */
 	/* Role grants (h-admin.c): applied to the main thread's table on success. */
 	uid_t grant_uid;
 	int grant_bit, grant_on, grant_after, config_admin;
@@ -303,8 +304,13 @@ void server_reply_done(struct server *srv, struct op *op);
 /* routes.c and http.c: dispatch and the HTTP-side helpers handlers use. */
 void routes_dispatch(struct evhttp_request *req, void *arg);
 void http_reply_json(struct evhttp_request *req, int status, json_t *body);
-void http_reply_error(struct evhttp_request *req, const struct roster_err *err);
+/* details (may be NULL) joins the error object, e.g. the rows an import refused. */
+void http_reply_error(struct evhttp_request *req, const struct roster_err *err,
+                      const json_t *details);
 json_t *http_body_json(struct evhttp_request *req, struct roster_err *err);
+json_t *http_body_json_max(struct evhttp_request *req, size_t max, struct roster_err *err);
+#define IMPORT_BODY_MAX (64 << 20)
+#define IMPORT_ROWS_MAX 100000
 const char *http_query(struct evhttp_request *req, const char *key, char *buf, size_t len);
 int http_query_limit(struct evhttp_request *req, size_t def, size_t max, size_t *out,
                      struct roster_err *err);
@@ -318,6 +324,7 @@ int h_person_create(struct server *srv, struct op *op, const char *id);
 int h_person_get(struct server *srv, struct op *op, const char *id);
 int h_person_update(struct server *srv, struct op *op, const char *id);
 int h_person_list(struct server *srv, struct op *op, const char *id);
+int h_person_import(struct server *srv, struct op *op, const char *id);
 int h_doc_create(struct server *srv, struct op *op, const char *id);
 int h_doc_get(struct server *srv, struct op *op, const char *id);
 int h_doc_list(struct server *srv, struct op *op, const char *id);

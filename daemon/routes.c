@@ -27,6 +27,7 @@ struct route {
 static const struct route routes[] = {
     {EVHTTP_REQ_POST, "/v1/persons", CLERK, "person.create", h_person_create},
     {EVHTTP_REQ_GET, "/v1/persons", READERS, "person.list", h_person_list},
+    {EVHTTP_REQ_POST, "/v1/persons/import", CLERK, "person.import", h_person_import},
     {EVHTTP_REQ_GET, "/v1/persons/{id}", READERS, "person.read", h_person_get},
     {EVHTTP_REQ_PATCH, "/v1/persons/{id}", CLERK, "person.update", h_person_update},
     {EVHTTP_REQ_POST, "/v1/documents", CLERK, "document.create", h_doc_create},
@@ -114,6 +115,7 @@ static const struct route *route_find(struct evhttp_request *req, const char *pa
 
 	*path_known = 0;
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		id[0] = '\0'; /* only the matching route's {id} counts */
 		if (!path_match(routes[i].path, path, id, idlen))
 			continue;
 		*path_known = 1;

@@ -135,10 +135,11 @@ int search_person_unique(struct wtxn *w, const json_t *rec, const char *self,
 	free(nid);
 	clash = taken_by(w, w->srv->store.person_idx, tag, self, other);
 	if (clash)
-		return roster_err_set(err, 409, "duplicate_national_id",
-		                      "person %s already has this national id: update that record "
-		                      "instead",
-		                      other);
+		return roster_err_set(
+		    err, 409, "duplicate_national_id",
+		    "person field 'national_id': person %s already has it: update that record "
+		    "instead",
+		    other);
 	return 0;
 }
 

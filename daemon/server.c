@@ -116,7 +116,7 @@ void server_reply_done(struct server *srv, struct op *op)
 	if (op->grant_bit && op->status < 400)
 		grants_apply(srv, op);
 	if (op->status >= 400)
-		http_reply_error(op->req, &op->err);
+		http_reply_error(op->req, &op->err, op->err_details);
 	else if (op->reply_audit)
 		http_reply_audit(srv, op->req, op->seq_from, op->seq_to);
 	else
@@ -124,6 +124,7 @@ void server_reply_done(struct server *srv, struct op *op)
 	json_decref(op->reply);
 	json_decref(op->targets);
 	json_decref(op->body);
+	json_decref(op->err_details);
 	sodium_free(op->newkey); /* a rotation that did not commit */
 	free(op);
 	srv->in_flight--;
