@@ -22,6 +22,21 @@ static size_t collect(char *data, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+static int upload_bar(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                      curl_off_t ulnow)
+{
+	int width = 40, done = ultotal > 0 ? (int)(ulnow * width / ultotal) : 0;
+
+	(void)arg;
+	(void)dltotal;
+	(void)dlnow;
+	if (ultotal > 0)
+		fprintf(stderr, "\rsending  [%.*s%*s] %3d%%", done,
+		        "########################################", width - done, "",
+		        (int)(ulnow * 100 / ultotal));
+	return 0;
+}
+
 char *http_escape(const char *s)
 {
 	char *e = curl_easy_escape(NULL, s, 0), *copy;
@@ -51,6 +66,10 @@ int http_request(struct ctl *ctl, const char *method, const char *path, const js
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	if (ctl->progress) {
+		curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, upload_bar);
+		curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+	}
 	if (body) {
 		text = json_dumps(body, JSON_COMPACT);
 		headers = curl_slist_append(headers, "Content-Type: application/json");

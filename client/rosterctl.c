@@ -17,7 +17,7 @@ int main(int argc, char **argv)
 	                                     {"version", no_argument, NULL, 'V'},
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     {NULL, 0, NULL, 0}};
-	struct ctl ctl = {getenv("ROSTER_SOCKET"), 0};
+	struct ctl ctl = {getenv("ROSTER_SOCKET"), 0, 0};
 	int ch, rc, n = 0;
 
 	/* "+": stop at the noun, so command flags are left for the command. */

@@ -23,7 +23,8 @@ enum {
 
 struct ctl {
 	const char *socket;
-	int json; /* --json: the daemon's JSON, untouched */
+	int json;     /* --json: the daemon's JSON, untouched */
+	int progress; /* show an upload bar on stderr (set by commands, on a terminal) */
 };
 
 struct response {
@@ -41,7 +42,8 @@ struct cmd_entry {
 	int (*exec)(struct ctl *ctl, int argc, char **argv);
 };
 
-extern const struct cmd_entry cmd_person_find_entry, cmd_doc_find_entry;
+extern const struct cmd_entry cmd_person_find_entry, cmd_doc_find_entry, cmd_person_import_entry,
+    cmd_person_export_entry;
 extern const struct cmd_entry cmd_person_add_entry, cmd_person_get_entry, cmd_person_update_entry,
     cmd_person_list_entry;
 extern const struct cmd_entry cmd_doc_add_entry, cmd_doc_get_entry, cmd_doc_list_entry,
