@@ -39,10 +39,20 @@ int auth_peer(struct server *srv, struct evhttp_request *req, struct peer *peer)
 	peer->uid = cred.uid;
 	peer->gid = cred.gid;
 	peer->pid = cred.pid;
+	for (size_t i = 0; i < srv->nnames; i++)
+		if (srv->names[i].uid == cred.uid) {
+			memcpy(peer->user, srv->names[i].name, sizeof(peer->user));
+			goto named;
+		}
 	if (getpwuid_r(cred.uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL)
 		snprintf(peer->user, sizeof(peer->user), "%s", pw.pw_name);
 	else
 		snprintf(peer->user, sizeof(peer->user), "uid:%u", (unsigned)cred.uid);
+	if (srv->nnames < sizeof(srv->names) / sizeof(srv->names[0])) {
+		srv->names[srv->nnames].uid = cred.uid;
+		memcpy(srv->names[srv->nnames++].name, peer->user, sizeof(peer->user));
+	}
+named:
 	for (int i = 0; i < ROLE_COUNT; i++)
 		if (members_has(&srv->cfg.roles.members[i], cred.uid, cred.gid))
 			peer->roles |= 1 << i;

@@ -285,6 +285,12 @@ struct server {
 		int roles;
 	} * grants;
 	size_t ngrants;
+	/* Account names by uid: one NSS lookup per uid, not per request (cleared on SIGHUP). */
+	struct name_cache {
+		uid_t uid;
+		char name[64];
+	} names[64];
+	size_t nnames;
 };
 
 /* h-admin.c: the main thread's copy of stored grants. */

@@ -164,6 +164,7 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 	}
 	roles_free(&srv->cfg.roles);
 	srv->cfg.roles = fresh.roles;
+	srv->nnames = 0; /* accounts may have been renamed too */
 	memset(&fresh.roles, 0, sizeof(fresh.roles));
 	config_free(&fresh);
 	log_info("SIGHUP: role table reloaded from %s (other settings need a restart)",

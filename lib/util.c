@@ -118,18 +118,28 @@ void roster_time_today(char out[11])
 /* Crockford's base32 alphabet: no i, l, o, u, so ids survive being read aloud. */
 static const char id_alphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";
 
+/* 10 characters of milliseconds since 1970, then 16 of randomness (80 bits): ids sort
+ * by creation time, so new records append at the right edge of every B-tree and
+ * index instead of dirtying a random page each (a write-path cost measured in
+ * bench/README.md). The creation time they reveal is in the audit log anyway. */
 void roster_id_new(char *out, size_t outlen, const char *prefix)
 {
-	uint8_t rnd[26];
+	uint8_t rnd[16];
 	size_t plen = strlen(prefix);
+	struct timespec ts;
+	uint64_t ms;
 
-	if (outlen < plen + sizeof(rnd) + 1)
+	if (outlen < plen + 26 + 1)
 		fatalx("roster_id_new: buffer too small");
-	randombytes_buf(rnd, sizeof(rnd));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	memcpy(out, prefix, plen);
+	for (int i = 9; i >= 0; i--, ms >>= 5)
+		out[plen + (size_t)i] = id_alphabet[ms & 31];
+	randombytes_buf(rnd, sizeof(rnd));
 	for (size_t i = 0; i < sizeof(rnd); i++)
-		out[plen + i] = id_alphabet[rnd[i] & 31];
-	out[plen + sizeof(rnd)] = '\0';
+		out[plen + 10 + i] = id_alphabet[rnd[i] & 31];
+	out[plen + 26] = '\0';
 }
 
 int roster_id_valid(const char *s, const char *prefix)
