@@ -132,6 +132,7 @@ int store_open(struct store *st, const char *dir, size_t map_size, int create,
 void store_close(struct store *st);
 int store_grow(struct store *st, struct roster_err *err);
 int store_mdb_err(struct roster_err *err, int rc, const char *what);
+json_t *store_keys(MDB_txn *txn, MDB_dbi dbi);
 
 /* The caller of a request, from SO_PEERCRED. */
 struct peer {

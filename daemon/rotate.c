@@ -239,11 +239,9 @@ static int write_master_next(struct server *srv, struct op *op)
 static int rotate_master_apply(struct wtxn *w, struct op *op)
 {
 	struct keyring *kr = &w->srv->keys;
-	json_t *names = json_array();
-	MDB_cursor *cur;
-	MDB_val k, v;
+	json_t *names = NULL, *name;
+	MDB_val v;
 	size_t i;
-	json_t *name;
 	int rc;
 
 	if (w->srv->cfg.master_is_passphrase) {
@@ -281,11 +279,7 @@ static int rotate_master_apply(struct wtxn *w, struct op *op)
 			return -1;
 		}
 	}
-	mdb_cursor_open(w->txn, w->srv->store.keys, &cur);
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-		json_array_append_new(names, json_stringn(k.mv_data, k.mv_size));
-	mdb_cursor_close(cur);
+	names = store_keys(w->txn, w->srv->store.keys);
 	rc = 0;
 	json_array_foreach(names, i, name)
 	{
@@ -347,23 +341,13 @@ static void rotate_index_commit(struct server *srv, struct op *op)
 static int rebuild_states(struct wtxn *w, struct op *op, MDB_dbi recs, const char *db, MDB_dbi idx,
                           const char *kind, const char *field)
 {
-	MDB_cursor *cur;
-	MDB_val k, v;
-	json_t *ids = json_array(), *id;
+	json_t *ids, *id;
 	size_t i;
 	int rc = mdb_drop(w->txn, idx, 0);
 
-	if (rc == 0)
-		rc = mdb_cursor_open(w->txn, recs, &cur);
-	if (rc) {
-		json_decref(ids);
+	if (rc)
 		return store_mdb_err(&op->err, rc, "rebuilding an index"), ROSTER_FATAL;
-	}
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-		json_array_append_new(ids, json_stringn(k.mv_data, k.mv_size));
-	mdb_cursor_close(cur);
-	rc = 0;
+	ids = store_keys(w->txn, recs);
 	json_array_foreach(ids, i, id)
 	{
 		json_t *rec;

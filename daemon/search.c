@@ -183,16 +183,9 @@ int search_rebuild(struct wtxn *w, struct roster_err *err)
 	if ((rc = mdb_drop(w->txn, st->person_idx, 0)) || (rc = mdb_drop(w->txn, st->doc_idx, 0)))
 		return store_mdb_err(err, rc, "clearing the search indexes"), ROSTER_FATAL;
 	for (int d = 0; d < 2; d++) {
-		json_t *ids = json_array(), *idv;
-		MDB_cursor *cur;
-		MDB_val k, v;
+		json_t *ids = store_keys(w->txn, recs[d]), *idv;
 		size_t i;
 
-		mdb_cursor_open(w->txn, recs[d], &cur);
-		for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-			json_array_append_new(ids, json_stringn(k.mv_data, k.mv_size));
-		mdb_cursor_close(cur);
 		rc = 0;
 		json_array_foreach(ids, i, idv)
 		{

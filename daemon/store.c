@@ -246,3 +246,21 @@ int idx_list(struct wtxn *w, MDB_dbi dbi, const void *key, size_t klen, const ch
 		return store_mdb_err(err, rc, "listing an index");
 	return 0;
 }
+
+/* Every key of a database, as strings: for passes that write while they walk it
+ * (an LMDB cursor must not outlive puts into the same database). */
+json_t *store_keys(MDB_txn *txn, MDB_dbi dbi)
+{
+	json_t *keys = json_array();
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	if (mdb_cursor_open(txn, dbi, &cur) != 0)
+		return keys;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		json_array_append_new(keys, json_stringn(k.mv_data, k.mv_size));
+	mdb_cursor_close(cur);
+	return keys;
+}
