@@ -274,7 +274,8 @@ struct server {
 	struct event_base *base;
 	struct evhttp *http;
 	struct evhttp_bound_socket *bound;
-	struct event *ev_term, *ev_int, *ev_hup, *ev_done;
+	struct event *ev_term, *ev_int, *ev_hup, *ev_done, *ev_watchdog;
+	int activated; /* the socket came from systemd: never unlink it */
 	struct writer *writer;
 	time_t started;
 	long in_flight;
@@ -302,6 +303,11 @@ void backup_start(struct server *srv, struct op *op);
 
 /* auth.c */
 int auth_peer(struct server *srv, struct evhttp_request *req, struct peer *peer);
+
+/* systemd.c */
+int systemd_listen_fd(struct roster_err *err);
+void systemd_notify(const char *state);
+void systemd_watchdog_start(struct server *srv);
 
 /* server.c */
 int server_listen(struct server *srv, struct roster_err *err);

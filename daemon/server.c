@@ -59,6 +59,20 @@ int server_listen(struct server *srv, struct roster_err *err)
 	mode_t old;
 	int fd, rc;
 
+	if ((fd = systemd_listen_fd(err)) >= 0) {
+		srv->activated = 1;
+		evutil_make_socket_nonblocking(
+		    fd); /* passed blocking; the event loop must not be */
+		srv->bound = evhttp_accept_socket_with_handle(srv->http, fd);
+		if (srv->bound == NULL)
+			return roster_err_set(err, 0, "socket",
+			                      "libevent cannot accept on the socket "
+			                      "systemd passed");
+		log_info("using the socket passed by systemd");
+		return 0;
+	}
+	if (fd == -2)
+		return -1;
 	if (strlen(path) >= sizeof(sun.sun_path))
 		return roster_err_set(err, 0, "socket", "socket path %s is too long", path);
 	if (socket_claim(path, err) < 0)
@@ -141,10 +155,12 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 	log_info("signal %d: finishing %ld request(s) in flight, then exiting", (int)sig,
 	         srv->in_flight);
 	srv->stopping = 1;
+	systemd_notify("STOPPING=1");
 	if (srv->bound) {
 		evhttp_del_accept_socket(srv->http, srv->bound);
 		srv->bound = NULL;
-		unlink(srv->cfg.socket);
+		if (!srv->activated) /* systemd owns an activated socket */
+			unlink(srv->cfg.socket);
 	}
 	maybe_exit(srv);
 }
@@ -169,6 +185,7 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 	config_free(&fresh);
 	log_info("SIGHUP: role table reloaded from %s (other settings need a restart)",
 	         srv->cfg.path);
+	systemd_notify("STATUS=role table reloaded");
 }
 
 int server_run(struct server *srv)
@@ -181,7 +198,18 @@ int server_run(struct server *srv)
 	evsignal_add(srv->ev_hup, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	log_info("serving %s on %s", srv->cfg.origin, srv->cfg.socket);
+	systemd_watchdog_start(srv);
+	{
+		char status[512];
+
+		snprintf(status, sizeof(status),
+		         "READY=1\nSTATUS=serving %s, audit log of %llu entries", srv->cfg.origin,
+		         (unsigned long long)writer_log_size(srv));
+		systemd_notify(status);
+	}
 	event_base_dispatch(srv->base);
+	if (srv->ev_watchdog)
+		event_free(srv->ev_watchdog);
 	event_free(srv->ev_term);
 	event_free(srv->ev_int);
 	event_free(srv->ev_hup);
