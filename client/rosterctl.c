@@ -15,6 +15,8 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {{"socket", required_argument, NULL, 's'},
 	                                     {"json", no_argument, NULL, 'j'},
 	                                     {"version", no_argument, NULL, 'V'},
+	                                     {"man", no_argument, NULL, 'M'},
+	                                     {"completion", no_argument, NULL, 'C'},
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     {NULL, 0, NULL, 0}};
 	struct ctl ctl = {getenv("ROSTER_SOCKET"), 0, 0};
@@ -29,6 +31,12 @@ int main(int argc, char **argv)
 		case 'j':
 			ctl.json = 1;
 			break;
+		case 'M': /* for the build: the manual page */
+			docgen_man(stdout, cmd_table);
+			return EXIT_OK;
+		case 'C': /* for the build: bash completion */
+			docgen_completion(stdout, cmd_table);
+			return EXIT_OK;
 		case 'V':
 			printf("rosterctl %s\n", ROSTER_VERSION);
 			return EXIT_OK;

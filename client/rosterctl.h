@@ -59,7 +59,12 @@ extern const struct cmd_entry cmd_role_list_entry, cmd_role_grant_entry, cmd_rol
     cmd_backup_entry, cmd_key_status_entry, cmd_key_rotate_entry;
 void print_keys(const json_t *keys);
 
+/* docgen.c: the manual page and bash completion, from the command table. */
+void docgen_man(FILE *f, const struct cmd_entry *const *table);
+void docgen_completion(FILE *f, const struct cmd_entry *const *table);
+
 /* cmd.c */
+extern const struct cmd_entry *const cmd_table[];
 int cmd_run(struct ctl *ctl, int argc, char **argv);
 void cmd_usage(FILE *f, const char *noun);
 int cmd_usage_error(const struct cmd_entry *e, const char *fmt, ...)

@@ -2,7 +2,7 @@
 # deps.sh - installs what building and testing roster needs, if missing (Debian).
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libsodium-dev liblmdb-dev lmdb-utils libevent-dev
-	libjansson-dev libinih-dev libcurl4-openssl-dev libunistring-dev libcsv-dev libsystemd-dev curl python3
+	libjansson-dev libinih-dev libcurl4-openssl-dev libunistring-dev libcsv-dev libsystemd-dev groff-base curl python3
 	util-linux)
 missing=()
 for p in "${pkgs[@]}"; do

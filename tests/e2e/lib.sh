@@ -104,8 +104,8 @@ ok() {
 bad() {
 	FAIL=$((FAIL + 1))
 	echo "FAIL: $*"
-	echo "  rc=${RC-} out=${OUT:0:300}"
-	echo "  err=${ERR:0:300}"
+	echo "  rc=${RC-} out=$(printf '%.300s' "${OUT-}")"
+	echo "  err=$(printf '%.300s' "${ERR-}")"
 }
 
 # expect CODE DESCRIPTION: checks the last `as` exit code.
