@@ -195,6 +195,17 @@ struct op {
 	uint64_t seq_from, seq_to;
 };
 
+#define WRITER_BATCH_BUCKETS  12 /* ops per commit: <=1, <=2, <=4 ... <=1024, more */
+#define WRITER_COMMIT_BUCKETS 10 /* commit seconds: bounds in writer.c, then +Inf */
+struct writer_stats {
+	uint64_t batch[WRITER_BATCH_BUCKETS], batch_sum;
+	uint64_t commit[WRITER_COMMIT_BUCKETS + 1], commits;
+	double commit_sum;
+	uint32_t active_data_key;
+	size_t retiring_data_keys;
+};
+void writer_stats(struct server *srv, struct writer_stats *out, const double **bounds);
+
 /* Runs one write transaction's worth of put, growing the map if it is full. */
 int writer_start(struct server *srv, struct roster_err *err);
 void writer_submit(struct server *srv, struct op *op);
@@ -293,7 +304,18 @@ struct server {
 		char name[64];
 	} names[64];
 	size_t nnames;
+	/* Requests answered, by route and status, for /v1/metrics (main thread only). */
+	struct route_count {
+		const char *action;
+		int status;
+		uint64_t n;
+	} counts[256];
+	size_t ncounts;
 };
+
+/* metrics.c */
+void metrics_count(struct server *srv, const char *action, int status);
+void metrics_reply(struct server *srv, struct evhttp_request *req);
 
 /* h-admin.c: the main thread's copy of stored grants. */
 int grants_load(struct server *srv, struct roster_err *err);

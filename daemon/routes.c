@@ -57,6 +57,7 @@ static const struct route routes[] = {
     {EVHTTP_REQ_GET, "/v1/keys", ADMIN, "key.status", h_key_status},
     {EVHTTP_REQ_POST, "/v1/keys/rotate", ADMIN, "key.rotate", h_key_rotate},
     {EVHTTP_REQ_GET, "/v1/health", ROLE_ANY, "health", NULL},
+    {EVHTTP_REQ_GET, "/v1/metrics", ADMIN, "metrics", NULL},
 };
 
 /* Matches path against pattern; *id gets the {id} segment (NUL-terminated in idbuf). */
@@ -158,7 +159,11 @@ void routes_dispatch(struct evhttp_request *req, void *arg)
 		snprintf(op->target, sizeof(op->target), "%s", id);
 
 	if (route && route->handler == NULL && (op->peer.roles & route->roles)) {
-		reply_health(srv, req, &op->peer);
+		metrics_count(srv, route->action, 200);
+		if (strcmp(route->action, "metrics") == 0)
+			metrics_reply(srv, req);
+		else
+			reply_health(srv, req, &op->peer);
 		srv->in_flight--;
 		free(op);
 		return;

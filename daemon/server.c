@@ -123,6 +123,8 @@ static void maybe_exit(struct server *srv)
 
 void server_reply_done(struct server *srv, struct op *op)
 {
+	if (op->action && !op->backup)
+		metrics_count(srv, op->action, op->status);
 	if (op->backup && op->status < 400) {
 		backup_start(srv, op); /* replies when the copy is done */
 		return;

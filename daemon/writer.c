@@ -33,8 +33,9 @@ struct writer {
 	/* The chain's state after the last commit: only this thread changes it. */
 	uint64_t log_size;
 	uint8_t head[ROSTER_HASH_BYTES];
-	uint64_t cp_size; /* the latest signed checkpoint's tree size */
-	time_t cp_time;   /* and when it was signed (or the daemon started) */
+	uint64_t cp_size;          /* the latest signed checkpoint's tree size */
+	time_t cp_time;            /* and when it was signed (or the daemon started) */
+	struct writer_stats stats; /* for /v1/metrics, under lock */
 };
 
 static const char *const outcome_names[] = {"ok", "denied", "rejected", "error"};
@@ -128,9 +129,45 @@ static void op_reset(struct op *op)
 }
 
 /* After a commit: the chain's state moves to the transaction's. */
+static const double commit_bounds[WRITER_COMMIT_BUCKETS] = {0.0005, 0.001, 0.002, 0.005, 0.01,
+                                                            0.02,   0.05,  0.1,   0.25,  1.0};
+
+static double monotonic(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void stats_commit(struct writer *wr, size_t ops, double seconds)
+{
+	size_t b = 0;
+
+	while (b < WRITER_BATCH_BUCKETS - 1 && ((size_t)1 << b) < ops)
+		b++;
+	wr->stats.batch[b]++;
+	wr->stats.batch_sum += ops;
+	for (b = 0; b < WRITER_COMMIT_BUCKETS && seconds > commit_bounds[b]; b++)
+		;
+	wr->stats.commit[b]++;
+	wr->stats.commit_sum += seconds;
+	wr->stats.commits++;
+}
+
+void writer_stats(struct server *srv, struct writer_stats *out, const double **bounds)
+{
+	pthread_mutex_lock(&srv->writer->lock);
+	*out = srv->writer->stats;
+	pthread_mutex_unlock(&srv->writer->lock);
+	*bounds = commit_bounds;
+}
+
 static void writer_adopt(struct writer *wr, const struct wtxn *w)
 {
 	pthread_mutex_lock(&wr->lock);
+	wr->stats.active_data_key = w->srv->keys.data_id;
+	wr->stats.retiring_data_keys = w->srv->keys.nold;
 	if (wr->cp_size != w->cp_size)
 		wr->cp_time = time(NULL);
 	wr->cp_size = w->cp_size;
@@ -180,6 +217,8 @@ static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
                      struct roster_err *err)
 {
 	struct wtxn w = {.srv = srv, .log_size = wr->log_size, .cp_size = wr->cp_size};
+	size_t nops = 0;
+	double t0;
 	int rc;
 
 	memcpy(w.head, wr->head, sizeof(w.head));
@@ -189,6 +228,7 @@ static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
 		return rc == MDB_MAP_RESIZED ? ROSTER_RETRY : ROSTER_FATAL;
 	}
 	for (struct op *op = batch; op; op = op->next) {
+		nops++;
 		op_reset(op);
 		rc = op->apply ? op->apply(&w, op) : 0;
 		if (rc == ROSTER_RETRY || rc == ROSTER_FATAL) {
@@ -208,11 +248,15 @@ static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
 	}
 	if ((rc = batch_checkpoint(srv, wr, &w, batch, err)) != 0)
 		goto abort;
+	t0 = monotonic();
 	if ((rc = mdb_txn_commit(w.txn)) != 0) {
 		store_mdb_err(err, rc, "committing");
 		return rc == MDB_MAP_FULL ? ROSTER_RETRY : ROSTER_FATAL;
 	}
 	writer_adopt(wr, &w);
+	pthread_mutex_lock(&wr->lock);
+	stats_commit(wr, nops, monotonic() - t0);
+	pthread_mutex_unlock(&wr->lock);
 	for (struct op *op = batch; op; op = op->next) {
 		if (op->after_commit && op->status < 400)
 			op->after_commit(srv, op);

@@ -1,0 +1,97 @@
+/*
+ * metrics.c - GET /v1/metrics (admin): Prometheus text exposition of requests by
+ * route and status, group-commit batch sizes, commit latency, the audit log's
+ * size, data key states and map use. Answered on the main thread, not audited,
+ * like health: it holds no personal data and is scraped every few seconds.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "rosterd.h"
+
+void metrics_count(struct server *srv, const char *action, int status)
+{
+	for (size_t i = 0; i < srv->ncounts; i++)
+		if (srv->counts[i].action == action && srv->counts[i].status == status) {
+			srv->counts[i].n++;
+			return;
+		}
+	if (srv->ncounts < sizeof(srv->counts) / sizeof(srv->counts[0])) {
+		srv->counts[srv->ncounts].action = action;
+		srv->counts[srv->ncounts].status = status;
+		srv->counts[srv->ncounts++].n = 1;
+	}
+}
+
+void metrics_reply(struct server *srv, struct evhttp_request *req)
+{
+	struct evbuffer *b = evbuffer_new();
+	struct writer_stats st;
+	const double *bounds;
+	MDB_envinfo info;
+	MDB_stat envst;
+	uint64_t cum = 0;
+
+	writer_stats(srv, &st, &bounds);
+	evbuffer_add_printf(b, "# HELP roster_requests_total Requests answered, by route and "
+	                       "status.\n# TYPE roster_requests_total counter\n");
+	for (size_t i = 0; i < srv->ncounts; i++)
+		evbuffer_add_printf(b, "roster_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
+		                    srv->counts[i].action, srv->counts[i].status,
+		                    (unsigned long long)srv->counts[i].n);
+	evbuffer_add_printf(b, "# HELP roster_batch_ops Requests committed together (group "
+	                       "commit).\n# TYPE roster_batch_ops histogram\n");
+	for (int i = 0; i < WRITER_BATCH_BUCKETS; i++) {
+		cum += st.batch[i];
+		if (i < WRITER_BATCH_BUCKETS - 1)
+			evbuffer_add_printf(b, "roster_batch_ops_bucket{le=\"%d\"} %llu\n", 1 << i,
+			                    (unsigned long long)cum);
+	}
+	evbuffer_add_printf(b, "roster_batch_ops_bucket{le=\"+Inf\"} %llu\n",
+	                    (unsigned long long)cum);
+	evbuffer_add_printf(b, "roster_batch_ops_sum %llu\nroster_batch_ops_count %llu\n",
+	                    (unsigned long long)st.batch_sum, (unsigned long long)st.commits);
+	evbuffer_add_printf(b, "# HELP roster_commit_seconds Time to commit a write transaction "
+	                       "(fsync included).\n# TYPE roster_commit_seconds histogram\n");
+	cum = 0;
+	for (int i = 0; i < WRITER_COMMIT_BUCKETS; i++) {
+		cum += st.commit[i];
+		evbuffer_add_printf(b, "roster_commit_seconds_bucket{le=\"%g\"} %llu\n", bounds[i],
+		                    (unsigned long long)cum);
+	}
+	cum += st.commit[WRITER_COMMIT_BUCKETS];
+	evbuffer_add_printf(b, "roster_commit_seconds_bucket{le=\"+Inf\"} %llu\n",
+	                    (unsigned long long)cum);
+	evbuffer_add_printf(b, "roster_commit_seconds_sum %.6f\nroster_commit_seconds_count %llu\n",
+	                    st.commit_sum, (unsigned long long)st.commits);
+	evbuffer_add_printf(b,
+	                    "# HELP roster_audit_entries Entries in the audit log.\n"
+	                    "# TYPE roster_audit_entries gauge\nroster_audit_entries %llu\n",
+	                    (unsigned long long)writer_log_size(srv));
+	evbuffer_add_printf(b,
+	                    "# HELP roster_data_keys Data keys by state.\n"
+	                    "# TYPE roster_data_keys gauge\n"
+	                    "roster_data_keys{state=\"active\"} 1\n"
+	                    "roster_data_keys{state=\"retiring\"} %zu\n",
+	                    st.retiring_data_keys);
+	mdb_env_info(srv->store.env, &info);
+	mdb_env_stat(srv->store.env, &envst);
+	evbuffer_add_printf(b,
+	                    "# HELP roster_map_bytes The LMDB map: its size and the part in "
+	                    "use.\n# TYPE roster_map_bytes gauge\n"
+	                    "roster_map_bytes{kind=\"size\"} %zu\n"
+	                    "roster_map_bytes{kind=\"used\"} %llu\n",
+	                    info.me_mapsize,
+	                    (unsigned long long)(info.me_last_pgno + 1) * envst.ms_psize);
+	evbuffer_add_printf(b,
+	                    "# HELP roster_writer_failed 1 once a commit failed and writes "
+	                    "stopped.\n# TYPE roster_writer_failed gauge\n"
+	                    "roster_writer_failed %d\n",
+	                    writer_failed(srv));
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+	                  "text/plain; version=0.0.4");
+	evhttp_send_reply(req, 200, "OK", b);
+	evbuffer_free(b);
+}

@@ -1,0 +1,44 @@
+# t-metrics.sh - /v1/metrics for administrators: Prometheus text format, request
+# counts by route and status, group-commit batch sizes and commit latency, log
+# size, key states and map use; not audited, and refused to other roles.
+. "$(dirname "$0")/lib.sh"
+new_registry
+for i in 1 2 3; do add_person; done
+as $CLERK person get per_0000000000000000000000000a
+curl_as $ADMIN GET /v1/metrics
+expect_status 200 "an admin reads the metrics"
+printf '%s\n' "$OUT" >"$T/metrics.txt"
+python3 - "$T/metrics.txt" <<'PY'
+import re, sys
+sample = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*"(,|(?=\})))*\})? -?[0-9.e+Inf-]+$')
+types = {}
+for line in open(sys.argv[1]).read().splitlines():
+    if not line:
+        continue
+    if line.startswith("# HELP ") or line.startswith("# TYPE "):
+        parts = line.split(" ", 3)
+        if parts[1] == "TYPE":
+            assert parts[3] in ("counter", "gauge", "histogram"), line
+            types[parts[2]] = parts[3]
+        continue
+    assert sample.match(line), f"not a Prometheus sample: {line!r}"
+    name = re.split(r"[{ ]", line)[0]
+    base = re.sub(r"_(bucket|sum|count)$", "", name)
+    assert name in types or base in types, f"no TYPE for {name}"
+for h in ("roster_batch_ops", "roster_commit_seconds"):
+    assert types.get(h) == "histogram", h
+PY
+check "the exposition parses as Prometheus text" test $? = 0
+check "creates are counted by route and status" grep -q 'roster_requests_total{route="person.create",status="201"} 3' "$T/metrics.txt"
+check "refusals are counted too" grep -q 'roster_requests_total{route="person.read",status="404"} 1' "$T/metrics.txt"
+check "batch sizes are reported" grep -q '^roster_batch_ops_count [1-9]' "$T/metrics.txt"
+check "commit latency is reported" grep -q '^roster_commit_seconds_bucket{le="+Inf"} [1-9]' "$T/metrics.txt"
+check "the log size is reported" grep -q '^roster_audit_entries [1-9]' "$T/metrics.txt"
+check "map use is reported" grep -q '^roster_map_bytes{kind="used"} [1-9]' "$T/metrics.txt"
+check "no personal data in metrics" test "$(grep -c -e Müller -e T22000129 "$T/metrics.txt")" = 0
+curl_as $CLERK GET /v1/metrics
+expect_status 403 "a clerk cannot read metrics"
+as $AUDITOR audit tail --n 50
+check "metrics scrapes are not audited" test "$(grep '"action":"metrics"' <<<"$OUT" | grep -c '"outcome":"ok"')" = 0
+check "a refused scrape is, like every refusal" test "$(grep '"action":"metrics"' <<<"$OUT" | grep -c '"outcome":"denied"')" = 1
+finish
