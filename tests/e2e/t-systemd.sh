@@ -18,7 +18,8 @@ with open(sys.argv[2], "a", buffering=1) as out:
 PY
 listener=$!
 for _ in $(seq 50); do [ -S "$T/notify.sock" ] && break; sleep 0.05; done
-systemd-socket-activate -E NOTIFY_SOCKET="$T/notify.sock" -l "$SOCK" "$ROSTERD" -c "$CONF" \
+systemd-socket-activate -E NOTIFY_SOCKET="$T/notify.sock" -E WATCHDOG_USEC=200000 \
+	-l "$SOCK" "$ROSTERD" -c "$CONF" \
 	2>>"$T/rosterd.log" &
 DPID=$!
 for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
@@ -32,6 +33,8 @@ check "with a STATUS= line" grep -q "STATUS=serving test.example/roster" "$T/not
 check "it says it uses the passed socket" grep -q "using the socket passed by systemd" "$T/rosterd.log"
 add_person
 expect 0 "a clerk writes through the activated socket"
+sleep 0.3
+check "the watchdog is fed (WATCHDOG_USEC=200000)" test "$(grep -c WATCHDOG=1 "$T/notify.log")" -ge 2
 kill -TERM "$DPID"
 wait "$DPID"
 check "SIGTERM exits cleanly" test $? = 0
