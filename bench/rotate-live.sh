@@ -18,6 +18,7 @@ socket = $D/sock
 master_key = $D/master.key
 origin = bench.example/roster
 map_size = $((N * 4000 + 268435456))
+allow_root = yes
 [roles]
 clerk = uid:0
 admin = uid:0

@@ -18,6 +18,7 @@ socket = $D/sock
 master_key = $D/master.key
 origin = bench.example/roster
 map_size = 8G
+allow_root = yes
 [roles]
 clerk = uid:0
 CONF

@@ -234,6 +234,12 @@ static int parse_setting(struct config *cfg, const char *name, const char *value
 		cfg->reencrypt_batch = n;
 		return 0;
 	}
+	if (strcmp(name, "allow_root") == 0) {
+		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
+			return roster_err_set(err, 0, "config", "allow_root is yes or no");
+		cfg->allow_root = strcmp(value, "yes") == 0;
+		return 0;
+	}
 	if (strcmp(name, "batch_max") == 0) {
 		if (parse_number(value, 65536, &n) < 0 || n == 0)
 			return roster_err_set(err, 0, "config", "batch_max must be 1 to 65536");

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #include <event2/thread.h>
 #include <sodium.h>
@@ -121,6 +122,13 @@ int main(int argc, char **argv)
 		log_warnx("%s", err.message);
 		config_free(&srv.cfg);
 		return 78;
+	}
+	if (init != 2 && geteuid() == 0 && !srv.cfg.allow_root) {
+		log_warnx("refusing to run as root: run rosterd as its own account (the package's "
+		          "'roster'), or set allow_root = yes in %s",
+		          conf);
+		config_free(&srv.cfg);
+		return 77;
 	}
 	if (init == 2) {
 		rc = verify_backup(&srv.cfg, argv[optind]);

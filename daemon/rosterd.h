@@ -53,6 +53,7 @@ struct config {
 	mode_t socket_mode;
 	size_t map_size;
 	size_t batch_max;
+	int allow_root;              /* rosterd refuses to run as root unless this is set */
 	size_t reencrypt_batch;      /* records re-encrypted per transaction after a rotation */
 	uint64_t checkpoint_entries; /* sign a checkpoint at least every N entries */
 	unsigned checkpoint_seconds; /* ... and every T seconds while the log grows */

@@ -17,6 +17,7 @@ data_dir = $D/data
 socket = $D/rosterd.sock
 master_key = $D/master.key
 origin = demo.localhost/roster
+allow_root = yes
 [roles]
 clerk = uid:$me
 auditor = uid:$me

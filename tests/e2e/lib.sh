@@ -39,6 +39,7 @@ master_key = $T/master.key
 origin = test.example/roster
 socket_mode = 0666
 map_size = ${MAP_SIZE:-64M}
+allow_root = yes
 ${EXTRA_SETTINGS:-}
 [roles]
 clerk = uid:$CLERK, uid:$CLERK2, uid:$BOTH

@@ -59,6 +59,12 @@ done
 hex_secret=$(printf 'Ana M' | od -An -tx1 | tr -d ' \n')
 check "mdb_dump hex does not show a name" test "$(grep -c "$hex_secret" "$T/dump.txt")" = 0
 
+# Least privilege: as root, rosterd runs only when the config says allow_root = yes.
+sed 's/^allow_root = yes$/allow_root = no/' "$CONF" >"$T/noroot.conf"
+"$ROSTERD" -c "$T/noroot.conf" 2>"$T/root.err"
+check "rosterd refuses to run as root by default" test $? = 77
+check "and says what to do" grep -q "run rosterd as its own account" "$T/root.err"
+
 # init refuses an existing registry; the daemon refuses a wrong or exposed key.
 "$ROSTERD" init -c "$CONF" 2>"$T/init.err"
 check "init refuses an existing registry" test $? != 0
