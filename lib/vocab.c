@@ -24,10 +24,13 @@ int roster_valid_country(const char *s)
 {
 	if (strlen(s) != 2 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z')
 		return 0;
-	for (const char *p = iso_countries; *p; p += 3)
+	/* Codes are 2 letters and a space; the last has no space after it. */
+	for (const char *p = iso_countries;; p += 3) {
 		if (p[0] == s[0] && p[1] == s[1])
 			return 1;
-	return 0;
+		if (p[2] == '\0')
+			return 0;
+	}
 }
 
 static const char *const segments[] = {"upstream", "midstream", "downstream", "cross-cutting"};
