@@ -14,3 +14,11 @@ for d in "$PWD" "$PWD/build"; do
 	while [ "$p" != / ]; do chmod o+x "$p" 2>/dev/null || true; p=$(dirname "$p"); done
 done
 ctest --test-dir build --output-on-failure
+# In CI (or with SANITIZE=1) the whole suite runs again under AddressSanitizer and
+# UndefinedBehaviorSanitizer (the package test once is enough).
+if [ "${CI:-}" = true ] || [ "${SANITIZE:-}" = 1 ]; then
+	cmake -S . -B build-asan -DROSTER_SANITIZE=ON -DROSTER_WERROR=$werror >/dev/null
+	cmake --build build-asan -j"$(nproc)"
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		ctest --test-dir build-asan --output-on-failure -E e2e-t-deb
+fi
