@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "rosterctl.h"
 #include "roster/verify.h"
@@ -305,6 +306,7 @@ static int feed_lines(struct vrun *vr, char *buf, uint64_t *fed)
 
 static int check_entries(struct vrun *vr)
 {
+	int tty = isatty(2) && vr->size > PAGE;
 	uint64_t fed = 0;
 	char path[128];
 
@@ -332,8 +334,13 @@ static int check_entries(struct vrun *vr)
 				break;
 			}
 			response_free(&r);
+			if (tty) /* a long log shows how far the check has come */
+				fprintf(stderr, "\rverifying %llu of %llu entries",
+				        (unsigned long long)fed, (unsigned long long)vr->size);
 		}
 	}
+	if (tty && !vr->offline)
+		fputc('\n', stderr);
 	if (verifier_finish(&vr->v) < 0)
 		return verify_failed("%s", vr->v.failure);
 	return 0;
