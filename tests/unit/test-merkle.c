@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "roster/audit.h"
 #include "roster/merkle.h"
 #include "test.h"
 
@@ -108,17 +109,6 @@ static void mth(const uint8_t (*leaves)[MERKLE_HASH], size_t n, uint8_t out[MERK
 	roster_merkle_node(out, l, r);
 }
 
-static void leaf_hash(uint8_t out[MERKLE_HASH], const uint8_t *data, size_t len)
-{
-	crypto_hash_sha256_state st;
-	const uint8_t zero = 0;
-
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, &zero, 1);
-	crypto_hash_sha256_update(&st, data, len);
-	crypto_hash_sha256_final(&st, out);
-}
-
 static void test_test_tree(void)
 {
 	static const char *const hex[] = {"",
@@ -142,7 +132,7 @@ static void test_test_tree(void)
 		size_t len = strlen(hex[i]) / 2;
 
 		sodium_hex2bin(data, sizeof(data), hex[i], strlen(hex[i]), NULL, NULL, NULL);
-		leaf_hash(leaves[i], data, len);
+		roster_audit_leaf_hash(leaves[i], data, len);
 		roster_merkle_range_append(&range, leaves[i]);
 	}
 	roster_merkle_range_root(&range, root);
@@ -154,7 +144,7 @@ static void test_test_tree(void)
 	for (int n = 1; n <= 70; n++) {
 		uint8_t b = (uint8_t)n;
 
-		leaf_hash(leaves[n - 1], &b, 1);
+		roster_audit_leaf_hash(leaves[n - 1], &b, 1);
 		roster_merkle_range_append(&range, leaves[n - 1]);
 		roster_merkle_range_root(&range, root);
 		mth((const uint8_t(*)[MERKLE_HASH])leaves, (size_t)n, want);
