@@ -135,12 +135,13 @@ int main(int argc, char **argv)
 	keys_install(&srv.keys, 2, fresh);
 	t0 = now();
 	while (!retired) {
+		struct reencrypt_progress prog;
 		double s = now();
 		int rc;
 
 		check(mdb_txn_begin(srv.store.env, NULL, 0, &w.txn), &err, "txn");
 		roster_time_rfc3339(w.now, time(NULL));
-		rc = reencrypt_step(&w, batch, &retired, &err);
+		rc = reencrypt_step(&w, batch, &retired, &prog, &err);
 		if (rc < 0)
 			fatalx("re-encryption: %s (%d)", err.message, rc);
 		check(mdb_txn_commit(w.txn), &err, "commit");

@@ -94,6 +94,21 @@ const struct cmd_entry cmd_role_revoke_entry = {
     "revoke a granted role (never the last admin; config roles live in rosterd.conf)",
     cmd_role_revoke};
 
+static void backup_watch(struct ctl *ctl)
+{
+	json_t *p = progress_fetch(ctl), *b = json_object_get(p, "backup");
+	char what[64];
+
+	if (json_is_object(b)) {
+		uint64_t bytes = (uint64_t)json_integer_value(json_object_get(b, "bytes"));
+
+		snprintf(what, sizeof(what), "%.1f MiB", (double)bytes / 1048576);
+		progress_draw("copying", bytes,
+		              (uint64_t)json_integer_value(json_object_get(b, "estimate")), what);
+	}
+	json_decref(p);
+}
+
 static void print_backup(const json_t *b)
 {
 	printf("backup written to %s (covers the audit log through entry %lld)\n",
@@ -104,6 +119,7 @@ static void print_backup(const json_t *b)
 static int cmd_backup(struct ctl *ctl, int argc, char **argv)
 {
 	char parent[PATH_MAX], *copy1, *copy2, *path;
+	struct response r;
 	struct args a;
 	json_t *body;
 	int rc = args_parse(&cmd_backup_entry, argc, argv, NULL, NULL, 1, 1, &a);
@@ -121,7 +137,22 @@ static int cmd_backup(struct ctl *ctl, int argc, char **argv)
 	}
 	path = roster_xasprintf("%s/%s", parent, basename(copy2));
 	body = json_pack("{s:s}", "path", path);
-	rc = cmd_simple(ctl, "POST", "/v1/backup", body, print_backup);
+	if (progress_wanted(ctl))
+		ctl->watch = backup_watch;
+	rc = http_request(ctl, "POST", "/v1/backup", body, &r);
+	ctl->watch = NULL;
+	if (rc == 0) {
+		json_int_t bytes = json_integer_value(json_object_get(r.json, "bytes"));
+		char what[64];
+
+		if (progress_wanted(ctl) && r.status == 200) {
+			snprintf(what, sizeof(what), "%.1f MiB", (double)bytes / 1048576);
+			progress_draw("copying", (uint64_t)bytes, (uint64_t)bytes, what);
+			progress_done();
+		}
+		rc = http_finish(ctl, &r, print_backup);
+		response_free(&r);
+	}
 	json_decref(body);
 	free(path);
 	free(copy1);

@@ -71,23 +71,72 @@ static void print_rotated(const json_t *r)
 		       json_string_value(json_object_get(r, "file")));
 }
 
+/* Waits for the re-encryption a data key rotation started, drawing it on a terminal. */
+static int reencrypt_wait(struct ctl *ctl)
+{
+	int bar = progress_wanted(ctl);
+	uint64_t scanned = 0, total = 0;
+	char what[64];
+
+	for (;;) {
+		json_t *p = progress_fetch(ctl), *re;
+
+		if (p == NULL) {
+			fprintf(stderr, "rosterctl: lost the daemon while waiting for the "
+			                "re-encryption; see rosterctl key status\n");
+			return EXIT_UNREACHABLE;
+		}
+		re = json_object_get(p, "reencrypt");
+		if (!json_is_object(re)) {
+			json_decref(p);
+			break;
+		}
+		if (json_integer_value(json_object_get(re, "total")) > 0) {
+			scanned = (uint64_t)json_integer_value(json_object_get(re, "scanned"));
+			total = (uint64_t)json_integer_value(json_object_get(re, "total"));
+		}
+		json_decref(p);
+		if (bar && total) {
+			snprintf(what, sizeof(what), "%llu of %llu records",
+			         (unsigned long long)scanned, (unsigned long long)total);
+			progress_draw("re-encrypting", scanned, total, what);
+		}
+		progress_sleep(250);
+	}
+	if (bar) {
+		snprintf(what, sizeof(what), "%llu records", (unsigned long long)total);
+		progress_draw("re-encrypting", total, total, total ? what : "");
+		progress_done();
+	}
+	if (!ctl->json)
+		printf("re-encryption done: every record is sealed under the active data key and "
+		       "older data keys are retired\n");
+	return EXIT_OK;
+}
+
 static int cmd_key_rotate(struct ctl *ctl, int argc, char **argv)
 {
+	static const char *const opts[] = {"!wait", NULL};
 	struct args a;
 	json_t *body;
-	int rc = args_parse(&cmd_key_rotate_entry, argc, argv, NULL, NULL, 1, 1, &a);
+	int rc = args_parse(&cmd_key_rotate_entry, argc, argv, NULL, opts, 1, 1, &a);
 
 	if (rc)
 		return ARGS_DONE(rc);
+	if (a.opt[0] && strcmp(a.pos[0], "data") != 0)
+		return cmd_usage_error(&cmd_key_rotate_entry,
+		                       "--wait only applies to data keys (the others finish at once)");
 	body = json_pack("{s:s}", "kind", a.pos[0]);
 	rc = cmd_simple(ctl, "POST", "/v1/keys/rotate", body, print_rotated);
 	json_decref(body);
+	if (rc == EXIT_OK && a.opt[0])
+		rc = reencrypt_wait(ctl);
 	return rc;
 }
 
 const struct cmd_entry cmd_key_rotate_entry = {
-    "key", "rotate", "data|signing|master|index",
+    "key", "rotate", "data|signing|master|index [--wait]",
     "replace a key online: data (records re-encrypted in the background), signing (hand-over "
     "checkpoint signed by both), master (every key re-wrapped, the key file replaced), index "
-    "(state indexes rebuilt)",
+    "(state indexes rebuilt); --wait stays until the re-encryption is done",
     cmd_key_rotate};

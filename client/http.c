@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -22,18 +23,33 @@ static size_t collect(char *data, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-static int upload_bar(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-                      curl_off_t ulnow)
-{
-	int width = 40, done = ultotal > 0 ? (int)(ulnow * width / ultotal) : 0;
+struct transfer {
+	struct ctl *ctl;
+	struct timespec last_watch;
+};
 
-	(void)arg;
+/* libcurl calls this often while a request is outstanding, even when no byte moves. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+	struct transfer *t = arg;
+	struct timespec now;
+	char what[64];
+
 	(void)dltotal;
 	(void)dlnow;
-	if (ultotal > 0)
-		fprintf(stderr, "\rsending  [%.*s%*s] %3d%%", done,
-		        "########################################", width - done, "",
-		        (int)(ulnow * 100 / ultotal));
+	if (t->ctl->progress && ultotal > 0) {
+		snprintf(what, sizeof(what), "%.1f of %.1f MiB", (double)ulnow / 1048576,
+		         (double)ultotal / 1048576);
+		progress_draw("sending", (uint64_t)ulnow, (uint64_t)ultotal, what);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (t->ctl->watch && (now.tv_sec - t->last_watch.tv_sec) * 1000 +
+	                             (now.tv_nsec - t->last_watch.tv_nsec) / 1000000 >=
+	                         250) {
+		t->last_watch = now;
+		t->ctl->watch(t->ctl);
+	}
 	return 0;
 }
 
@@ -50,6 +66,7 @@ int http_request(struct ctl *ctl, const char *method, const char *path, const js
                  struct response *r)
 {
 	CURL *curl = curl_easy_init();
+	struct transfer t = {.ctl = ctl};
 	struct curl_slist *headers = NULL;
 	char url[2048], *text = NULL;
 	CURLcode rc;
@@ -66,8 +83,10 @@ int http_request(struct ctl *ctl, const char *method, const char *path, const js
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	if (ctl->progress) {
-		curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, upload_bar);
+	if (ctl->progress || ctl->watch) {
+		clock_gettime(CLOCK_MONOTONIC, &t.last_watch);
+		curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &t);
 		curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
 	}
 	if (body) {

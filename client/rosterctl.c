@@ -19,7 +19,7 @@ int main(int argc, char **argv)
 	                                     {"completion", no_argument, NULL, 'C'},
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     {NULL, 0, NULL, 0}};
-	struct ctl ctl = {getenv("ROSTER_SOCKET"), 0, 0};
+	struct ctl ctl = {.socket = getenv("ROSTER_SOCKET")};
 	int ch, rc, n = 0;
 
 	/* "+": stop at the noun, so command flags are left for the command. */

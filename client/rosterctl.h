@@ -6,6 +6,8 @@
 #ifndef ROSTERCTL_H
 #define ROSTERCTL_H
 
+#include <stdint.h>
+
 #include <jansson.h>
 
 #include "roster/record.h"
@@ -25,6 +27,9 @@ struct ctl {
 	const char *socket;
 	int json;     /* --json: the daemon's JSON, untouched */
 	int progress; /* show an upload bar on stderr (set by commands, on a terminal) */
+	/* While a request is outstanding, called about four times a second (a command
+	 * drawing the daemon-side progress of a long operation). */
+	void (*watch)(struct ctl *ctl);
 };
 
 struct response {
@@ -91,6 +96,13 @@ void response_free(struct response *r);
 int http_finish(struct ctl *ctl, struct response *r, void (*print)(const json_t *));
 /* Percent-encodes a query value. */
 char *http_escape(const char *s);
+
+/* progress.c: bars on a terminal's stderr, and the daemon's GET /v1/progress. */
+int progress_wanted(const struct ctl *ctl);
+void progress_draw(const char *label, uint64_t done, uint64_t total, const char *what);
+void progress_done(void);
+json_t *progress_fetch(struct ctl *ctl);
+void progress_sleep(unsigned ms);
 
 /* output.c: human-readable forms. */
 void print_person(const json_t *p);

@@ -288,7 +288,6 @@ int h_backup(struct server *srv, struct op *op, const char *id)
 	char file[4200];
 	struct stat sb;
 
-	(void)srv;
 	(void)id;
 	if ((op->body = http_body_json(op->req, &op->err)) == NULL)
 		return -1;
@@ -297,6 +296,9 @@ int h_backup(struct server *srv, struct op *op, const char *id)
 	    strlen(path) > 4000)
 		return roster_err_set(&op->err, 422, "invalid_field",
 		                      "send {\"path\": an absolute directory path}");
+	if (srv->backup_estimate)
+		return roster_err_set(&op->err, 409, "busy",
+		                      "a backup is running: wait for it to finish");
 	snprintf(file, sizeof(file), "%s/data.mdb", path);
 	if (stat(file, &sb) == 0)
 		return roster_err_set(&op->err, 409, "exists",
@@ -306,12 +308,78 @@ int h_backup(struct server *srv, struct op *op, const char *id)
 	return 0;
 }
 
+/* mdb_env_copyfd2 gives no progress, so it writes into a pipe and the backup
+ * thread moves the bytes to the file, counting them for GET /v1/progress. */
+struct copy_job {
+	MDB_env *env;
+	int fd; /* the pipe's write end, closed when the copy ends */
+	int rc;
+};
+
+static void *copy_main(void *arg)
+{
+	struct copy_job *job = arg;
+
+	job->rc = mdb_env_copyfd2(job->env, job->fd, MDB_CP_COMPACT);
+	close(job->fd);
+	return NULL;
+}
+
+/* Copies the environment into fd, counting *bytes; returns 0, an errno value or an
+ * LMDB code. */
+static int backup_copy(struct server *srv, int fd, uint64_t *bytes)
+{
+	struct copy_job job = {.env = srv->store.env};
+	char buf[1 << 16];
+	MDB_envinfo info;
+	MDB_stat st;
+	pthread_t t;
+	ssize_t n;
+	int p[2], rc = 0;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return errno;
+	job.fd = p[1];
+	mdb_env_info(srv->store.env, &info);
+	mdb_env_stat(srv->store.env, &st);
+	srv->backup_bytes = 0;
+	srv->backup_estimate = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
+	pthread_rwlock_rdlock(&srv->store.resize);
+	if ((rc = pthread_create(&t, NULL, copy_main, &job)) != 0) {
+		close(p[1]);
+		goto done;
+	}
+	while ((n = read(p[0], buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || roster_write_all(fd, buf, (size_t)n) < 0) {
+			rc = errno; /* closing the pipe below stops the copy (EPIPE) */
+			break;
+		}
+		*bytes += (uint64_t)n;
+		srv->backup_bytes = *bytes;
+	}
+	close(p[0]);
+	p[0] = -1;
+	pthread_join(t, NULL);
+	if (rc == 0)
+		rc = job.rc;
+done:
+	pthread_rwlock_unlock(&srv->store.resize);
+	if (p[0] >= 0)
+		close(p[0]);
+	srv->backup_estimate = 0;
+	return rc;
+}
+
 static void *backup_main(void *arg)
 {
 	struct op *op = arg;
 	struct server *srv = op->srv;
 	const char *path = json_string_value(json_object_get(op->body, "path"));
+	uint64_t bytes = 0;
 	int rc = 0;
+
 	if (mkdir(path, 0700) < 0 && errno != EEXIST)
 		rc = errno;
 	if (rc == 0) {
@@ -322,9 +390,7 @@ static void *backup_main(void *arg)
 		if (fd < 0) {
 			rc = errno;
 		} else {
-			pthread_rwlock_rdlock(&srv->store.resize);
-			rc = mdb_env_copyfd2(srv->store.env, fd, MDB_CP_COMPACT);
-			pthread_rwlock_unlock(&srv->store.resize);
+			rc = backup_copy(srv, fd, &bytes);
 			if (rc == 0 && fsync(fd) < 0)
 				rc = errno;
 			close(fd);
@@ -338,7 +404,8 @@ static void *backup_main(void *arg)
 		               rc > 0 ? strerror(rc) : mdb_strerror(rc));
 		op->status = 500;
 	} else {
-		op->reply = json_pack("{s:s, s:I}", "path", path, "audit_seq", (json_int_t)op->seq);
+		op->reply = json_pack("{s:s, s:I, s:I}", "path", path, "audit_seq",
+		                      (json_int_t)op->seq, "bytes", (json_int_t)bytes);
 	}
 	writer_hand_back(srv, op);
 	return NULL;

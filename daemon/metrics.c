@@ -86,6 +86,14 @@ void metrics_reply(struct server *srv, struct evhttp_request *req)
 	                    info.me_mapsize,
 	                    (unsigned long long)(info.me_last_pgno + 1) * envst.ms_psize);
 	evbuffer_add_printf(b,
+	                    "# HELP roster_reencrypt_records Re-encryption after a data key "
+	                    "rotation: records walked and in all (0 0 when none runs).\n"
+	                    "# TYPE roster_reencrypt_records gauge\n"
+	                    "roster_reencrypt_records{kind=\"scanned\"} %llu\n"
+	                    "roster_reencrypt_records{kind=\"total\"} %llu\n",
+	                    (unsigned long long)st.reencrypt.scanned,
+	                    (unsigned long long)st.reencrypt.total);
+	evbuffer_add_printf(b,
 	                    "# HELP roster_writer_failed 1 once a commit failed and writes "
 	                    "stopped.\n# TYPE roster_writer_failed gauge\n"
 	                    "roster_writer_failed %d\n",
@@ -94,4 +102,28 @@ void metrics_reply(struct server *srv, struct evhttp_request *req)
 	                  "text/plain; version=0.0.4");
 	evhttp_send_reply(req, 200, "OK", b);
 	evbuffer_free(b);
+}
+
+/* GET /v1/progress (admin): how far the long background jobs have come, for
+ * rosterctl's progress bars. Counts only; not audited, like metrics. */
+void progress_reply(struct server *srv, struct evhttp_request *req)
+{
+	struct writer_stats st;
+	const double *bounds;
+	uint64_t estimate = srv->backup_estimate, bytes = srv->backup_bytes;
+	json_t *body = json_object();
+
+	writer_stats(srv, &st, &bounds);
+	json_object_set_new(body, "backup",
+	                    estimate ? json_pack("{s:I, s:I}", "bytes", (json_int_t)bytes,
+	                                         "estimate", (json_int_t)estimate)
+	                             : json_null());
+	json_object_set_new(body, "reencrypt",
+	                    st.retiring_data_keys
+	                        ? json_pack("{s:I, s:I}", "scanned",
+	                                    (json_int_t)st.reencrypt.scanned, "total",
+	                                    (json_int_t)st.reencrypt.total)
+	                        : json_null());
+	http_reply_json(req, 200, body);
+	json_decref(body);
 }

@@ -196,6 +196,11 @@ struct op {
 	uint64_t seq_from, seq_to;
 };
 
+/* How far a re-encryption's walk over every record has come. */
+struct reencrypt_progress {
+	uint64_t scanned, total;
+};
+
 #define WRITER_BATCH_BUCKETS  12 /* ops per commit: <=1, <=2, <=4 ... <=1024, more */
 #define WRITER_COMMIT_BUCKETS 10 /* commit seconds: bounds in writer.c, then +Inf */
 struct writer_stats {
@@ -204,6 +209,7 @@ struct writer_stats {
 	double commit_sum;
 	uint32_t active_data_key;
 	size_t retiring_data_keys;
+	struct reencrypt_progress reencrypt; /* total 0: none running */
 };
 void writer_stats(struct server *srv, struct writer_stats *out, const double **bounds);
 
@@ -312,11 +318,15 @@ struct server {
 		uint64_t n;
 	} counts[256];
 	size_t ncounts;
+	/* A running backup's bytes written and the environment's size (0: none running);
+	 * written by the backup thread, read by GET /v1/progress. */
+	_Atomic uint64_t backup_bytes, backup_estimate;
 };
 
 /* metrics.c */
 void metrics_count(struct server *srv, const char *action, int status);
 void metrics_reply(struct server *srv, struct evhttp_request *req);
+void progress_reply(struct server *srv, struct evhttp_request *req);
 
 /* h-admin.c: the main thread's copy of stored grants. */
 int grants_load(struct server *srv, struct roster_err *err);
@@ -390,8 +400,10 @@ int h_key_rotate(struct server *srv, struct op *op, const char *id);
 /* rotate.c: data key rotation and the background re-encryption it starts. */
 json_t *keys_status(struct wtxn *w, struct roster_err *err);
 json_t *signing_history(MDB_txn *txn, MDB_dbi meta);
-/* One slice of re-encryption in its own transaction; 1 more to do, 0 done, -1 failed. */
-int reencrypt_step(struct wtxn *w, size_t max, int *retired, struct roster_err *err);
+/* One slice of re-encryption in its own transaction; 1 more to do, 0 done, -1 failed.
+ * prog says how far the walk over every record has come. */
+int reencrypt_step(struct wtxn *w, size_t max, int *retired, struct reencrypt_progress *prog,
+                   struct roster_err *err);
 
 /* init.c and main.c */
 int registry_init(struct config *cfg, struct roster_err *err);

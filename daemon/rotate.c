@@ -36,6 +36,8 @@ static int meta_put(struct wtxn *w, const char *name, const void *val, size_t le
 	return rc == 0 ? 0 : rc == MDB_MAP_FULL ? ROSTER_RETRY : ROSTER_FATAL;
 }
 
+static int reencrypt_scanned_put(struct wtxn *w, uint64_t n);
+
 static uint32_t meta_u32(struct wtxn *w, const char *name)
 {
 	MDB_val k = {strlen(name), (void *)name}, v;
@@ -186,7 +188,7 @@ static int rotate_apply(struct wtxn *w, struct op *op)
 	                        op->newkey, ROSTER_KEY_BYTES, &op->err)) < 0)
 		return ROSTER_FATAL;
 	if ((rc = meta_put(w, "data_key", be, 4)) || (rc = meta_put(w, "data_key_last", be, 4)) ||
-	    (rc = meta_put(w, "reencrypt", "", 0)))
+	    (rc = meta_put(w, "reencrypt", "", 0)) || (rc = reencrypt_scanned_put(w, 0)))
 		return rc;
 	op->after_commit = rotate_commit;
 	op->newkey_kind = 'd';
@@ -546,12 +548,47 @@ static int retire_old(struct wtxn *w, struct roster_err *err)
 			return rc;
 	}
 	rc = mdb_del(w->txn, w->srv->store.meta, &(MDB_val){9, "reencrypt"}, NULL);
+	if (rc == 0 || rc == MDB_NOTFOUND)
+		rc = mdb_del(w->txn, w->srv->store.meta, &(MDB_val){17, "reencrypt_scanned"}, NULL);
 	return rc == 0 || rc == MDB_NOTFOUND ? 0 : ROSTER_FATAL;
 }
 
-int reencrypt_step(struct wtxn *w, size_t max, int *retired, struct roster_err *err)
+/* Progress survives restarts: records walked so far, kept beside the position. */
+static uint64_t reencrypt_scanned(struct wtxn *w)
+{
+	MDB_val k = {17, "reencrypt_scanned"}, v;
+
+	if (mdb_get(w->txn, w->srv->store.meta, &k, &v) == 0 && v.mv_size == 8)
+		return roster_be64_get(v.mv_data);
+	return 0;
+}
+
+static int reencrypt_scanned_put(struct wtxn *w, uint64_t n)
+{
+	uint8_t be[8];
+
+	roster_be64_put(be, n);
+	return meta_put(w, "reencrypt_scanned", be, 8);
+}
+
+static uint64_t records_total(struct wtxn *w)
+{
+	uint64_t total = 0;
+
+	for (int d = 0; d < 3; d++) {
+		MDB_stat ms;
+
+		if (mdb_stat(w->txn, record_dbi(&w->srv->store, d), &ms) == 0)
+			total += ms.ms_entries;
+	}
+	return total;
+}
+
+int reencrypt_step(struct wtxn *w, size_t max, int *retired, struct reencrypt_progress *prog,
+                   struct roster_err *err)
 {
 	struct store *st = &w->srv->store;
+	uint64_t scanned = reencrypt_scanned(w);
 	MDB_val cv;
 	char after[ROSTER_ID_MAX] = "";
 	uint8_t pos[1 + ROSTER_ID_MAX];
@@ -586,6 +623,7 @@ int reencrypt_step(struct wtxn *w, size_t max, int *retired, struct roster_err *
 			if (roster_envelope_header(v.mv_data, v.mv_size, &id, &version) == 0 &&
 			    id != w->srv->keys.data_id)
 				json_array_append_new(ids, json_stringn(k.mv_data, k.mv_size));
+			scanned++;
 			snprintf(after, sizeof(after), "%.*s", (int)k.mv_size, (char *)k.mv_data);
 		}
 		mdb_cursor_close(cur);
@@ -611,15 +649,19 @@ int reencrypt_step(struct wtxn *w, size_t max, int *retired, struct roster_err *
 		if (more == 0) /* this database has more: stop here, resume after `after` */
 			break;
 	}
+	prog->total = records_total(w);
+	prog->scanned = scanned < prog->total ? scanned : prog->total;
 	if (d >= 3) {
 		if ((rc = retire_old(w, err)) != 0)
 			return rc;
 		*retired = 1;
+		prog->scanned = prog->total;
 		return 0;
 	}
 	pos[0] = (uint8_t)d;
 	memcpy(pos + 1, after, strlen(after));
-	if ((rc = meta_put(w, "reencrypt", pos, 1 + strlen(after))) != 0)
+	if ((rc = meta_put(w, "reencrypt", pos, 1 + strlen(after))) != 0 ||
+	    (rc = reencrypt_scanned_put(w, scanned)) != 0)
 		return rc;
 	return 1;
 }

@@ -58,6 +58,7 @@ static const struct route routes[] = {
     {EVHTTP_REQ_POST, "/v1/keys/rotate", ADMIN, "key.rotate", h_key_rotate},
     {EVHTTP_REQ_GET, "/v1/health", ROLE_ANY, "health", NULL},
     {EVHTTP_REQ_GET, "/v1/metrics", ADMIN, "metrics", NULL},
+    {EVHTTP_REQ_GET, "/v1/progress", ADMIN, "progress", NULL},
 };
 
 /* Matches path against pattern; *id gets the {id} segment (NUL-terminated in idbuf). */
@@ -162,6 +163,8 @@ void routes_dispatch(struct evhttp_request *req, void *arg)
 		metrics_count(srv, route->action, 200);
 		if (strcmp(route->action, "metrics") == 0)
 			metrics_reply(srv, req);
+		else if (strcmp(route->action, "progress") == 0)
+			progress_reply(srv, req);
 		else
 			reply_health(srv, req, &op->peer);
 		srv->in_flight--;

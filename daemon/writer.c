@@ -262,6 +262,7 @@ static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
 			op->after_commit(srv, op);
 		op->after_abort = NULL;
 	}
+	writer_adopt(wr, &w); /* again: after_commit may have installed a key */
 	return 0;
 abort:
 	mdb_txn_abort(w.txn);
@@ -308,6 +309,7 @@ static int reencrypt_due(struct server *srv, struct writer *wr)
 static void reencrypt_run(struct server *srv, struct writer *wr)
 {
 	struct roster_err err = {0};
+	struct reencrypt_progress prog = {0};
 	int rc, retired = 0;
 
 	for (;;) {
@@ -319,15 +321,18 @@ static void reencrypt_run(struct server *srv, struct writer *wr)
 			store_mdb_err(&err, rc, "starting re-encryption");
 			break;
 		}
-		rc = reencrypt_step(&w, srv->cfg.reencrypt_batch, &retired, &err);
+		rc = reencrypt_step(&w, srv->cfg.reencrypt_batch, &retired, &prog, &err);
 		if (rc >= 0)
 			rc = batch_checkpoint(srv, wr, &w, NULL, &err);
 		if (rc >= 0 && (rc = mdb_txn_commit(w.txn)) == 0) {
-			writer_adopt(wr, &w);
 			if (retired) {
 				keys_drop_old(&srv->keys);
 				log_info("re-encryption done: older data keys retired and wiped");
 			}
+			writer_adopt(wr, &w); /* after the drop: stats show no key retiring */
+			pthread_mutex_lock(&wr->lock);
+			wr->stats.reencrypt = retired ? (struct reencrypt_progress){0} : prog;
+			pthread_mutex_unlock(&wr->lock);
 			return;
 		}
 		if (rc < 0)

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -194,6 +196,23 @@ int roster_id_valid_any(const char *s, const char *prefixes)
 				return 1;
 		}
 		p += len + (p[len] == ' ');
+	}
+	return 0;
+}
+
+int roster_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
 	}
 	return 0;
 }

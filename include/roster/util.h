@@ -33,6 +33,9 @@ int roster_id_valid(const char *s, const char *prefix);
 int roster_id_valid_any(const char *s, const char *prefixes);
 #define ROSTER_ID_MAX 40
 
+/* Writes all of buf to fd, retrying short writes and EINTR; -1 with errno set. */
+int roster_write_all(int fd, const void *buf, size_t len);
+
 void roster_be64_put(uint8_t out[8], uint64_t v);
 uint64_t roster_be64_get(const uint8_t in[8]);
 void roster_be32_put(uint8_t out[4], uint32_t v);

@@ -84,6 +84,18 @@ as() {
 	ERR=$(cat "$T/err")
 }
 
+# as_tty UID rosterctl-args...: like as, on a pseudo-terminal (progress bars show);
+# stdout and stderr both land in $OUT.
+as_tty() {
+	local uid=$1 cmd
+	shift
+	printf -v cmd '%q ' "$ROSTERCTL" "$@"
+	OUT=$(ROSTER_SOCKET=$SOCK setpriv --reuid="$uid" --regid="$uid" --clear-groups \
+		script -qec "$cmd" /dev/null 2>&1 | tr -d '\r')
+	RC=${PIPESTATUS[0]}
+	ERR=
+}
+
 # curl_as UID METHOD PATH [BODY]: raw HTTP; body in $OUT, status in $STATUS.
 curl_as() {
 	local uid=$1 method=$2 path=$3 body=${4-}

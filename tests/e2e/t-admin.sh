@@ -71,11 +71,21 @@ client_load 40
 sleep 0.2
 as $ADMIN backup "$T/out/backup1"
 expect 0 "backup while a clerk writes"
+check "no progress bar without a terminal" test -z "$ERR"
 wait $CLIENT
 check "no client request failed during the backup" test ! -e "$T/out/client.err"
 check "the backup file is 0600" test "$(stat -c %a "$T/out/backup1/data.mdb")" = 600
 as $ADMIN backup "$T/out/backup1"
 expect 65 "a backup never overwrites another"
+as_tty $ADMIN backup "$T/out/backup3"
+expect 0 "backup on a terminal"
+check "a terminal gets a copying bar that ends at 100%" contains "$OUT" "100%"
+check "the bar names the copy" contains "$OUT" "copying"
+as $ADMIN --json backup "$T/out/backup4"
+check "the reply counts the bytes written" \
+	test "$(field "$OUT" bytes)" = "$(stat -c %s "$T/out/backup4/data.mdb")"
+curl_as $ADMIN GET /v1/progress
+check "no backup running: progress says null" test "$(field "$OUT" backup)" = None
 "$ROSTERD" verify-backup -c "$CONF" "$T/out/backup1" >"$T/vb.out" 2>&1
 check "verify-backup passes on a fresh backup" test $? = 0
 check "verify-backup says what it checked" grep -q "records open under their keys" "$T/vb.out"

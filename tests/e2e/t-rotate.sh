@@ -81,6 +81,42 @@ expect 0 "the log verifies --deep after six interrupted rotations"
 as $CLERK person list --all --limit 500
 check "every record still opens" test "$(grep -c '^per_' <<<"$OUT")" = "$((records + 30))"
 
+# Progress: GET /v1/progress (admin, unaudited) reports the walk; --wait stays until
+# the end, with a bar on a terminal and nothing on stderr otherwise.
+curl_as $ADMIN GET /v1/progress
+check "no re-encryption: progress says null" test "$(field "$OUT" reencrypt)" = None
+curl_as $CLERK GET /v1/progress
+expect_status 403 "a clerk cannot read progress"
+as $ADMIN key rotate data
+seen=
+for _ in $(seq 100); do
+	curl_as $ADMIN GET /v1/progress
+	re=$(field "$OUT" reencrypt)
+	[ "$re" = None ] && break
+	contains "$re" '"total": 0' || seen=$re
+	sleep 0.01
+done
+check "progress shows the walk mid-way ($seen)" python3 -c '
+import json, sys
+p = json.loads(sys.argv[1]); assert 0 <= p["scanned"] <= p["total"] and p["total"] > 100' "$seen"
+check "the key retires after that rotation" wait_retired 8
+as_tty $ADMIN key rotate data --wait
+expect 0 "rotate --wait on a terminal"
+check "a bar is drawn to 100% on a terminal" contains "$OUT" "re-encrypting"
+check "the bar ends at 100%" contains "$OUT" "100%"
+check "--wait returns only when the old key is retired" test "$(key_state 9)" = "retired 0"
+as $ADMIN key rotate data --wait
+expect 0 "rotate --wait without a terminal"
+check "no bar without a terminal" test -z "$ERR"
+check "it says the re-encryption is done" contains "$OUT" "re-encryption done"
+check "--wait without a terminal also waits for the end" test "$(key_state 10)" = "retired 0"
+as $ADMIN key rotate signing --wait
+expect 64 "--wait is for data keys only"
+curl_as $ADMIN GET /v1/metrics
+check "metrics report the re-encryption gauge" contains "$OUT" 'roster_reencrypt_records{kind="total"} 0'
+check "metrics show no key retiring as soon as --wait returns" \
+	contains "$OUT" 'roster_data_keys{state="retiring"} 0'
+
 # Signing key: the hand-over checkpoint carries both signatures; auditors follow it.
 STATE=$T/out/audit-state.json
 as $AUDITOR audit verify --state "$STATE"
