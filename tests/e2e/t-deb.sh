@@ -7,10 +7,22 @@
 command -v dpkg >/dev/null && command -v cpack >/dev/null || { echo "SKIP: no dpkg or cpack"; exit 77; }
 B=$(dirname "$ROSTERD")
 [ -f "$B/CPackConfig.cmake" ] || { echo "SKIP: not a CMake build folder"; exit 77; }
-(cd "$B" && cpack -G DEB >"$T/cpack.out" 2>&1)
+if dpkg-query -W -f='${Status}' roster 2>/dev/null | grep -q "install ok installed"; then
+	echo "SKIP: roster is installed on this machine; this test would replace it"
+	exit 77
+fi
+(cd "$B" && rm -f roster_*_amd64.deb && cpack -G DEB >"$T/cpack.out" 2>&1)
 check "cpack builds a .deb" test -f "$B"/roster_*_amd64.deb
+VERSION=$("$ROSTERD" --version | awk '{print $2}')
+# The same tree packaged as an older version: installed first, then upgraded.
+(cd "$B" && cpack -G DEB -B "$T/old" -D CPACK_PACKAGE_VERSION=0.0.1 >>"$T/cpack.out" 2>&1)
+check "cpack builds an older-versioned .deb for the upgrade" test -f "$T"/old/roster_0.0.1_amd64.deb
+dpkg -i "$T"/old/roster_0.0.1_amd64.deb >"$T/dpkg.out" 2>&1
+check "the older package installs" test "$(dpkg-query -W -f='${Version}' roster)" = 0.0.1
+printf '# changed by the administrator\n' >>/etc/roster/rosterd.conf
 dpkg -i "$B"/roster_*_amd64.deb >"$T/dpkg.out" 2>&1
-check "dpkg -i installs it ($(tail -n2 "$T/dpkg.out"))" test $? = 0
+rc=$? # before the message's $(...) below resets $?
+check "dpkg -i installs it ($(tail -n2 "$T/dpkg.out"))" test $rc = 0
 trap 'dpkg -r roster >/dev/null 2>&1; cleanup' EXIT
 for f in /usr/bin/rosterd /usr/bin/rosterctl /usr/lib/systemd/system/rosterd.service \
 	/usr/lib/systemd/system/rosterd.socket /usr/share/man/man8/rosterd.8 \
@@ -18,6 +30,8 @@ for f in /usr/bin/rosterd /usr/bin/rosterctl /usr/lib/systemd/system/rosterd.ser
 	/usr/share/bash-completion/completions/rosterctl /etc/roster/rosterd.conf; do
 	check "the package installs $f" test -e "$f"
 done
+check "the upgrade installs $VERSION" test "$(dpkg-query -W -f='${Version}' roster)" = "$VERSION"
+check "the upgrade keeps the administrator's rosterd.conf" grep -q "changed by the administrator" /etc/roster/rosterd.conf
 check "the package creates the roster account" sh -c "getent passwd roster >/dev/null"
 check "and its data folder, owned by it" test "$(stat -c %U:%a /var/lib/roster)" = roster:700
 
@@ -46,4 +60,7 @@ wait "$DPID"
 DPID=
 dpkg -r roster >/dev/null 2>&1
 check "dpkg -r removes the binaries" test ! -e /usr/bin/rosterd
+check "dpkg -r leaves the configuration" test -e /etc/roster/rosterd.conf
+# Only this test's own configuration goes (it carries the line added above).
+grep -q "changed by the administrator" /etc/roster/rosterd.conf && rm -f /etc/roster/rosterd.conf
 finish

@@ -1,0 +1,59 @@
+# t-upgrade.sh - a registry written by an older release (tests/fixtures/registry-0.1.0)
+# opens with this rosterd: its records read back and are found through the blind
+# indexes, the log and every record verify --deep, verify-backup passes, and new
+# writes, rotations and restarts carry on from it.
+. "$(dirname "$0")/lib.sh"
+FX=$(cd "$(dirname "$0")/../fixtures/registry-0.1.0" && pwd)
+read -r P P2 D TR1 TR2 <"$FX/ids"
+
+write_conf
+sed -i 's|^origin = .*|origin = fixture.test/roster|' "$CONF"
+install -d -m 0700 "$T/data"
+install -m 0600 "$FX/data.mdb" "$T/data/data.mdb"
+install -m 0600 "$FX/master.key" "$T/master.key"
+
+"$ROSTERD" verify-backup -c "$CONF" "$T/data" >"$T/vb.out" 2>&1
+rc=$?
+check "verify-backup passes on the 0.1.0 registry ($(tail -n1 "$T/vb.out"))" test $rc = 0
+start_daemon
+
+as $CLERK --json person get "$P"
+expect 0 "a 0.1.0 person reads back"
+check "with its updated field" test "$(field "$OUT" employer)" = "Fixture Alloys"
+check "and its non-ASCII name" test "$(field "$OUT" name)" = "Zoë Ødegård"
+as $CLERK person find --national-id NO-1975-0304
+check "a 0.1.0 person is found by national id" contains "$OUT" "$P"
+as $CLERK person find --name "KENJI SATO" --employer "Fixture Metals"
+check "and by name and employer (the blind indexes of 0.1.0)" contains "$OUT" "$P2"
+as $CLERK --json doc get "$D"
+check "a 0.1.0 document keeps its custody history" \
+	test "$(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])["history"]))' "$OUT")" = 2
+as $CLERK doc list --custody holder
+check "the custody index of 0.1.0 answers" contains "$OUT" "$D"
+as $CLERK --json travel get "$TR2"
+check "a 0.1.0 denied trip keeps its reason" test "$(field "$OUT" reason)" = "no business need"
+
+as $AUDITOR audit verify --deep
+expect 0 "the 0.1.0 log verifies --deep under this version"
+STATE=$T/out/state.json
+as $AUDITOR audit verify --state "$STATE"
+expect 0 "an auditor's state taken now"
+
+# This version writes on: a custody event, a new person, key rotations, a restart.
+as $CLERK doc custody "$D" return
+expect 0 "a custody event on a 0.1.0 document"
+add_person
+as $ADMIN key rotate data --wait
+expect 0 "a data key rotation re-encrypts the 0.1.0 records"
+as $ADMIN key rotate index
+expect 0 "an index key rotation rebuilds the 0.1.0 indexes"
+stop_daemon
+start_daemon
+as $CLERK person find --national-id NO-1975-0304
+check "still found after the index rotation and a restart" contains "$OUT" "$P"
+as $AUDITOR audit verify --state "$STATE" --deep
+expect 0 "the log stays consistent with the earlier state, every record matching"
+as $ADMIN backup "$T/out/bk"
+"$ROSTERD" verify-backup -c "$CONF" "$T/out/bk" >"$T/vb.out" 2>&1
+check "a backup taken now verifies" test $? = 0
+finish
