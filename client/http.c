@@ -135,6 +135,8 @@ static int exit_for(long status)
 	case 413:
 	case 422:
 		return EXIT_REJECTED;
+	case 507:
+		return EXIT_TEMPFAIL;
 	default:
 		return EXIT_INTERNAL;
 	}

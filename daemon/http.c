@@ -37,6 +37,8 @@ static const char *reason_phrase(int status)
 		return "Unprocessable Entity";
 	case 503:
 		return "Service Unavailable";
+	case 507:
+		return "Insufficient Storage";
 	default:
 		return status >= 500 ? "Internal Server Error" : "Error";
 	}

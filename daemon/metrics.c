@@ -96,8 +96,10 @@ void metrics_reply(struct server *srv, struct evhttp_request *req)
 	evbuffer_add_printf(b,
 	                    "# HELP roster_writer_failed 1 once a commit failed and writes "
 	                    "stopped.\n# TYPE roster_writer_failed gauge\n"
-	                    "roster_writer_failed %d\n",
-	                    writer_failed(srv));
+	                    "roster_writer_failed %d\n"
+	                    "# HELP roster_disk_full 1 while the last commit found the disk "
+	                    "full.\n# TYPE roster_disk_full gauge\nroster_disk_full %d\n",
+	                    writer_failed(srv), writer_disk_full(srv));
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 	                  "text/plain; version=0.0.4");
 	evhttp_send_reply(req, 200, "OK", b);

@@ -218,6 +218,8 @@ int writer_start(struct server *srv, struct roster_err *err);
 void writer_submit(struct server *srv, struct op *op);
 void writer_stop(struct server *srv);
 int writer_failed(struct server *srv);
+/* Whether the last commit found the disk full (writing resumes once it has room). */
+int writer_disk_full(struct server *srv);
 /* From any thread: queue a finished op for the main thread to reply to. */
 void writer_hand_back(struct server *srv, struct op *op);
 uint64_t writer_log_size(struct server *srv);
@@ -283,6 +285,7 @@ int search_list(struct wtxn *w, struct op *op, MDB_dbi idx, const json_t *terms,
 int list_params(struct evhttp_request *req, const char *prefix, struct op *op);
 #define ROSTER_RETRY (-2) /* the map was full: the whole batch is retried */
 #define ROSTER_FATAL (-3) /* the transaction is broken: the whole batch fails */
+#define ROSTER_NOSPACE (-4) /* the disk is full: the batch fails, nothing changed */
 
 /* The server: everything a request may touch. */
 struct server {

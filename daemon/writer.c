@@ -10,12 +10,15 @@
  *
  * An op's apply checks everything before it writes anything, so a rejected op
  * leaves only its audit entry. A full map aborts the batch, grows the map and
- * re-runs it; a failed commit stops all writing (fail-stop) until a restart.
+ * re-runs it. A full disk fails the batch (507) and writing goes on once space
+ * is freed: LMDB had not switched to the new meta page, so nothing changed. Any
+ * other failed commit stops all writing (fail-stop) until a restart.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "rosterd.h"
 #include "roster/canon.h"
@@ -29,6 +32,7 @@ struct writer {
 	struct op *done, **done_tail;
 	int stop;
 	int failed;
+	int disk_full; /* the last commit found no space; cleared by the next one */
 	int reencrypt_failed; /* stop retrying a re-encryption that cannot proceed */
 	/* The chain's state after the last commit: only this thread changes it. */
 	uint64_t log_size;
@@ -173,7 +177,31 @@ static void writer_adopt(struct writer *wr, const struct wtxn *w)
 	wr->cp_size = w->cp_size;
 	wr->log_size = w->log_size;
 	memcpy(wr->head, w->head, sizeof(wr->head));
+	if (wr->disk_full)
+		log_info("the disk has room again: writing resumed");
+	wr->disk_full = 0;
 	pthread_mutex_unlock(&wr->lock);
+}
+
+/* Fails the ops of a batch that found the disk full; writing goes on afterwards. */
+static void batch_nospace(struct writer *wr, struct op *batch, const struct roster_err *err)
+{
+	pthread_mutex_lock(&wr->lock);
+	if (!wr->disk_full)
+		log_warnx("the disk holding the registry is full; requests fail until space is "
+		          "freed: %s",
+		          err->message);
+	wr->disk_full = 1;
+	wr->cp_time = time(NULL); /* a due checkpoint waits its interval, not a busy loop */
+	pthread_mutex_unlock(&wr->lock);
+	for (struct op *op = batch; op; op = op->next) {
+		json_decref(op->reply);
+		op->reply = NULL;
+		roster_err_set(&op->err, 507, "disk_full",
+		               "the disk holding the registry is full: nothing of this request "
+		               "was stored; retry once an administrator has freed space");
+		op->status = 507;
+	}
 }
 
 /* Signs a checkpoint into the batch's transaction when an op asks for one, or when
@@ -211,13 +239,46 @@ static int batch_checkpoint(struct server *srv, struct writer *wr, struct wtxn *
 	return 0;
 }
 
+/* Undoes what the batch's ops changed in memory: their transaction is gone. */
+static void batch_undo(struct server *srv, struct op *batch)
+{
+	for (struct op *op = batch; op; op = op->next)
+		if (op->after_abort) {
+			op->after_abort(srv, op);
+			op->after_abort = NULL;
+		}
+}
+
+/* A commit that failed for want of space is harmless when LMDB never adopted its
+ * meta page: the data pages it wrote are free pages of the last committed state.
+ * If the meta page did reach the map, whether it is on disk is unknown: fail-stop.
+ * LMDB reports a short write (the usual sign of a full disk) as EIO, the same code
+ * as a failed fsync, so an EIO counts as "no space" only when the filesystem is
+ * nearly full; a failed fsync on a disk with room stays fail-stop. */
+#define NOSPACE_BELOW (64ULL << 20)
+static int commit_nospace(struct server *srv, int rc, size_t txnid)
+{
+	MDB_envinfo info;
+	struct statvfs vfs;
+
+	if (rc != ENOSPC && rc != EDQUOT && rc != EIO)
+		return 0;
+	mdb_env_info(srv->store.env, &info);
+	if (info.me_last_txnid >= txnid)
+		return 0;
+	if (rc == EIO && (statvfs(srv->cfg.data_dir, &vfs) < 0 ||
+	                  (unsigned long long)vfs.f_bavail * vfs.f_frsize >= NOSPACE_BELOW))
+		return 0;
+	return 1;
+}
+
 /* Runs the batch in one transaction. Returns 0 when committed, ROSTER_RETRY when
  * the map must grow, ROSTER_FATAL (with err) when nothing could be committed. */
 static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
                      struct roster_err *err)
 {
 	struct wtxn w = {.srv = srv, .log_size = wr->log_size, .cp_size = wr->cp_size};
-	size_t nops = 0;
+	size_t nops = 0, txnid;
 	double t0;
 	int rc;
 
@@ -249,9 +310,13 @@ static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
 	if ((rc = batch_checkpoint(srv, wr, &w, batch, err)) != 0)
 		goto abort;
 	t0 = monotonic();
+	txnid = mdb_txn_id(w.txn);
 	if ((rc = mdb_txn_commit(w.txn)) != 0) {
 		store_mdb_err(err, rc, "committing");
-		return rc == MDB_MAP_FULL ? ROSTER_RETRY : ROSTER_FATAL;
+		batch_undo(srv, batch);
+		if (rc == MDB_MAP_FULL)
+			return ROSTER_RETRY;
+		return commit_nospace(srv, rc, txnid) ? ROSTER_NOSPACE : ROSTER_FATAL;
 	}
 	writer_adopt(wr, &w);
 	pthread_mutex_lock(&wr->lock);
@@ -266,11 +331,7 @@ static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
 	return 0;
 abort:
 	mdb_txn_abort(w.txn);
-	for (struct op *op = batch; op; op = op->next)
-		if (op->after_abort) {
-			op->after_abort(srv, op);
-			op->after_abort = NULL;
-		}
+	batch_undo(srv, batch);
 	return rc;
 }
 
@@ -286,6 +347,10 @@ static void batch_run(struct server *srv, struct writer *wr, struct op *batch)
 		}
 	if (rc == 0)
 		return;
+	if (rc == ROSTER_NOSPACE) {
+		batch_nospace(wr, batch, &err);
+		return;
+	}
 	log_warnx("write transaction failed, no longer accepting writes: %s", err.message);
 	pthread_mutex_lock(&wr->lock);
 	wr->failed = 1;
@@ -302,7 +367,7 @@ static void batch_run(struct server *srv, struct writer *wr, struct op *batch)
 
 static int reencrypt_due(struct server *srv, struct writer *wr)
 {
-	return srv->keys.nold > 0 && !wr->reencrypt_failed;
+	return srv->keys.nold > 0 && !wr->reencrypt_failed && !wr->disk_full;
 }
 
 /* One slice of re-encryption after a data key rotation, in its own transaction. */
@@ -310,6 +375,7 @@ static void reencrypt_run(struct server *srv, struct writer *wr)
 {
 	struct roster_err err = {0};
 	struct reencrypt_progress prog = {0};
+	size_t txnid;
 	int rc, retired = 0;
 
 	for (;;) {
@@ -324,6 +390,7 @@ static void reencrypt_run(struct server *srv, struct writer *wr)
 		rc = reencrypt_step(&w, srv->cfg.reencrypt_batch, &retired, &prog, &err);
 		if (rc >= 0)
 			rc = batch_checkpoint(srv, wr, &w, NULL, &err);
+		txnid = mdb_txn_id(w.txn);
 		if (rc >= 0 && (rc = mdb_txn_commit(w.txn)) == 0) {
 			if (retired) {
 				keys_drop_old(&srv->keys);
@@ -337,6 +404,12 @@ static void reencrypt_run(struct server *srv, struct writer *wr)
 		}
 		if (rc < 0)
 			mdb_txn_abort(w.txn);
+		else if (commit_nospace(srv, rc, txnid)) {
+			/* Resumes after the next commit that finds room (see reencrypt_due). */
+			store_mdb_err(&err, rc, "re-encrypting");
+			batch_nospace(wr, NULL, &err);
+			return;
+		}
 		if (rc != ROSTER_RETRY || store_grow(&srv->store, &err) < 0)
 			break;
 	}
@@ -501,6 +574,16 @@ void writer_hand_back(struct server *srv, struct op *op)
 	wr->done_tail = &op->next;
 	pthread_mutex_unlock(&wr->lock);
 	event_active(srv->ev_done, EV_READ, 0);
+}
+
+int writer_disk_full(struct server *srv)
+{
+	int full;
+
+	pthread_mutex_lock(&srv->writer->lock);
+	full = srv->writer->disk_full;
+	pthread_mutex_unlock(&srv->writer->lock);
+	return full;
 }
 
 int writer_failed(struct server *srv)
