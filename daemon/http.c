@@ -11,6 +11,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "rosterd.h"
+#include "roster/record.h"
 
 #define BODY_MAX (1 << 20)
 
@@ -85,8 +86,6 @@ json_t *http_body_json_max(struct evhttp_request *req, size_t max, struct roster
 	size_t len = evbuffer_get_length(in);
 	const char *ctype =
 	    evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
-	json_error_t jerr;
-	json_t *v;
 
 	if (len > max) {
 		roster_err_set(err, 413, "too_large", "request body is %zu bytes; the limit is %zu",
@@ -102,19 +101,7 @@ json_t *http_body_json_max(struct evhttp_request *req, size_t max, struct roster
 		roster_err_set(err, 400, "no_body", "this request needs a JSON object as its body");
 		return NULL;
 	}
-	v = json_loadb((const char *)evbuffer_pullup(in, -1), len, JSON_REJECT_DUPLICATES, &jerr);
-	if (v == NULL) {
-		roster_err_set(err, 400, "bad_json",
-		               "the body is not valid JSON (line %d, column %d: %s)", jerr.line,
-		               jerr.column, jerr.text);
-		return NULL;
-	}
-	if (!json_is_object(v)) {
-		json_decref(v);
-		roster_err_set(err, 400, "bad_json", "the body must be a JSON object");
-		return NULL;
-	}
-	return v;
+	return roster_body_parse((const char *)evbuffer_pullup(in, -1), len, err);
 }
 
 const char *http_query(struct evhttp_request *req, const char *key, char *buf, size_t len)

@@ -209,12 +209,20 @@ static int emit(struct cbuf *b, const json_t *v, int depth, struct roster_err *e
 		return 0;
 	case JSON_INTEGER: {
 		json_int_t i = json_integer_value(v);
+		double d = (double)i;
 
-		/* Beyond 2^53 a JSON number has no exact IEEE double: I-JSON forbids it. */
-		if (i > 9007199254740992LL || i < -9007199254740992LL)
-			return roster_err_set(err, 422, "bad_number",
-			                      "integer %lld is beyond 2^53 and cannot be canonical",
-			                      (long long)i);
+		/* JSON numbers are IEEE doubles (RFC 8785): beyond 2^53 only some integers
+		 * have an exact double, and they print as that double does (1e17 and
+		 * 100000000000000000 are one number); the others would change value. */
+		if (i > 9007199254740992LL || i < -9007199254740992LL) {
+			if (d >= 9223372036854775808.0 || (json_int_t)d != i)
+				return roster_err_set(err, 422, "bad_number",
+				                      "integer %lld has no exact IEEE double and "
+				                      "cannot be canonical",
+				                      (long long)i);
+			emit_double(b, d);
+			return 0;
+		}
 		snprintf(num, sizeof(num), "%lld", (long long)i);
 		cbuf_str(b, num);
 		return 0;

@@ -219,3 +219,22 @@ int roster_fields_check(const json_t *body, const struct roster_field *table, co
 			                      "%s field '%s' is required", what, f->name);
 	return 0;
 }
+
+json_t *roster_body_parse(const char *text, size_t len, struct roster_err *err)
+{
+	json_error_t jerr;
+	json_t *v = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+
+	if (v == NULL) {
+		roster_err_set(err, 400, "bad_json",
+		               "the body is not valid JSON (line %d, column %d: %s)", jerr.line,
+		               jerr.column, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(v)) {
+		json_decref(v);
+		roster_err_set(err, 400, "bad_json", "the body must be a JSON object");
+		return NULL;
+	}
+	return v;
+}

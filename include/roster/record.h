@@ -59,6 +59,10 @@ int roster_valid_country(const char *s); /* ISO 3166-1 alpha-2, officially assig
 int roster_valid_expertise(const char *s);
 int roster_valid_segment(const char *s);
 
+/* A request body: UTF-8 JSON text holding one object, no duplicate member names.
+ * Returns the object, or NULL with a 400 err saying where the text went wrong. */
+json_t *roster_body_parse(const char *text, size_t len, struct roster_err *err);
+
 /* New records: reject unknown and server-set fields, check each field, set defaults. */
 int roster_person_check_new(json_t *body, struct roster_err *err);
 int roster_document_check_new(json_t *body, struct roster_err *err);

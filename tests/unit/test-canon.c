@@ -80,6 +80,18 @@ static void test_rejects(void)
 	CHECK(roster_canon_dump(big, NULL, &err) == NULL && err.status == 422,
 	      "integer beyond 2^53 accepted");
 	json_decref(big);
+	/* Found by fuzz-canon: 1e17 (a real) printed as 100000000000000000, which read back
+	 * as an integer was refused. An integer with an exact double is that double. */
+	big = json_integer(100000000000000000LL);
+	char *c = roster_canon_dump(big, NULL, &err);
+	json_t *real = json_real(1e17);
+	char *cr = roster_canon_dump(real, NULL, &err);
+	CHECK(c && cr && strcmp(c, cr) == 0 && strcmp(c, "100000000000000000") == 0,
+	      "1e17 as integer (%s) and as real (%s) differ", c, cr);
+	free(c);
+	free(cr);
+	json_decref(big);
+	json_decref(real);
 	CHECK(!roster_canon_check("{\"b\":1,\"a\":2}", 13), "unsorted keys passed as canonical");
 	CHECK(!roster_canon_check("{\"a\": 1}", 8), "whitespace passed as canonical");
 	CHECK(!roster_canon_check("{\"a\":1,\"a\":1}", 13), "duplicate keys passed as canonical");
