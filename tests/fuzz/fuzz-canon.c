@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	FUZZ_ASSERT(roster_canon_check(c, len) == 1);
-	again = json_loadb(c, len, JSON_DECODE_ANY, NULL);
+	again = json_loadb(c, len, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, NULL);
 	FUZZ_ASSERT(again != NULL);
 	c2 = roster_canon_dump(again, &len2, &err);
 	FUZZ_ASSERT(c2 != NULL && len2 == len && memcmp(c, c2, len) == 0);
