@@ -240,6 +240,26 @@ static int parse_setting(struct config *cfg, const char *name, const char *value
 		cfg->allow_root = strcmp(value, "yes") == 0;
 		return 0;
 	}
+	if (strcmp(name, "max_connections") == 0) {
+		if (parse_number(value, 1000000, &n) < 0 || n == 0)
+			return roster_err_set(err, 0, "config",
+			                      "max_connections must be 1 to 1000000");
+		cfg->max_connections = n;
+		return 0;
+	}
+	if (strcmp(name, "max_connections_per_uid") == 0) {
+		if (parse_number(value, 1000000, &n) < 0 || n == 0)
+			return roster_err_set(err, 0, "config",
+			                      "max_connections_per_uid must be 1 to 1000000");
+		cfg->max_connections_per_uid = n;
+		return 0;
+	}
+	if (strcmp(name, "client_timeout") == 0) {
+		if (parse_number(value, 3600, &n) < 0 || n == 0)
+			return roster_err_set(err, 0, "config", "client_timeout must be 1 to 3600");
+		cfg->client_timeout = (unsigned)n;
+		return 0;
+	}
 	if (strcmp(name, "batch_max") == 0) {
 		if (parse_number(value, 65536, &n) < 0 || n == 0)
 			return roster_err_set(err, 0, "config", "batch_max must be 1 to 65536");
@@ -280,6 +300,9 @@ int config_load(struct config *cfg, const char *path, struct roster_err *err)
 	cfg->kdf_mem = crypto_pwhash_MEMLIMIT_MODERATE;
 	cfg->checkpoint_entries = 1000;
 	cfg->checkpoint_seconds = 60;
+	cfg->max_connections = 4096;
+	cfg->max_connections_per_uid = 2048;
+	cfg->client_timeout = 30;
 	line = ini_parse(path, conf_line, &ctx);
 	if (line < 0)
 		return roster_err_set(err, 0, "config", "cannot read %s: %s", path,

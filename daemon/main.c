@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <event2/thread.h>
@@ -24,6 +25,25 @@ static void usage(FILE *f)
 	        "       rosterd --version\n"
 	        "FILE defaults to /etc/roster/rosterd.conf; LEVEL is error, warning, info "
 	        "or debug.\n");
+}
+
+/* Room for max_connections sockets beside the files rosterd keeps open. */
+static void fd_limit_raise(size_t conns)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < conns + 256) {
+		rl.rlim_cur = rl.rlim_max < conns + 256 ? rl.rlim_max : conns + 256;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("cannot raise the open file limit to %llu",
+			         (unsigned long long)rl.rlim_cur);
+	}
+	if (rl.rlim_cur < conns + 64)
+		log_warnx("the open file limit (%llu) is below max_connections (%zu): raise "
+		          "LimitNOFILE= or lower max_connections",
+		          (unsigned long long)rl.rlim_cur, conns);
 }
 
 static int serve(struct server *srv)
@@ -45,9 +65,13 @@ static int serve(struct server *srv)
 	                                          EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
 	evhttp_set_max_body_size(srv->http, IMPORT_BODY_MAX + (1 << 20));
 	evhttp_set_max_headers_size(srv->http, 16 << 10);
-	evhttp_set_timeout(srv->http, 60);
+	/* conn.c enforces client_timeout (evhttp's own read timeout restarts with each
+	 * byte); evhttp's, twice as long, still bounds a reader that never reads. */
+	evhttp_set_timeout(srv->http, 2 * (int)srv->cfg.client_timeout);
 	evhttp_set_gencb(srv->http, routes_dispatch, srv);
-	if (writer_start(srv, &err) < 0 || server_listen(srv, &err) < 0) {
+	fd_limit_raise(srv->cfg.max_connections);
+	if (conn_start(srv, &err) < 0 || writer_start(srv, &err) < 0 ||
+	    server_listen(srv, &err) < 0) {
 		log_warnx("%s", err.message);
 		goto done;
 	}
@@ -57,6 +81,7 @@ done:
 	writer_stop(srv);
 	if (srv->http)
 		evhttp_free(srv->http);
+	conn_stop(srv);
 	if (srv->base)
 		event_base_free(srv->base);
 	store_close(&srv->store);

@@ -22,6 +22,7 @@
 #include "roster/util.h"
 
 struct server;
+struct conn;
 
 /* Roles are bits so one account can hold several. */
 enum role { ROLE_CLERK = 1, ROLE_APPROVER = 2, ROLE_AUDITOR = 4, ROLE_ADMIN = 8, ROLE_ANY = 15 };
@@ -55,6 +56,9 @@ struct config {
 	size_t batch_max;
 	int allow_root;              /* rosterd refuses to run as root unless this is set */
 	size_t reencrypt_batch;      /* records re-encrypted per transaction after a rotation */
+	size_t max_connections;         /* open connections in all */
+	size_t max_connections_per_uid; /* ... and per peer uid */
+	unsigned client_timeout;        /* seconds a client may take to send a request */
 	uint64_t checkpoint_entries; /* sign a checkpoint at least every N entries */
 	unsigned checkpoint_seconds; /* ... and every T seconds while the log grows */
 	struct role_table roles;
@@ -184,6 +188,7 @@ struct op {
 	/* Role grants (h-admin.c): applied to the main thread's table on success. */
 	uid_t grant_uid;
 	int grant_bit, grant_on, grant_after, config_admin;
+	struct conn *conn;  /* the connection it came on (NULL if unknown) */
 	int backup;         /* after commit, copy the environment to op->body's path */
 	struct server *srv; /* for work finished off the main thread (backups) */
 	/* A key made by a rotation: installed by after_commit once it is durable. */
@@ -321,6 +326,15 @@ struct server {
 		uint64_t n;
 	} counts[256];
 	size_t ncounts;
+	/* Every client connection (conn.c). */
+	struct conn_table {
+		struct conn *head;
+		size_t n;
+		struct conn **by_fd; /* admitted connections by socket */
+		size_t nfd;
+		uint64_t refused, timed_out;
+		struct event *ev_admit, *ev_sweep;
+	} conns;
 	/* A running backup's bytes written and the environment's size (0: none running);
 	 * written by the backup thread, read by GET /v1/progress. */
 	_Atomic uint64_t backup_bytes, backup_estimate;
@@ -336,6 +350,14 @@ int grants_load(struct server *srv, struct roster_err *err);
 int grants_of(const struct server *srv, uid_t uid);
 void grants_apply(struct server *srv, const struct op *op);
 void backup_start(struct server *srv, struct op *op);
+
+/* conn.c: connection limits and the client timeout. */
+int conn_start(struct server *srv, struct roster_err *err);
+void conn_stop(struct server *srv);
+struct conn *conn_of(struct server *srv, struct evhttp_request *req);
+int conn_refused(const struct conn *c);
+/* A request received (+1) or answered (-1) on c (which may be NULL). */
+void conn_busy(struct conn *c, int delta);
 
 /* auth.c */
 int auth_peer(struct server *srv, struct evhttp_request *req, struct peer *peer);

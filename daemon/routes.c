@@ -142,6 +142,15 @@ void routes_dispatch(struct evhttp_request *req, void *arg)
 	op = roster_xcalloc(1, sizeof(*op));
 	op->req = req;
 	op->status = 200;
+	op->conn = conn_of(srv, req);
+	conn_busy(op->conn, +1);
+	if (conn_refused(op->conn)) {
+		roster_err_set(&op->err, 503, "too_many_connections",
+		               "this connection is over a limit and is being closed");
+		op->status = 503;
+		server_reply_done(srv, op);
+		return;
+	}
 	if (srv->stopping) {
 		roster_err_set(&op->err, 503, "stopping",
 		               "rosterd is shutting down: retry shortly");
@@ -168,6 +177,7 @@ void routes_dispatch(struct evhttp_request *req, void *arg)
 			progress_reply(srv, req);
 		else
 			reply_health(srv, req, &op->peer);
+		conn_busy(op->conn, -1);
 		srv->in_flight--;
 		free(op);
 		return;

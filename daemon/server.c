@@ -142,6 +142,7 @@ void server_reply_done(struct server *srv, struct op *op)
 	json_decref(op->body);
 	json_decref(op->err_details);
 	sodium_free(op->newkey); /* a rotation that did not commit */
+	conn_busy(op->conn, -1);
 	free(op);
 	srv->in_flight--;
 	maybe_exit(srv);

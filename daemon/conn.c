@@ -1,0 +1,246 @@
+/*
+ * conn.c - the connection table: limits on how many connections there are
+ * (in all and per uid) and how long a client may take to send a request.
+ *
+ * evhttp (libevent 2.1) neither limits connections nor bounds a request that
+ * arrives a byte a second: each byte restarts its read timeout. So every
+ * connection is known here from its birth, when evhttp asks for its
+ * bufferevent (evhttp_set_bevcb). We hold one extra reference to it: the
+ * bufferevent outlives evhttp's use, and a connection evhttp has let go shows
+ * as a bufferevent with no callbacks, which the sweep then releases (closing
+ * the socket). A new connection is admitted on the next loop turn, once its
+ * socket is known: over a limit it gets a 503 and is shut. The sweep, four
+ * times a second, also shuts connections that have neither a request in
+ * progress nor finished one within client_timeout: idle keep-alive ones and
+ * slow senders alike. Shutting the socket lets evhttp free the connection
+ * its usual way.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <event2/bufferevent.h>
+
+#include "rosterd.h"
+#include "roster/log.h"
+
+struct conn {
+	struct conn *next;
+	struct bufferevent *bev; /* our reference keeps it allocated */
+	int fd;                  /* -1 until admitted */
+	uid_t uid;
+	int admitted, refused;
+	int busy;         /* requests received and not yet answered */
+	int64_t last_ms;  /* accepted, or a request received or answered (monotonic) */
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char refusal[] =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+    "Connection: close\r\nContent-Length: %zu\r\n\r\n%s";
+
+/* Over a limit: a reply written straight to the socket (no request has been read
+ * on it), then shut, so evhttp sees the end and frees the connection. */
+static void conn_refuse(struct server *srv, struct conn *c, const char *why)
+{
+	char body[256], msg[512];
+	int n;
+
+	snprintf(body, sizeof(body),
+	         "{\"error\":{\"code\":\"too_many_connections\",\"message\":\"%s\"}}\n", why);
+	n = snprintf(msg, sizeof(msg), refusal, strlen(body), body);
+	(void)send(c->fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	shutdown(c->fd, SHUT_RDWR);
+	c->refused = 1;
+	srv->conns.refused++;
+}
+
+/* evhttp has let the connection go: no callbacks are left on its bufferevent. */
+static int conn_released(struct conn *c)
+{
+	bufferevent_data_cb rd = NULL;
+
+	bufferevent_getcb(c->bev, &rd, NULL, NULL, NULL);
+	return rd == NULL;
+}
+
+static size_t conns_of(const struct server *srv, uid_t uid)
+{
+	size_t n = 0;
+
+	for (const struct conn *c = srv->conns.head; c; c = c->next)
+		n += c->admitted && !c->refused && c->uid == uid;
+	return n;
+}
+
+/* Learns the connection's socket and peer, and applies the limits. */
+static void conn_admit(struct server *srv, struct conn *c)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (c->admitted)
+		return;
+	c->fd = (int)bufferevent_getfd(c->bev);
+	if (c->fd < 0)
+		return; /* evhttp let it go already; the sweep releases it */
+	c->admitted = 1;
+	if ((size_t)c->fd >= srv->conns.nfd) {
+		size_t nfd = (size_t)c->fd * 2 + 64;
+
+		srv->conns.by_fd = roster_xrealloc(srv->conns.by_fd, nfd * sizeof(*srv->conns.by_fd));
+		memset(srv->conns.by_fd + srv->conns.nfd, 0,
+		       (nfd - srv->conns.nfd) * sizeof(*srv->conns.by_fd));
+		srv->conns.nfd = nfd;
+	}
+	srv->conns.by_fd[c->fd] = c;
+	c->uid = getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 ? cred.uid
+	                                                                      : (uid_t)-1;
+	if (srv->conns.n > srv->cfg.max_connections)
+		conn_refuse(srv, c,
+		            "rosterd has as many connections as it takes (max_connections): "
+		            "retry shortly");
+	else if (conns_of(srv, c->uid) > srv->cfg.max_connections_per_uid)
+		conn_refuse(srv, c,
+		            "this account has as many connections as one account may hold "
+		            "(max_connections_per_uid): close some");
+}
+
+/* Releases the connections evhttp has let go and no request still needs. */
+static void conns_reap(struct server *srv)
+{
+	for (struct conn **pc = &srv->conns.head, *c; (c = *pc) != NULL;) {
+		if (conn_released(c) && c->busy == 0) {
+			*pc = c->next;
+			if (c->fd >= 0 && (size_t)c->fd < srv->conns.nfd && srv->conns.by_fd[c->fd] == c)
+				srv->conns.by_fd[c->fd] = NULL;
+			bufferevent_decref(c->bev); /* the last reference: closes the socket */
+			free(c);
+			srv->conns.n--;
+			continue;
+		}
+		pc = &c->next;
+	}
+}
+
+static void admit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)fd;
+	(void)what;
+	conns_reap(srv); /* connections just closed do not count against new ones */
+	for (struct conn *c = srv->conns.head; c; c = c->next)
+		conn_admit(srv, c);
+}
+
+static struct bufferevent *conn_new(struct event_base *base, void *arg)
+{
+	struct server *srv = arg;
+	struct conn *c = roster_xcalloc(1, sizeof(*c));
+
+	c->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		free(c);
+		return NULL; /* evhttp makes its own; this one goes uncounted */
+	}
+	bufferevent_incref(c->bev);
+	c->fd = -1;
+	c->last_ms = now_ms();
+	c->next = srv->conns.head;
+	srv->conns.head = c;
+	srv->conns.n++;
+	event_active(srv->conns.ev_admit, EV_TIMEOUT, 0);
+	return c->bev;
+}
+
+static void sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	int64_t now = now_ms();
+
+	(void)fd;
+	(void)what;
+	conns_reap(srv);
+	for (struct conn *c = srv->conns.head; c; c = c->next) {
+		conn_admit(srv, c);
+		if (c->admitted && !c->refused && c->busy == 0 &&
+		    now - c->last_ms >= (int64_t)srv->cfg.client_timeout * 1000) {
+			shutdown(c->fd, SHUT_RDWR); /* idle, or too slow to send a request */
+			c->refused = 1;
+			srv->conns.timed_out++;
+		}
+	}
+}
+
+int conn_start(struct server *srv, struct roster_err *err)
+{
+	struct timeval quarter = {0, 250000};
+
+	srv->conns.ev_admit = event_new(srv->base, -1, 0, admit_cb, srv);
+	srv->conns.ev_sweep = event_new(srv->base, -1, EV_PERSIST, sweep_cb, srv);
+	if (srv->conns.ev_admit == NULL || srv->conns.ev_sweep == NULL ||
+	    event_add(srv->conns.ev_sweep, &quarter) < 0)
+		return roster_err_set(err, 0, "events", "cannot set up the connection sweep");
+	evhttp_set_bevcb(srv->http, conn_new, srv);
+	return 0;
+}
+
+void conn_stop(struct server *srv)
+{
+	struct conn *c;
+
+	if (srv->conns.ev_admit)
+		event_free(srv->conns.ev_admit);
+	if (srv->conns.ev_sweep)
+		event_free(srv->conns.ev_sweep);
+	/* After evhttp_free: every connection has been let go. */
+	while ((c = srv->conns.head) != NULL) {
+		srv->conns.head = c->next;
+		bufferevent_decref(c->bev);
+		free(c);
+	}
+	free(srv->conns.by_fd);
+	srv->conns.by_fd = NULL;
+	srv->conns.nfd = 0;
+	srv->conns.n = 0;
+}
+
+/* The connection a request came on (admitted now if the admit turn has not come). */
+struct conn *conn_of(struct server *srv, struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+
+	if (fd >= 0 && (size_t)fd < srv->conns.nfd && srv->conns.by_fd[fd] &&
+	    srv->conns.by_fd[fd]->bev == bev)
+		return srv->conns.by_fd[fd];
+	for (struct conn *c = srv->conns.head; c && bev; c = c->next)
+		if (c->bev == bev) {
+			conn_admit(srv, c);
+			return c;
+		}
+	return NULL;
+}
+
+int conn_refused(const struct conn *c)
+{
+	return c && c->refused;
+}
+
+void conn_busy(struct conn *c, int delta)
+{
+	if (c == NULL)
+		return;
+	c->busy += delta;
+	c->last_ms = now_ms();
+}

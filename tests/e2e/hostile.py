@@ -1,0 +1,91 @@
+"""hostile.py - misbehaving clients for t-hostile.sh, over the daemon's socket.
+
+  hostile.py SOCK idle N        open N connections, print "ready N", hold them
+                                until SIGUSR1, then print how many the daemon
+                                had closed
+  hostile.py SOCK slow          send a request a byte every 0.3 s; print
+                                "closed after S s" once the daemon hangs up
+  hostile.py SOCK raw HEX       send those bytes, print the reply's status line
+                                (or "closed")
+"""
+import signal
+import socket
+import sys
+import time
+
+
+def connect(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    return s
+
+
+def status_line(s):
+    s.settimeout(10)
+    data = b""
+    try:
+        while b"\r\n" not in data:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    except (ConnectionResetError, socket.timeout):
+        pass
+    return data.split(b"\r\n")[0].decode("latin-1") if data else "closed"
+
+
+def idle(path, n):
+    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])
+    conns = [connect(path) for _ in range(n)]
+    print("ready", len(conns), flush=True)
+    signal.sigwait([signal.SIGUSR1])
+    closed = 0
+    for s in conns:
+        s.setblocking(False)
+        try:
+            closed += s.recv(1) == b""
+        except BlockingIOError:
+            pass
+        except ConnectionResetError:
+            closed += 1
+    print("closed", closed, flush=True)
+
+
+def slow(path):
+    s = connect(path)
+    req = b"GET /v1/health HTTP/1.1\r\nHost: r\r\nX-Padding: " + b"a" * 1000 + b"\r\n\r\n"
+    t0 = time.time()
+    for b in req:
+        try:
+            s.send(bytes([b]))
+        except (BrokenPipeError, ConnectionResetError):
+            break
+        s.settimeout(0.3)
+        try:
+            if s.recv(4096) == b"":
+                break
+        except socket.timeout:
+            pass
+        except ConnectionResetError:
+            break
+    print("closed after %.1f s" % (time.time() - t0), flush=True)
+
+
+def raw(path, data):
+    s = connect(path)
+    try:
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    print(status_line(s), flush=True)
+
+
+if __name__ == "__main__":
+    path, mode = sys.argv[1], sys.argv[2]
+    if mode == "idle":
+        idle(path, int(sys.argv[3]))
+    elif mode == "slow":
+        slow(path)
+    else:
+        raw(path, bytes.fromhex(sys.argv[3]))

@@ -1,0 +1,140 @@
+# t-hostile.sh - hostile and broken clients: per-uid and global connection
+# limits (a 503 saying which, other accounts still served), idle and
+# byte-a-second clients closed after client_timeout, 2,000 idle connections and
+# slow senders while a normal client is answered promptly, and garbage of every
+# kind (raw bytes, truncated requests, huge headers, invalid UTF-8, deep
+# nesting, wrong types, unknown and overlong fields), each refused with its
+# error while nothing changes.
+. "$(dirname "$0")/lib.sh"
+H=$(dirname "$0")/hostile.py
+PY=/usr/bin/python3 # the system's: test identities cannot reach a per-user one
+[ -x "$PY" ] || PY=$(command -v python3)
+hostile() { # hostile UID ARGS...: hostile.py as that uid
+	local uid=$1
+	shift
+	setpriv --reuid="$uid" --regid="$uid" --clear-groups "$PY" "$H" "$SOCK" "$@"
+}
+hex() { printf '%b' "$1" | od -An -tx1 -v | tr -d ' \n'; }
+health_req=$(hex 'GET /v1/health HTTP/1.1\r\nHost: r\r\n\r\n')
+metric() { curl_as $ADMIN GET /v1/metrics; grep -v '^#' <<<"$OUT" | grep -F "$1 " | awk '{print $2}'; }
+# hold NAME UID N: N idle connections of UID, held until `release NAME`; sets
+# HELD to the holder's "ready N", and release sets RELEASED to its "closed K".
+hold() {
+	# setpriv execs python: $! is the holder itself.
+	setpriv --reuid="$2" --regid="$2" --clear-groups "$PY" "$H" "$SOCK" idle "$3" >"$T/$1.out" &
+	eval "pid_$1=$!"
+	for _ in $(seq 600); do grep -q ready "$T/$1.out" && break; sleep 0.05; done
+	HELD=$(head -n1 "$T/$1.out")
+}
+release() {
+	eval "kill -USR1 \$pid_$1; wait \$pid_$1"
+	RELEASED=$(tail -n1 "$T/$1.out")
+}
+
+# --- Connection limits -------------------------------------------------------
+EXTRA_SETTINGS="max_connections = 30
+max_connections_per_uid = 10" new_registry
+hold H1 $CLERK2 10
+check "ten idle connections of one account are held ($HELD)" test "$HELD" = "ready 10"
+out=$(hostile $CLERK2 raw "$health_req")
+check "the eleventh of that account gets 503 ($out)" contains "$out" "503"
+add_person
+expect 0 "another account is still served"
+hold H2 $APPROVER 10
+hold H3 $AUDITOR 10
+out=$(hostile $NOBODY raw "$health_req")
+check "past max_connections anyone gets 503 ($out)" contains "$out" "503"
+release H1
+release H2
+release H3
+check "the limit counter moved" test "$(metric 'roster_connections_closed_total{reason="limit"}')" -ge 2
+for _ in $(seq 40); do [ "$(metric roster_connections)" -le 2 ] && break; sleep 0.1; done
+check "closed connections are released" test "$(metric roster_connections)" -le 2
+add_person
+expect 0 "with the holders gone, writing goes on"
+stop_daemon
+
+# --- Idle and slow clients ---------------------------------------------------
+write_conf
+sed -i 's/^allow_root = yes$/allow_root = yes\nclient_timeout = 2/' "$CONF"
+start_daemon
+hold H4 $CLERK2 3
+out=$(hostile $CLERK2 slow)
+secs=$(grep -o '[0-9.]* s' <<<"$out" | cut -d' ' -f1)
+check "a byte-a-second client is cut off after client_timeout ($out)" \
+	"$PY" -c "import sys; sys.exit(0 if 1.9 <= float(sys.argv[1]) < 6 else 1)" "$secs"
+sleep 1
+release H4
+check "idle connections are closed after client_timeout ($RELEASED)" test "$RELEASED" = "closed 3"
+n=$(metric 'roster_connections_closed_total{reason="timeout"}')
+check "the timeout counter moved ($n)" test "$n" -ge 4
+as $ADMIN backup "$T/out/bk-slow"
+expect 0 "a request still being worked on is not cut off"
+stop_daemon
+
+# --- 2,000 idle connections and slow senders ---------------------------------
+start_daemon_default() { write_conf; start_daemon; }
+start_daemon_default
+hold I1 $CLERK2 1000
+l1=$HELD
+hold I2 $APPROVER 1000
+l2=$HELD
+check "2,000 idle connections are open ($l1, $l2)" test "$l1 $l2" = "ready 1000 ready 1000"
+slow=()
+for i in 1 2 3 4 5; do
+	hostile $AUDITOR slow >/dev/null &
+	slow+=($!)
+done
+sleep 0.5
+rss=$(awk '/^VmRSS/ {print $2}' /proc/"$DPID"/status)
+echo "rosterd resident with 2,000 idle connections and 5 slow senders: $((rss / 1024)) MiB"
+start=$(date +%s%N)
+add_person
+expect 0 "a normal client creates a record"
+as $CLERK person get "$PID"
+expect 0 "and reads it back"
+ms=$((($(date +%s%N) - start) / 1000000))
+echo "create and read among them: $ms ms"
+check "promptly: within 5 s ($ms ms)" test "$ms" -lt 5000
+check "all 2,000 are counted" test "$(metric roster_connections)" -ge 2000
+release I1
+release I2
+kill "${slow[@]}" 2>/dev/null
+wait "${slow[@]}" 2>/dev/null
+
+# --- Garbage -----------------------------------------------------------------
+as $ADMIN --json status
+before=$(field "$OUT" persons)
+size0=$(log_size)
+for req in '\x00\xff\xfe garbage \r\n\r\n' 'GET /v1/health HTTP/1.1\r\nHost' 'BREW /v1/persons HTTP/1.1\r\n\r\n' \
+	'GET /v1/health HTTP/9.9\r\n\r\n' 'POST /v1/persons HTTP/1.1\r\nContent-Length: 100\r\n\r\n{"na'; do
+	out=$(hostile $CLERK raw "$(hex "$req")")
+	case "$out" in "HTTP/1.1 4"* | "HTTP/1.1 5"* | closed) ok ;; *) bad "garbage got '$out' for $req" ;; esac
+done
+big=$("$PY" -c "print('X-Big: ' + 'a' * 20000)")
+out=$(hostile $CLERK raw "$(hex "GET /v1/health HTTP/1.1\r\n$big\r\n\r\n")")
+check "a 20 KB header is refused ($out)" contains "$out" "HTTP/1.1 4"
+curl_as $CLERK POST /v1/persons "$(printf '{"name":"A \xff\xfe B","birth_date":"1980-01-01"}')"
+expect_status 400 "invalid UTF-8 is refused"
+deep=$("$PY" -c "print('{\"name\":' + '[' * 100000 + ']' * 100000 + '}')")
+curl_as $CLERK POST /v1/persons "$deep"
+expect_status 400 "100,000 levels of nesting are refused"
+curl_as $CLERK POST /v1/persons '{"name":5,"birth_date":"1980-01-01","nationality":"DE","employer":"E","segment":"upstream","expertise":["metallurgy"]}'
+expect_status 422 "a number where a name goes is refused"
+curl_as $CLERK POST /v1/persons '{"name":"A B","birth_date":"1980-01-01","nationality":"DE","employer":"E","segment":"upstream","expertise":["metallurgy"],"salary":1}'
+expect_status 422 "an unknown field is refused"
+check "and named" contains "$OUT" "salary"
+long=$("$PY" -c "print('A' * 100000)")
+curl_as $CLERK POST /v1/persons "{\"name\":\"$long\",\"birth_date\":\"1980-01-01\",\"nationality\":\"DE\",\"employer\":\"E\",\"segment\":\"upstream\",\"expertise\":[\"metallurgy\"]}"
+expect_status 422 "an overlong field is refused"
+curl_as $CLERK POST /v1/persons "{\"$long\":1}"
+expect_status 422 "an overlong field name is refused"
+curl_as $CLERK GET "/v1/persons?limit=$long"
+check "an overlong query is refused (HTTP $STATUS)" test "$STATUS" -ge 400 -a "$STATUS" -lt 500
+as $ADMIN --json status
+check "no garbage stored a record" test "$(field "$OUT" persons)" = "$before"
+check "the daemon still answers" kill -0 "$DPID"
+as $AUDITOR audit verify --deep
+expect 0 "the log verifies after the garbage"
+check "refusals were audited, not stored ($size0 -> $(log_size))" test "$(log_size)" -gt "$size0"
+finish
