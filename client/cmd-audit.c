@@ -80,7 +80,7 @@ static int cmd_audit_export(struct ctl *ctl, int argc, char **argv)
 		if (r.status != 200)
 			return http_finish(ctl, &r, NULL);
 		fwrite(r.body ? r.body : "", 1, r.len, stdout);
-		for (size_t i = 0; i < r.len; i++)
+		for (size_t i = 0; r.body && i < r.len; i++)
 			lines += r.body[i] == '\n';
 		response_free(&r);
 		if (lines < AUDIT_PAGE)

@@ -36,7 +36,7 @@ void progress_done(void)
 	fputc('\n', stderr);
 }
 
-json_t *progress_fetch(struct ctl *ctl)
+json_t *progress_fetch(const struct ctl *ctl)
 {
 	struct ctl quiet = *ctl; /* no nested watching while asking */
 	struct response r;

@@ -102,7 +102,7 @@ char *http_escape(const char *s);
 int progress_wanted(const struct ctl *ctl);
 void progress_draw(const char *label, uint64_t done, uint64_t total, const char *what);
 void progress_done(void);
-json_t *progress_fetch(struct ctl *ctl);
+json_t *progress_fetch(const struct ctl *ctl);
 void progress_sleep(unsigned ms);
 
 /* output.c: human-readable forms. */

@@ -96,9 +96,11 @@ static void conn_admit(struct server *srv, struct conn *c)
 	if ((size_t)c->fd >= srv->conns.nfd) {
 		size_t nfd = (size_t)c->fd * 2 + 64;
 
-		srv->conns.by_fd = roster_xrealloc(srv->conns.by_fd, nfd * sizeof(*srv->conns.by_fd));
+		/* An array of pointers: sizeof a pointer is meant. */
+		srv->conns.by_fd = roster_xrealloc(
+		    srv->conns.by_fd, nfd * sizeof(*srv->conns.by_fd)); // NOLINT(bugprone-sizeof-expression)
 		memset(srv->conns.by_fd + srv->conns.nfd, 0,
-		       (nfd - srv->conns.nfd) * sizeof(*srv->conns.by_fd));
+		       (nfd - srv->conns.nfd) * sizeof(*srv->conns.by_fd)); // NOLINT(bugprone-sizeof-expression)
 		srv->conns.nfd = nfd;
 	}
 	srv->conns.by_fd[c->fd] = c;

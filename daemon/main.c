@@ -86,6 +86,8 @@ done:
 		event_base_free(srv->base);
 	store_close(&srv->store);
 	keys_free(&srv->keys);
+	free(srv->grants);
+	srv->grants = NULL;
 	log_info("stopped");
 	return rc;
 }

@@ -184,8 +184,8 @@ static int rotate_apply(struct wtxn *w, struct op *op)
 	op->newkey_id = id;
 	snprintf(name, sizeof(name), "data:%u", id);
 	roster_be32_put(be, id);
-	if ((rc = keys_wrap_put(kr, w->txn, w->srv->store.keys, w->srv->store.meta, name,
-	                        op->newkey, ROSTER_KEY_BYTES, &op->err)) < 0)
+	if (keys_wrap_put(kr, w->txn, w->srv->store.keys, w->srv->store.meta, name, op->newkey,
+	                  ROSTER_KEY_BYTES, &op->err) < 0)
 		return ROSTER_FATAL;
 	if ((rc = meta_put(w, "data_key", be, 4)) || (rc = meta_put(w, "data_key_last", be, 4)) ||
 	    (rc = meta_put(w, "reencrypt", "", 0)) || (rc = reencrypt_scanned_put(w, 0)))
@@ -291,7 +291,7 @@ static int rotate_master_apply(struct wtxn *w, struct op *op)
 		uint8_t *pt, *env;
 		size_t ptlen, envlen;
 
-		if ((rc = mdb_get(w->txn, w->srv->store.keys, &key, &v)) != 0 ||
+		if (mdb_get(w->txn, w->srv->store.keys, &key, &v) != 0 ||
 		    roster_envelope_open(kr->master, 0, &slot, v.mv_data, v.mv_size, &pt, &ptlen,
 		                         &op->err) < 0) {
 			rc = ROSTER_FATAL;
@@ -593,7 +593,7 @@ int reencrypt_step(struct wtxn *w, size_t max, int *retired, struct reencrypt_pr
 	char after[ROSTER_ID_MAX] = "";
 	uint8_t pos[1 + ROSTER_ID_MAX];
 	size_t done = 0;
-	int d = 0, rc, more = 0;
+	int d = 0, rc, more;
 
 	*retired = 0;
 	if (mdb_get(w->txn, st->meta, &(MDB_val){9, "reencrypt"}, &cv) == 0 && cv.mv_size >= 1 &&

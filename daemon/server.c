@@ -171,8 +171,8 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 static void on_reload(evutil_socket_t sig, short what, void *arg)
 {
 	struct server *srv = arg;
-	struct config fresh;
-	struct roster_err err;
+	struct config fresh = {0};
+	struct roster_err err = {0};
 
 	(void)sig;
 	(void)what;

@@ -398,7 +398,10 @@ static void reencrypt_run(struct server *srv, struct writer *wr)
 			}
 			writer_adopt(wr, &w); /* after the drop: stats show no key retiring */
 			pthread_mutex_lock(&wr->lock);
-			wr->stats.reencrypt = retired ? (struct reencrypt_progress){0} : prog;
+			if (retired)
+				memset(&wr->stats.reencrypt, 0, sizeof(wr->stats.reencrypt));
+			else
+				wr->stats.reencrypt = prog;
 			pthread_mutex_unlock(&wr->lock);
 			return;
 		}

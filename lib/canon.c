@@ -175,7 +175,7 @@ static void emit_double(struct cbuf *b, double v)
 		for (int i = 0; i < n - k; i++)
 			out[o++] = '0';
 		out[o] = '\0';
-	} else if (0 < n && n <= 21) {
+	} else if (0 < n && n < k) { /* k <= 17 digits, so n < 21 here */
 		snprintf(out, sizeof(out), "%.*s.%s", n, digits, digits + n);
 	} else if (-6 < n && n <= 0) {
 		o += (size_t)snprintf(out, sizeof(out), "0.");

@@ -132,9 +132,11 @@ static int note_split(const char *note, size_t *text_len, struct roster_err *err
 
 	for (const char *p = strstr(note, "\n\n"); p; p = strstr(p + 1, "\n\n"))
 		sep = p;
-	if (sep == NULL || sep[2] == '\0' || note[strlen(note) - 1] != '\n')
-		return roster_err_set(err, 422, "bad_note",
-		                      "not a signed note: no blank line before signatures");
+	if (sep == NULL || sep[2] == '\0' || note[strlen(note) - 1] != '\n') {
+		roster_err_set(err, 422, "bad_note",
+		               "not a signed note: no blank line before signatures");
+		return -1;
+	}
 	*text_len = (size_t)(sep - note) + 1;
 	return 0;
 }

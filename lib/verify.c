@@ -111,7 +111,7 @@ int verifier_entry(struct verifier *v, const char *line, size_t len, const char 
 			if (seq_of(lookahead[i], strlen(lookahead[i])) == (long long)seq)
 				return fail(v, "entry %llu: reordered: found at position %llu",
 				            (unsigned long long)seq,
-				            (unsigned long long)(seq + i + 1));
+				            (unsigned long long)seq + i + 1);
 		return fail(v, "entry %llu: missing (the next entry present is %lld)",
 		            (unsigned long long)seq, got);
 	}

@@ -61,10 +61,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "roster-tamper: %s\n", mdb_strerror(rc));
 		return 1;
 	}
-	if (argc > 4 && (k.mv_data = key = unhex(argv[4], &k.mv_size)) == NULL)
+	if ((argc > 4 && (k.mv_data = key = unhex(argv[4], &k.mv_size)) == NULL) ||
+	    (argc > 5 && (v.mv_data = val = unhex(argv[5], &v.mv_size)) == NULL)) {
+		fprintf(stderr, "roster-tamper: keys and values are hex\n");
+		free(key);
+		mdb_txn_abort(txn);
+		mdb_env_close(env);
 		return 64;
-	if (argc > 5 && (v.mv_data = val = unhex(argv[5], &v.mv_size)) == NULL)
-		return 64;
+	}
 	if (strcmp(argv[3], "keys") == 0) {
 		mdb_cursor_open(txn, dbi, &cur);
 		while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0)
@@ -79,16 +83,16 @@ int main(int argc, char **argv)
 		rc = mdb_del(txn, dbi, &k, NULL);
 	} else {
 		fprintf(stderr, "roster-tamper: unknown command\n");
-		return 64;
+		rc = -1;
 	}
-	if (rc || (rc = mdb_txn_commit(txn))) {
+	if (rc == 0)
+		rc = mdb_txn_commit(txn); /* frees txn either way */
+	else
+		mdb_txn_abort(txn);
+	if (rc > 0)
 		fprintf(stderr, "roster-tamper: %s\n", mdb_strerror(rc));
-		return 1;
-	}
 	mdb_env_close(env);
-	if (argc > 4) /* the hex-decoded key and value: freed, so leak checkers stay quiet */
-		free(key);
-	if (argc > 5)
-		free(val);
-	return 0;
+	free(key); /* the hex-decoded key and value, so leak checkers stay quiet */
+	free(val);
+	return rc < 0 ? 64 : rc > 0 ? 1 : 0;
 }

@@ -3,7 +3,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libsodium-dev liblmdb-dev lmdb-utils libevent-dev
 	libjansson-dev libinih-dev libcurl4-openssl-dev libunistring-dev libcsv-dev libsystemd-dev groff-base curl python3
-	util-linux)
+	util-linux clang libclang-rt-14-dev clang-tidy cppcheck)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

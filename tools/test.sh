@@ -22,3 +22,12 @@ if [ "${CI:-}" = true ] || [ "${SANITIZE:-}" = 1 ]; then
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		ctest --test-dir build-asan --output-on-failure -E e2e-t-deb
 fi
+# In CI the static checks too (tools/lint.sh: cppcheck and clang-tidy, no finding allowed).
+if [ "${CI:-}" = true ] || [ "${LINT:-}" = 1 ]; then
+	tools/lint.sh
+fi
+# In CI each fuzz harness also runs briefly from its corpus (tools/fuzz.sh for
+# longer runs); ctest above already replayed every corpus input.
+if [ "${CI:-}" = true ] || [ "${FUZZ:-}" = 1 ]; then
+	tools/fuzz.sh "${FUZZ_SECONDS:-20}"
+fi

@@ -50,10 +50,11 @@ ${EXTRA_ROLES:-}
 CONF
 }
 
+# ROSTERD_WRAP (say "valgrind --error-exitcode=99") runs the serving daemon under it.
 start_daemon() {
-	"$ROSTERD" -c "$CONF" 2>>"$T/rosterd.log" &
+	${ROSTERD_WRAP:-} "$ROSTERD" -c "$CONF" 2>>"$T/rosterd.log" &
 	DPID=$!
-	for _ in $(seq 100); do
+	for _ in $(seq $([ -n "${ROSTERD_WRAP:-}" ] && echo 1200 || echo 100)); do
 		[ -S "$SOCK" ] && curl -s --unix-socket "$SOCK" http://r/v1/health >/dev/null && return 0
 		sleep 0.05
 	done
@@ -170,7 +171,17 @@ client_load() {
 	CLIENT=$!
 }
 
+# Stops the daemon (so a sanitizer build reports its leaks), fails on any
+# sanitizer report a daemon left in its logs, and prints the tally.
 finish() {
+	local reports
+	[ -n "$DPID" ] && stop_daemon >/dev/null 2>&1
+	reports=$(grep -lE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" \
+		"$T"/*.log "$T"/*.err "$T"/*.out 2>/dev/null)
+	if [ -n "$reports" ]; then
+		bad "sanitizer reports in $reports"
+		grep -hE -A12 "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" $reports | head -40
+	fi
 	echo "$PASS passed, $FAIL failed"
 	[ "$FAIL" = 0 ]
 }

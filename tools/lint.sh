@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# lint.sh - cppcheck and clang-tidy over every C file, with the checked-in
+# configuration (.clang-tidy; tools/lint/jansson.cfg tells cppcheck about
+# jansson's macros). Any finding fails. CI runs it (tools/test.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+files=(lib/*.c daemon/*.c client/*.c tests/*.c tests/fuzz/*.c bench/*.c)
+out=$(cppcheck --enable=warning,style,performance,portability --std=c11 --quiet \
+	--inline-suppr --error-exitcode=0 -I include -I daemon -I client \
+	--suppress=missingIncludeSystem --suppress=variableScope \
+	--library=tools/lint/jansson.cfg --template='{file}:{line}: {severity} {id}: {message}' \
+	"${files[@]}" 2>&1 || true)
+n_cpp=$(grep -c ': \(error\|warning\|style\|performance\|portability\) ' <<<"$out" || true)
+[ "$n_cpp" = 0 ] || echo "$out"
+cmake -S . -B build-lint -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >/dev/null
+tidy=$(printf '%s\n' "${files[@]}" | xargs -P"$(nproc)" -n4 clang-tidy -p build-lint --quiet 2>/dev/null |
+	grep -E '(warning|error):' || true)
+n_tidy=$(grep -c . <<<"$tidy" || true)
+[ "$n_tidy" = 0 ] || echo "$tidy"
+echo "lint: cppcheck $n_cpp findings, clang-tidy $n_tidy findings (${#files[@]} files)"
+[ "$n_cpp" = 0 ] && [ "$n_tidy" = 0 ]
