@@ -6,10 +6,12 @@
  * and how long each slice held the writer: the longest time a client request
  * can wait behind re-encryption.
  *
- *   rotate-bench [-n PERSONS] [-b RECORDS_PER_SLICE] [-d DIR] [-B]
+ *   rotate-bench [-n PERSONS] [-b RECORDS_PER_SLICE] [-d DIR] [-B] [-e ENTRIES]
  *
  * -B only builds the registry in DIR (for bench/rotate-live.sh, which rotates it
- * under a running rosterd while a client measures its latency).
+ * under a running rosterd while a client measures its latency, and for
+ * bench/scale.sh); -e then pads the audit log with person.read entries until it
+ * holds ENTRIES, as a registry that has served that many requests would.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,8 +69,11 @@ static void build(struct server *srv, struct wtxn *w, uint64_t n)
 			snprintf(op.peer.user, sizeof(op.peer.user), "clerk");
 			roster_id_new(op.target, sizeof(op.target), "per_");
 			json_object_set_new(p, "id", json_string(op.target));
+			json_object_set_new(p, "national_id", json_sprintf("B%09llu",
+			                                                     (unsigned long long)made));
 			check(rec_put(w, srv->store.persons, "persons", op.target, p, &op, &err),
 			      &err, "put");
+			check(search_person_update(w, NULL, p, op.target), &err, "index");
 			check(audit_append(w, &op, &err), &err, "append");
 			json_decref(p);
 		}
@@ -78,13 +83,36 @@ static void build(struct server *srv, struct wtxn *w, uint64_t n)
 	       now() - t0);
 }
 
+/* Pads the log with audited reads of a few persons until it holds `entries`. */
+static void pad_log(struct server *srv, struct wtxn *w, uint64_t entries)
+{
+	struct roster_err err;
+	double t0 = now();
+	uint64_t start = w->log_size;
+
+	while (w->log_size < entries) {
+		check(mdb_txn_begin(srv->store.env, NULL, 0, &w->txn), &err, "txn");
+		roster_time_rfc3339(w->now, time(NULL));
+		for (int i = 0; i < 100000 && w->log_size < entries; i++) {
+			struct op op = {.status = 200, .outcome = OUT_OK, .action = "person.read"};
+
+			snprintf(op.peer.user, sizeof(op.peer.user), "clerk");
+			roster_id_new(op.target, sizeof(op.target), "per_");
+			check(audit_append(w, &op, &err), &err, "append");
+		}
+		check(mdb_txn_commit(w->txn), &err, "commit");
+	}
+	printf("pad:          %llu audit entries in %.1f s (no fsync)\n",
+	       (unsigned long long)(w->log_size - start), now() - t0);
+}
+
 int main(int argc, char **argv)
 {
 	struct server srv = {0};
 	struct roster_err err;
 	struct wtxn w = {.srv = &srv};
 	char dir[4096] = "", key[4200], cmd[4300];
-	uint64_t n = 1000000;
+	uint64_t n = 1000000, entries = 0;
 	size_t batch = 256, nslices = 0, cap = 1024;
 	double *slices = malloc(cap * sizeof(double)), t0, total;
 	int ch, keep = 0, retired = 0, build_only = 0;
@@ -92,9 +120,11 @@ int main(int argc, char **argv)
 	uint8_t *fresh;
 
 	log_init("rotate-bench", LOG_LEVEL_WARN);
-	while ((ch = getopt(argc, argv, "n:b:d:B")) != -1) {
+	while ((ch = getopt(argc, argv, "n:b:d:Be:")) != -1) {
 		if (ch == 'B')
 			build_only = 1;
+		else if (ch == 'e')
+			entries = strtoull(optarg, NULL, 10);
 		else if (ch == 'n')
 			n = strtoull(optarg, NULL, 10);
 		else if (ch == 'b')
@@ -112,14 +142,16 @@ int main(int argc, char **argv)
 	srv.cfg.origin = "bench.example/roster";
 	check(keys_master_create(key, &err), &err, "master key");
 	check(keys_master_load(&srv.keys, key, &err), &err, "master key");
-	check(store_open(&srv.store, dir, (size_t)n * 4000 + (256UL << 20), 1, &err), &err,
-	      "store");
+	check(store_open(&srv.store, dir, (size_t)n * 4000 + (size_t)entries * 800 + (256UL << 20),
+	                 1, &err),
+	      &err, "store");
 	check(mdb_txn_begin(srv.store.env, NULL, 0, &txn), &err, "txn");
 	check(keys_generate(&srv.keys, txn, srv.store.keys, srv.store.meta, &err), &err, "keys");
 	check(mdb_txn_commit(txn), &err, "commit");
 
 	mdb_env_set_flags(srv.store.env, MDB_NOSYNC, 1);
 	build(&srv, &w, n);
+	pad_log(&srv, &w, entries);
 	mdb_env_set_flags(srv.store.env, MDB_NOSYNC, 0);
 	mdb_env_sync(srv.store.env, 1); /* the build's pages reach the disk before timing */
 	if (build_only) {

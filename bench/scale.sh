@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# scale.sh - rosterd on a large registry: PERSONS persons (default 1,000,000,
+# each with its blind indexes) and ENTRIES audit entries (default 10,000,000),
+# built with rotate-bench -B -e. Prints the daemon's start time, its memory
+# (private, and LMDB's shared page cache apart), audited read and durable create
+# latency at 1 and 64 connections, and bytes on disk per person and per audit
+# entry (from mdb_stat's page counts). Run as root from the checkout, after a
+# build:   bench/scale.sh [PERSONS] [ENTRIES] [SECONDS]
+set -euo pipefail
+P=${1:-1000000}
+E=${2:-10000000}
+SECS=${3:-5}
+B=$(cd "$(dirname "$0")/../build" && pwd)
+D=$(mktemp -d /tmp/roster-scale.XXXXXX)
+trap 'kill $(cat "$D/pid" 2>/dev/null) 2>/dev/null; rm -rf "$D"' EXIT
+echo "building $P persons and $E audit entries in $D ..."
+"$B/rotate-bench" -B -n "$P" -e "$E" -d "$D"
+cat >"$D/rosterd.conf" <<CONF
+data_dir = $D
+socket = $D/sock
+master_key = $D/master.key
+origin = bench.example/roster
+map_size = $((P * 4000 + E * 800 + 268435456))
+allow_root = yes
+[roles]
+clerk = uid:0
+admin = uid:0
+CONF
+
+start() { # starts rosterd; prints the ms until /v1/health answers
+	local t0
+	t0=$(date +%s%N)
+	"$B/rosterd" -c "$D/rosterd.conf" >/dev/null 2>>"$D/log" & # not our $(...)'s stdout
+	echo $! >"$D/pid"
+	until curl -sf --unix-socket "$D/sock" http://r/v1/health >/dev/null 2>&1; do sleep 0.005; done
+	echo $((($(date +%s%N) - t0) / 1000000))
+}
+mem() { # private and shared (LMDB page cache) resident memory of rosterd, MiB
+	awk '/^RssAnon/ {a=$2} /^RssFile/ {f=$2} /^RssShmem/ {s=$2}
+		END {printf "%.1f MiB private, %.1f MiB of mapped registry pages", a/1024, (f+s)/1024}' \
+		/proc/"$(cat "$D/pid")"/status
+}
+lg() { "$B/loadgen" --json -s "$D/sock" -w "$1" -c "$2" -t "$SECS" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+print("{workload:7} c={connections:<3} {rps:>8.0f} req/s  p50 {p50_ms:.3f} ms  "
+      "p99 {p99_ms:.3f} ms  p99.9 {p999_ms:.3f} ms".format(**r))'; }
+
+cold=$(start)
+echo "start:        $cold ms to the first answer; $(mem)"
+lg read 1
+lg read 64
+lg create 1
+lg create 64
+echo "after load:   $(mem)"
+kill -TERM "$(cat "$D/pid")"
+wait "$(cat "$D/pid")" 2>/dev/null || true
+echo "restart:      $(start) ms to the first answer"
+kill -TERM "$(cat "$D/pid")"
+wait "$(cat "$D/pid")" 2>/dev/null || true
+mdb_stat -e -a "$D" | python3 -c '
+import re, sys
+dbs, cur = {}, None
+for line in sys.stdin:
+    m = re.match(r"Status of (\S+)", line)
+    if m:
+        cur = m.group(1)
+    m = re.match(r"\s+(Branch|Leaf|Overflow) pages: (\d+)", line)
+    if m and cur:
+        dbs[cur] = dbs.get(cur, 0) + int(m.group(2))
+    m = re.match(r"\s+Entries: (\d+)", line)
+    if m and cur:
+        dbs[cur + ":n"] = int(m.group(1))
+page = 4096
+per = sum(dbs.get(d, 0) for d in ("persons", "person_idx")) * page / dbs["persons:n"]
+log = sum(dbs.get(d, 0) for d in ("audit", "tree")) * page / dbs["audit:n"]
+npersons, nentries = dbs["persons:n"], dbs["audit:n"]
+print(f"on disk:      {per:.0f} B per person (record and blind indexes), "
+      f"{log:.0f} B per audit entry (entry and Merkle tree), "
+      f"{npersons} persons, {nentries} entries")'
+ls -l "$D/data.mdb" | awk '{printf "data.mdb:     %.2f GiB\n", $5 / 1073741824}'
