@@ -69,8 +69,8 @@ static void build(struct server *srv, struct wtxn *w, uint64_t n)
 			snprintf(op.peer.user, sizeof(op.peer.user), "clerk");
 			roster_id_new(op.target, sizeof(op.target), "per_");
 			json_object_set_new(p, "id", json_string(op.target));
-			json_object_set_new(p, "national_id", json_sprintf("B%09llu",
-			                                                     (unsigned long long)made));
+			json_object_set_new(p, "national_id",
+			                    json_sprintf("B%09llu", (unsigned long long)made));
 			check(rec_put(w, srv->store.persons, "persons", op.target, p, &op, &err),
 			      &err, "put");
 			check(search_person_update(w, NULL, p, op.target), &err, "index");

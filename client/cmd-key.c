@@ -124,8 +124,9 @@ static int cmd_key_rotate(struct ctl *ctl, int argc, char **argv)
 	if (rc)
 		return ARGS_DONE(rc);
 	if (a.opt[0] && strcmp(a.pos[0], "data") != 0)
-		return cmd_usage_error(&cmd_key_rotate_entry,
-		                       "--wait only applies to data keys (the others finish at once)");
+		return cmd_usage_error(
+		    &cmd_key_rotate_entry,
+		    "--wait only applies to data keys (the others finish at once)");
 	body = json_pack("{s:s}", "kind", a.pos[0]);
 	rc = cmd_simple(ctl, "POST", "/v1/keys/rotate", body, print_rotated);
 	json_decref(body);

@@ -44,8 +44,7 @@ json_t *progress_fetch(const struct ctl *ctl)
 
 	quiet.watch = NULL;
 	quiet.progress = 0;
-	if (http_request(&quiet, "GET", "/v1/progress", NULL, &r) == 0 && r.status == 200 &&
-	    r.json)
+	if (http_request(&quiet, "GET", "/v1/progress", NULL, &r) == 0 && r.status == 200 && r.json)
 		out = json_incref(r.json);
 	response_free(&r);
 	return out;

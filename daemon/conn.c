@@ -8,7 +8,8 @@
  * bufferevent (evhttp_set_bevcb). We hold one extra reference to it: the
  * bufferevent outlives evhttp's use, and a connection evhttp has let go shows
  * as a bufferevent with no callbacks, which the sweep then releases (closing
- * the socket). A new connection is admitted on the next loop turn, once its
+ * the socket: up to a quarter second after evhttp let go, which no client
+ * notices, as every reply carries its length). A new connection is admitted on the next loop turn, once its
  * socket is known: over a limit it gets a 503 and is shut. The sweep, four
  * times a second, also shuts connections that have neither a request in
  * progress nor finished one within client_timeout: idle keep-alive ones and
@@ -31,8 +32,8 @@ struct conn {
 	int fd;                  /* -1 until admitted */
 	uid_t uid;
 	int admitted, refused;
-	int busy;         /* requests received and not yet answered */
-	int64_t last_ms;  /* accepted, or a request received or answered (monotonic) */
+	int busy;        /* requests received and not yet answered */
+	int64_t last_ms; /* accepted, or a request received or answered (monotonic) */
 };
 
 static int64_t now_ms(void)
@@ -98,14 +99,16 @@ static void conn_admit(struct server *srv, struct conn *c)
 
 		/* An array of pointers: sizeof a pointer is meant. */
 		srv->conns.by_fd = roster_xrealloc(
-		    srv->conns.by_fd, nfd * sizeof(*srv->conns.by_fd)); // NOLINT(bugprone-sizeof-expression)
+		    srv->conns.by_fd,
+		    nfd * sizeof(*srv->conns.by_fd)); // NOLINT(bugprone-sizeof-expression)
 		memset(srv->conns.by_fd + srv->conns.nfd, 0,
-		       (nfd - srv->conns.nfd) * sizeof(*srv->conns.by_fd)); // NOLINT(bugprone-sizeof-expression)
+		       (nfd - srv->conns.nfd) *
+		           sizeof(*srv->conns.by_fd)); // NOLINT(bugprone-sizeof-expression)
 		srv->conns.nfd = nfd;
 	}
 	srv->conns.by_fd[c->fd] = c;
-	c->uid = getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 ? cred.uid
-	                                                                      : (uid_t)-1;
+	c->uid =
+	    getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 ? cred.uid : (uid_t)-1;
 	if (srv->conns.n > srv->cfg.max_connections)
 		conn_refuse(srv, c,
 		            "rosterd has as many connections as it takes (max_connections): "
@@ -122,7 +125,8 @@ static void conns_reap(struct server *srv)
 	for (struct conn **pc = &srv->conns.head, *c; (c = *pc) != NULL;) {
 		if (conn_released(c) && c->busy == 0) {
 			*pc = c->next;
-			if (c->fd >= 0 && (size_t)c->fd < srv->conns.nfd && srv->conns.by_fd[c->fd] == c)
+			if (c->fd >= 0 && (size_t)c->fd < srv->conns.nfd &&
+			    srv->conns.by_fd[c->fd] == c)
 				srv->conns.by_fd[c->fd] = NULL;
 			bufferevent_decref(c->bev); /* the last reference: closes the socket */
 			free(c);

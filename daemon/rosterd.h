@@ -54,13 +54,13 @@ struct config {
 	mode_t socket_mode;
 	size_t map_size;
 	size_t batch_max;
-	int allow_root;              /* rosterd refuses to run as root unless this is set */
-	size_t reencrypt_batch;      /* records re-encrypted per transaction after a rotation */
+	int allow_root;                 /* rosterd refuses to run as root unless this is set */
+	size_t reencrypt_batch;         /* records re-encrypted per transaction after a rotation */
 	size_t max_connections;         /* open connections in all */
 	size_t max_connections_per_uid; /* ... and per peer uid */
 	unsigned client_timeout;        /* seconds a client may take to send a request */
-	uint64_t checkpoint_entries; /* sign a checkpoint at least every N entries */
-	unsigned checkpoint_seconds; /* ... and every T seconds while the log grows */
+	uint64_t checkpoint_entries;    /* sign a checkpoint at least every N entries */
+	unsigned checkpoint_seconds;    /* ... and every T seconds while the log grows */
 	struct role_table roles;
 };
 
@@ -288,8 +288,8 @@ json_t *search_doc_filter(const char *number, const char *country);
 int search_list(struct wtxn *w, struct op *op, MDB_dbi idx, const json_t *terms, MDB_dbi recs,
                 const char *db);
 int list_params(struct evhttp_request *req, const char *prefix, struct op *op);
-#define ROSTER_RETRY (-2) /* the map was full: the whole batch is retried */
-#define ROSTER_FATAL (-3) /* the transaction is broken: the whole batch fails */
+#define ROSTER_RETRY   (-2) /* the map was full: the whole batch is retried */
+#define ROSTER_FATAL   (-3) /* the transaction is broken: the whole batch fails */
 #define ROSTER_NOSPACE (-4) /* the disk is full: the batch fails, nothing changed */
 
 /* The server: everything a request may touch. */

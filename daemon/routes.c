@@ -96,17 +96,19 @@ static void roles_text(int roles, char *buf, size_t len)
 static void reply_health(struct server *srv, struct evhttp_request *req, const struct peer *peer)
 {
 	json_t *roles = json_array(), *body;
-	const char *status = writer_failed(srv) ? "failing" : writer_disk_full(srv) ? "disk_full" : "ok";
+	const char *status = writer_failed(srv)      ? "failing"
+	                     : writer_disk_full(srv) ? "disk_full"
+	                                             : "ok";
 
 	for (int i = 0; i < ROLE_COUNT; i++)
 		if (peer->roles & (1 << i))
 			json_array_append_new(roles, json_string(role_name(1 << i)));
-	body = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:{s:s, s:I, s:o}}", "status",
-	                 status, "version", ROSTER_VERSION, "origin",
-	                 srv->cfg.origin, "uptime", (json_int_t)(time(NULL) - srv->started),
-	                 "log_size", (json_int_t)writer_log_size(srv), "map_size",
-	                 (json_int_t)srv->store.map_size, "you", "user", peer->user, "uid",
-	                 (json_int_t)peer->uid, "roles", roles);
+	body =
+	    json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:{s:s, s:I, s:o}}", "status", status,
+	              "version", ROSTER_VERSION, "origin", srv->cfg.origin, "uptime",
+	              (json_int_t)(time(NULL) - srv->started), "log_size",
+	              (json_int_t)writer_log_size(srv), "map_size", (json_int_t)srv->store.map_size,
+	              "you", "user", peer->user, "uid", (json_int_t)peer->uid, "roles", roles);
 	http_reply_json(req, strcmp(status, "ok") ? 503 : 200, body);
 	json_decref(body);
 }

@@ -114,7 +114,8 @@ static int taken_by(struct wtxn *w, MDB_dbi idx, const uint8_t tag[16], const ch
 		return 0;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY); rc == 0 && !found;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP))
-		if (self == NULL || v.mv_size != strlen(self) || memcmp(v.mv_data, self, v.mv_size) != 0)
+		if (self == NULL || v.mv_size != strlen(self) ||
+		    memcmp(v.mv_data, self, v.mv_size) != 0)
 			found = snprintf(other, ROSTER_ID_MAX, "%.*s", (int)v.mv_size,
 			                 (char *)v.mv_data) > 0;
 	mdb_cursor_close(cur);

@@ -88,9 +88,11 @@ static int range_hash(MDB_txn *txn, MDB_dbi dbi, uint64_t lo, uint64_t hi, uint8
 	if (n == 0) /* callers never ask for an empty range */
 		return roster_err_set(err, 500, "tree", "empty range [%llu, %llu)",
 		                      (unsigned long long)lo, (unsigned long long)hi);
-	if ((n & (n - 1)) == 0 && lo % n == 0) // NOLINT(clang-analyzer-core.DivideZero): n > 0
-		return node_get(txn, dbi, (unsigned)__builtin_ctzll(n), lo / n, out, err); // NOLINT(clang-analyzer-core.DivideZero)
+	if ((n & (n - 1)) == 0 && (lo & (n - 1)) == 0) { /* an aligned power of two: stored */
+		unsigned level = (unsigned)__builtin_ctzll(n);
 
+		return node_get(txn, dbi, level, lo >> level, out, err);
+	}
 	k = split_point(n);
 	if (range_hash(txn, dbi, lo, lo + k, left, err) < 0 ||
 	    range_hash(txn, dbi, lo + k, hi, out, err) < 0)

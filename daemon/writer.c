@@ -32,7 +32,7 @@ struct writer {
 	struct op *done, **done_tail;
 	int stop;
 	int failed;
-	int disk_full; /* the last commit found no space; cleared by the next one */
+	int disk_full;        /* the last commit found no space; cleared by the next one */
 	int reencrypt_failed; /* stop retrying a re-encryption that cannot proceed */
 	/* The chain's state after the last commit: only this thread changes it. */
 	uint64_t log_size;

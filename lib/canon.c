@@ -284,9 +284,8 @@ int roster_canon_check(const char *buf, size_t len)
 	json_error_t jerr;
 	/* Numbers read as doubles, as RFC 8785 reads them: an integer too large for
 	 * int64 (100000000000000000000, the canonical 1e20) is still a number. */
-	json_t *v = json_loadb(buf, len,
-	                       JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL,
-	                       &jerr);
+	json_t *v = json_loadb(
+	    buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &jerr);
 	size_t clen;
 	char *c;
 	int same;

@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# lint.sh - cppcheck and clang-tidy over every C file, with the checked-in
-# configuration (.clang-tidy; tools/lint/jansson.cfg tells cppcheck about
-# jansson's macros). Any finding fails. CI runs it (tools/test.sh).
+# lint.sh - clang-format, cppcheck and clang-tidy over every C file, with the
+# checked-in configuration (.clang-format, .clang-tidy; tools/lint/jansson.cfg
+# tells cppcheck about jansson's macros). Any finding fails. CI runs it
+# (tools/test.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 files=(lib/*.c daemon/*.c client/*.c tests/*.c tests/fuzz/*.c bench/*.c)
+headers=(include/roster/*.h daemon/*.h client/*.h tests/fuzz/*.h)
+n_fmt=0
+for f in "${files[@]}" "${headers[@]}" tests/unit/*.c; do
+	clang-format --dry-run -Werror "$f" 2>/dev/null || { echo "not formatted: $f (clang-format -i $f)"; n_fmt=$((n_fmt + 1)); }
+done
 out=$(cppcheck --enable=warning,style,performance,portability --std=c11 --quiet \
 	--inline-suppr --error-exitcode=0 -I include -I daemon -I client \
 	--suppress=missingIncludeSystem --suppress=variableScope \
@@ -17,5 +23,5 @@ tidy=$(printf '%s\n' "${files[@]}" | xargs -P"$(nproc)" -n4 clang-tidy -p build-
 	grep -E '(warning|error):' || true)
 n_tidy=$(grep -c . <<<"$tidy" || true)
 [ "$n_tidy" = 0 ] || echo "$tidy"
-echo "lint: cppcheck $n_cpp findings, clang-tidy $n_tidy findings (${#files[@]} files)"
-[ "$n_cpp" = 0 ] && [ "$n_tidy" = 0 ]
+echo "lint: clang-format $n_fmt files off, cppcheck $n_cpp findings, clang-tidy $n_tidy findings (${#files[@]} files)"
+[ "$n_fmt" = 0 ] && [ "$n_cpp" = 0 ] && [ "$n_tidy" = 0 ]

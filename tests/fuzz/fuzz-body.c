@@ -71,8 +71,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			json_t *travel = json_loads(base_travel, 0, NULL);
 
 			json_object_set_new(travel, "status", json_string("approved"));
-			rc = roster_custody_apply(rec, body, travel, "uid:2", "2026-01-01T00:00:00Z",
-			                          &err);
+			rc = roster_custody_apply(rec, body, travel, "uid:2",
+			                          "2026-01-01T00:00:00Z", &err);
 			if (rc == 0)
 				canonical(rec);
 			json_decref(travel);
