@@ -7,14 +7,14 @@
  * connection is known here from its birth, when evhttp asks for its
  * bufferevent (evhttp_set_bevcb). We hold one extra reference to it: the
  * bufferevent outlives evhttp's use, and a connection evhttp has let go shows
- * as a bufferevent with no callbacks, which the sweep then releases (closing
- * the socket: up to a quarter second after evhttp let go, which no client
- * notices, as every reply carries its length). A new connection is admitted on the next loop turn, once its
- * socket is known: over a limit it gets a 503 and is shut. The sweep, four
- * times a second, also shuts connections that have neither a request in
- * progress nor finished one within client_timeout: idle keep-alive ones and
- * slow senders alike. Shutting the socket lets evhttp free the connection
- * its usual way.
+ * as a bufferevent with no callbacks, which the sweep then releases, closing
+ * the socket (up to a quarter second after evhttp let go, which no client
+ * notices: every reply carries its length). A new connection is admitted on
+ * the next loop turn, once its socket is known: over a limit it gets a 503
+ * and is shut. The sweep, four times a second, also shuts connections that
+ * have neither a request in progress nor finished one within client_timeout:
+ * idle keep-alive ones and slow senders alike. Shutting the socket lets
+ * evhttp free the connection its usual way.
  */
 #include <errno.h>
 #include <string.h>
@@ -31,7 +31,8 @@ struct conn {
 	struct bufferevent *bev; /* our reference keeps it allocated */
 	int fd;                  /* -1 until admitted */
 	uid_t uid;
-	int admitted, refused;
+	int admitted;
+	int closing;     /* shut by us: over a limit, or timed out */
 	int busy;        /* requests received and not yet answered */
 	int64_t last_ms; /* accepted, or a request received or answered (monotonic) */
 };
@@ -60,7 +61,7 @@ static void conn_refuse(struct server *srv, struct conn *c, const char *why)
 	n = snprintf(msg, sizeof(msg), refusal, strlen(body), body);
 	(void)send(c->fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
 	shutdown(c->fd, SHUT_RDWR);
-	c->refused = 1;
+	c->closing = 1;
 	srv->conns.refused++;
 }
 
@@ -78,7 +79,7 @@ static size_t conns_of(const struct server *srv, uid_t uid)
 	size_t n = 0;
 
 	for (const struct conn *c = srv->conns.head; c; c = c->next)
-		n += c->admitted && !c->refused && c->uid == uid;
+		n += c->admitted && !c->closing && c->uid == uid;
 	return n;
 }
 
@@ -178,10 +179,10 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 	conns_reap(srv);
 	for (struct conn *c = srv->conns.head; c; c = c->next) {
 		conn_admit(srv, c);
-		if (c->admitted && !c->refused && c->busy == 0 &&
+		if (c->admitted && !c->closing && c->busy == 0 &&
 		    now - c->last_ms >= (int64_t)srv->cfg.client_timeout * 1000) {
 			shutdown(c->fd, SHUT_RDWR); /* idle, or too slow to send a request */
-			c->refused = 1;
+			c->closing = 1;
 			srv->conns.timed_out++;
 		}
 	}
@@ -240,7 +241,7 @@ struct conn *conn_of(struct server *srv, struct evhttp_request *req)
 
 int conn_refused(const struct conn *c)
 {
-	return c && c->refused;
+	return c && c->closing;
 }
 
 void conn_busy(struct conn *c, int delta)
