@@ -4,6 +4,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -134,6 +135,45 @@ static int set_string(char **slot, const char *value)
 	return 0;
 }
 
+/* Whole-number settings, each at least 1: name, largest value, where it goes. */
+static const struct count_setting {
+	const char *name;
+	unsigned long max;
+	size_t offset, size; /* of the field in struct config */
+} count_settings[] = {
+    {"checkpoint_entries", 1UL << 40, offsetof(struct config, checkpoint_entries),
+     sizeof(uint64_t)},
+    {"checkpoint_seconds", 86400, offsetof(struct config, checkpoint_seconds), sizeof(unsigned)},
+    {"reencrypt_batch", 65536, offsetof(struct config, reencrypt_batch), sizeof(size_t)},
+    {"batch_max", 65536, offsetof(struct config, batch_max), sizeof(size_t)},
+    {"max_connections", 1000000, offsetof(struct config, max_connections), sizeof(size_t)},
+    {"max_connections_per_uid", 1000000, offsetof(struct config, max_connections_per_uid),
+     sizeof(size_t)},
+    {"client_timeout", 3600, offsetof(struct config, client_timeout), sizeof(unsigned)},
+};
+_Static_assert(sizeof(size_t) == sizeof(uint64_t), "size_t settings are stored as 64 bits");
+
+static int set_count(struct config *cfg, const struct count_setting *c, const char *value,
+                     struct roster_err *err)
+{
+	char *field = (char *)cfg + c->offset;
+	unsigned long n;
+
+	if (parse_number(value, c->max, &n) < 0 || n == 0)
+		return roster_err_set(err, 0, "config", "%s must be a number from 1 to %lu",
+		                      c->name, c->max);
+	if (c->size == sizeof(unsigned)) {
+		unsigned u = (unsigned)n;
+
+		memcpy(field, &u, sizeof(u));
+	} else {
+		uint64_t v = n;
+
+		memcpy(field, &v, sizeof(v));
+	}
+	return 0;
+}
+
 static int parse_setting(struct config *cfg, const char *name, const char *value,
                          struct roster_err *err)
 {
@@ -213,57 +253,13 @@ static int parse_setting(struct config *cfg, const char *name, const char *value
 		cfg->map_size = n;
 		return 0;
 	}
-	if (strcmp(name, "checkpoint_entries") == 0) {
-		if (parse_number(value, 1UL << 40, &n) < 0 || n == 0)
-			return roster_err_set(err, 0, "config",
-			                      "checkpoint_entries must be a positive number");
-		cfg->checkpoint_entries = n;
-		return 0;
-	}
-	if (strcmp(name, "checkpoint_seconds") == 0) {
-		if (parse_number(value, 86400, &n) < 0 || n == 0)
-			return roster_err_set(err, 0, "config",
-			                      "checkpoint_seconds must be 1 to 86400");
-		cfg->checkpoint_seconds = (unsigned)n;
-		return 0;
-	}
-	if (strcmp(name, "reencrypt_batch") == 0) {
-		if (parse_number(value, 65536, &n) < 0 || n == 0)
-			return roster_err_set(err, 0, "config",
-			                      "reencrypt_batch must be 1 to 65536");
-		cfg->reencrypt_batch = n;
-		return 0;
-	}
+	for (size_t i = 0; i < sizeof(count_settings) / sizeof(count_settings[0]); i++)
+		if (strcmp(name, count_settings[i].name) == 0)
+			return set_count(cfg, &count_settings[i], value, err);
 	if (strcmp(name, "allow_root") == 0) {
 		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
 			return roster_err_set(err, 0, "config", "allow_root is yes or no");
 		cfg->allow_root = strcmp(value, "yes") == 0;
-		return 0;
-	}
-	if (strcmp(name, "max_connections") == 0) {
-		if (parse_number(value, 1000000, &n) < 0 || n == 0)
-			return roster_err_set(err, 0, "config",
-			                      "max_connections must be 1 to 1000000");
-		cfg->max_connections = n;
-		return 0;
-	}
-	if (strcmp(name, "max_connections_per_uid") == 0) {
-		if (parse_number(value, 1000000, &n) < 0 || n == 0)
-			return roster_err_set(err, 0, "config",
-			                      "max_connections_per_uid must be 1 to 1000000");
-		cfg->max_connections_per_uid = n;
-		return 0;
-	}
-	if (strcmp(name, "client_timeout") == 0) {
-		if (parse_number(value, 3600, &n) < 0 || n == 0)
-			return roster_err_set(err, 0, "config", "client_timeout must be 1 to 3600");
-		cfg->client_timeout = (unsigned)n;
-		return 0;
-	}
-	if (strcmp(name, "batch_max") == 0) {
-		if (parse_number(value, 65536, &n) < 0 || n == 0)
-			return roster_err_set(err, 0, "config", "batch_max must be 1 to 65536");
-		cfg->batch_max = n;
 		return 0;
 	}
 	return roster_err_set(err, 0, "config", "unknown setting '%s'", name);

@@ -65,6 +65,26 @@ sed 's/^allow_root = yes$/allow_root = no/' "$CONF" >"$T/noroot.conf"
 check "rosterd refuses to run as root by default" test $? = 77
 check "and says what to do" grep -q "run rosterd as its own account" "$T/root.err"
 
+# A bad setting stops rosterd at start with the file, line and what is wrong.
+bad_setting() { # bad_setting LINE EXPECTED-MESSAGE
+	printf '%s\n' "$1" >"$T/bad.conf"
+	cat "$CONF" >>"$T/bad.conf"
+	"$ROSTERD" -c "$T/bad.conf" 2>"$T/bad.err"
+	local rc=$?
+	check "'$1' is refused (exit $rc): $(head -c 120 "$T/bad.err")" \
+		sh -c '[ "$1" != 0 ] && grep -q -F -- "bad.conf line 1: $2" "$3"' _ "$rc" "$2" "$T/bad.err"
+}
+bad_setting "client_timeout = 0" "client_timeout must be a number from 1 to 3600"
+bad_setting "batch_max = 70000" "batch_max must be a number from 1 to 65536"
+bad_setting "max_connections = lots" "max_connections must be a number"
+bad_setting "checkpoint_seconds = -1" "checkpoint_seconds must be a number"
+bad_setting "socket_mode = 999" "socket_mode must be octal"
+bad_setting "map_size = 10" "map_size must be bytes"
+bad_setting "origin = has space" "origin must be printable ASCII"
+bad_setting "allow_root = maybe" "allow_root is yes or no"
+bad_setting "kdf = weird" "kdf is interactive, moderate or sensitive"
+bad_setting "colour = blue" "unknown setting 'colour'"
+
 # init refuses an existing registry; the daemon refuses a wrong or exposed key.
 "$ROSTERD" init -c "$CONF" 2>"$T/init.err"
 check "init refuses an existing registry" test $? != 0
