@@ -183,6 +183,17 @@ static void writer_adopt(struct writer *wr, const struct wtxn *w)
 	pthread_mutex_unlock(&wr->lock);
 }
 
+/* Every op of the batch gets the same error and no reply. */
+static void batch_fail(struct op *batch, int status, const char *code, const char *message)
+{
+	for (struct op *op = batch; op; op = op->next) {
+		json_decref(op->reply);
+		op->reply = NULL;
+		roster_err_set(&op->err, status, code, "%s", message);
+		op->status = status;
+	}
+}
+
 /* Fails the ops of a batch that found the disk full; writing goes on afterwards. */
 static void batch_nospace(struct writer *wr, struct op *batch, const struct roster_err *err)
 {
@@ -194,14 +205,9 @@ static void batch_nospace(struct writer *wr, struct op *batch, const struct rost
 	wr->disk_full = 1;
 	wr->cp_time = time(NULL); /* a due checkpoint waits its interval, not a busy loop */
 	pthread_mutex_unlock(&wr->lock);
-	for (struct op *op = batch; op; op = op->next) {
-		json_decref(op->reply);
-		op->reply = NULL;
-		roster_err_set(&op->err, 507, "disk_full",
-		               "the disk holding the registry is full: nothing of this request "
-		               "was stored; retry once an administrator has freed space");
-		op->status = 507;
-	}
+	batch_fail(batch, 507, "disk_full",
+	           "the disk holding the registry is full: nothing of this request was "
+	           "stored; retry once an administrator has freed space");
 }
 
 /* Signs a checkpoint into the batch's transaction when an op asks for one, or when
@@ -273,7 +279,8 @@ static int commit_nospace(struct server *srv, int rc, size_t txnid)
 }
 
 /* Runs the batch in one transaction. Returns 0 when committed, ROSTER_RETRY when
- * the map must grow, ROSTER_FATAL (with err) when nothing could be committed. */
+ * the map must grow, ROSTER_NOSPACE when the disk is full (nothing changed), and
+ * ROSTER_FATAL (with err) when nothing could be committed. */
 static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
                      struct roster_err *err)
 {
@@ -318,7 +325,6 @@ static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
 			return ROSTER_RETRY;
 		return commit_nospace(srv, rc, txnid) ? ROSTER_NOSPACE : ROSTER_FATAL;
 	}
-	writer_adopt(wr, &w);
 	pthread_mutex_lock(&wr->lock);
 	stats_commit(wr, nops, monotonic() - t0);
 	pthread_mutex_unlock(&wr->lock);
@@ -327,7 +333,7 @@ static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
 			op->after_commit(srv, op);
 		op->after_abort = NULL;
 	}
-	writer_adopt(wr, &w); /* again: after_commit may have installed a key */
+	writer_adopt(wr, &w); /* after after_commit, which may have installed a key */
 	return 0;
 abort:
 	mdb_txn_abort(w.txn);
@@ -355,14 +361,9 @@ static void batch_run(struct server *srv, struct writer *wr, struct op *batch)
 	pthread_mutex_lock(&wr->lock);
 	wr->failed = 1;
 	pthread_mutex_unlock(&wr->lock);
-	for (struct op *op = batch; op; op = op->next) {
-		json_decref(op->reply);
-		op->reply = NULL;
-		roster_err_set(&op->err, 503, "storage_failed",
-		               "the registry could not store this request and has stopped taking "
-		               "writes: an administrator must look at rosterd's log");
-		op->status = 503;
-	}
+	batch_fail(batch, 503, "storage_failed",
+	           "the registry could not store this request and has stopped taking writes: "
+	           "an administrator must look at rosterd's log");
 }
 
 static int reencrypt_due(struct server *srv, struct writer *wr)
@@ -467,12 +468,9 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&wr->lock);
 
 		if (writer_failed(srv)) {
-			for (struct op *op = batch; op; op = op->next) {
-				roster_err_set(&op->err, 503, "storage_failed",
-				               "the registry has stopped taking writes after a "
-				               "storage failure: see rosterd's log");
-				op->status = 503;
-			}
+			batch_fail(batch, 503, "storage_failed",
+			           "the registry has stopped taking writes after a storage "
+			           "failure: see rosterd's log");
 		} else {
 			batch_run(srv, wr, batch);
 		}
