@@ -577,24 +577,25 @@ void writer_hand_back(struct server *srv, struct op *op)
 	event_active(srv->ev_done, EV_READ, 0);
 }
 
-int writer_disk_full(struct server *srv)
+/* A flag the writer thread sets, read from another thread. */
+static int writer_flag(struct server *srv, const int *flag)
 {
-	int full;
+	int v;
 
 	pthread_mutex_lock(&srv->writer->lock);
-	full = srv->writer->disk_full;
+	v = *flag;
 	pthread_mutex_unlock(&srv->writer->lock);
-	return full;
+	return v;
+}
+
+int writer_disk_full(struct server *srv)
+{
+	return writer_flag(srv, &srv->writer->disk_full);
 }
 
 int writer_failed(struct server *srv)
 {
-	int failed;
-
-	pthread_mutex_lock(&srv->writer->lock);
-	failed = srv->writer->failed;
-	pthread_mutex_unlock(&srv->writer->lock);
-	return failed;
+	return writer_flag(srv, &srv->writer->failed);
 }
 
 uint64_t writer_log_size(struct server *srv)
