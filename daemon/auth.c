@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <unistr.h>
+
 #include <event2/bufferevent.h>
 
 #include "rosterd.h"
@@ -44,7 +46,11 @@ int auth_peer(struct server *srv, struct evhttp_request *req, struct peer *peer)
 			memcpy(peer->user, srv->names[i].name, sizeof(peer->user));
 			goto named;
 		}
-	if (getpwuid_r(cred.uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL)
+	/* The name goes into audit entries, which are UTF-8 JSON: a name that is not
+	 * UTF-8 (or does not fit) is recorded by its uid instead. */
+	if (getpwuid_r(cred.uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL &&
+	    strlen(pw.pw_name) < sizeof(peer->user) &&
+	    u8_check((const uint8_t *)pw.pw_name, strlen(pw.pw_name)) == NULL)
 		snprintf(peer->user, sizeof(peer->user), "%s", pw.pw_name);
 	else
 		snprintf(peer->user, sizeof(peer->user), "uid:%u", (unsigned)cred.uid);

@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 #include <sodium.h>
+#include <unistr.h>
 
 #include "roster/audit.h"
 #include "roster/canon.h"
@@ -21,6 +22,75 @@ void roster_audit_leaf_hash(uint8_t out[ROSTER_HASH_BYTES], const uint8_t *entry
 	crypto_hash_sha256_update(&st, &zero, 1);
 	crypto_hash_sha256_update(&st, entry, len);
 	crypto_hash_sha256_final(&st, out);
+}
+
+static void member(struct roster_canon_buf *b, const char *name)
+{
+	roster_canon_raw(b, name, strlen(name));
+}
+
+static int valid(const char *s)
+{
+	return s && u8_check((const uint8_t *)s, strlen(s)) == NULL;
+}
+
+char *roster_audit_entry_dump(const struct roster_audit_fields *f, size_t *len,
+                              struct roster_err *err)
+{
+	const char *strs[] = {f->time,    f->user,   f->action, f->target,
+	                      f->outcome, f->object, f->prev};
+	struct roster_canon_buf b = {0};
+	size_t i;
+
+	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		if (!valid(strs[i]))
+			goto bad;
+	if (f->seq > (1ULL << 53))
+		goto bad;
+	/* Members in RFC 8785 order: names sorted by code unit. */
+	member(&b, "{\"action\":");
+	roster_canon_str(&b, f->action);
+	member(&b, ",\"actor\":{\"uid\":");
+	roster_canon_int(&b, (long long)f->uid);
+	member(&b, ",\"user\":");
+	roster_canon_str(&b, f->user);
+	member(&b, "},\"object\":");
+	roster_canon_str(&b, f->object);
+	member(&b, ",\"outcome\":");
+	roster_canon_str(&b, f->outcome);
+	member(&b, ",\"prev\":");
+	roster_canon_str(&b, f->prev);
+	member(&b, ",\"seq\":");
+	roster_canon_int(&b, (long long)f->seq);
+	member(&b, ",\"status\":");
+	roster_canon_int(&b, f->status);
+	member(&b, ",\"target\":");
+	roster_canon_str(&b, f->target);
+	if (f->targets) {
+		member(&b, ",\"targets\":[");
+		for (i = 0; i < json_array_size(f->targets); i++) {
+			const char *id = json_string_value(json_array_get(f->targets, i));
+
+			if (!valid(id))
+				goto bad;
+			if (i > 0)
+				member(&b, ",");
+			roster_canon_str(&b, id);
+		}
+		member(&b, "]");
+	}
+	member(&b, ",\"time\":");
+	roster_canon_str(&b, f->time);
+	member(&b, "}");
+	if (len)
+		*len = b.len;
+	return b.p;
+bad:
+	free(b.p);
+	roster_err_set(err, 500, "internal",
+	               "cannot write audit entry %llu: a field is not valid UTF-8 or out of range",
+	               (unsigned long long)f->seq);
+	return NULL;
 }
 
 int roster_audit_check_entry(const char *entry, size_t len, uint64_t want_seq,

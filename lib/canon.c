@@ -14,12 +14,7 @@
 #include "roster/canon.h"
 #include "roster/util.h"
 
-struct cbuf {
-	char *p;
-	size_t len, cap;
-};
-
-static void cbuf_add(struct cbuf *b, const char *s, size_t n)
+static void cbuf_add(struct roster_canon_buf *b, const char *s, size_t n)
 {
 	if (b->len + n + 1 > b->cap) {
 		while (b->len + n + 1 > b->cap)
@@ -31,7 +26,7 @@ static void cbuf_add(struct cbuf *b, const char *s, size_t n)
 	b->p[b->len] = '\0';
 }
 
-static void cbuf_str(struct cbuf *b, const char *s)
+static void cbuf_str(struct roster_canon_buf *b, const char *s)
 {
 	cbuf_add(b, s, strlen(s));
 }
@@ -100,12 +95,21 @@ static int key_cmp(const void *a, const void *b)
 	}
 }
 
-static void emit_string(struct cbuf *b, const char *s)
+static void emit_string(struct roster_canon_buf *b, const char *s)
 {
 	cbuf_add(b, "\"", 1);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		char esc[8];
+		size_t run = 0;
 
+		/* Most bytes need no escape: copy each run of them at once. */
+		while (p[run] >= 0x20 && p[run] != '"' && p[run] != '\\')
+			run++;
+		if (run > 0) {
+			cbuf_add(b, (const char *)p, run);
+			p += run - 1;
+			continue;
+		}
 		switch (*p) {
 		case '"':
 			cbuf_add(b, "\\\"", 2);
@@ -129,19 +133,15 @@ static void emit_string(struct cbuf *b, const char *s)
 			cbuf_add(b, "\\t", 2);
 			break;
 		default:
-			if (*p < 0x20) {
-				snprintf(esc, sizeof(esc), "\\u%04x", *p);
-				cbuf_str(b, esc);
-			} else {
-				cbuf_add(b, (const char *)p, 1);
-			}
+			snprintf(esc, sizeof(esc), "\\u%04x", *p);
+			cbuf_str(b, esc);
 		}
 	}
 	cbuf_add(b, "\"", 1);
 }
 
 /* ECMAScript Number::toString for finite doubles. */
-static void emit_double(struct cbuf *b, double v)
+static void emit_double(struct roster_canon_buf *b, double v)
 {
 	char tmp[40], digits[20], out[64];
 	int exp10, k = 0, n;
@@ -191,7 +191,7 @@ static void emit_double(struct cbuf *b, double v)
 	cbuf_str(b, out);
 }
 
-static int emit(struct cbuf *b, const json_t *v, int depth, struct roster_err *err)
+static int emit(struct roster_canon_buf *b, const json_t *v, int depth, struct roster_err *err)
 {
 	char num[32];
 
@@ -268,7 +268,7 @@ static int emit(struct cbuf *b, const json_t *v, int depth, struct roster_err *e
 
 char *roster_canon_dump(const json_t *value, size_t *len, struct roster_err *err)
 {
-	struct cbuf b = {0};
+	struct roster_canon_buf b = {0};
 
 	if (emit(&b, value, 0, err) < 0) {
 		free(b.p);
@@ -299,4 +299,22 @@ int roster_canon_check(const char *buf, size_t len)
 	same = clen == len && memcmp(c, buf, len) == 0;
 	free(c);
 	return same;
+}
+
+void roster_canon_raw(struct roster_canon_buf *b, const char *s, size_t n)
+{
+	cbuf_add(b, s, n);
+}
+
+void roster_canon_str(struct roster_canon_buf *b, const char *s)
+{
+	emit_string(b, s);
+}
+
+void roster_canon_int(struct roster_canon_buf *b, long long v)
+{
+	char tmp[24];
+	int n = snprintf(tmp, sizeof(tmp), "%lld", v);
+
+	cbuf_add(b, tmp, (size_t)n);
 }

@@ -6,12 +6,31 @@
 #ifndef ROSTER_AUDIT_H
 #define ROSTER_AUDIT_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "roster/err.h"
 
 #define ROSTER_HASH_BYTES 32
+
+/* What one entry records. Strings are NUL-terminated; targets is NULL or an array
+ * of the ids a list returned. */
+struct roster_audit_fields {
+	uint64_t seq;
+	const char *time;
+	unsigned long uid;
+	const char *user, *action, *target, *outcome, *object, *prev;
+	int status;
+	const json_t *targets;
+};
+
+/* The entry's canonical bytes (malloc'd, NUL-terminated), written directly in RFC
+ * 8785 member order; NULL with err set when a string is not valid UTF-8 or a
+ * number is out of range. Equal, byte for byte, to roster_canon_dump of the same
+ * entry built as a jansson object (tests/unit/test-audit.c). */
+char *roster_audit_entry_dump(const struct roster_audit_fields *f, size_t *len,
+                              struct roster_err *err);
 
 /* SHA-256(0x00 || entry): the RFC 6962 leaf hash, also the next entry's `prev`. */
 void roster_audit_leaf_hash(uint8_t out[ROSTER_HASH_BYTES], const uint8_t *entry, size_t len);

@@ -13,6 +13,17 @@
 /* Returns a malloc'd, NUL-terminated canonical serialisation, or NULL with err set. */
 char *roster_canon_dump(const json_t *value, size_t *len, struct roster_err *err);
 
+/* Canonical JSON written directly, for shapes fixed in code (audit entries):
+ * the caller emits members in RFC 8785 order, strings must be valid UTF-8 and
+ * integers within +-2^53, where RFC 8785 prints them as plain integers. */
+struct roster_canon_buf {
+	char *p; /* malloc'd, NUL-terminated */
+	size_t len, cap;
+};
+void roster_canon_raw(struct roster_canon_buf *b, const char *s, size_t n);
+void roster_canon_str(struct roster_canon_buf *b, const char *s);
+void roster_canon_int(struct roster_canon_buf *b, long long v);
+
 /* Whether buf is exactly the canonical form of the JSON it holds. */
 int roster_canon_check(const char *buf, size_t len);
 

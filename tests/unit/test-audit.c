@@ -27,6 +27,94 @@ static char *entry(uint64_t seq, const uint8_t prev[32])
 	return s;
 }
 
+/* The same entry through jansson and the RFC 8785 serialiser: the reference. */
+static char *entry_via_json(const struct roster_audit_fields *f)
+{
+	json_t *v =
+	    json_pack("{s:I, s:s, s:{s:I, s:s}, s:s, s:s, s:s, s:s, s:s, s:i}", "seq",
+	              (json_int_t)f->seq, "time", f->time, "actor", "uid", (json_int_t)f->uid,
+	              "user", f->user, "action", f->action, "target", f->target, "outcome",
+	              f->outcome, "object", f->object, "prev", f->prev, "status", f->status);
+	char *s;
+
+	if (f->targets)
+		json_object_set(v, "targets", (json_t *)f->targets);
+	s = roster_canon_dump(v, NULL, NULL);
+	json_decref(v);
+	return s;
+}
+
+/* roster_audit_entry_dump writes entries without jansson; it must give the very
+ * bytes the canonical serialiser gives, for every kind of string and number. */
+static void test_entry_dump(void)
+{
+	static const char *const strs[] = {"",
+	                                   "ana",
+	                                   "uid:4294967294",
+	                                   "quote \" and backslash \\",
+	                                   "tab\tnew\nline\r",
+	                                   "\x01\x1f control",
+	                                   "Zo\xc3\xab Ni\xc3\xb1o",
+	                                   "\xe6\x97\xa5\xe6\x9c\xac",
+	                                   "\xf0\x9f\x98\x80 emoji",
+	                                   "\x7f del",
+	                                   "per_0123456789abcdefghjkmnpqrs",
+	                                   "2026-11-22T00:00:00Z"};
+	const size_t n = sizeof(strs) / sizeof(strs[0]);
+	json_t *lists[4] = {NULL, json_array(), json_pack("[s]", "per_a"),
+	                    json_pack("[s, s, s]", "per_a", "x\"y", "\xc3\xa9")};
+	uint64_t seqs[] = {0, 1, 9007199254740992ULL};
+	int status[] = {200, 201, 404, 507};
+	size_t same = 0, total = 0, len;
+	struct roster_err err;
+
+	for (size_t i = 0; i < n * 4; i++) {
+		struct roster_audit_fields f = {.seq = seqs[i % 3],
+		                                .time = strs[(i + 11) % n],
+		                                .uid = i % 2 ? 4294967294UL : 0,
+		                                .user = strs[i % n],
+		                                .action = strs[(i + 1) % n],
+		                                .target = strs[(i + 2) % n],
+		                                .outcome = strs[(i + 3) % n],
+		                                .object = strs[(i + 4) % n],
+		                                .prev = strs[(i + 5) % n],
+		                                .status = status[i % 4],
+		                                .targets = lists[i % 4]};
+		char *direct = roster_audit_entry_dump(&f, &len, &err), *ref = entry_via_json(&f);
+
+		total++;
+		if (direct && ref && strcmp(direct, ref) == 0 && len == strlen(ref))
+			same++;
+		else
+			fprintf(stderr, "differs:\n  %s\n  %s\n", direct ? direct : "(null)",
+			        ref ? ref : "(null)");
+		CHECK(direct && roster_canon_check(direct, len), "entry %zu is canonical", i);
+		free(direct);
+		free(ref);
+	}
+	CHECK(same == total, "%zu of %zu entries written directly match the serialiser", same,
+	      total);
+	{
+		struct roster_audit_fields f = {.time = "t",
+		                                .user = "\xff\xfe",
+		                                .action = "a",
+		                                .target = "",
+		                                .outcome = "ok",
+		                                .object = "",
+		                                .prev = ""};
+
+		CHECK(roster_audit_entry_dump(&f, &len, &err) == NULL &&
+		          strcmp(err.code, "internal") == 0,
+		      "a name that is not UTF-8 is refused, not written");
+		f.user = "ana";
+		f.seq = (1ULL << 53) + 2;
+		CHECK(roster_audit_entry_dump(&f, &len, &err) == NULL,
+		      "a seq beyond 2^53 is refused");
+	}
+	for (int i = 0; i < 4; i++)
+		json_decref(lists[i]);
+}
+
 int main(void)
 {
 	uint8_t zero[32] = {0}, h0[32], h1[32], leaf[32], empty_leaf[32];
@@ -64,5 +152,6 @@ int main(void)
 	free(bad);
 	free(e0);
 	free(e1);
+	test_entry_dump();
 	return test_done();
 }
