@@ -43,7 +43,7 @@ static void build(struct server *srv, uint64_t n)
 	static const char *const actions[] = {"person.create", "person.read", "document.custody",
 	                                      "person.list"};
 	struct roster_err err;
-	struct wtxn w = {.srv = srv};
+	struct wtxn w = {.srv = srv, .keys = &srv->keys};
 	double t0 = now();
 
 	while (w.log_size < n) {
@@ -114,7 +114,7 @@ static void proofs(struct server *srv, uint64_t n)
 static void sign(struct server *srv, uint64_t n)
 {
 	struct roster_err err;
-	struct wtxn w = {.srv = srv, .log_size = n};
+	struct wtxn w = {.srv = srv, .keys = &srv->keys, .log_size = n};
 	const int reps = 2000;
 	double t0;
 

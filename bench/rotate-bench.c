@@ -110,7 +110,7 @@ int main(int argc, char **argv)
 {
 	struct server srv = {0};
 	struct roster_err err;
-	struct wtxn w = {.srv = &srv};
+	struct wtxn w = {.srv = &srv, .keys = &srv.keys};
 	char dir[4096] = "", key[4200], cmd[4300];
 	uint64_t n = 1000000, entries = 0;
 	size_t batch = 256, nslices = 0, cap = 1024;

@@ -48,7 +48,7 @@ int h_doc_get(struct server *srv, struct op *op, const char *id)
 {
 	(void)srv;
 	(void)id;
-	op->apply = get_apply;
+	op->read = get_apply;
 	return 0;
 }
 
@@ -83,7 +83,7 @@ int h_doc_list(struct server *srv, struct op *op, const char *id)
 	                             "doc_", "documents") < 0) {
 		return -1;
 	}
-	op->apply = list_apply;
+	op->read = list_apply;
 	return 0;
 }
 

@@ -44,7 +44,7 @@ int h_person_get(struct server *srv, struct op *op, const char *id)
 {
 	(void)srv;
 	(void)id;
-	op->apply = get_apply;
+	op->read = get_apply;
 	return 0;
 }
 
@@ -122,6 +122,6 @@ int h_person_list(struct server *srv, struct op *op, const char *id)
 	if (list_params(op->req, "per_", op) < 0 ||
 	    (op->body = search_person_filters(op->req, &op->err)) == NULL)
 		return -1;
-	op->apply = list_apply;
+	op->read = list_apply;
 	return 0;
 }

@@ -46,7 +46,7 @@ int h_travel_get(struct server *srv, struct op *op, const char *id)
 {
 	(void)srv;
 	(void)id;
-	op->apply = get_apply;
+	op->read = get_apply;
 	return 0;
 }
 
@@ -65,7 +65,7 @@ int h_travel_list(struct server *srv, struct op *op, const char *id)
 	if (list_filter_parse(op, "status", "pending approved denied completed cancelled", "trv_",
 	                      "travel requests") < 0)
 		return -1;
-	op->apply = list_apply;
+	op->read = list_apply;
 	return 0;
 }
 

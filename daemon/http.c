@@ -61,6 +61,14 @@ void http_reply_json(struct evhttp_request *req, int status, json_t *body)
 	evbuffer_free(buf);
 }
 
+void http_reply_raw(struct evhttp_request *req, int status, struct evbuffer *body)
+{
+	evbuffer_add(body, "\n", 1);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+	                  "application/json");
+	evhttp_send_reply(req, status, reason_phrase(status), body);
+}
+
 void http_reply_error(struct evhttp_request *req, const struct roster_err *err,
                       const json_t *details)
 {

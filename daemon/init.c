@@ -58,7 +58,7 @@ int master_open(struct server *srv, MDB_txn *txn, MDB_dbi meta, const char *path
 
 static int genesis(struct server *srv, MDB_txn *txn, struct roster_err *err)
 {
-	struct wtxn w = {.txn = txn, .srv = srv};
+	struct wtxn w = {.txn = txn, .srv = srv, .keys = &srv->keys};
 	struct op op = {.action = "registry.init", .status = 201, .outcome = OUT_OK};
 	struct passwd *pw = getpwuid(getuid());
 	char *note = NULL;

@@ -306,6 +306,31 @@ void keys_drop_old(struct keyring *kr)
 	kr->nold = 0;
 }
 
+static uint8_t *key_copy(const uint8_t *key)
+{
+	uint8_t *p = secure_alloc(ROSTER_KEY_BYTES);
+
+	memcpy(p, key, ROSTER_KEY_BYTES);
+	sodium_mprotect_readonly(p);
+	return p;
+}
+
+void keys_view_copy(struct keyring *view, const struct keyring *kr)
+{
+	sodium_free(view->data);
+	sodium_free(view->index);
+	keys_drop_old(view);
+	view->data = key_copy(kr->data);
+	view->data_id = kr->data_id;
+	view->index = key_copy(kr->index);
+	view->index_id = kr->index_id;
+	for (size_t i = 0; i < kr->nold; i++) {
+		view->old[i].id = kr->old[i].id;
+		view->old[i].key = key_copy(kr->old[i].key);
+	}
+	view->nold = kr->nold;
+}
+
 uint32_t keys_meta_id(MDB_txn *txn, MDB_dbi meta, const char *name)
 {
 	MDB_val k = {strlen(name), (void *)name}, v;

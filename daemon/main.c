@@ -48,6 +48,7 @@ static void fd_limit_raise(size_t conns)
 
 static int serve(struct server *srv)
 {
+	struct event_config *evcfg;
 	struct roster_err err;
 	int rc = 70;
 
@@ -57,7 +58,13 @@ static int serve(struct server *srv)
 		goto done;
 	}
 	evthread_use_pthreads();
-	srv->base = event_base_new();
+	/* Each request re-arms its socket's events: the changelist folds those into
+	 * the next epoll_wait instead of one epoll_ctl each. */
+	if ((evcfg = event_config_new()) == NULL ||
+	    event_config_set_flag(evcfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST) != 0)
+		fatalx("cannot set up libevent");
+	srv->base = event_base_new_with_config(evcfg);
+	event_config_free(evcfg);
 	srv->http = evhttp_new(srv->base);
 	if (srv->base == NULL || srv->http == NULL)
 		fatalx("cannot set up libevent");
@@ -70,6 +77,7 @@ static int serve(struct server *srv)
 	evhttp_set_timeout(srv->http, 2 * (int)srv->cfg.client_timeout);
 	evhttp_set_gencb(srv->http, routes_dispatch, srv);
 	fd_limit_raise(srv->cfg.max_connections);
+	snapshot_start(srv);
 	if (conn_start(srv, &err) < 0 || writer_start(srv, &err) < 0 ||
 	    server_listen(srv, &err) < 0) {
 		log_warnx("%s", err.message);
@@ -85,6 +93,7 @@ done:
 	if (srv->base)
 		event_base_free(srv->base);
 	store_close(&srv->store);
+	snapshot_stop(srv);
 	keys_free(&srv->keys);
 	free(srv->grants);
 	srv->grants = NULL;

@@ -6,37 +6,64 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <event2/buffer.h>
+#include <sodium.h>
+
 #include "rosterd.h"
+
+void op_reply_clear(struct op *op)
+{
+	json_decref(op->reply);
+	op->reply = NULL;
+	if (op->reply_raw)
+		evbuffer_free(op->reply_raw);
+	op->reply_raw = NULL;
+}
+
+/* Appends a record's stored JSON to the op's serialised reply: a read replies with
+ * the plaintext as sealed, with no parse and re-serialisation in between. */
+static int reply_add_record(struct wtxn *w, struct op *op, MDB_dbi dbi, const char *db,
+                            const char *id)
+{
+	uint8_t *pt;
+	size_t ptlen;
+
+	if (rec_open(w, dbi, db, id, &pt, &ptlen, &op->err) < 0)
+		return -1;
+	evbuffer_add(op->reply_raw, pt, ptlen);
+	sodium_memzero(pt, ptlen);
+	free(pt);
+	return 0;
+}
 
 int rec_reply(struct wtxn *w, struct op *op, MDB_dbi dbi, const char *db)
 {
-	json_t *rec;
-
-	if (rec_get(w, dbi, db, op->target, &rec, &op->err) < 0)
-		return -1;
-	op->reply = rec;
+	op->reply_raw = evbuffer_new();
 	op->status = 200;
-	return 0;
+	return reply_add_record(w, op, dbi, db, op->target);
 }
 
 /* Replies {"items": [...], "next": id|null} for the ids in op->targets. */
 int rec_reply_items(struct wtxn *w, struct op *op, MDB_dbi dbi, const char *db, const char *next)
 {
-	json_t *items = json_array();
+	json_t *next_v = next[0] ? json_string(next) : json_null();
+	char *next_s = json_dumps(next_v, JSON_ENCODE_ANY);
 
+	json_decref(next_v);
+	op->reply_raw = evbuffer_new();
+	op->status = 200;
+	evbuffer_add(op->reply_raw, "{\"items\":[", 10);
 	for (size_t i = 0; i < json_array_size(op->targets); i++) {
-		json_t *rec;
-
-		if (rec_get(w, dbi, db, json_string_value(json_array_get(op->targets, i)), &rec,
-		            &op->err) < 0) {
-			json_decref(items);
+		if (i > 0)
+			evbuffer_add(op->reply_raw, ",", 1);
+		if (reply_add_record(w, op, dbi, db,
+		                     json_string_value(json_array_get(op->targets, i))) < 0) {
+			free(next_s);
 			return -1;
 		}
-		json_array_append_new(items, rec);
 	}
-	op->reply = json_pack("{s:o, s:o}", "items", items, "next",
-	                      next[0] ? json_string(next) : json_null());
-	op->status = 200;
+	evbuffer_add_printf(op->reply_raw, "],\"next\":%s}", next_s ? next_s : "null");
+	free(next_s);
 	return 0;
 }
 
@@ -89,11 +116,11 @@ int rec_state_move(struct wtxn *w, MDB_dbi idx, const char *kind, const char *fr
 	if (from && to && strcmp(from, to) == 0)
 		return 0;
 	if (from) {
-		keys_tag(&w->srv->keys, kind, from, tag);
+		keys_tag(w->keys, kind, from, tag);
 		if ((rc = idx_del(w, idx, tag, sizeof(tag), id)) != 0)
 			return rc;
 	}
-	keys_tag(&w->srv->keys, kind, to, tag);
+	keys_tag(w->keys, kind, to, tag);
 	return idx_put(w, idx, tag, sizeof(tag), id);
 }
 
@@ -181,7 +208,7 @@ int rec_list_filtered(struct wtxn *w, struct op *op, MDB_dbi by_person, MDB_dbi 
 
 	if (op->param2[0] == '\0')
 		return rec_list_index(w, op, by_person, op->target, strlen(op->target), dbi, db);
-	keys_tag(&w->srv->keys, kind, op->param2, tag);
+	keys_tag(w->keys, kind, op->param2, tag);
 	return rec_list_index(w, op, by_state, tag, sizeof(tag), dbi, db);
 }
 

@@ -107,6 +107,8 @@ int keys_generate(struct keyring *kr, MDB_txn *txn, MDB_dbi keys_dbi, MDB_dbi me
 int keys_unwrap(struct keyring *kr, MDB_txn *txn, MDB_dbi keys_dbi, MDB_dbi meta_dbi,
                 struct roster_err *err);
 void keys_free(struct keyring *kr);
+/* Replaces view's data keys (active and retiring) and index key with copies of kr's. */
+void keys_view_copy(struct keyring *view, const struct keyring *kr);
 /* The active id of a kind of key recorded in meta ("index_key", "signing_key"). */
 uint32_t keys_meta_id(MDB_txn *txn, MDB_dbi meta, const char *name);
 /* The data key with that id (active or retiring), or NULL. */
@@ -153,6 +155,9 @@ struct op;
 struct wtxn {
 	MDB_txn *txn;
 	struct server *srv;
+	/* The keys records are opened and tagged with: the writer's own, or the
+	 * committed copy when a read runs on a snapshot (snapshot.c). */
+	const struct keyring *keys;
 	char now[21];
 	uint64_t log_size;               /* the next entry's seq */
 	uint8_t head[ROSTER_HASH_BYTES]; /* leaf hash of the last entry, zeros if none */
@@ -169,6 +174,7 @@ struct op {
 	const char *action;         /* "person.create", ... */
 	char target[ROSTER_ID_MAX]; /* the record the request names, or "" */
 	op_apply_fn apply;          /* NULL: the entry alone (denials, rejections) */
+	op_apply_fn read;           /* a read, run on a snapshot before queueing (snapshot.c) */
 	json_t *body;               /* parsed request body, if any */
 	char param[ROSTER_ID_MAX];  /* a second id (query cursor, person filter) */
 	char param2[32];            /* a state filter */
@@ -177,7 +183,8 @@ struct op {
 	/* Filled by apply, or set up front for audit-only ops. */
 	int status;
 	json_t *reply;
-	json_t *targets; /* ids read by a list, for the entry */
+	struct evbuffer *reply_raw; /* or the reply already serialised (records read as stored) */
+	json_t *targets;            /* ids read by a list, for the entry */
 	char object[2 * ROSTER_HASH_BYTES + 1];
 	enum outcome outcome;
 	struct roster_err err;
@@ -248,6 +255,11 @@ int checkpoint_latest(MDB_txn *txn, MDB_dbi dbi, uint64_t *size, char **note,
 /* Record helpers for handlers' apply functions (h-*.c). */
 int rec_get(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, json_t **out,
             struct roster_err *err);
+/* The record's plaintext JSON, to be wiped (sodium_memzero) and freed by the caller. */
+int rec_open(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, uint8_t **pt,
+             size_t *ptlen, struct roster_err *err);
+/* Drops whatever reply an op holds (it failed after all). */
+void op_reply_clear(struct op *op);
 int rec_put(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, json_t *rec, struct op *op,
             struct roster_err *err);
 int idx_put(struct wtxn *w, MDB_dbi dbi, const void *key, size_t klen, const char *id);
@@ -276,6 +288,15 @@ int rec_list_filtered(struct wtxn *w, struct op *op, MDB_dbi by_person, MDB_dbi 
                       const char *kind, MDB_dbi dbi, const char *db);
 int rec_reply_items(struct wtxn *w, struct op *op, MDB_dbi dbi, const char *db, const char *next);
 
+/* snapshot.c: audited reads answered from a committed snapshot on the main thread,
+ * so the writer only appends their entries. */
+void snapshot_start(struct server *srv);
+void snapshot_stop(struct server *srv);
+void snapshot_read(struct server *srv, struct op *op);
+/* Writer: hold readers off while keys change, then publish the committed keys. */
+void snapshot_keys_hold(struct server *srv);
+void snapshot_keys_release(struct server *srv, int publish);
+
 /* search.c: blind indexes. */
 int search_person_update(struct wtxn *w, const json_t *old, const json_t *rec, const char *id);
 int search_person_unique(struct wtxn *w, const json_t *rec, const char *self,
@@ -297,6 +318,10 @@ struct server {
 	struct config cfg;
 	struct store store;
 	struct keyring keys;
+	/* The committed data and index keys, for reads on the main thread: the writer
+	 * replaces them under the lock (snapshot.c). */
+	struct keyring rkeys;
+	pthread_rwlock_t rkeys_lock;
 	struct event_base *base;
 	struct evhttp *http;
 	struct evhttp_bound_socket *bound;
@@ -375,6 +400,7 @@ void server_reply_done(struct server *srv, struct op *op);
 /* routes.c and http.c: dispatch and the HTTP-side helpers handlers use. */
 void routes_dispatch(struct evhttp_request *req, void *arg);
 void http_reply_json(struct evhttp_request *req, int status, json_t *body);
+void http_reply_raw(struct evhttp_request *req, int status, struct evbuffer *body);
 /* details (may be NULL) joins the error object, e.g. the rows an import refused. */
 void http_reply_error(struct evhttp_request *req, const struct roster_err *err,
                       const json_t *details);

@@ -213,5 +213,7 @@ void routes_dispatch(struct evhttp_request *req, void *arg)
 		server_reply_done(srv, op);
 		return;
 	}
+	if (op->read && op->status < 400)
+		snapshot_read(srv, op);
 	writer_submit(srv, op);
 }

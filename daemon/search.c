@@ -66,7 +66,7 @@ static char *doc_number_term(const json_t *rec)
 
 static void tag_of(struct wtxn *w, const json_t *term, uint8_t tag[16])
 {
-	keys_tag(&w->srv->keys, json_string_value(json_array_get(term, 0)),
+	keys_tag(w->keys, json_string_value(json_array_get(term, 0)),
 	         json_string_value(json_array_get(term, 1)), tag);
 }
 
@@ -132,7 +132,7 @@ int search_person_unique(struct wtxn *w, const json_t *rec, const char *self,
 
 	if (nid == NULL)
 		return 0;
-	keys_tag(&w->srv->keys, "person.national_id", nid, tag);
+	keys_tag(w->keys, "person.national_id", nid, tag);
 	free(nid);
 	clash = taken_by(w, w->srv->store.person_idx, tag, self, other);
 	if (clash)
@@ -150,7 +150,7 @@ static int doc_tag(struct wtxn *w, const json_t *rec, uint8_t tag[16])
 
 	if (term == NULL)
 		return 0;
-	keys_tag(&w->srv->keys, "document.number", term, tag);
+	keys_tag(w->keys, "document.number", term, tag);
 	free(term);
 	return 1;
 }

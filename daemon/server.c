@@ -135,9 +135,11 @@ void server_reply_done(struct server *srv, struct op *op)
 		http_reply_error(op->req, &op->err, op->err_details);
 	else if (op->reply_audit)
 		http_reply_audit(srv, op->req, op->seq_from, op->seq_to);
+	else if (op->reply_raw)
+		http_reply_raw(op->req, op->status, op->reply_raw);
 	else
 		http_reply_json(op->req, op->status, op->reply);
-	json_decref(op->reply);
+	op_reply_clear(op);
 	json_decref(op->targets);
 	json_decref(op->body);
 	json_decref(op->err_details);

@@ -138,16 +138,13 @@ static int mdb_rc(int rc, struct roster_err *err, const char *what)
 	return ROSTER_FATAL;
 }
 
-int rec_get(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, json_t **out,
-            struct roster_err *err)
+int rec_open(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, uint8_t **pt,
+             size_t *ptlen, struct roster_err *err)
 {
-	const struct keyring *kr = &w->srv->keys;
+	const struct keyring *kr = w->keys;
 	MDB_val k = {strlen(id), (void *)id}, v;
 	struct roster_slot slot = {db, id, 0};
-	json_error_t jerr;
 	uint32_t key_id;
-	uint8_t *pt;
-	size_t ptlen;
 	int rc = mdb_get(w->txn, dbi, &k, &v);
 
 	if (rc == MDB_NOTFOUND)
@@ -159,11 +156,23 @@ int rec_get(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, json_t 
 		return roster_err_set(err, 500, "corrupt_record",
 		                      "record %s in %s is damaged or sealed with an unknown key",
 		                      id, db);
-	if (roster_envelope_open(keys_data(kr, key_id), key_id, &slot, v.mv_data, v.mv_size, &pt,
-	                         &ptlen, err) < 0) {
+	if (roster_envelope_open(keys_data(kr, key_id), key_id, &slot, v.mv_data, v.mv_size, pt,
+	                         ptlen, err) < 0) {
 		log_warnx("record %s in %s failed authentication", id, db);
 		return -1;
 	}
+	return 0;
+}
+
+int rec_get(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, json_t **out,
+            struct roster_err *err)
+{
+	json_error_t jerr;
+	uint8_t *pt;
+	size_t ptlen;
+
+	if (rec_open(w, dbi, db, id, &pt, &ptlen, err) < 0)
+		return -1;
 	*out = json_loadb((const char *)pt, ptlen, 0, &jerr);
 	sodium_memzero(pt, ptlen);
 	free(pt);
@@ -177,7 +186,7 @@ int rec_get(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, json_t 
 int rec_put(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, json_t *rec, struct op *op,
             struct roster_err *err)
 {
-	const struct keyring *kr = &w->srv->keys;
+	const struct keyring *kr = w->keys;
 	struct roster_slot slot = {db, id,
 	                           (uint64_t)json_integer_value(json_object_get(rec, "version"))};
 	uint8_t digest[crypto_hash_sha256_BYTES], *env;

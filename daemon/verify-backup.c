@@ -107,7 +107,7 @@ static int check_log(struct server *srv, MDB_txn *txn, struct verifier *v, uint6
 static int check_records(struct server *srv, MDB_txn *txn, struct verifier *v, uint64_t *n,
                          struct roster_err *err)
 {
-	struct wtxn w = {.txn = txn, .srv = srv};
+	struct wtxn w = {.txn = txn, .srv = srv, .keys = &srv->keys};
 	const struct {
 		const char *name;
 		MDB_dbi dbi;

@@ -82,24 +82,23 @@ int audit_append(struct wtxn *w, struct op *op, struct roster_err *err)
 	char prev[2 * ROSTER_HASH_BYTES + 1];
 	uint8_t key[8];
 	MDB_val k = {8, key}, v;
-	json_t *e;
+	struct roster_audit_fields f = {.seq = w->log_size,
+	                                .time = w->now,
+	                                .uid = op->peer.uid,
+	                                .user = op->peer.user,
+	                                .action = op->action,
+	                                .target = op->target,
+	                                .outcome = outcome_names[op->outcome],
+	                                .object = op->object,
+	                                .prev = prev,
+	                                .status = op->status,
+	                                .targets = op->targets};
 	char *bytes;
 	size_t len;
 	int rc;
 
 	roster_hex_encode(prev, w->head, ROSTER_HASH_BYTES);
-	e = json_pack("{s:I, s:s, s:{s:I, s:s}, s:s, s:s, s:s, s:s, s:s, s:i}", "seq",
-	              (json_int_t)w->log_size, "time", w->now, "actor", "uid",
-	              (json_int_t)op->peer.uid, "user", op->peer.user, "action", op->action,
-	              "target", op->target, "outcome", outcome_names[op->outcome], "object",
-	              op->object, "prev", prev, "status", op->status);
-	if (e == NULL)
-		return roster_err_set(err, 500, "internal", "cannot build an audit entry");
-	if (op->targets)
-		json_object_set(e, "targets", op->targets);
-	bytes = roster_canon_dump(e, &len, err);
-	json_decref(e);
-	if (bytes == NULL)
+	if ((bytes = roster_audit_entry_dump(&f, &len, err)) == NULL)
 		return ROSTER_FATAL;
 	roster_be64_put(key, w->log_size);
 	v.mv_size = len;
@@ -124,9 +123,9 @@ static void op_reset(struct op *op)
 {
 	if (op->apply == NULL)
 		return; /* audit-only: its status and error were set by the handler */
-	json_decref(op->reply);
+	op_reply_clear(op);
 	json_decref(op->targets);
-	op->reply = op->targets = NULL;
+	op->targets = NULL;
 	op->object[0] = '\0';
 	op->status = 200;
 	memset(&op->err, 0, sizeof(op->err));
@@ -187,8 +186,7 @@ static void writer_adopt(struct writer *wr, const struct wtxn *w)
 static void batch_fail(struct op *batch, int status, const char *code, const char *message)
 {
 	for (struct op *op = batch; op; op = op->next) {
-		json_decref(op->reply);
-		op->reply = NULL;
+		op_reply_clear(op);
 		roster_err_set(&op->err, status, code, "%s", message);
 		op->status = status;
 	}
@@ -278,16 +276,26 @@ static int commit_nospace(struct server *srv, int rc, size_t txnid)
 	return 1;
 }
 
+/* Whether the batch changes the data or index keys readers open records with. */
+static int batch_rekeys(const struct op *batch)
+{
+	for (const struct op *op = batch; op; op = op->next)
+		if ((op->newkey_kind == 'd' || op->newkey_kind == 'i') && op->status < 400)
+			return 1;
+	return 0;
+}
+
 /* Runs the batch in one transaction. Returns 0 when committed, ROSTER_RETRY when
  * the map must grow, ROSTER_NOSPACE when the disk is full (nothing changed), and
  * ROSTER_FATAL (with err) when nothing could be committed. */
 static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
                      struct roster_err *err)
 {
-	struct wtxn w = {.srv = srv, .log_size = wr->log_size, .cp_size = wr->cp_size};
+	struct wtxn w = {
+	    .srv = srv, .keys = &srv->keys, .log_size = wr->log_size, .cp_size = wr->cp_size};
 	size_t nops = 0, txnid;
 	double t0;
-	int rc;
+	int rc, rekey;
 
 	memcpy(w.head, wr->head, sizeof(w.head));
 	roster_time_rfc3339(w.now, time(NULL));
@@ -306,8 +314,7 @@ static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
 		}
 		if (rc < 0) {
 			op->status = op->err.status ? op->err.status : 500;
-			json_decref(op->reply);
-			op->reply = NULL;
+			op_reply_clear(op);
 			op->object[0] = '\0';
 		}
 		op->outcome = outcome_of(op->status);
@@ -318,9 +325,13 @@ static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
 		goto abort;
 	t0 = monotonic();
 	txnid = mdb_txn_id(w.txn);
+	if ((rekey = batch_rekeys(batch)) != 0)
+		snapshot_keys_hold(srv);
 	if ((rc = mdb_txn_commit(w.txn)) != 0) {
 		store_mdb_err(err, rc, "committing");
 		batch_undo(srv, batch);
+		if (rekey)
+			snapshot_keys_release(srv, 0);
 		if (rc == MDB_MAP_FULL)
 			return ROSTER_RETRY;
 		return commit_nospace(srv, rc, txnid) ? ROSTER_NOSPACE : ROSTER_FATAL;
@@ -333,6 +344,8 @@ static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
 			op->after_commit(srv, op);
 		op->after_abort = NULL;
 	}
+	if (rekey)
+		snapshot_keys_release(srv, 1);
 	writer_adopt(wr, &w); /* after after_commit, which may have installed a key */
 	return 0;
 abort:
@@ -371,6 +384,36 @@ static int reencrypt_due(struct server *srv, struct writer *wr)
 	return srv->keys.nold > 0 && !wr->reencrypt_failed && !wr->disk_full;
 }
 
+/* Commits a slice of re-encryption (the txn is gone either way). The slice that
+ * retires the old keys drops them while readers are held off, so no reader is
+ * left with keys the writer has wiped. */
+static int reencrypt_commit(struct server *srv, struct writer *wr, struct wtxn *w, int retired,
+                            const struct reencrypt_progress *prog)
+{
+	int rc;
+
+	if (retired)
+		snapshot_keys_hold(srv);
+	if ((rc = mdb_txn_commit(w->txn)) != 0) {
+		if (retired)
+			snapshot_keys_release(srv, 0);
+		return rc;
+	}
+	if (retired) {
+		keys_drop_old(&srv->keys);
+		snapshot_keys_release(srv, 1);
+		log_info("re-encryption done: older data keys retired and wiped");
+	}
+	writer_adopt(wr, w); /* after the drop: stats show no key retiring */
+	pthread_mutex_lock(&wr->lock);
+	if (retired)
+		memset(&wr->stats.reencrypt, 0, sizeof(wr->stats.reencrypt));
+	else
+		wr->stats.reencrypt = *prog;
+	pthread_mutex_unlock(&wr->lock);
+	return 0;
+}
+
 /* One slice of re-encryption after a data key rotation, in its own transaction. */
 static void reencrypt_run(struct server *srv, struct writer *wr)
 {
@@ -380,7 +423,10 @@ static void reencrypt_run(struct server *srv, struct writer *wr)
 	int rc, retired = 0;
 
 	for (;;) {
-		struct wtxn w = {.srv = srv, .log_size = wr->log_size, .cp_size = wr->cp_size};
+		struct wtxn w = {.srv = srv,
+		                 .keys = &srv->keys,
+		                 .log_size = wr->log_size,
+		                 .cp_size = wr->cp_size};
 
 		memcpy(w.head, wr->head, sizeof(w.head));
 		roster_time_rfc3339(w.now, time(NULL));
@@ -392,23 +438,13 @@ static void reencrypt_run(struct server *srv, struct writer *wr)
 		if (rc >= 0)
 			rc = batch_checkpoint(srv, wr, &w, NULL, &err);
 		txnid = mdb_txn_id(w.txn);
-		if (rc >= 0 && (rc = mdb_txn_commit(w.txn)) == 0) {
-			if (retired) {
-				keys_drop_old(&srv->keys);
-				log_info("re-encryption done: older data keys retired and wiped");
-			}
-			writer_adopt(wr, &w); /* after the drop: stats show no key retiring */
-			pthread_mutex_lock(&wr->lock);
-			if (retired)
-				memset(&wr->stats.reencrypt, 0, sizeof(wr->stats.reencrypt));
-			else
-				wr->stats.reencrypt = prog;
-			pthread_mutex_unlock(&wr->lock);
-			return;
-		}
-		if (rc < 0)
+		if (rc < 0) {
 			mdb_txn_abort(w.txn);
-		else if (commit_nospace(srv, rc, txnid)) {
+		} else if ((rc = reencrypt_commit(srv, wr, &w, retired, &prog)) == 0) {
+			return;
+		} else if (rc == MDB_MAP_FULL) {
+			rc = ROSTER_RETRY;
+		} else if (commit_nospace(srv, rc, txnid)) {
 			/* Resumes after the next commit that finds room (see reencrypt_due). */
 			store_mdb_err(&err, rc, "re-encrypting");
 			batch_nospace(wr, NULL, &err);
@@ -466,7 +502,6 @@ static void *writer_main(void *arg)
 		if (rest == NULL)
 			wr->queue_tail = &wr->queue;
 		pthread_mutex_unlock(&wr->lock);
-
 		if (writer_failed(srv)) {
 			batch_fail(batch, 503, "storage_failed",
 			           "the registry has stopped taking writes after a storage "
