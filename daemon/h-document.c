@@ -1,13 +1,29 @@
 /*
  * h-document.c - travel document routes: register, read, list by person or by
  * custody state, and custody events through the state machine in lib/document.c.
+ *
+ * A document's history is kept apart from it: each event is its own sealed value
+ * in the custody database, keyed by the document and the event's number, and the
+ * document holds only its count. A custody event so costs the same for the
+ * thousandth event as for the first; reading one document returns its history.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
+#include <sodium.h>
+
 #include "rosterd.h"
+#include "roster/log.h"
 #include "roster/record.h"
+
+int custody_event_id(char out[CUSTODY_EVENT_ID_MAX], const char *doc, long long n)
+{
+	int len = snprintf(out, CUSTODY_EVENT_ID_MAX, "%s.%08lld", doc, n);
+
+	return len > 0 && len < CUSTODY_EVENT_ID_MAX ? 0 : -1;
+}
 
 static const char *str(const json_t *o, const char *key)
 {
@@ -39,9 +55,49 @@ int h_doc_create(struct server *srv, struct op *op, const char *id)
 	return 0;
 }
 
+/* The document as stored, its closing brace replaced by its history:
+ * {..., "history": [event 1, ..., event N]}. */
 static int get_apply(struct wtxn *w, struct op *op)
 {
-	return rec_reply(w, op, w->srv->store.documents, "documents");
+	struct store *st = &w->srv->store;
+	char eid[CUSTODY_EVENT_ID_MAX];
+	uint8_t *pt;
+	size_t len;
+	json_t *doc;
+	long long n;
+
+	if (rec_open(w, st->documents, "documents", op->target, &pt, &len, &op->err) < 0)
+		return -1;
+	doc = json_loadb((const char *)pt, len, 0, NULL);
+	n = json_integer_value(json_object_get(doc, "events"));
+	op->reply_raw = evbuffer_new();
+	op->status = 200;
+	if (json_is_object(doc) && json_object_size(doc) > 0)
+		evbuffer_add(op->reply_raw, pt, len - 1);
+	json_decref(doc);
+	sodium_memzero(pt, len);
+	free(pt);
+	if (evbuffer_get_length(op->reply_raw) == 0)
+		return roster_err_set(&op->err, 500, "corrupt_record",
+		                      "record %s in documents is not a JSON object", op->target);
+	evbuffer_add_printf(op->reply_raw, ",\"history\":[");
+	for (long long i = 1; i <= n; i++) {
+		if (i > 1)
+			evbuffer_add(op->reply_raw, ",", 1);
+		if (custody_event_id(eid, op->target, i) < 0 ||
+		    rec_open(w, st->custody, "custody", eid, &pt, &len, &op->err) < 0) {
+			log_warnx("document %s lacks history entry %lld of %lld", op->target, i, n);
+			return roster_err_set(&op->err, 500, "corrupt_record",
+			                      "document %s: history entry %lld of %lld is missing "
+			                      "or damaged",
+			                      op->target, i, n);
+		}
+		evbuffer_add(op->reply_raw, pt, len);
+		sodium_memzero(pt, len);
+		free(pt);
+	}
+	evbuffer_add(op->reply_raw, "]}", 2);
+	return 0;
 }
 
 int h_doc_get(struct server *srv, struct op *op, const char *id)
@@ -91,8 +147,8 @@ static int custody_apply(struct wtxn *w, struct op *op)
 {
 	struct store *st = &w->srv->store;
 	const char *req_id = str(op->body, "request");
-	json_t *doc = NULL, *travel = NULL;
-	char *from = NULL;
+	json_t *doc = NULL, *travel = NULL, *entry = NULL;
+	char *from = NULL, eid[CUSTODY_EVENT_ID_MAX];
 	int rc = -1;
 
 	if (rec_get(w, st->documents, "documents", op->target, &doc, &op->err) < 0)
@@ -101,16 +157,25 @@ static int custody_apply(struct wtxn *w, struct op *op)
 	    op->err.status != 404)
 		goto done;
 	from = roster_xstrdup(str(doc, "custody"));
-	if (roster_custody_apply(doc, op->body, travel, op->peer.user, w->now, &op->err) < 0)
+	if (roster_custody_apply(doc, op->body, travel, op->peer.user, w->now, &entry, &op->err) <
+	    0)
 		goto done;
+	if (custody_event_id(eid, op->target, json_integer_value(json_object_get(doc, "events"))) <
+	    0) {
+		roster_err_set(&op->err, 500, "internal", "document id %s is too long", op->target);
+		goto done;
+	}
 	rec_stamp(w, doc, 0);
-	if ((rc = rec_put(w, st->documents, "documents", op->target, doc, op, &op->err)) ||
+	/* The entry first: op->object ends as the document's digest, which the log
+	 * records for it. */
+	if ((rc = rec_put(w, st->custody, "custody", eid, entry, op, &op->err)) ||
+	    (rc = rec_put_reply(w, st->documents, "documents", op->target, doc, op)) ||
 	    (rc = rec_state_move(w, st->doc_by_state, "custody", from, str(doc, "custody"),
 	                         op->target)))
 		goto done;
-	op->reply = json_incref(doc);
 done:
 	free(from);
+	json_decref(entry);
 	json_decref(travel);
 	json_decref(doc);
 	return rc;
@@ -125,4 +190,57 @@ int h_doc_custody(struct server *srv, struct op *op, const char *id)
 		return -1;
 	op->apply = custody_apply;
 	return 0;
+}
+
+/* Registries before 0.3 kept each document's history inside its record. Moves it
+ * out, document by document, keeping the record's version; each rewritten record
+ * gets an audit entry with its new digest, so `audit verify --deep` still finds
+ * every record's ciphertext in the log. */
+int custody_migrate(struct wtxn *w, struct roster_err *err)
+{
+	struct store *st = &w->srv->store;
+	json_t *ids = store_keys(w->txn, st->documents), *idv;
+	size_t i, moved = 0;
+	int rc = 0;
+
+	json_array_foreach(ids, i, idv)
+	{
+		const char *id = json_string_value(idv);
+		json_t *doc, *history, *h;
+		struct op op = {0};
+		char eid[CUSTODY_EVENT_ID_MAX];
+		size_t j;
+
+		if (rec_get(w, st->documents, "documents", id, &doc, err) < 0) {
+			rc = ROSTER_FATAL;
+			break;
+		}
+		history = json_incref(json_object_get(doc, "history"));
+		json_object_del(doc, "history");
+		json_object_set_new(doc, "events",
+		                    json_integer((json_int_t)json_array_size(history)));
+		json_array_foreach(history, j, h)
+		{
+			if (custody_event_id(eid, id, (long long)j + 1) < 0) {
+				rc = roster_err_set(err, 0, "upgrade", "document id %s is too long",
+				                    id);
+				break;
+			}
+			if ((rc = rec_put(w, st->custody, "custody", eid, h, &op, err)) != 0)
+				break;
+			json_object_set(doc, "last_event", json_object_get(h, "event"));
+		}
+		json_decref(history);
+		if (rc == 0 &&
+		    (rc = rec_put(w, st->documents, "documents", id, doc, &op, err)) == 0)
+			rc = audit_own_entry(w, "record.migrate", id, op.object, err);
+		json_decref(doc);
+		if (rc != 0)
+			break;
+		moved++;
+	}
+	json_decref(ids);
+	if (rc == 0 && moved > 0)
+		log_info("moved the custody history of %zu document(s) out of their records", moved);
+	return rc;
 }

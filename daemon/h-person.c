@@ -10,27 +10,32 @@ static int create_apply(struct wtxn *w, struct op *op)
 {
 	int rc;
 
-	if (search_person_unique(w, op->body, NULL, &op->err) < 0)
+	/* Tags made on the main thread hold unless the index key changed since. */
+	if (op->tags->index_id != w->keys->index_id) {
+		free(op->tags);
+		op->tags = search_person_tags(w->keys, op->body);
+	}
+	if (search_person_add(w, op->tags, op->target, &op->err) < 0)
 		return -1;
 	json_object_set_new(op->body, "id", json_string(op->target));
 	rec_stamp(w, op->body, 1);
-	if ((rc = rec_put(w, w->srv->store.persons, "persons", op->target, op->body, op,
-	                  &op->err)) ||
-	    (rc = search_person_update(w, NULL, op->body, op->target)))
+	if ((rc = rec_put_reply(w, w->srv->store.persons, "persons", op->target, op->body, op)))
 		return rc;
-	op->reply = json_incref(op->body);
 	op->status = 201;
 	return 0;
 }
 
 int h_person_create(struct server *srv, struct op *op, const char *id)
 {
-	(void)srv;
 	(void)id;
 	if ((op->body = http_body_json(op->req, &op->err)) == NULL ||
 	    roster_person_check_new(op->body, &op->err) < 0)
 		return -1;
 	roster_id_new(op->target, sizeof(op->target), "per_");
+	/* Normalising and tagging the indexed fields needs no transaction: done here,
+	 * off the writer's thread. */
+	op->tags = search_person_tags(snapshot_keys_lock(srv), op->body);
+	snapshot_keys_unlock(srv);
 	op->apply = create_apply;
 	return 0;
 }
@@ -76,15 +81,12 @@ static int update_apply(struct wtxn *w, struct op *op)
 		return -1;
 	}
 	rec_stamp(w, next, 0);
-	if ((rc = rec_put(w, w->srv->store.persons, "persons", op->target, next, op, &op->err)) ||
-	    (rc = search_person_update(w, rec, next, op->target))) {
-		json_decref(rec);
-		json_decref(next);
-		return rc;
-	}
+	rc = rec_put_reply(w, w->srv->store.persons, "persons", op->target, next, op);
+	if (rc == 0)
+		rc = search_person_update(w, rec, next, op->target);
 	json_decref(rec);
-	op->reply = next;
-	return 0;
+	json_decref(next);
+	return rc;
 }
 
 int h_person_update(struct server *srv, struct op *op, const char *id)

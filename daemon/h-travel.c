@@ -83,11 +83,10 @@ static int transition(struct wtxn *w, struct op *op, int (*change)(json_t *t, st
 	if (change(t, op) < 0)
 		goto done;
 	rec_stamp(w, t, 0);
-	if ((rc = rec_put(w, st->travel, "travel", op->target, t, op, &op->err)) ||
+	if ((rc = rec_put_reply(w, st->travel, "travel", op->target, t, op)) ||
 	    (rc = rec_state_move(w, st->travel_by_state, "status", from, str(t, "status"),
 	                         op->target)))
 		goto done;
-	op->reply = json_incref(t);
 done:
 	free(from);
 	json_decref(t);

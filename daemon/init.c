@@ -176,6 +176,46 @@ static void master_discard_next(struct server *srv)
 	free(next);
 }
 
+/* One-time changes of the stored format, each marked done in meta. */
+static int registry_upgrade_once(struct server *srv, struct roster_err *err)
+{
+	struct wtxn w = {.srv = srv, .keys = &srv->keys};
+	MDB_val k = {14, "custody_events"}, v = {1, "1"};
+	int rc;
+
+	if ((rc = mdb_txn_begin(srv->store.env, NULL, 0, &w.txn)) != 0)
+		return store_mdb_err(err, rc, "upgrading the registry");
+	if (mdb_get(w.txn, srv->store.meta, &k, &v) == 0) {
+		mdb_txn_abort(w.txn);
+		return 0;
+	}
+	roster_time_rfc3339(w.now, time(NULL));
+	rc = audit_head_load(w.txn, srv->store.audit, &w.log_size, w.head, err);
+	if (rc == 0)
+		rc = custody_migrate(&w, err);
+	if (rc == 0 && (rc = mdb_put(w.txn, srv->store.meta, &k, &(MDB_val){1, "1"}, 0)) != 0)
+		rc = rc == MDB_MAP_FULL ? ROSTER_RETRY
+		                        : store_mdb_err(err, rc, "upgrading the registry");
+	if (rc != 0) {
+		mdb_txn_abort(w.txn);
+		return rc;
+	}
+	if ((rc = mdb_txn_commit(w.txn)) != 0)
+		return rc == MDB_MAP_FULL ? ROSTER_RETRY
+		                          : store_mdb_err(err, rc, "committing the upgrade");
+	return 0;
+}
+
+static int registry_upgrade(struct server *srv, struct roster_err *err)
+{
+	int rc;
+
+	while ((rc = registry_upgrade_once(srv, err)) == ROSTER_RETRY)
+		if (store_grow(&srv->store, err) < 0)
+			return -1;
+	return rc < 0 ? -1 : 0;
+}
+
 int registry_open(struct server *srv, struct roster_err *err)
 {
 	MDB_txn *txn;
@@ -193,5 +233,7 @@ int registry_open(struct server *srv, struct roster_err *err)
 	else if (rc == 0)
 		master_discard_next(srv);
 	mdb_txn_abort(txn);
-	return rc < 0 ? rc : grants_load(srv, err);
+	if (rc < 0 || registry_upgrade(srv, err) < 0)
+		return -1;
+	return grants_load(srv, err);
 }

@@ -225,11 +225,10 @@ int rec_create_owned(struct wtxn *w, struct op *op, const struct owned_kind *k, 
 		                      person);
 	json_object_set_new(op->body, "id", json_string(op->target));
 	rec_stamp(w, op->body, 1);
-	if ((rc = rec_put(w, k->dbi, k->db, op->target, op->body, op, &op->err)) ||
+	if ((rc = rec_put_reply(w, k->dbi, k->db, op->target, op->body, op)) ||
 	    (rc = idx_put(w, k->by_person, person, strlen(person), op->target)) ||
 	    (rc = rec_state_move(w, k->by_state, k->state_kind, NULL, state, op->target)))
 		return rc;
-	op->reply = json_incref(op->body);
 	op->status = 201;
 	return 0;
 }

@@ -128,6 +128,7 @@ struct store {
 	MDB_env *env;
 	MDB_dbi meta, keys, persons, documents, travel, audit, tree, checkpoints, roles;
 	MDB_dbi person_idx, doc_idx; /* blind indexes: keyed tag -> record ids */
+	MDB_dbi custody;             /* "doc_ID.NNNNNNNN" -> a document's history entry */
 	MDB_dbi doc_by_person, travel_by_person, doc_by_state, travel_by_state;
 	size_t map_size;
 	/* Readers outside the writer hold it shared; growing the map holds it exclusive. */
@@ -176,6 +177,7 @@ struct op {
 	op_apply_fn apply;          /* NULL: the entry alone (denials, rejections) */
 	op_apply_fn read;           /* a read, run on a snapshot before queueing (snapshot.c) */
 	json_t *body;               /* parsed request body, if any */
+	struct tagset *tags;        /* its index tags, when the main thread made them */
 	char param[ROSTER_ID_MAX];  /* a second id (query cursor, person filter) */
 	char param2[32];            /* a state filter */
 	uint64_t version;           /* expected version, for updates */
@@ -262,6 +264,9 @@ int rec_open(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, uint8_
 void op_reply_clear(struct op *op);
 int rec_put(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, json_t *rec, struct op *op,
             struct roster_err *err);
+/* rec_put, and the record as stored becomes op's reply (status unchanged). */
+int rec_put_reply(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, json_t *rec,
+                  struct op *op);
 int idx_put(struct wtxn *w, MDB_dbi dbi, const void *key, size_t klen, const char *id);
 int idx_del(struct wtxn *w, MDB_dbi dbi, const void *key, size_t klen, const char *id);
 int idx_list(struct wtxn *w, MDB_dbi dbi, const void *key, size_t klen, const char *after,
@@ -293,11 +298,34 @@ int rec_reply_items(struct wtxn *w, struct op *op, MDB_dbi dbi, const char *db, 
 void snapshot_start(struct server *srv);
 void snapshot_stop(struct server *srv);
 void snapshot_read(struct server *srv, struct op *op);
+/* The committed keys, for work done before queueing; unlock when done with them. */
+const struct keyring *snapshot_keys_lock(struct server *srv);
+void snapshot_keys_unlock(struct server *srv);
 /* Writer: hold readers off while keys change, then publish the committed keys. */
 void snapshot_keys_hold(struct server *srv);
 void snapshot_keys_release(struct server *srv, int publish);
 
+/* h-document.c: a document's history lives apart from it, one entry per event. */
+#define CUSTODY_EVENT_ID_MAX ROSTER_ID_MAX
+int custody_event_id(char out[CUSTODY_EVENT_ID_MAX], const char *doc, long long n);
+/* Moves the history of documents stored before 0.3 out of their records (once). */
+int custody_migrate(struct wtxn *w, struct roster_err *err);
+/* rotate.c: an audit entry written by rosterd itself. */
+int audit_own_entry(struct wtxn *w, const char *action, const char *target, const char *object,
+                    struct roster_err *err);
+
 /* search.c: blind indexes. */
+/* A record's index tags, computed before its op is queued. */
+struct tagset {
+	uint32_t index_id; /* the index key they were made with */
+	size_t nid;        /* 1 + the national id's tag, 0 if none */
+	size_t n;
+	uint8_t tag[][16];
+};
+struct tagset *search_person_tags(const struct keyring *kr, const json_t *rec);
+/* A new person's index entries from ts, after checking its national id is free. */
+int search_person_add(struct wtxn *w, const struct tagset *ts, const char *id,
+                      struct roster_err *err);
 int search_person_update(struct wtxn *w, const json_t *old, const json_t *rec, const char *id);
 int search_person_unique(struct wtxn *w, const json_t *rec, const char *self,
                          struct roster_err *err);

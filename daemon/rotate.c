@@ -21,11 +21,15 @@
 #include "roster/log.h"
 #include "roster/note.h"
 
-static const char *const record_dbs[] = {"persons", "documents", "travel"};
+/* Every database of sealed values: all are re-encrypted after a data key rotation. */
+static const char *const record_dbs[] = {"persons", "documents", "travel", "custody"};
+#define RECORD_DBS 4
 
 static MDB_dbi record_dbi(struct store *st, int i)
 {
-	return i == 0 ? st->persons : i == 1 ? st->documents : st->travel;
+	const MDB_dbi dbis[RECORD_DBS] = {st->persons, st->documents, st->travel, st->custody};
+
+	return dbis[i];
 }
 
 static int meta_put(struct wtxn *w, const char *name, const void *val, size_t len)
@@ -84,7 +88,7 @@ json_t *keys_status(struct wtxn *w, struct roster_err *err)
 	ids[nids++] = kr->data_id;
 	for (size_t i = 0; i < kr->nold; i++)
 		ids[nids++] = kr->old[i].id;
-	for (int d = 0; d < 3; d++) {
+	for (int d = 0; d < RECORD_DBS; d++) {
 		if ((rc = mdb_cursor_open(w->txn, record_dbi(&w->srv->store, d), &cur)) != 0) {
 			json_decref(out);
 			store_mdb_err(err, rc, "counting records per key");
@@ -516,8 +520,8 @@ int h_key_rotate(struct server *srv, struct op *op, const char *id)
 }
 
 /* The audit entry of work the daemon does on its own. */
-static int own_entry(struct wtxn *w, const char *action, const char *target, const char *object,
-                     struct roster_err *err)
+int audit_own_entry(struct wtxn *w, const char *action, const char *target, const char *object,
+                    struct roster_err *err)
 {
 	struct op op = {.action = action, .status = 200, .outcome = OUT_OK};
 
@@ -544,7 +548,7 @@ static int retire_old(struct wtxn *w, struct roster_err *err)
 		if ((rc = mdb_del(w->txn, w->srv->store.keys, &k, NULL)) != 0 && rc != MDB_NOTFOUND)
 			return store_mdb_err(err, rc, "retiring a key"), ROSTER_FATAL;
 		if ((rc = meta_put(w, meta, w->now, strlen(w->now))) ||
-		    (rc = own_entry(w, "key.retire", "", "", err)))
+		    (rc = audit_own_entry(w, "key.retire", "", "", err)))
 			return rc;
 	}
 	rc = mdb_del(w->txn, w->srv->store.meta, &(MDB_val){9, "reencrypt"}, NULL);
@@ -575,7 +579,7 @@ static uint64_t records_total(struct wtxn *w)
 {
 	uint64_t total = 0;
 
-	for (int d = 0; d < 3; d++) {
+	for (int d = 0; d < RECORD_DBS; d++) {
 		MDB_stat ms;
 
 		if (mdb_stat(w->txn, record_dbi(&w->srv->store, d), &ms) == 0)
@@ -601,7 +605,7 @@ int reencrypt_step(struct wtxn *w, size_t max, int *retired, struct reencrypt_pr
 		d = ((uint8_t *)cv.mv_data)[0];
 		snprintf(after, sizeof(after), "%.*s", (int)cv.mv_size - 1, (char *)cv.mv_data + 1);
 	}
-	for (; d < 3 && done < max; d++, after[0] = '\0') {
+	for (; d < RECORD_DBS && done < max; d++, after[0] = '\0') {
 		MDB_cursor *cur;
 		MDB_val k = {strlen(after), after}, v;
 		json_t *ids = json_array();
@@ -639,7 +643,8 @@ int reencrypt_step(struct wtxn *w, size_t max, int *retired, struct reencrypt_pr
 			}
 			rc = rec_put(w, record_dbi(st, d), record_dbs[d], rid, rec, &op, err);
 			json_decref(rec);
-			if (rc || (rc = own_entry(w, "record.reencrypt", rid, op.object, err))) {
+			if (rc ||
+			    (rc = audit_own_entry(w, "record.reencrypt", rid, op.object, err))) {
 				json_decref(ids);
 				return rc;
 			}
@@ -651,7 +656,7 @@ int reencrypt_step(struct wtxn *w, size_t max, int *retired, struct reencrypt_pr
 	}
 	prog->total = records_total(w);
 	prog->scanned = scanned < prog->total ? scanned : prog->total;
-	if (d >= 3) {
+	if (d >= RECORD_DBS) {
 		if ((rc = retire_old(w, err)) != 0)
 			return rc;
 		*retired = 1;

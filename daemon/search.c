@@ -122,25 +122,64 @@ static int taken_by(struct wtxn *w, MDB_dbi idx, const uint8_t tag[16], const ch
 	return found;
 }
 
-int search_person_unique(struct wtxn *w, const json_t *rec, const char *self,
-                         struct roster_err *err)
+static int nid_clash(struct wtxn *w, const uint8_t tag[16], const char *self,
+                     struct roster_err *err)
 {
-	char *nid = str(rec, "national_id") ? roster_norm_code(str(rec, "national_id")) : NULL;
 	char other[ROSTER_ID_MAX];
-	uint8_t tag[16];
-	int clash;
 
-	if (nid == NULL)
-		return 0;
-	keys_tag(w->keys, "person.national_id", nid, tag);
-	free(nid);
-	clash = taken_by(w, w->srv->store.person_idx, tag, self, other);
-	if (clash)
+	if (taken_by(w, w->srv->store.person_idx, tag, self, other))
 		return roster_err_set(
 		    err, 409, "duplicate_national_id",
 		    "person field 'national_id': person %s already has it: update that record "
 		    "instead",
 		    other);
+	return 0;
+}
+
+int search_person_unique(struct wtxn *w, const json_t *rec, const char *self,
+                         struct roster_err *err)
+{
+	char *nid = str(rec, "national_id") ? roster_norm_code(str(rec, "national_id")) : NULL;
+	uint8_t tag[16];
+
+	if (nid == NULL)
+		return 0;
+	keys_tag(w->keys, "person.national_id", nid, tag);
+	free(nid);
+	return nid_clash(w, tag, self, err);
+}
+
+struct tagset *search_person_tags(const struct keyring *kr, const json_t *rec)
+{
+	json_t *terms = person_terms(rec), *t;
+	struct tagset *ts =
+	    roster_xcalloc(1, sizeof(*ts) + json_array_size(terms) * sizeof(ts->tag[0]));
+	size_t i;
+
+	ts->index_id = kr->index_id;
+	json_array_foreach(terms, i, t)
+	{
+		const char *kind = json_string_value(json_array_get(t, 0));
+
+		keys_tag(kr, kind, json_string_value(json_array_get(t, 1)), ts->tag[i]);
+		if (strcmp(kind, "person.national_id") == 0)
+			ts->nid = (int)i + 1;
+	}
+	ts->n = json_array_size(terms);
+	json_decref(terms);
+	return ts;
+}
+
+int search_person_add(struct wtxn *w, const struct tagset *ts, const char *id,
+                      struct roster_err *err)
+{
+	int rc;
+
+	if (ts->nid && nid_clash(w, ts->tag[ts->nid - 1], NULL, err) < 0)
+		return -1;
+	for (size_t i = 0; i < ts->n; i++)
+		if ((rc = idx_put(w, w->srv->store.person_idx, ts->tag[i], 16, id)) != 0)
+			return rc;
 	return 0;
 }
 

@@ -142,6 +142,7 @@ void server_reply_done(struct server *srv, struct op *op)
 	op_reply_clear(op);
 	json_decref(op->targets);
 	json_decref(op->body);
+	free(op->tags);
 	json_decref(op->err_details);
 	sodium_free(op->newkey); /* a rotation that did not commit */
 	conn_busy(op->conn, -1);

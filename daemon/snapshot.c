@@ -43,6 +43,17 @@ void snapshot_keys_release(struct server *srv, int publish)
 	pthread_rwlock_unlock(&srv->rkeys_lock);
 }
 
+const struct keyring *snapshot_keys_lock(struct server *srv)
+{
+	pthread_rwlock_rdlock(&srv->rkeys_lock);
+	return &srv->rkeys;
+}
+
+void snapshot_keys_unlock(struct server *srv)
+{
+	pthread_rwlock_unlock(&srv->rkeys_lock);
+}
+
 void snapshot_read(struct server *srv, struct op *op)
 {
 	struct wtxn w = {.srv = srv, .keys = &srv->rkeys};

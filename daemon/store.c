@@ -12,6 +12,8 @@
  *   tree                  (level, index) -> Merkle subtree hash (tree.c)
  *   checkpoints           tree size (u64 BE) -> signed checkpoint note
  *   roles                 uid (u32 BE) -> role bits granted with `rosterctl role`
+ *   custody               "doc_ID.NNNNNNNN" -> envelope of that document's Nth
+ *                         history entry (h-document.c)
  *   person_idx, doc_idx   blind indexes (search.c): keyed tag -> record ids
  *   doc_by_person,        person id -> record ids (sorted duplicates)
  *   travel_by_person
@@ -24,6 +26,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <event2/buffer.h>
 #include <sodium.h>
 
 #include "rosterd.h"
@@ -82,6 +85,7 @@ int store_open(struct store *st, const char *dir, size_t map_size, int create,
 	    open_dbi(txn, "roles", MDB_CREATE, &st->roles, err) < 0 ||
 	    open_dbi(txn, "person_idx", MDB_CREATE | MDB_DUPSORT, &st->person_idx, err) < 0 ||
 	    open_dbi(txn, "doc_idx", MDB_CREATE | MDB_DUPSORT, &st->doc_idx, err) < 0 ||
+	    open_dbi(txn, "custody", MDB_CREATE, &st->custody, err) < 0 ||
 	    open_dbi(txn, "doc_by_person", c | MDB_DUPSORT, &st->doc_by_person, err) < 0 ||
 	    open_dbi(txn, "travel_by_person", c | MDB_DUPSORT, &st->travel_by_person, err) < 0 ||
 	    open_dbi(txn, "doc_by_state", c | MDB_DUPSORT, &st->doc_by_state, err) < 0 ||
@@ -182,9 +186,10 @@ int rec_get(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, json_t 
 	return 0;
 }
 
-/* Seals rec at its "version" and stores it; op->object gets the ciphertext digest. */
-int rec_put(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, json_t *rec, struct op *op,
-            struct roster_err *err)
+/* Seals rec at its "version" and stores it; op->object gets the ciphertext digest.
+ * With reply set, the stored JSON also becomes op's reply. */
+static int rec_store(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, json_t *rec,
+                     struct op *op, int reply, struct roster_err *err)
 {
 	const struct keyring *kr = w->keys;
 	struct roster_slot slot = {db, id,
@@ -199,6 +204,11 @@ int rec_put(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, json_t 
 		return roster_err_set(err, 500, "internal", "cannot serialise record %s", id);
 	roster_envelope_seal(kr->data, kr->data_id, &slot, (const uint8_t *)pt, strlen(pt), &env,
 	                     &envlen);
+	if (reply) {
+		op_reply_clear(op);
+		op->reply_raw = evbuffer_new();
+		evbuffer_add(op->reply_raw, pt, strlen(pt));
+	}
 	sodium_memzero(pt, strlen(pt));
 	free(pt);
 	crypto_hash_sha256(digest, env, envlen);
@@ -208,6 +218,18 @@ int rec_put(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, json_t 
 	rc = mdb_put(w->txn, dbi, &k, &v, 0);
 	free(env);
 	return rc ? mdb_rc(rc, err, "storing a record") : 0;
+}
+
+int rec_put(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, json_t *rec, struct op *op,
+            struct roster_err *err)
+{
+	return rec_store(w, dbi, db, id, rec, op, 0, err);
+}
+
+int rec_put_reply(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, json_t *rec,
+                  struct op *op)
+{
+	return rec_store(w, dbi, db, id, rec, op, 1, &op->err);
 }
 
 int idx_put(struct wtxn *w, MDB_dbi dbi, const void *key, size_t klen, const char *id)

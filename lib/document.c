@@ -24,6 +24,8 @@ const struct roster_field roster_document_fields[] = {
     {"custody", FT_STRING, 0, 0, CK_ENUM, 0, 0, "holder employer authority"},
     {"custodian", FT_STRING, 0, 0, CK_LINE, 1, 200, NULL},
     {"history", FT_OBJECT_ARRAY, 1, 0, CK_NONE, 0, 0, NULL},
+    {"events", FT_INT, 1, 0, CK_NONE, 0, 0, NULL},
+    {"last_event", FT_STRING, 1, 0, CK_NONE, 0, 0, NULL},
     {"version", FT_INT, 1, 0, CK_NONE, 0, 0, NULL},
     {"created", FT_STRING, 1, 0, CK_NONE, 0, 0, NULL},
     {"updated", FT_STRING, 1, 0, CK_NONE, 0, 0, NULL},
@@ -50,7 +52,7 @@ int roster_document_check_new(json_t *body, struct roster_err *err)
 		                      "document field 'expires' must be after 'issued'");
 	if (json_object_get(body, "custody") == NULL)
 		json_object_set_new(body, "custody", json_string("holder"));
-	json_object_set_new(body, "history", json_array());
+	json_object_set_new(body, "events", json_integer(0));
 	return 0;
 }
 
@@ -81,9 +83,7 @@ int roster_custody_check(const json_t *event, struct roster_err *err)
 
 static int last_event_is(const json_t *doc, const char *event)
 {
-	const json_t *history = json_object_get(doc, "history");
-	size_t n = json_array_size(history);
-	const char *last = n ? str(json_array_get(history, n - 1), "event") : NULL;
+	const char *last = str(doc, "last_event");
 
 	return last && strcmp(last, event) == 0;
 }
@@ -141,12 +141,13 @@ static const char *custody_next(const json_t *doc, const json_t *event, const js
 }
 
 int roster_custody_apply(json_t *doc, const json_t *event, const json_t *travel, const char *by,
-                         const char *at, struct roster_err *err)
+                         const char *at, json_t **entry, struct roster_err *err)
 {
 	const char *next = custody_next(doc, event, travel, err);
 	const json_t *custodian = json_object_get(event, "custodian");
 	json_t *h;
 
+	*entry = NULL;
 	if (next == NULL)
 		return -1;
 	h = json_pack("{s:s, s:O, s:s, s:O, s:O, s:s, s:s}", "event", str(event, "event"), "from",
@@ -157,7 +158,10 @@ int roster_custody_apply(json_t *doc, const json_t *event, const json_t *travel,
 	              "at", at, "by", by);
 	if (json_object_get(event, "note"))
 		json_object_set(h, "note", json_object_get(event, "note"));
-	json_array_append_new(json_object_get(doc, "history"), h);
+	*entry = h;
+	json_object_set_new(doc, "events",
+	                    json_integer(json_integer_value(json_object_get(doc, "events")) + 1));
+	json_object_set_new(doc, "last_event", json_string(str(event, "event")));
 	json_object_set_new(doc, "custody", json_string(next));
 	if (custodian)
 		json_object_set(doc, "custodian", (json_t *)custodian);

@@ -72,10 +72,12 @@ int roster_travel_check_new(json_t *body, struct roster_err *err);
 int roster_person_merge(json_t *rec, const json_t *changes, struct roster_err *err);
 
 /* Custody: the body's shape alone, then the transition against the document's state
- * (and the named travel request, or NULL). apply appends the history entry. */
+ * (and the named travel request, or NULL). apply moves the document on (custody,
+ * its count of events, the last event) and hands back the new history entry in
+ * *entry, which the daemon stores apart from the document. */
 int roster_custody_check(const json_t *event, struct roster_err *err);
 int roster_custody_apply(json_t *doc, const json_t *event, const json_t *travel, const char *by,
-                         const char *at, struct roster_err *err);
+                         const char *at, json_t **entry, struct roster_err *err);
 
 /* Travel requests: decide (approve/deny), complete, cancel. */
 int roster_decision_check(const json_t *decision, struct roster_err *err);

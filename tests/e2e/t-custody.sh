@@ -110,4 +110,61 @@ expect 0 "cancel"
 refused "anything after cancel" doc custody "$DID" lost
 as $CLERK doc get "$DID"
 check "human output shows history" contains "$OUT" "release   employer -> holder"
+
+# The history lives apart from the document: one sealed entry per event, so the
+# document stays the same size however many events it has.
+: "${TAMPER:?set TAMPER to the roster-tamper binary}"
+as $CLERK --json doc add --person "$PID" --type passport --number H1 --country FR --expires 2031-01-01
+doc_id
+as $CLERK --json doc custody "$DID" surrender --to employer
+check "a custody reply counts the events" test "$(field "$OUT" events)" = 1
+check "and names the last" test "$(field "$OUT" last_event)" = surrender
+check "but does not carry the history" test "$(field "$OUT" history)" = None
+as $CLERK --json doc custody "$DID" release
+stop_daemon
+hexid=$(printf '%s' "$DID" | od -An -tx1 | tr -d ' \n')
+size2=$("$TAMPER" "$T/data" documents get "$hexid" | wc -c)
+start_daemon
+for i in $(seq 30); do
+	as $CLERK doc custody "$DID" surrender --to employer >/dev/null
+	as $CLERK doc custody "$DID" release >/dev/null
+done
+as $CLERK --json doc get "$DID"
+check "62 events in order" python3 -c '
+import json, sys
+h = json.loads(sys.argv[1])["history"]
+sys.exit(0 if len(h) == 62 and [e["event"] for e in h] == ["surrender", "release"] * 31 else 1)' "$OUT"
+check "the document counts 62" test "$(field "$OUT" events)" = 62
+as $CLERK --json doc list --person "$PID"
+check "lists show documents without their history" python3 -c '
+import json, sys
+sys.exit(0 if all("history" not in d for d in json.loads(sys.argv[1])["items"]) else 1)' "$OUT"
+stop_daemon
+size62=$("$TAMPER" "$T/data" documents get "$hexid" | wc -c)
+check "the stored document did not grow with its history ($size2 -> $size62 hex digits)" \
+	test "$size62" -le "$((size2 + 8))"
+check "each event is its own sealed value" \
+	test "$("$TAMPER" "$T/data" custody keys | grep -c "^$hexid")" = 62
+start_daemon
+as $ADMIN key rotate data --wait
+expect 0 "the data key rotates with documents holding long histories"
+as $ADMIN --json key status
+check "every history entry was re-encrypted: key 1 retired" python3 -c '
+import json, sys
+keys = {(k["kind"], k["id"]): k for k in json.loads(sys.argv[1])["keys"]}
+sys.exit(0 if keys[("data", 1)]["state"] == "retired" else 1)' "$OUT"
+as $CLERK --json doc get "$DID"
+check "the history reads back under the new key" test "$(field "$OUT" events)" = 62
+stop_daemon
+# An envelope starts "RE1" and its key id (big-endian): 14 hex digits.
+check "every history entry is under key 2 now" test \
+	"$("$TAMPER" "$T/data" custody keys | while read -r k; do "$TAMPER" "$T/data" custody get "$k" | cut -c1-14; done | sort -u)" = "52453100000002"
+
+# A history entry deleted behind rosterd's back: the read fails loudly, it does
+# not return a shortened history.
+"$TAMPER" "$T/data" custody del "${hexid}$(printf '.%08d' 7 | od -An -tx1 | tr -d ' \n')"
+start_daemon
+as $CLERK --json doc get "$DID"
+expect 70 "a document with a missing history entry is refused"
+check "the error names the entry" contains "$ERR" "history entry 7 of 62 is missing"
 finish

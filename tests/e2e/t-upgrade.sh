@@ -28,6 +28,13 @@ check "and by name and employer (the blind indexes of 0.1.0)" contains "$OUT" "$
 as $CLERK --json doc get "$D"
 check "a 0.1.0 document keeps its custody history" \
 	test "$(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])["history"]))' "$OUT")" = 2
+check "moved out of the record at the first start" grep -q "moved the custody history of 1 document" "$T/rosterd.log"
+check "the document counts its 2 events" test "$(field "$OUT" events)" = 2
+as $AUDITOR audit tail --n 50
+check "the rewritten document is audited" test "$(grep '"action":"record.migrate"' <<<"$OUT" | grep -c "\"target\":\"$D\"")" = 1
+stop_daemon
+start_daemon
+check "and only once" test "$(grep -c "moved the custody history" "$T/rosterd.log")" = 1
 as $CLERK doc list --custody holder
 check "the custody index of 0.1.0 answers" contains "$OUT" "$D"
 as $CLERK --json travel get "$TR2"

@@ -16,7 +16,7 @@ static const char base_person[] =
     "\"employer\":\"E\",\"segment\":\"midstream\",\"expertise\":[\"metallurgy\"]}";
 static const char base_doc[] =
     "{\"person\":\"per_01m82y2ah15yrrhqz9t4f9wjrp\",\"type\":\"passport\",\"number\":\"X1\","
-    "\"country\":\"DE\",\"expires\":\"2031-01-01\",\"custody\":\"employer\",\"history\":[]}";
+    "\"country\":\"DE\",\"expires\":\"2031-01-01\",\"custody\":\"employer\",\"events\":0}";
 static const char base_travel[] =
     "{\"person\":\"per_01m82y2ah15yrrhqz9t4f9wjrp\",\"destinations\":[\"US\"],"
     "\"depart\":\"2027-01-01\",\"return\":\"2027-01-05\",\"purpose\":\"p\","
@@ -68,13 +68,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rec = json_loads(base_doc, 0, NULL);
 		rc = roster_custody_check(body, &err);
 		if (rc == 0) {
-			json_t *travel = json_loads(base_travel, 0, NULL);
+			json_t *travel = json_loads(base_travel, 0, NULL), *entry;
 
 			json_object_set_new(travel, "status", json_string("approved"));
 			rc = roster_custody_apply(rec, body, travel, "uid:2",
-			                          "2026-01-01T00:00:00Z", &err);
-			if (rc == 0)
+			                          "2026-01-01T00:00:00Z", &entry, &err);
+			if (rc == 0) {
 				canonical(rec);
+				canonical(entry);
+			}
+			FUZZ_ASSERT((rc == 0) == (entry != NULL));
+			json_decref(entry);
 			json_decref(travel);
 		}
 		json_decref(rec);
