@@ -2,7 +2,8 @@
  * store.c - the LMDB environment: one file, named databases, and the record
  * and index helpers the handlers' apply functions use inside the writer's
  * transaction. Records are always sealed on the way in and opened on the way
- * out here, so no other module handles a stored plaintext.
+ * out here; the plaintext leaves only as a reply (records.c, h-document.c copy
+ * it into the reply and wipe their copy).
  *
  *   meta                  settings of the registry (format, active key id)
  *   keys                  wrapped keys, "data:1", "index:1", "signing:1"
