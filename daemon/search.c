@@ -32,25 +32,60 @@ static const char *str(const json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
-static json_t *person_terms(const json_t *rec)
+/* A person's index terms, as plain C: computed for every create and update. */
+struct term {
+	const char *kind;
+	char *value; /* normalised, malloc'd */
+};
+struct terms {
+	struct term *t;
+	size_t n;
+};
+
+static void terms_add(struct terms *ts, const char *kind, char *value)
 {
-	json_t *terms = json_array(), *e;
+	if (value == NULL)
+		return;
+	ts->t = roster_xrealloc(ts->t, (ts->n + 1) * sizeof(ts->t[0]));
+	ts->t[ts->n].kind = kind;
+	ts->t[ts->n++].value = value;
+}
+
+static void terms_free(struct terms *ts)
+{
+	for (size_t i = 0; i < ts->n; i++)
+		free(ts->t[i].value);
+	free(ts->t);
+}
+
+static int terms_has(const struct terms *ts, const struct term *t)
+{
+	for (size_t i = 0; i < ts->n; i++)
+		if (strcmp(ts->t[i].kind, t->kind) == 0 && strcmp(ts->t[i].value, t->value) == 0)
+			return 1;
+	return 0;
+}
+
+static struct terms person_terms(const json_t *rec)
+{
+	struct terms ts = {0};
+	json_t *e;
 	size_t i;
 
 	if (rec == NULL)
-		return terms;
+		return ts;
 	if (str(rec, "national_id"))
-		term_add(terms, "person.national_id", roster_norm_code(str(rec, "national_id")));
+		terms_add(&ts, "person.national_id", roster_norm_code(str(rec, "national_id")));
 	if (str(rec, "name"))
-		term_add(terms, "person.name", roster_norm_text(str(rec, "name")));
-	term_add(terms, "person.birth_date", dup_or_null(str(rec, "birth_date")));
+		terms_add(&ts, "person.name", roster_norm_text(str(rec, "name")));
+	terms_add(&ts, "person.birth_date", dup_or_null(str(rec, "birth_date")));
 	if (str(rec, "employer"))
-		term_add(terms, "person.employer", roster_norm_text(str(rec, "employer")));
-	term_add(terms, "person.segment", dup_or_null(str(rec, "segment")));
-	term_add(terms, "person.status", dup_or_null(str(rec, "status")));
+		terms_add(&ts, "person.employer", roster_norm_text(str(rec, "employer")));
+	terms_add(&ts, "person.segment", dup_or_null(str(rec, "segment")));
+	terms_add(&ts, "person.status", dup_or_null(str(rec, "status")));
 	json_array_foreach(json_object_get(rec, "expertise"), i, e)
-	    term_add(terms, "person.expertise", dup_or_null(json_string_value(e)));
-	return terms;
+	    terms_add(&ts, "person.expertise", dup_or_null(json_string_value(e)));
+	return ts;
 }
 
 static char *doc_number_term(const json_t *rec)
@@ -70,35 +105,25 @@ static void tag_of(struct wtxn *w, const json_t *term, uint8_t tag[16])
 	         json_string_value(json_array_get(term, 1)), tag);
 }
 
-static int has_term(const json_t *terms, const json_t *term)
-{
-	size_t i;
-	json_t *t;
-
-	json_array_foreach(terms, i, t) if (json_equal(t, term)) return 1;
-	return 0;
-}
-
 int search_person_update(struct wtxn *w, const json_t *old, const json_t *rec, const char *id)
 {
-	json_t *before = person_terms(old), *after = person_terms(rec), *t;
+	struct terms before = person_terms(old), after = person_terms(rec);
 	MDB_dbi idx = w->srv->store.person_idx;
 	uint8_t tag[16];
-	size_t i;
 	int rc = 0;
 
-	json_array_foreach(before, i, t) if (rc == 0 && !has_term(after, t))
-	{
-		tag_of(w, t, tag);
-		rc = idx_del(w, idx, tag, sizeof(tag), id);
-	}
-	json_array_foreach(after, i, t) if (rc == 0 && !has_term(before, t))
-	{
-		tag_of(w, t, tag);
-		rc = idx_put(w, idx, tag, sizeof(tag), id);
-	}
-	json_decref(before);
-	json_decref(after);
+	for (size_t i = 0; rc == 0 && i < before.n; i++)
+		if (!terms_has(&after, &before.t[i])) {
+			keys_tag(w->keys, before.t[i].kind, before.t[i].value, tag);
+			rc = idx_del(w, idx, tag, sizeof(tag), id);
+		}
+	for (size_t i = 0; rc == 0 && i < after.n; i++)
+		if (!terms_has(&before, &after.t[i])) {
+			keys_tag(w->keys, after.t[i].kind, after.t[i].value, tag);
+			rc = idx_put(w, idx, tag, sizeof(tag), id);
+		}
+	terms_free(&before);
+	terms_free(&after);
 	return rc;
 }
 
@@ -151,22 +176,17 @@ int search_person_unique(struct wtxn *w, const json_t *rec, const char *self,
 
 struct tagset *search_person_tags(const struct keyring *kr, const json_t *rec)
 {
-	json_t *terms = person_terms(rec), *t;
-	struct tagset *ts =
-	    roster_xcalloc(1, sizeof(*ts) + json_array_size(terms) * sizeof(ts->tag[0]));
-	size_t i;
+	struct terms terms = person_terms(rec);
+	struct tagset *ts = roster_xcalloc(1, sizeof(*ts) + terms.n * sizeof(ts->tag[0]));
 
 	ts->index_id = kr->index_id;
-	json_array_foreach(terms, i, t)
-	{
-		const char *kind = json_string_value(json_array_get(t, 0));
-
-		keys_tag(kr, kind, json_string_value(json_array_get(t, 1)), ts->tag[i]);
-		if (strcmp(kind, "person.national_id") == 0)
-			ts->nid = (int)i + 1;
+	for (size_t i = 0; i < terms.n; i++) {
+		keys_tag(kr, terms.t[i].kind, terms.t[i].value, ts->tag[i]);
+		if (strcmp(terms.t[i].kind, "person.national_id") == 0)
+			ts->nid = i + 1;
 	}
-	ts->n = json_array_size(terms);
-	json_decref(terms);
+	ts->n = terms.n;
+	terms_free(&terms);
 	return ts;
 }
 
