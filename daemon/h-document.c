@@ -241,6 +241,7 @@ int custody_migrate(struct wtxn *w, struct roster_err *err)
 	}
 	json_decref(ids);
 	if (rc == 0 && moved > 0)
-		log_info("moved the custody history of %zu document(s) out of their records", moved);
+		log_info("moved the custody history of %zu document(s) out of their records",
+		         moved);
 	return rc;
 }
