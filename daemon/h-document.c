@@ -61,8 +61,8 @@ static int get_apply(struct wtxn *w, struct op *op)
 {
 	struct store *st = &w->srv->store;
 	char eid[CUSTODY_EVENT_ID_MAX];
-	uint8_t *pt;
-	size_t len;
+	uint8_t *pt = NULL;
+	size_t len = 0;
 	json_t *doc;
 	long long n;
 

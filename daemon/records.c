@@ -25,8 +25,8 @@ void op_reply_clear(struct op *op)
 static int reply_add_record(struct wtxn *w, struct op *op, MDB_dbi dbi, const char *db,
                             const char *id)
 {
-	uint8_t *pt;
-	size_t ptlen;
+	uint8_t *pt = NULL;
+	size_t ptlen = 0;
 
 	if (rec_open(w, dbi, db, id, &pt, &ptlen, &op->err) < 0)
 		return -1;

@@ -173,8 +173,8 @@ int rec_get(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, json_t 
             struct roster_err *err)
 {
 	json_error_t jerr;
-	uint8_t *pt;
-	size_t ptlen;
+	uint8_t *pt = NULL;
+	size_t ptlen = 0;
 
 	if (rec_open(w, dbi, db, id, &pt, &ptlen, err) < 0)
 		return -1;
