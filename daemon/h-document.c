@@ -72,8 +72,8 @@ static int get_apply(struct wtxn *w, struct op *op)
 	n = json_integer_value(json_object_get(doc, "events"));
 	op->reply_raw = evbuffer_new();
 	op->status = 200;
-	if (json_is_object(doc) && json_object_size(doc) > 0)
-		evbuffer_add(op->reply_raw, pt, len - 1);
+	if (json_is_object(doc) && json_object_size(doc) > 0 && pt[len - 1] == '}')
+		evbuffer_add(op->reply_raw, pt, len - 1); /* all but the closing brace */
 	json_decref(doc);
 	sodium_memzero(pt, len);
 	free(pt);

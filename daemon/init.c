@@ -180,7 +180,7 @@ static void master_discard_next(struct server *srv)
 static int registry_upgrade_once(struct server *srv, struct roster_err *err)
 {
 	struct wtxn w = {.srv = srv, .keys = &srv->keys};
-	MDB_val k = {14, "custody_events"}, v = {1, "1"};
+	MDB_val k = {14, "custody_events"}, v;
 	int rc;
 
 	if ((rc = mdb_txn_begin(srv->store.env, NULL, 0, &w.txn)) != 0)

@@ -15,7 +15,6 @@
  * readers in: a reader never pairs a snapshot with keys of another commit.
  */
 #include "rosterd.h"
-#include "roster/log.h"
 
 void snapshot_start(struct server *srv)
 {
@@ -56,10 +55,9 @@ void snapshot_keys_unlock(struct server *srv)
 
 void snapshot_read(struct server *srv, struct op *op)
 {
-	struct wtxn w = {.srv = srv, .keys = &srv->rkeys};
+	struct wtxn w = {.srv = srv, .keys = snapshot_keys_lock(srv)};
 	int rc;
 
-	pthread_rwlock_rdlock(&srv->rkeys_lock);
 	pthread_rwlock_rdlock(&srv->store.resize);
 	if ((rc = mdb_txn_begin(srv->store.env, NULL, MDB_RDONLY, &w.txn)) != 0) {
 		store_mdb_err(&op->err, rc, "starting a read");
@@ -68,7 +66,7 @@ void snapshot_read(struct server *srv, struct op *op)
 		mdb_txn_abort(w.txn);
 	}
 	pthread_rwlock_unlock(&srv->store.resize);
-	pthread_rwlock_unlock(&srv->rkeys_lock);
+	snapshot_keys_unlock(srv);
 	op->read = NULL;
 	if (rc != 0) { /* the writer's rule for a failed apply: the error, no reply */
 		op->status = op->err.status ? op->err.status : 500;

@@ -21,7 +21,6 @@
 #include <sys/statvfs.h>
 
 #include "rosterd.h"
-#include "roster/canon.h"
 #include "roster/log.h"
 
 struct writer {
