@@ -40,6 +40,10 @@ static int create_apply(struct wtxn *w, struct op *op)
 	if (search_doc_unique(w, op->body, &op->err) < 0 ||
 	    (rc = rec_create_owned(w, op, &kind, str(op->body, "custody"))) != 0)
 		return rc == 0 ? -1 : rc;
+	/* The reply is the document as a read returns it: with its (empty) history. */
+	op_reply_clear(op);
+	op->reply = json_deep_copy(op->body);
+	json_object_set_new(op->reply, "history", json_array());
 	return search_doc_add(w, op->body, op->target);
 }
 

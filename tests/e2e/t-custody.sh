@@ -116,6 +116,8 @@ check "human output shows history" contains "$OUT" "release   employer -> holder
 : "${TAMPER:?set TAMPER to the roster-tamper binary}"
 as $CLERK --json doc add --person "$PID" --type passport --number H1 --country FR --expires 2031-01-01
 doc_id
+check "a new document comes back with an empty history" test "$(field "$OUT" history)" = "[]"
+check "and no events" test "$(field "$OUT" events)" = 0
 as $CLERK --json doc custody "$DID" surrender --to employer
 check "a custody reply counts the events" test "$(field "$OUT" events)" = 1
 check "and names the last" test "$(field "$OUT" last_event)" = surrender
