@@ -41,6 +41,12 @@ static int open_backup(struct server *srv, const char *path, MDB_txn **txn, stru
 		if ((rc = mdb_dbi_open(*txn, dbs[i].name, 0, dbs[i].dbi)) != 0)
 			return roster_err_set(err, 0, "backup", "%s lacks the %s database: %s",
 			                      path, dbs[i].name, mdb_strerror(rc));
+	/* Backups from before 0.3.0 have no custody database (history was inside). */
+	if ((rc = mdb_dbi_open(*txn, "custody", 0, &st->custody)) == MDB_NOTFOUND)
+		st->custody = 0;
+	else if (rc != 0)
+		return roster_err_set(err, 0, "backup", "%s: the custody database: %s", path,
+		                      mdb_strerror(rc));
 	if (master_open(srv, *txn, st->meta, NULL, err) < 0)
 		return -1;
 	return keys_unwrap(&srv->keys, *txn, st->keys, st->meta, err);
@@ -104,6 +110,31 @@ static int check_log(struct server *srv, MDB_txn *txn, struct verifier *v, uint6
 	return 0;
 }
 
+/* Every entry of a document's history opens, and as many as the document counts. */
+static int check_history(struct wtxn *w, const char *id, const json_t *doc, uint64_t *n,
+                         struct roster_err *err)
+{
+	long long events = json_integer_value(json_object_get(doc, "events"));
+	char eid[CUSTODY_EVENT_ID_MAX];
+
+	for (long long i = 1; i <= events; i++) {
+		uint8_t *pt = NULL;
+		size_t len = 0;
+
+		if (w->srv->store.custody == 0 || custody_event_id(eid, id, i) < 0 ||
+		    rec_open(w, w->srv->store.custody, "custody", eid, &pt, &len, err) < 0)
+			return roster_err_set(
+			    err, 0, "backup",
+			    "document %s: history entry %lld of %lld is missing or "
+			    "does not open",
+			    id, i, events);
+		sodium_memzero(pt, len);
+		free(pt);
+		(*n)++;
+	}
+	return 0;
+}
+
 static int check_records(struct server *srv, MDB_txn *txn, struct verifier *v, uint64_t *n,
                          struct roster_err *err)
 {
@@ -119,7 +150,7 @@ static int check_records(struct server *srv, MDB_txn *txn, struct verifier *v, u
 	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
 		MDB_cursor *cur;
 		MDB_val k, val;
-		int rc;
+		int rc, bad;
 
 		mdb_cursor_open(txn, dbs[i].dbi, &cur);
 		for (rc = mdb_cursor_get(cur, &k, &val, MDB_FIRST); rc == 0;
@@ -131,7 +162,11 @@ static int check_records(struct server *srv, MDB_txn *txn, struct verifier *v, u
 			snprintf(id, sizeof(id), "%.*s", (int)k.mv_size, (char *)k.mv_data);
 			if (rec_get(&w, dbs[i].dbi, dbs[i].name, id, &rec, err) < 0)
 				break;
+			bad = dbs[i].dbi == srv->store.documents &&
+			      check_history(&w, id, rec, n, err) < 0;
 			json_decref(rec);
+			if (bad)
+				break;
 			crypto_hash_sha256(digest, val.mv_data, val.mv_size);
 			roster_hex_encode(hex, digest, 32);
 			last = json_object_get(v->written, id);

@@ -162,9 +162,15 @@ stop_daemon
 check "every history entry is under key 2 now" test \
 	"$("$TAMPER" "$T/data" custody keys | while read -r k; do "$TAMPER" "$T/data" custody get "$k" | cut -c1-14; done | sort -u)" = "52453100000002"
 
+"$ROSTERD" verify-backup -c "$CONF" "$T/data" >"$T/vb.out" 2>&1
+check "verify-backup opens every history entry ($(tail -n1 "$T/vb.out"))" test $? = 0
+
 # A history entry deleted behind rosterd's back: the read fails loudly, it does
-# not return a shortened history.
+# not return a shortened history, and verify-backup refuses the copy.
 "$TAMPER" "$T/data" custody del "${hexid}$(printf '.%08d' 7 | od -An -tx1 | tr -d ' \n')"
+"$ROSTERD" verify-backup -c "$CONF" "$T/data" >"$T/vb.out" 2>&1
+check "verify-backup fails on the missing entry" test $? != 0
+check "and names it" grep -q "history entry 7 of 62 is missing" "$T/vb.out"
 start_daemon
 as $CLERK --json doc get "$DID"
 expect 70 "a document with a missing history entry is refused"
