@@ -146,7 +146,7 @@ int main(int argc, char **argv)
 	                 1, &err),
 	      &err, "store");
 	check(mdb_txn_begin(srv.store.env, NULL, 0, &txn), &err, "txn");
-	check(keys_generate(&srv.keys, txn, srv.store.keys, srv.store.meta, &err), &err, "keys");
+	check(keys_generate(&srv.keys, &srv.store, txn, &err), &err, "keys");
 	check(mdb_txn_commit(txn), &err, "commit");
 
 	mdb_env_set_flags(srv.store.env, MDB_NOSYNC, 1);

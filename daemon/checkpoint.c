@@ -34,7 +34,7 @@ int checkpoint_sign(struct wtxn *w, const uint8_t *cosigner, char **note, struct
 	roster_be64_put(key, w->log_size);
 	v.mv_size = strlen(*note);
 	v.mv_data = *note;
-	if ((rc = mdb_put(w->txn, srv->store.checkpoints, &k, &v, 0)) != 0) {
+	if ((rc = store_put(&srv->store, w->txn, srv->store.checkpoints, &k, &v, 0)) != 0) {
 		free(*note);
 		*note = NULL;
 		if (rc == MDB_MAP_FULL)

@@ -153,6 +153,27 @@ static const struct count_setting {
 };
 _Static_assert(sizeof(size_t) == sizeof(uint64_t), "size_t settings are stored as 64 bits");
 
+/* A size in bytes, or with M or G; from 1M to max. */
+static int set_bytes(const char *name, const char *value, unsigned long max, size_t *out,
+                     struct roster_err *err)
+{
+	char *end;
+	unsigned long n = strtoul(value, &end, 10);
+	int shift = 0;
+
+	if (*end == 'M' || *end == 'm')
+		shift = 20, end++;
+	else if (*end == 'G' || *end == 'g')
+		shift = 30, end++;
+	if (*value < '0' || *value > '9' || *end || n > (max >> shift) ||
+	    (n << shift) < (1UL << 20))
+		return roster_err_set(err, 0, "config",
+		                      "%s must be bytes (or with M or G), from 1M to %luM", name,
+		                      max >> 20);
+	*out = n << shift;
+	return 0;
+}
+
 static int set_count(struct config *cfg, const struct count_setting *c, const char *value,
                      struct roster_err *err)
 {
@@ -240,19 +261,10 @@ static int parse_setting(struct config *cfg, const char *name, const char *value
 		cfg->socket_mode = (mode_t)n;
 		return 0;
 	}
-	if (strcmp(name, "map_size") == 0) {
-		n = strtoul(value, &end, 10);
-		if (*end == 'M' || *end == 'm')
-			n <<= 20, end++;
-		else if (*end == 'G' || *end == 'g')
-			n <<= 30, end++;
-		if (*value == '\0' || *end || n < (1UL << 20))
-			return roster_err_set(
-			    err, 0, "config",
-			    "map_size must be bytes (or with M or G), at least 1M");
-		cfg->map_size = n;
-		return 0;
-	}
+	if (strcmp(name, "map_size") == 0)
+		return set_bytes(name, value, 1UL << 40, &cfg->map_size, err);
+	if (strcmp(name, "journal_size") == 0)
+		return set_bytes(name, value, 1UL << 32, &cfg->journal_size, err);
 	for (size_t i = 0; i < sizeof(count_settings) / sizeof(count_settings[0]); i++)
 		if (strcmp(name, count_settings[i].name) == 0)
 			return set_count(cfg, &count_settings[i], value, err);
@@ -290,6 +302,7 @@ int config_load(struct config *cfg, const char *path, struct roster_err *err)
 	cfg->path = roster_xstrdup(path);
 	cfg->socket_mode = 0660;
 	cfg->map_size = 1UL << 30;
+	cfg->journal_size = 16UL << 20;
 	cfg->batch_max = 1024;
 	cfg->reencrypt_batch = 256;
 	cfg->kdf_ops = crypto_pwhash_OPSLIMIT_MODERATE;

@@ -208,7 +208,7 @@ static int grant_apply(struct wtxn *w, struct op *op)
 	bits = (uint8_t)(op->grant_on ? bits | op->grant_bit : bits & ~op->grant_bit);
 	v.mv_size = 1;
 	v.mv_data = &bits;
-	if ((rc = mdb_put(w->txn, w->srv->store.roles, &k, &v, 0)) != 0)
+	if ((rc = store_put(&w->srv->store, w->txn, w->srv->store.roles, &k, &v, 0)) != 0)
 		return rc == MDB_MAP_FULL ? ROSTER_RETRY
 		                          : (store_mdb_err(&op->err, rc, "grant"), ROSTER_FATAL);
 	op->grant_after = bits;
@@ -340,11 +340,12 @@ static int backup_copy(struct server *srv, int fd, uint64_t *bytes)
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return errno;
 	job.fd = p[1];
+	/* The map is not resized while the backup reads it (nor while its size is read). */
+	pthread_rwlock_rdlock(&srv->store.resize);
 	mdb_env_info(srv->store.env, &info);
 	mdb_env_stat(srv->store.env, &st);
 	srv->backup_bytes = 0;
 	srv->backup_estimate = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
-	pthread_rwlock_rdlock(&srv->store.resize);
 	if ((rc = pthread_create(&t, NULL, copy_main, &job)) != 0) {
 		close(p[1]);
 		goto done;

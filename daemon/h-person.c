@@ -15,8 +15,8 @@ static int create_apply(struct wtxn *w, struct op *op)
 		free(op->tags);
 		op->tags = search_person_tags(w->keys, op->body);
 	}
-	if (search_person_add(w, op->tags, op->target, &op->err) < 0)
-		return -1;
+	if ((rc = search_person_add(w, op->tags, op->target, &op->err)) != 0)
+		return rc; /* a full map (ROSTER_RETRY) must reach the writer as such */
 	json_object_set_new(op->body, "id", json_string(op->target));
 	rec_stamp(w, op->body, 1);
 	if ((rc = rec_put_reply(w, w->srv->store.persons, "persons", op->target, op->body, op)))

@@ -111,8 +111,7 @@ int registry_init(struct config *cfg, struct roster_err *err)
 		goto fail_store;
 	}
 	if ((cfg->master_is_passphrase && kdf_put(txn, srv.store.meta, &kdf) != 0) ||
-	    keys_generate(&srv.keys, txn, srv.store.keys, srv.store.meta, err) < 0 ||
-	    genesis(&srv, txn, err) < 0) {
+	    keys_generate(&srv.keys, &srv.store, txn, err) < 0 || genesis(&srv, txn, err) < 0) {
 		mdb_txn_abort(txn);
 		rc = -1;
 		goto fail_store;
@@ -218,10 +217,18 @@ static int registry_upgrade(struct server *srv, struct roster_err *err)
 
 int registry_open(struct server *srv, struct roster_err *err)
 {
+	struct journal *jr;
 	MDB_txn *txn;
 	int rc;
 
-	if (store_open(&srv->store, srv->cfg.data_dir, srv->cfg.map_size, 0, err) < 0)
+	/* The journal first: after an unclean stop it rewinds data.mdb to its checkpoint. */
+	if (journal_open(&jr, srv->cfg.data_dir, srv->cfg.journal_size, err) < 0)
+		return -1;
+	if (store_open(&srv->store, srv->cfg.data_dir, srv->cfg.map_size, 0, err) < 0) {
+		journal_free(jr);
+		return -1;
+	}
+	if (journal_replay(&srv->store, jr, err) < 0)
 		return -1;
 	if ((rc = mdb_txn_begin(srv->store.env, NULL, MDB_RDONLY, &txn)) != 0)
 		return store_mdb_err(err, rc, "opening the registry");

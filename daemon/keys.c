@@ -148,7 +148,7 @@ int keys_master_derive(struct keyring *kr, const char *path, const struct kdf *k
 	return 0;
 }
 
-int keys_wrap_put(struct keyring *kr, MDB_txn *txn, MDB_dbi dbi, MDB_dbi meta, const char *name,
+int keys_wrap_put(struct keyring *kr, struct store *st, MDB_txn *txn, const char *name,
                   const uint8_t *key, size_t len, struct roster_err *err)
 {
 	struct roster_slot slot = {"keys", name, 1};
@@ -160,7 +160,7 @@ int keys_wrap_put(struct keyring *kr, MDB_txn *txn, MDB_dbi dbi, MDB_dbi meta, c
 	roster_envelope_seal(kr->master, MASTER_KEY_ID, &slot, key, len, &env, &envlen);
 	v.mv_size = envlen;
 	v.mv_data = env;
-	rc = mdb_put(txn, dbi, &k, &v, MDB_NOOVERWRITE);
+	rc = store_put(st, txn, st->keys, &k, &v, MDB_NOOVERWRITE);
 	free(env);
 	if (rc == 0) { /* when it was made, for `key status` */
 		char meta_name[48], now[21];
@@ -169,7 +169,7 @@ int keys_wrap_put(struct keyring *kr, MDB_txn *txn, MDB_dbi dbi, MDB_dbi meta, c
 		snprintf(meta_name, sizeof(meta_name), "created:%s", name);
 		mk.mv_size = strlen(meta_name);
 		roster_time_rfc3339(now, time(NULL));
-		rc = mdb_put(txn, meta, &mk, &mv, 0);
+		rc = store_put(st, txn, st->meta, &mk, &mv, 0);
 	}
 	return rc ? store_mdb_err(err, rc, "storing a wrapped key") : 0;
 }
@@ -216,8 +216,7 @@ static void keyring_seal(struct keyring *kr)
 	sodium_mprotect_readonly(kr->sign_sk);
 }
 
-int keys_generate(struct keyring *kr, MDB_txn *txn, MDB_dbi keys_dbi, MDB_dbi meta_dbi,
-                  struct roster_err *err)
+int keys_generate(struct keyring *kr, struct store *st, MDB_txn *txn, struct roster_err *err)
 {
 	uint8_t id[4];
 	MDB_val k = {8, "data_key"}, v = {4, id};
@@ -228,15 +227,13 @@ int keys_generate(struct keyring *kr, MDB_txn *txn, MDB_dbi keys_dbi, MDB_dbi me
 	randombytes_buf(kr->data, ROSTER_KEY_BYTES);
 	randombytes_buf(kr->index, ROSTER_KEY_BYTES);
 	crypto_sign_keypair(kr->sign_pk, kr->sign_sk);
-	if (keys_wrap_put(kr, txn, keys_dbi, meta_dbi, "data:1", kr->data, ROSTER_KEY_BYTES, err) <
-	        0 ||
-	    keys_wrap_put(kr, txn, keys_dbi, meta_dbi, "index:1", kr->index, ROSTER_KEY_BYTES,
-	                  err) < 0 ||
-	    keys_wrap_put(kr, txn, keys_dbi, meta_dbi, "signing:1", kr->sign_sk,
-	                  crypto_sign_SECRETKEYBYTES, err) < 0)
+	if (keys_wrap_put(kr, st, txn, "data:1", kr->data, ROSTER_KEY_BYTES, err) < 0 ||
+	    keys_wrap_put(kr, st, txn, "index:1", kr->index, ROSTER_KEY_BYTES, err) < 0 ||
+	    keys_wrap_put(kr, st, txn, "signing:1", kr->sign_sk, crypto_sign_SECRETKEYBYTES, err) <
+	        0)
 		return -1;
 	roster_be32_put(id, kr->data_id);
-	if ((rc = mdb_put(txn, meta_dbi, &k, &v, 0)) != 0)
+	if ((rc = store_put(st, txn, st->meta, &k, &v, 0)) != 0)
 		return store_mdb_err(err, rc, "storing the active key id");
 	keyring_seal(kr);
 	return 0;

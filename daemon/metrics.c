@@ -76,8 +76,10 @@ void metrics_reply(struct server *srv, struct evhttp_request *req)
 	                    "roster_data_keys{state=\"active\"} 1\n"
 	                    "roster_data_keys{state=\"retiring\"} %zu\n",
 	                    st.retiring_data_keys);
+	pthread_rwlock_rdlock(&srv->store.resize); /* the writer may be remapping */
 	mdb_env_info(srv->store.env, &info);
 	mdb_env_stat(srv->store.env, &envst);
+	pthread_rwlock_unlock(&srv->store.resize);
 	evbuffer_add_printf(b,
 	                    "# HELP roster_map_bytes The LMDB map: its size and the part in "
 	                    "use.\n# TYPE roster_map_bytes gauge\n"

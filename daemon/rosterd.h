@@ -53,6 +53,7 @@ struct config {
 	char *origin;
 	mode_t socket_mode;
 	size_t map_size;
+	size_t journal_size; /* records between checkpoints of the journal (journal.c) */
 	size_t batch_max;
 	int allow_root;                 /* rosterd refuses to run as root unless this is set */
 	size_t reencrypt_batch;         /* records re-encrypted per transaction after a rotation */
@@ -102,8 +103,8 @@ int master_open(struct server *srv, MDB_txn *txn, MDB_dbi meta, const char *path
                 struct roster_err *err);
 void kdf_new(const struct config *cfg, struct kdf *kdf);
 int kdf_put(MDB_txn *txn, MDB_dbi meta, const struct kdf *kdf);
-int keys_generate(struct keyring *kr, MDB_txn *txn, MDB_dbi keys_dbi, MDB_dbi meta_dbi,
-                  struct roster_err *err);
+struct store;
+int keys_generate(struct keyring *kr, struct store *st, MDB_txn *txn, struct roster_err *err);
 int keys_unwrap(struct keyring *kr, MDB_txn *txn, MDB_dbi keys_dbi, MDB_dbi meta_dbi,
                 struct roster_err *err);
 void keys_free(struct keyring *kr);
@@ -113,7 +114,7 @@ void keys_view_copy(struct keyring *view, const struct keyring *kr);
 uint32_t keys_meta_id(MDB_txn *txn, MDB_dbi meta, const char *name);
 /* The data key with that id (active or retiring), or NULL. */
 const uint8_t *keys_data(const struct keyring *kr, uint32_t id);
-int keys_wrap_put(struct keyring *kr, MDB_txn *txn, MDB_dbi dbi, MDB_dbi meta, const char *name,
+int keys_wrap_put(struct keyring *kr, struct store *st, MDB_txn *txn, const char *name,
                   const uint8_t *key, size_t len, struct roster_err *err);
 /* Makes key (sodium_malloc'd, owned from now on) the active data key; the old one retires. */
 void keys_install(struct keyring *kr, uint32_t id, uint8_t *key);
@@ -133,6 +134,8 @@ struct store {
 	size_t map_size;
 	/* Readers outside the writer hold it shared; growing the map holds it exclusive. */
 	pthread_rwlock_t resize;
+	struct journal *journal; /* while rosterd serves: what each commit changed */
+	int failed;              /* the first failed change of the writer's transaction */
 };
 
 int store_open(struct store *st, const char *dir, size_t map_size, int create,
@@ -141,6 +144,32 @@ void store_close(struct store *st);
 int store_grow(struct store *st, struct roster_err *err);
 int store_mdb_err(struct roster_err *err, int rc, const char *what);
 json_t *store_keys(MDB_txn *txn, MDB_dbi dbi);
+int store_put(struct store *st, MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *v, unsigned flags);
+int store_del(struct store *st, MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *v);
+int store_drop(struct store *st, MDB_txn *txn, MDB_dbi dbi);
+int store_failed(struct store *st, struct roster_err *err);
+const char *store_db_name(struct store *st, MDB_dbi dbi);
+int store_db_find(struct store *st, const char *name, MDB_dbi *dbi);
+size_t store_db_count(void);
+MDB_dbi store_db_at(struct store *st, size_t i);
+
+/* journal.c: a sequential log of each commit's changes, synced once per commit,
+ * while LMDB writes its pages without syncing until a checkpoint. */
+enum journal_op { JOURNAL_PUT = 1, JOURNAL_DEL, JOURNAL_DEL_DUP, JOURNAL_DROP };
+struct journal;
+int journal_open(struct journal **out, const char *dir, size_t limit, struct roster_err *err);
+int journal_replay(struct store *st, struct journal *jr, struct roster_err *err);
+int journal_begin(struct store *st, struct roster_err *err);
+void journal_capture(struct journal *jr);
+void journal_note(struct journal *jr, enum journal_op op, MDB_dbi dbi, const MDB_val *k,
+                  const MDB_val *v);
+int journal_commit(struct store *st, struct roster_err *err);
+int journal_after(struct store *st, struct roster_err *err);
+int journal_release(struct store *st, struct roster_err *err);
+int journal_retake(struct store *st, struct roster_err *err);
+int journal_checkpoint(struct store *st, int clean, struct roster_err *err);
+void journal_end(struct store *st);
+void journal_free(struct journal *jr);
 
 /* The caller of a request, from SO_PEERCRED. */
 struct peer {
@@ -243,7 +272,7 @@ int audit_head_load(MDB_txn *txn, MDB_dbi audit, uint64_t *size, uint8_t head[32
                     struct roster_err *err);
 
 /* tree.c: the log's Merkle tree; checkpoint.c: signed checkpoints. */
-int tree_append(MDB_txn *txn, MDB_dbi dbi, uint64_t seq, const uint8_t leaf[32],
+int tree_append(struct store *st, MDB_txn *txn, uint64_t seq, const uint8_t leaf[32],
                 struct roster_err *err);
 int tree_root(MDB_txn *txn, MDB_dbi dbi, uint64_t size, uint8_t out[32], struct roster_err *err);
 int tree_inclusion(MDB_txn *txn, MDB_dbi dbi, uint64_t index, uint64_t size, json_t *proof,

@@ -35,7 +35,7 @@ static MDB_dbi record_dbi(struct store *st, int i)
 static int meta_put(struct wtxn *w, const char *name, const void *val, size_t len)
 {
 	MDB_val k = {strlen(name), (void *)name}, v = {len, (void *)val};
-	int rc = mdb_put(w->txn, w->srv->store.meta, &k, &v, 0);
+	int rc = store_put(&w->srv->store, w->txn, w->srv->store.meta, &k, &v, 0);
 
 	return rc == 0 ? 0 : rc == MDB_MAP_FULL ? ROSTER_RETRY : ROSTER_FATAL;
 }
@@ -188,8 +188,8 @@ static int rotate_apply(struct wtxn *w, struct op *op)
 	op->newkey_id = id;
 	snprintf(name, sizeof(name), "data:%u", id);
 	roster_be32_put(be, id);
-	if (keys_wrap_put(kr, w->txn, w->srv->store.keys, w->srv->store.meta, name, op->newkey,
-	                  ROSTER_KEY_BYTES, &op->err) < 0)
+	if (keys_wrap_put(kr, &w->srv->store, w->txn, name, op->newkey, ROSTER_KEY_BYTES,
+	                  &op->err) < 0)
 		return ROSTER_FATAL;
 	if ((rc = meta_put(w, "data_key", be, 4)) || (rc = meta_put(w, "data_key_last", be, 4)) ||
 	    (rc = meta_put(w, "reencrypt", "", 0)) || (rc = reencrypt_scanned_put(w, 0)))
@@ -306,7 +306,7 @@ static int rotate_master_apply(struct wtxn *w, struct op *op)
 		free(pt);
 		v.mv_size = envlen;
 		v.mv_data = env;
-		rc = mdb_put(w->txn, w->srv->store.keys, &key, &v, 0);
+		rc = store_put(&w->srv->store, w->txn, w->srv->store.keys, &key, &v, 0);
 		free(env);
 		if (rc) {
 			rc = rc == MDB_MAP_FULL ? ROSTER_RETRY : ROSTER_FATAL;
@@ -349,7 +349,7 @@ static int rebuild_states(struct wtxn *w, struct op *op, MDB_dbi recs, const cha
 {
 	json_t *ids, *id;
 	size_t i;
-	int rc = mdb_drop(w->txn, idx, 0);
+	int rc = store_drop(&w->srv->store, w->txn, idx);
 
 	if (rc)
 		return store_mdb_err(&op->err, rc, "rebuilding an index"), ROSTER_FATAL;
@@ -395,9 +395,8 @@ static int rotate_index_apply(struct wtxn *w, struct op *op)
 	op->after_abort = rotate_index_abort;
 	k.mv_size = strlen(old);
 	k.mv_data = old;
-	if (keys_wrap_put(kr, w->txn, st->keys, st->meta, name, fresh, ROSTER_KEY_BYTES, &op->err) <
-	        0 ||
-	    mdb_del(w->txn, st->keys, &k, NULL) != 0)
+	if (keys_wrap_put(kr, st, w->txn, name, fresh, ROSTER_KEY_BYTES, &op->err) < 0 ||
+	    store_del(st, w->txn, st->keys, &k, NULL) != 0)
 		return ROSTER_FATAL;
 	if ((rc = meta_put(w, "index_key", be, 4)) ||
 	    (rc = rebuild_states(w, op, st->documents, "documents", st->doc_by_state, "custody",
@@ -453,11 +452,11 @@ static int rotate_signing_apply(struct wtxn *w, struct op *op)
 	vkey_new = roster_note_vkey_format(w->srv->cfg.origin, pk);
 	k.mv_size = strlen(old);
 	k.mv_data = old;
-	rc = keys_wrap_put(kr, w->txn, w->srv->store.keys, w->srv->store.meta, name, op->newkey,
-	                   crypto_sign_SECRETKEYBYTES, &op->err) < 0
+	rc = keys_wrap_put(kr, &w->srv->store, w->txn, name, op->newkey, crypto_sign_SECRETKEYBYTES,
+	                   &op->err) < 0
 	         ? ROSTER_FATAL
-	     : mdb_del(w->txn, w->srv->store.keys, &k, NULL) ? ROSTER_FATAL
-	                                                     : 0;
+	     : store_del(&w->srv->store, w->txn, w->srv->store.keys, &k, NULL) ? ROSTER_FATAL
+	                                                                       : 0;
 	if (rc == 0 && !(rc = meta_put(w, "signing_key", be, 4)))
 		rc = meta_put(w, meta, vkey_old, strlen(vkey_old));
 	if (rc == 0) {
@@ -545,15 +544,18 @@ static int retire_old(struct wtxn *w, struct roster_err *err)
 		snprintf(meta, sizeof(meta), "retired:%s", name);
 		k.mv_size = strlen(name);
 		k.mv_data = name;
-		if ((rc = mdb_del(w->txn, w->srv->store.keys, &k, NULL)) != 0 && rc != MDB_NOTFOUND)
+		if ((rc = store_del(&w->srv->store, w->txn, w->srv->store.keys, &k, NULL)) != 0 &&
+		    rc != MDB_NOTFOUND)
 			return store_mdb_err(err, rc, "retiring a key"), ROSTER_FATAL;
 		if ((rc = meta_put(w, meta, w->now, strlen(w->now))) ||
 		    (rc = audit_own_entry(w, "key.retire", "", "", err)))
 			return rc;
 	}
-	rc = mdb_del(w->txn, w->srv->store.meta, &(MDB_val){9, "reencrypt"}, NULL);
+	rc =
+	    store_del(&w->srv->store, w->txn, w->srv->store.meta, &(MDB_val){9, "reencrypt"}, NULL);
 	if (rc == 0 || rc == MDB_NOTFOUND)
-		rc = mdb_del(w->txn, w->srv->store.meta, &(MDB_val){17, "reencrypt_scanned"}, NULL);
+		rc = store_del(&w->srv->store, w->txn, w->srv->store.meta,
+		               &(MDB_val){17, "reencrypt_scanned"}, NULL);
 	return rc == 0 || rc == MDB_NOTFOUND ? 0 : ROSTER_FATAL;
 }
 

@@ -240,7 +240,8 @@ int search_rebuild(struct wtxn *w, struct roster_err *err)
 	const char *names[2] = {"persons", "documents"};
 	int rc;
 
-	if ((rc = mdb_drop(w->txn, st->person_idx, 0)) || (rc = mdb_drop(w->txn, st->doc_idx, 0)))
+	if ((rc = store_drop(st, w->txn, st->person_idx)) ||
+	    (rc = store_drop(st, w->txn, st->doc_idx)))
 		return store_mdb_err(err, rc, "clearing the search indexes"), ROSTER_FATAL;
 	for (int d = 0; d < 2; d++) {
 		json_t *ids = store_keys(w->txn, recs[d]), *idv;

@@ -22,6 +22,7 @@
  *   travel_by_state
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,10 +51,74 @@ static int open_dbi(MDB_txn *txn, const char *name, unsigned flags, MDB_dbi *dbi
 	return rc ? store_mdb_err(err, rc, name) : 0;
 }
 
+/* Every named database, in the order they are opened. Databases added after
+ * 0.1.0 are created when an older registry is opened; the rest only by init. */
+#define DB(name, flags, later)                                                                     \
+	{                                                                                          \
+#name, flags, later, offsetof(struct store, name)                                  \
+	}
+static const struct store_db {
+	const char *name;
+	unsigned flags;
+	int later;
+	size_t off;
+} store_dbs[] = {
+    DB(meta, 0, 0),
+    DB(keys, 0, 0),
+    DB(persons, 0, 0),
+    DB(documents, 0, 0),
+    DB(travel, 0, 0),
+    DB(audit, 0, 0),
+    DB(tree, 0, 0),
+    DB(checkpoints, 0, 0),
+    DB(roles, 0, 1),
+    DB(person_idx, MDB_DUPSORT, 1),
+    DB(doc_idx, MDB_DUPSORT, 1),
+    DB(custody, 0, 1),
+    DB(doc_by_person, MDB_DUPSORT, 0),
+    DB(travel_by_person, MDB_DUPSORT, 0),
+    DB(doc_by_state, MDB_DUPSORT, 0),
+    DB(travel_by_state, MDB_DUPSORT, 0),
+};
+#undef DB
+#define STORE_NDBS (sizeof(store_dbs) / sizeof(store_dbs[0]))
+
+static MDB_dbi *store_dbi(struct store *st, size_t i)
+{
+	return (MDB_dbi *)(void *)((char *)st + store_dbs[i].off);
+}
+
+const char *store_db_name(struct store *st, MDB_dbi dbi)
+{
+	for (size_t i = 0; i < STORE_NDBS; i++)
+		if (*store_dbi(st, i) == dbi)
+			return store_dbs[i].name;
+	return NULL;
+}
+
+int store_db_find(struct store *st, const char *name, MDB_dbi *dbi)
+{
+	for (size_t i = 0; i < STORE_NDBS; i++)
+		if (strcmp(store_dbs[i].name, name) == 0) {
+			*dbi = *store_dbi(st, i);
+			return 0;
+		}
+	return -1;
+}
+
+size_t store_db_count(void)
+{
+	return STORE_NDBS;
+}
+
+MDB_dbi store_db_at(struct store *st, size_t i)
+{
+	return *store_dbi(st, i);
+}
+
 int store_open(struct store *st, const char *dir, size_t map_size, int create,
                struct roster_err *err)
 {
-	unsigned c = create ? MDB_CREATE : 0;
 	MDB_envinfo info;
 	MDB_txn *txn = NULL;
 	int rc;
@@ -75,22 +140,13 @@ int store_open(struct store *st, const char *dir, size_t map_size, int create,
 		store_mdb_err(err, rc, "opening the databases");
 		goto fail;
 	}
-	if (open_dbi(txn, "meta", c, &st->meta, err) < 0 ||
-	    open_dbi(txn, "keys", c, &st->keys, err) < 0 ||
-	    open_dbi(txn, "persons", c, &st->persons, err) < 0 ||
-	    open_dbi(txn, "documents", c, &st->documents, err) < 0 ||
-	    open_dbi(txn, "travel", c, &st->travel, err) < 0 ||
-	    open_dbi(txn, "audit", c, &st->audit, err) < 0 ||
-	    open_dbi(txn, "tree", c, &st->tree, err) < 0 ||
-	    open_dbi(txn, "checkpoints", c, &st->checkpoints, err) < 0 ||
-	    open_dbi(txn, "roles", MDB_CREATE, &st->roles, err) < 0 ||
-	    open_dbi(txn, "person_idx", MDB_CREATE | MDB_DUPSORT, &st->person_idx, err) < 0 ||
-	    open_dbi(txn, "doc_idx", MDB_CREATE | MDB_DUPSORT, &st->doc_idx, err) < 0 ||
-	    open_dbi(txn, "custody", MDB_CREATE, &st->custody, err) < 0 ||
-	    open_dbi(txn, "doc_by_person", c | MDB_DUPSORT, &st->doc_by_person, err) < 0 ||
-	    open_dbi(txn, "travel_by_person", c | MDB_DUPSORT, &st->travel_by_person, err) < 0 ||
-	    open_dbi(txn, "doc_by_state", c | MDB_DUPSORT, &st->doc_by_state, err) < 0 ||
-	    open_dbi(txn, "travel_by_state", c | MDB_DUPSORT, &st->travel_by_state, err) < 0) {
+	for (size_t i = 0; i < STORE_NDBS; i++) {
+		unsigned flags = store_dbs[i].flags;
+
+		if (create || store_dbs[i].later)
+			flags |= MDB_CREATE;
+		if (open_dbi(txn, store_dbs[i].name, flags, store_dbi(st, i), err) == 0)
+			continue;
 		if (!create)
 			roster_err_set(err, 0, "storage",
 			               "%s does not hold a roster registry (run 'rosterd init')",
@@ -113,10 +169,58 @@ fail:
 
 void store_close(struct store *st)
 {
+	journal_end(st);
+	journal_free(st->journal);
+	st->journal = NULL;
 	if (st->env)
 		mdb_env_close(st->env);
 	pthread_rwlock_destroy(&st->resize);
 	st->env = NULL;
+}
+
+/* Every change to the registry goes through these three, so the journal sees what
+ * the writer's transaction did (journal.c) and can do it again after a crash. A
+ * change that failed otherwise than "not found" or "exists" leaves LMDB's
+ * transaction unusable: st->failed keeps the first such code, so the writer
+ * aborts (or retries on a full map) whatever an op's code made of the error. */
+static int store_changed(struct store *st, int rc, enum journal_op op, MDB_dbi dbi,
+                         const MDB_val *k, const MDB_val *v)
+{
+	if (rc == 0 && st->journal)
+		journal_note(st->journal, op, dbi, k, v);
+	else if (rc != 0 && rc != MDB_NOTFOUND && rc != MDB_KEYEXIST && st->failed == 0)
+		st->failed = rc;
+	return rc;
+}
+
+int store_put(struct store *st, MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *v, unsigned flags)
+{
+	return store_changed(st, mdb_put(txn, dbi, k, v, flags), JOURNAL_PUT, dbi, k, v);
+}
+
+int store_del(struct store *st, MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *v)
+{
+	return store_changed(st, mdb_del(txn, dbi, k, v), v ? JOURNAL_DEL_DUP : JOURNAL_DEL, dbi, k,
+	                     v);
+}
+
+int store_drop(struct store *st, MDB_txn *txn, MDB_dbi dbi)
+{
+	return store_changed(st, mdb_drop(txn, dbi, 0), JOURNAL_DROP, dbi, NULL, NULL);
+}
+
+/* What the writer makes of a transaction a change failed in (0 if none did). */
+int store_failed(struct store *st, struct roster_err *err)
+{
+	int rc = st->failed;
+
+	st->failed = 0;
+	if (rc == 0)
+		return 0;
+	if (rc == MDB_MAP_FULL)
+		return ROSTER_RETRY;
+	store_mdb_err(err, rc, "changing the registry");
+	return ROSTER_FATAL;
 }
 
 /* Called by the writer with no transaction open; readers are held off meanwhile. */
@@ -125,9 +229,14 @@ int store_grow(struct store *st, struct roster_err *err)
 	size_t next = st->map_size * 2;
 	int rc;
 
+	/* LMDB resizes the map only with no transaction open in the process. */
+	if (journal_release(st, err) < 0)
+		return -1;
 	pthread_rwlock_wrlock(&st->resize);
 	rc = mdb_env_set_mapsize(st->env, next);
 	pthread_rwlock_unlock(&st->resize);
+	if (journal_retake(st, err) < 0)
+		return -1;
 	if (rc)
 		return store_mdb_err(err, rc, "growing the database map");
 	log_info("database map grown from %zu to %zu MiB", st->map_size >> 20, next >> 20);
@@ -216,7 +325,7 @@ static int rec_store(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id
 	roster_hex_encode(op->object, digest, sizeof(digest));
 	v.mv_size = envlen;
 	v.mv_data = env;
-	rc = mdb_put(w->txn, dbi, &k, &v, 0);
+	rc = store_put(&w->srv->store, w->txn, dbi, &k, &v, 0);
 	free(env);
 	return rc ? mdb_rc(rc, err, "storing a record") : 0;
 }
@@ -236,7 +345,7 @@ int rec_put_reply(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, j
 int idx_put(struct wtxn *w, MDB_dbi dbi, const void *key, size_t klen, const char *id)
 {
 	MDB_val k = {klen, (void *)key}, v = {strlen(id), (void *)id};
-	int rc = mdb_put(w->txn, dbi, &k, &v, MDB_NODUPDATA);
+	int rc = store_put(&w->srv->store, w->txn, dbi, &k, &v, MDB_NODUPDATA);
 
 	return rc == 0 || rc == MDB_KEYEXIST ? 0 : mdb_rc(rc, NULL, "index");
 }
@@ -244,7 +353,7 @@ int idx_put(struct wtxn *w, MDB_dbi dbi, const void *key, size_t klen, const cha
 int idx_del(struct wtxn *w, MDB_dbi dbi, const void *key, size_t klen, const char *id)
 {
 	MDB_val k = {klen, (void *)key}, v = {strlen(id), (void *)id};
-	int rc = mdb_del(w->txn, dbi, &k, &v);
+	int rc = store_del(&w->srv->store, w->txn, dbi, &k, &v);
 
 	return rc == 0 || rc == MDB_NOTFOUND ? 0 : mdb_rc(rc, NULL, "index");
 }

@@ -35,17 +35,17 @@ static int node_get(MDB_txn *txn, MDB_dbi dbi, unsigned level, uint64_t index,
 	return 0;
 }
 
-static int node_put(MDB_txn *txn, MDB_dbi dbi, unsigned level, uint64_t index,
+static int node_put(struct store *st, MDB_txn *txn, unsigned level, uint64_t index,
                     const uint8_t hash[MERKLE_HASH])
 {
 	uint8_t key[9];
 	MDB_val k = {9, key}, v = {MERKLE_HASH, (void *)hash};
 
 	node_key(key, level, index);
-	return mdb_put(txn, dbi, &k, &v, 0);
+	return store_put(st, txn, st->tree, &k, &v, 0);
 }
 
-int tree_append(MDB_txn *txn, MDB_dbi dbi, uint64_t seq, const uint8_t leaf[MERKLE_HASH],
+int tree_append(struct store *st, MDB_txn *txn, uint64_t seq, const uint8_t leaf[MERKLE_HASH],
                 struct roster_err *err)
 {
 	uint8_t cur[MERKLE_HASH], left[MERKLE_HASH];
@@ -53,13 +53,13 @@ int tree_append(MDB_txn *txn, MDB_dbi dbi, uint64_t seq, const uint8_t leaf[MERK
 	int rc;
 
 	memcpy(cur, leaf, MERKLE_HASH);
-	if ((rc = node_put(txn, dbi, 0, seq, cur)) != 0)
+	if ((rc = node_put(st, txn, 0, seq, cur)) != 0)
 		goto fail;
 	for (uint64_t idx = seq; idx & 1; idx >>= 1, level++) {
-		if (node_get(txn, dbi, level, idx - 1, left, err) < 0)
+		if (node_get(txn, st->tree, level, idx - 1, left, err) < 0)
 			return ROSTER_FATAL;
 		roster_merkle_node(cur, left, cur);
-		if ((rc = node_put(txn, dbi, level + 1, idx >> 1, cur)) != 0)
+		if ((rc = node_put(st, txn, level + 1, idx >> 1, cur)) != 0)
 			goto fail;
 	}
 	return 0;

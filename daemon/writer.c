@@ -102,7 +102,7 @@ int audit_append(struct wtxn *w, struct op *op, struct roster_err *err)
 	roster_be64_put(key, w->log_size);
 	v.mv_size = len;
 	v.mv_data = bytes;
-	rc = mdb_put(w->txn, w->srv->store.audit, &k, &v, MDB_APPEND);
+	rc = store_put(&w->srv->store, w->txn, w->srv->store.audit, &k, &v, MDB_APPEND);
 	if (rc == 0)
 		roster_audit_leaf_hash(w->head, (const uint8_t *)bytes, len);
 	free(bytes);
@@ -112,7 +112,7 @@ int audit_append(struct wtxn *w, struct op *op, struct roster_err *err)
 		store_mdb_err(err, rc, "appending an audit entry");
 		return ROSTER_FATAL;
 	}
-	if ((rc = tree_append(w->txn, w->srv->store.tree, w->log_size, w->head, err)) != 0)
+	if ((rc = tree_append(&w->srv->store, w->txn, w->log_size, w->head, err)) != 0)
 		return rc;
 	op->seq = w->log_size++;
 	return 0;
@@ -294,7 +294,7 @@ static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
 	    .srv = srv, .keys = &srv->keys, .log_size = wr->log_size, .cp_size = wr->cp_size};
 	size_t nops = 0, txnid;
 	double t0;
-	int rc, rekey;
+	int rc, rekey, durable;
 
 	memcpy(w.head, wr->head, sizeof(w.head));
 	roster_time_rfc3339(w.now, time(NULL));
@@ -302,10 +302,17 @@ static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
 		store_mdb_err(err, rc, "starting a write transaction");
 		return rc == MDB_MAP_RESIZED ? ROSTER_RETRY : ROSTER_FATAL;
 	}
+	journal_capture(srv->store.journal);
+	srv->store.failed = 0;
 	for (struct op *op = batch; op; op = op->next) {
 		nops++;
 		op_reset(op);
 		rc = op->apply ? op->apply(&w, op) : 0;
+		if (rc != ROSTER_RETRY && rc != ROSTER_FATAL) {
+			int failed = store_failed(&srv->store, &op->err);
+
+			rc = failed ? failed : rc;
+		}
 		if (rc == ROSTER_RETRY || rc == ROSTER_FATAL) {
 			if (rc == ROSTER_FATAL)
 				*err = op->err;
@@ -320,7 +327,8 @@ static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
 		if ((rc = audit_append(&w, op, err)) != 0)
 			goto abort;
 	}
-	if ((rc = batch_checkpoint(srv, wr, &w, batch, err)) != 0)
+	if ((rc = batch_checkpoint(srv, wr, &w, batch, err)) != 0 ||
+	    (rc = store_failed(&srv->store, err)) != 0)
 		goto abort;
 	t0 = monotonic();
 	txnid = mdb_txn_id(w.txn);
@@ -335,6 +343,8 @@ static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
 			return ROSTER_RETRY;
 		return commit_nospace(srv, rc, txnid) ? ROSTER_NOSPACE : ROSTER_FATAL;
 	}
+	/* Committed, visible to readers, and durable once journaled; replies wait for it. */
+	durable = journal_commit(&srv->store, err);
 	pthread_mutex_lock(&wr->lock);
 	stats_commit(wr, nops, monotonic() - t0);
 	pthread_mutex_unlock(&wr->lock);
@@ -346,11 +356,20 @@ static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
 	if (rekey)
 		snapshot_keys_release(srv, 1);
 	writer_adopt(wr, &w); /* after after_commit, which may have installed a key */
-	return 0;
+	return durable < 0 ? ROSTER_FATAL : 0;
 abort:
 	mdb_txn_abort(w.txn);
 	batch_undo(srv, batch);
 	return rc;
+}
+
+/* Fail-stop: nothing more is written until a restart. */
+static void writer_fail(struct writer *wr, const struct roster_err *err)
+{
+	log_warnx("write transaction failed, no longer accepting writes: %s", err->message);
+	pthread_mutex_lock(&wr->lock);
+	wr->failed = 1;
+	pthread_mutex_unlock(&wr->lock);
 }
 
 static void batch_run(struct server *srv, struct writer *wr, struct op *batch)
@@ -369,13 +388,19 @@ static void batch_run(struct server *srv, struct writer *wr, struct op *batch)
 		batch_nospace(wr, batch, &err);
 		return;
 	}
-	log_warnx("write transaction failed, no longer accepting writes: %s", err.message);
-	pthread_mutex_lock(&wr->lock);
-	wr->failed = 1;
-	pthread_mutex_unlock(&wr->lock);
+	writer_fail(wr, &err);
 	batch_fail(batch, 503, "storage_failed",
 	           "the registry could not store this request and has stopped taking writes: "
 	           "an administrator must look at rosterd's log");
+}
+
+/* Off the replies' path: the journal's upkeep after each commit. */
+static void writer_after(struct server *srv, struct writer *wr)
+{
+	struct roster_err err;
+
+	if (!writer_failed(srv) && journal_after(&srv->store, &err) < 0)
+		writer_fail(wr, &err);
 }
 
 static int reencrypt_due(struct server *srv, struct writer *wr)
@@ -387,7 +412,7 @@ static int reencrypt_due(struct server *srv, struct writer *wr)
  * retires the old keys drops them while readers are held off, so no reader is
  * left with keys the writer has wiped. */
 static int reencrypt_commit(struct server *srv, struct writer *wr, struct wtxn *w, int retired,
-                            const struct reencrypt_progress *prog)
+                            const struct reencrypt_progress *prog, struct roster_err *err)
 {
 	int rc;
 
@@ -397,6 +422,11 @@ static int reencrypt_commit(struct server *srv, struct writer *wr, struct wtxn *
 		if (retired)
 			snapshot_keys_release(srv, 0);
 		return rc;
+	}
+	if (journal_commit(&srv->store, err) < 0) {
+		if (retired)
+			snapshot_keys_release(srv, 0);
+		return ROSTER_FATAL;
 	}
 	if (retired) {
 		keys_drop_old(&srv->keys);
@@ -433,13 +463,20 @@ static void reencrypt_run(struct server *srv, struct writer *wr)
 			store_mdb_err(&err, rc, "starting re-encryption");
 			break;
 		}
+		journal_capture(srv->store.journal);
+		srv->store.failed = 0;
 		rc = reencrypt_step(&w, srv->cfg.reencrypt_batch, &retired, &prog, &err);
 		if (rc >= 0)
 			rc = batch_checkpoint(srv, wr, &w, NULL, &err);
+		if (rc >= 0)
+			rc = store_failed(&srv->store, &err);
 		txnid = mdb_txn_id(w.txn);
 		if (rc < 0) {
 			mdb_txn_abort(w.txn);
-		} else if ((rc = reencrypt_commit(srv, wr, &w, retired, &prog)) == 0) {
+		} else if ((rc = reencrypt_commit(srv, wr, &w, retired, &prog, &err)) == 0) {
+			return;
+		} else if (rc == ROSTER_FATAL) {
+			writer_fail(wr, &err);
 			return;
 		} else if (rc == MDB_MAP_FULL) {
 			rc = ROSTER_RETRY;
@@ -479,6 +516,7 @@ static void *writer_main(void *arg)
 				/* The log grew and went quiet: checkpoint it on time. */
 				pthread_mutex_unlock(&wr->lock);
 				batch_run(srv, wr, NULL);
+				writer_after(srv, wr);
 				pthread_mutex_lock(&wr->lock);
 			}
 		}
@@ -489,6 +527,7 @@ static void *writer_main(void *arg)
 		if (wr->queue == NULL) { /* idle, with records to re-encrypt */
 			pthread_mutex_unlock(&wr->lock);
 			reencrypt_run(srv, wr);
+			writer_after(srv, wr);
 			continue;
 		}
 		/* Take up to batch_max ops; leave the rest queued for the next commit. */
@@ -513,9 +552,12 @@ static void *writer_main(void *arg)
 		wr->done_tail = tail;
 		pthread_mutex_unlock(&wr->lock);
 		event_active(srv->ev_done, EV_READ, 0);
+		writer_after(srv, wr);
 		/* Under steady load, re-encryption still advances a slice per batch. */
-		if (reencrypt_due(srv, wr))
+		if (reencrypt_due(srv, wr)) {
 			reencrypt_run(srv, wr);
+			writer_after(srv, wr);
+		}
 	}
 }
 
@@ -575,9 +617,17 @@ int writer_start(struct server *srv, struct roster_err *err)
 		free(wr);
 		return -1;
 	}
+	if (rc == 0 && journal_begin(&srv->store, err) < 0)
+		rc = -1;
+	if (rc < 0) {
+		free(wr);
+		return -1;
+	}
 	srv->writer = wr;
 	srv->ev_done = event_new(srv->base, -1, 0, writer_done_cb, srv);
-	if ((rc = pthread_create(&wr->thread, NULL, writer_main, srv)) != 0) {
+	if ((rc = pthread_create(&wr->thread, NULL, writer_main, srv)) == 0)
+		pthread_setname_np(wr->thread, "rosterd-writer"); /* for top -H, perf */
+	if (rc != 0) {
 		event_free(srv->ev_done);
 		srv->writer = NULL;
 		free(wr);
@@ -654,6 +704,7 @@ void writer_stop(struct server *srv)
 	pthread_cond_signal(&wr->cond);
 	pthread_mutex_unlock(&wr->lock);
 	pthread_join(wr->thread, NULL);
+	journal_end(&srv->store); /* a clean stop: the next start has nothing to redo */
 	writer_done_cb(-1, 0, srv);
 	event_free(srv->ev_done);
 	pthread_mutex_destroy(&wr->lock);
