@@ -5,6 +5,7 @@
  * a directory that already holds a registry.
  */
 #include <errno.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,6 +222,13 @@ int registry_open(struct server *srv, struct roster_err *err)
 	MDB_txn *txn;
 	int rc;
 
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/data.mdb", srv->cfg.data_dir);
+	if (access(path, F_OK) < 0)
+		return roster_err_set(err, 0, "storage",
+		                      "%s does not hold a roster registry (run 'rosterd init')",
+		                      srv->cfg.data_dir);
 	/* The journal first: after an unclean stop it rewinds data.mdb to its checkpoint. */
 	if (journal_open(&jr, srv->cfg.data_dir, srv->cfg.journal_size, err) < 0)
 		return -1;

@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -51,7 +52,8 @@
 #define JR_HASH_AT   (JR_FIXED - JR_HASH)
 #define JR_DB_NAME   28u
 #define JR_DBS_AT    44u
-#define JR_DBS_MAX   ((JR_HASH_AT - JR_DBS_AT) / (4 + JR_DB_NAME))
+#define JR_ROOT_AT   3968u /* the hash of the checkpoint's root page (root_hash) */
+#define JR_DBS_MAX   ((JR_ROOT_AT - JR_DBS_AT) / (4 + JR_DB_NAME))
 #define JR_REC_MAGIC 0x524a5231u /* "RJR1" */
 #define JR_REC_HEAD  24u         /* magic, length, generation, seq */
 #define JR_OP_HEAD   13u         /* kind, dbi, key length, value length */
@@ -116,49 +118,71 @@ static int sys_err(struct roster_err *err, const char *what, const char *path)
 	return roster_err_set(err, 0, "journal", "%s %s: %s", what, path, strerror(errno));
 }
 
-/* The largest transaction id among data.mdb's meta pages, 0 if it has none. LMDB's
- * meta page (format 1) holds its magic 16 bytes in and the txnid at byte 144. */
-static uint64_t lmdb_txnid(const uint8_t *page)
-{
-	uint32_t magic;
-	uint64_t id;
+/* LMDB's meta page (format 1): after a 16-byte page header, its magic, and at
+ * byte 128 the main database's root page, at 144 the transaction id. */
+#define META_MAGIC_AT 16
+#define META_ROOT_AT  128
+#define META_TXNID_AT 144
 
-	memcpy(&magic, page + 16, 4);
-	if (magic != 0xBEEFC0DEu)
+/* The root page of the newer of two meta pages, or UINT64_MAX if it has none. */
+static uint64_t metas_root(const uint8_t *metas, uint32_t psize)
+{
+	const uint8_t *m = metas;
+	uint64_t t0, t1, root;
+	uint32_t magic;
+
+	memcpy(&t0, metas + META_TXNID_AT, 8);
+	memcpy(&t1, metas + psize + META_TXNID_AT, 8);
+	if (t1 > t0)
+		m = metas + psize;
+	memcpy(&magic, m + META_MAGIC_AT, 4);
+	memcpy(&root, m + META_ROOT_AT, 8);
+	return magic == 0xBEEFC0DEu ? root : UINT64_MAX;
+}
+
+/* Hashes the checkpoint's root page as data.mdb holds it: the checkpoint names the
+ * main database's root page, and that page, kept from reuse while rosterd ran,
+ * tells this registry's data file (at this checkpoint) from any other. */
+static int root_hash(int fd, const uint8_t *metas, uint32_t psize, uint8_t out[JR_HASH])
+{
+	uint64_t root = metas_root(metas, psize);
+	uint8_t *page;
+	int rc = -1;
+
+	memset(out, 0, JR_HASH);
+	if (root == UINT64_MAX)
 		return 0;
-	memcpy(&id, page + 144, 8);
-	return id;
+	page = roster_xmalloc(psize);
+	if (pread(fd, page, psize, (off_t)(root * psize)) == (ssize_t)psize) {
+		crypto_generichash(out, JR_HASH, page, psize, NULL, 0);
+		rc = 0;
+	}
+	free(page);
+	return rc;
 }
 
 /* Puts the checkpoint's meta pages back into data.mdb, so LMDB opens the
- * checkpointed state; refuses a data.mdb older than the checkpoint (a backup put
- * in place of a registry that had not stopped cleanly). */
+ * checkpointed state; refuses, touching nothing, a data.mdb that is not the one
+ * the journal was written for (a backup put in place of a registry that had not
+ * stopped cleanly, say). */
 static int metas_restore(struct journal *jr, const char *dir, struct roster_err *err)
 {
 	uint32_t psize = get32(jr->slot + 32);
-	uint64_t want = roster_be64_get(jr->slot + 24), have = 0;
-	uint8_t *cur = roster_xmalloc(2 * (size_t)psize);
+	uint8_t have[JR_HASH];
 	char path[PATH_MAX];
 	int fd, rc = -1;
 
 	snprintf(path, sizeof(path), "%s/data.mdb", dir);
-	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0) {
-		sys_err(err, "cannot open", path);
-		goto done;
-	}
-	if (pread(fd, cur, 2 * (size_t)psize, 0) == (ssize_t)(2 * (size_t)psize)) {
-		have = lmdb_txnid(cur);
-		if (lmdb_txnid(cur + psize) > have)
-			have = lmdb_txnid(cur + psize);
-	}
-	if (have != 0 && have < want) {
+	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
+		return sys_err(err, "cannot open", path);
+	if (root_hash(fd, jr->slot + JR_FIXED, psize, have) < 0 ||
+	    sodium_memcmp(have, jr->slot + JR_ROOT_AT, JR_HASH) != 0) {
 		roster_err_set(err, 0, "journal_mismatch",
-		               "%s is at transaction %llu but %s was checkpointed at %llu: the "
-		               "data file is older than its journal (a backup restored over a "
-		               "registry that had not stopped cleanly?); refusing to start: "
-		               "restore with rosterd stopped and move %s away",
-		               path, (unsigned long long)have, jr->path, (unsigned long long)want,
-		               jr->path);
+		               "%s is not the data file %s was written for (its checkpointed "
+		               "pages differ: a backup restored over a registry that had not "
+		               "stopped cleanly?); refusing to start, nothing was changed. "
+		               "Restore with rosterd stopped and move %s away first",
+		               path, jr->path, jr->path);
 		goto done;
 	}
 	if (pwrite(fd, jr->slot + JR_FIXED, 2 * (size_t)psize, 0) != (ssize_t)(2 * psize) ||
@@ -168,9 +192,7 @@ static int metas_restore(struct journal *jr, const char *dir, struct roster_err 
 	}
 	rc = 0;
 done:
-	if (fd >= 0)
-		close(fd);
-	free(cur);
+	close(fd);
 	return rc;
 }
 
@@ -187,6 +209,17 @@ int journal_open(struct journal **out, const char *dir, size_t limit, struct ros
 	if ((jr->fd = open(jr->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
 	    fstat(jr->fd, &sb) < 0) {
 		sys_err(err, "cannot open", jr->path);
+		goto fail;
+	}
+	/* One rosterd per registry: a second one would rewind the first one's file. */
+	if (flock(jr->fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK)
+			roster_err_set(err, 0, "busy",
+			               "another rosterd is serving the registry in %s (it holds "
+			               "%s); stop it first",
+			               dir, jr->path);
+		else
+			sys_err(err, "cannot lock", jr->path);
 		goto fail;
 	}
 	jr->size = sb.st_size;
@@ -404,7 +437,6 @@ static void slot_fill(struct journal *jr, struct store *st, uint64_t txnid, uint
 		roster_be32_put(e, (uint32_t)dbi);
 		strncpy((char *)e + 4, store_db_name(st, dbi), JR_DB_NAME);
 	}
-	slot_hash(s + JR_HASH_AT, s, psize);
 }
 
 int journal_checkpoint(struct store *st, int clean, struct roster_err *err)
@@ -428,6 +460,9 @@ int journal_checkpoint(struct store *st, int clean, struct roster_err *err)
 	    (ssize_t)(2 * (size_t)ms.ms_psize))
 		return sys_err(err, "cannot read the meta pages of", "data.mdb");
 	slot_fill(jr, st, info.me_last_txnid, ms.ms_psize, clean);
+	if (root_hash(fd, jr->slot + JR_FIXED, ms.ms_psize, jr->slot + JR_ROOT_AT) < 0)
+		return sys_err(err, "cannot read the root page of", "data.mdb");
+	slot_hash(jr->slot + JR_HASH_AT, jr->slot, ms.ms_psize);
 	if (pwrite(jr->fd, jr->slot, JR_SLOT, (off_t)((jr->gen + 1) % 2) * JR_SLOT) !=
 	        (ssize_t)JR_SLOT ||
 	    fdatasync(jr->fd) < 0)

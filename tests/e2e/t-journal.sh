@@ -1,0 +1,124 @@
+# t-journal.sh - durability through the journal (daemon/journal.c). LMDB writes its
+# pages unsynced while rosterd serves; a write is acknowledged once its journal
+# record is synced. A power loss is played by putting back data.mdb as it was at
+# the last checkpoint (none of LMDB's writes since reached the disk): the next
+# start rewinds to the checkpoint and applies the journal, and every acknowledged
+# write is there with the log verifying --deep against an auditor's earlier state.
+# Also: a damaged record ends the replay, a data file the journal was not written for is
+# refused untouched, a second rosterd on the same registry is refused, a clean
+# stop leaves nothing to redo, and the journal holds no plaintext.
+. "$(dirname "$0")/lib.sh"
+EXTRA_SETTINGS="journal_size = 64M" new_registry
+J=$T/data/journal
+check "the journal exists, mode 0600" test "$(stat -c %a "$J")" = 600
+# No commit since the start's checkpoint (health is not audited): this is
+# data.mdb exactly as the checkpoint has it.
+cp "$T/data/data.mdb" "$T/at-checkpoint.mdb"
+
+add_person
+first=$PID
+ids=("$PID")
+for _ in 1 2 3; do add_person; ids+=("$PID"); done
+as $CLERK --json doc add --person "$first" --type passport --number C01X00T47 --country DE --expires 2031-05-01
+DID=$(field "$OUT" id)
+as $CLERK doc custody "$DID" surrender --to employer --custodian "HR safe, site 2"
+expect 0 "a custody event (the state index moves)"
+as $CLERK --json person update "$first" --version 1 --employer "Moved GmbH"
+expect 0 "an update (index entries deleted and put)"
+as $AUDITOR audit verify --state "$T/out/audit.json"
+expect 0 "an auditor's state before the crash"
+chmod 666 "$T/out/audit.json"
+for secret in "Ana Müller" "T22000129" "Patent EP3141592" "C01X00T47" "Moved GmbH" "HR safe"; do
+	check "the journal does not hold '$secret'" test "$(grep -c -F -a "$secret" "$J")" = 0
+done
+
+"$ROSTERD" -c "$CONF" 2>"$T/second.log"
+check "a second rosterd on the same registry is refused" test $? != 0
+check "and says why" grep -q "another rosterd is serving" "$T/second.log"
+as $CLERK --json person get "$first"
+expect 0 "the first one still serves"
+
+# The power loss: the process dies and LMDB's unsynced pages are lost.
+kill -9 "$DPID"
+wait "$DPID" 2>/dev/null
+DPID=
+cp "$T/data/data.mdb" "$T/latest.mdb"
+cp "$T/at-checkpoint.mdb" "$T/data/data.mdb"
+start_daemon
+check "the start says it recovered" grep -q "did not stop cleanly" "$T/rosterd.log"
+check "and applied the journal" grep -qE "journal: [1-9][0-9]* commits since the checkpoint applied again" "$T/rosterd.log"
+missing=0
+for id in "${ids[@]}"; do
+	as $CLERK --json person get "$id"
+	[ "$RC" = 0 ] || missing=$((missing + 1))
+done
+check "every acknowledged person is back ($missing missing)" test "$missing" = 0
+as $CLERK --json person get "$first"
+check "the update is back" contains "$OUT" "Moved GmbH"
+as $CLERK --json doc get "$DID"
+check "the custody event is back" contains "$OUT" "HR safe, site 2"
+as $CLERK --json person find --national-id T22000129
+check "the blind index is back" contains "$OUT" "$first"
+as $AUDITOR audit verify --state "$T/out/audit.json" --deep
+expect 0 "the log verifies --deep, consistent with the auditor's state before the crash"
+
+# A data file that is not the journal's (a backup put back after a crash, without
+# moving the journal away) is refused, and left as it was.
+add_person
+kill -9 "$DPID"
+wait "$DPID" 2>/dev/null
+DPID=
+cp "$T/data/data.mdb" "$T/latest.mdb"
+cp "$T/at-checkpoint.mdb" "$T/data/data.mdb"
+"$ROSTERD" -c "$CONF" 2>"$T/older.log"
+check "rosterd refuses a data file the journal was not written for" test $? != 0
+check "and says what to do" grep -q "is not the data file .* was written for" "$T/older.log"
+check "the data file was not touched" cmp -s "$T/at-checkpoint.mdb" "$T/data/data.mdb"
+cp "$T/latest.mdb" "$T/data/data.mdb"
+start_daemon
+as $CLERK --json person get "$PID"
+expect 0 "with the right data file it starts, the last write there"
+
+# A damaged record ends the replay: what came before it is applied, nothing after.
+add_person
+a=$PID
+add_person
+b=$PID
+kill -9 "$DPID"
+wait "$DPID" 2>/dev/null
+DPID=
+python3 - "$J" <<'PY'
+import struct, sys
+# Records follow two header slots of 4096 + 2 * 65536 bytes: magic "RJR1", payload
+# length, generation, seq (big-endian), payload, 32-byte hash. The current slot is
+# the valid one with the higher generation; its records carry that generation.
+f = open(sys.argv[1], "r+b")
+data = f.read()
+slot = 4096 + 2 * 65536
+gens = [struct.unpack(">Q", data[i * slot + 8:i * slot + 16])[0] for i in (0, 1)]
+gen = max(g for i, g in enumerate(gens) if data[i * slot:i * slot + 8] == b"RSTRJRN1")
+off, last = 2 * slot, None
+while data[off:off + 4] == b"RJR1" and struct.unpack(">Q", data[off + 8:off + 16])[0] == gen:
+    last = off
+    off += 24 + struct.unpack(">I", data[off + 4:off + 8])[0] + 32
+assert last is not None, "no record to damage"
+f.seek(last + 30)
+f.write(bytes([data[last + 30] ^ 0xFF]))
+PY
+start_daemon
+as $CLERK --json person get "$a"
+expect 0 "the write before the damaged record is there"
+as $CLERK --json person get "$b"
+expect 1 "the write in the damaged record is not"
+as $AUDITOR audit verify --deep
+expect 0 "the log verifies --deep"
+
+# A clean stop leaves nothing to redo.
+stop_daemon
+before=$(grep -c "did not stop cleanly" "$T/rosterd.log")
+start_daemon
+check "a start after a clean stop recovers nothing" \
+	test "$(grep -c "did not stop cleanly" "$T/rosterd.log")" = "$before"
+as $CLERK --json person get "$a"
+expect 0 "and the data is there"
+finish
