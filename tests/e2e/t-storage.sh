@@ -80,6 +80,9 @@ bad_setting "max_connections = lots" "max_connections must be a number"
 bad_setting "checkpoint_seconds = -1" "checkpoint_seconds must be a number"
 bad_setting "socket_mode = 999" "socket_mode must be octal"
 bad_setting "map_size = 10" "map_size must be bytes"
+bad_setting "journal_size = 100" "journal_size must be bytes (or with M or G), from 1M to 4096M"
+bad_setting "journal_size = 5G" "journal_size must be bytes"
+bad_setting "map_size = 3x" "map_size must be bytes"
 bad_setting "origin = has space" "origin must be printable ASCII"
 bad_setting "allow_root = maybe" "allow_root is yes or no"
 bad_setting "kdf = weird" "kdf is interactive, moderate or sensitive"
@@ -105,6 +108,11 @@ python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[
 start_daemon
 check "a stale socket is replaced" test -S "$SOCK"
 "$ROSTERD" -c "$CONF" 2>"$T/second.err"
+check "a second daemon on the same registry is refused" grep -q "another rosterd is serving" "$T/second.err"
+# Another registry configured with the same socket path.
+sed "s|^data_dir = .*|data_dir = $T/data2|" "$CONF" >"$T/other.conf"
+"$ROSTERD" init -c "$T/other.conf" 2>/dev/null
+"$ROSTERD" -c "$T/other.conf" 2>"$T/second.err"
 check "a second daemon does not steal a live socket" grep -q "another daemon is answering" "$T/second.err"
 as $CLERK --json person get "$PID"
 expect 0 "the first daemon still serves, data intact after restart"
