@@ -194,8 +194,7 @@ int main(int argc, char **argv)
 	mdb_env_set_flags(srv.store.env, MDB_NOSYNC, 1);
 	check(mdb_txn_begin(srv.store.env, NULL, 0, &txn), &err, "txn");
 	if (keys_unwrap(&srv.keys, txn, srv.store.keys, srv.store.meta, &err) < 0)
-		check(keys_generate(&srv.keys, &srv.store, txn, &err), &err,
-		      "keys");
+		check(keys_generate(&srv.keys, &srv.store, txn, &err), &err, "keys");
 	check(mdb_txn_commit(txn), &err, "commit");
 
 	check(mdb_txn_begin(srv.store.env, NULL, MDB_RDONLY, &txn), &err, "txn");

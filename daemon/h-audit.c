@@ -268,7 +268,7 @@ static int digests_apply(struct wtxn *w, struct op *op)
 			uint8_t digest[32];
 			char hex[65];
 
-			crypto_hash_sha256(digest, v.mv_data, v.mv_size);
+			roster_sha256(digest, v.mv_data, v.mv_size);
 			roster_hex_encode(hex, digest, 32);
 			json_array_append_new(items,
 			                      json_pack("{s:s, s:s%, s:s}", "db", dbs[i].name, "id",

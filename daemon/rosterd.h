@@ -19,6 +19,7 @@
 #include "roster/audit.h"
 #include "roster/envelope.h"
 #include "roster/err.h"
+#include "roster/sha256.h"
 #include "roster/util.h"
 
 struct server;

@@ -304,7 +304,7 @@ static int rec_store(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id
 	const struct keyring *kr = w->keys;
 	struct roster_slot slot = {db, id,
 	                           (uint64_t)json_integer_value(json_object_get(rec, "version"))};
-	uint8_t digest[crypto_hash_sha256_BYTES], *env;
+	uint8_t digest[ROSTER_SHA256_BYTES], *env;
 	char *pt = json_dumps(rec, JSON_COMPACT);
 	size_t envlen;
 	MDB_val k = {strlen(id), (void *)id}, v;
@@ -321,7 +321,7 @@ static int rec_store(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id
 	}
 	sodium_memzero(pt, strlen(pt));
 	free(pt);
-	crypto_hash_sha256(digest, env, envlen);
+	roster_sha256(digest, env, envlen);
 	roster_hex_encode(op->object, digest, sizeof(digest));
 	v.mv_size = envlen;
 	v.mv_data = env;

@@ -167,7 +167,7 @@ static int check_records(struct server *srv, MDB_txn *txn, struct verifier *v, u
 			json_decref(rec);
 			if (bad)
 				break;
-			crypto_hash_sha256(digest, val.mv_data, val.mv_size);
+			roster_sha256(digest, val.mv_data, val.mv_size);
 			roster_hex_encode(hex, digest, 32);
 			last = json_object_get(v->written, id);
 			if (last == NULL ||

@@ -11,17 +11,15 @@
 
 #include "roster/audit.h"
 #include "roster/canon.h"
+#include "roster/sha256.h"
 #include "roster/util.h"
 
 void roster_audit_leaf_hash(uint8_t out[ROSTER_HASH_BYTES], const uint8_t *entry, size_t len)
 {
-	crypto_hash_sha256_state st;
-	const uint8_t zero = 0;
+	static const uint8_t zero = 0;
+	const struct roster_bytes parts[] = {{&zero, 1}, {entry, len}};
 
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, &zero, 1);
-	crypto_hash_sha256_update(&st, entry, len);
-	crypto_hash_sha256_final(&st, out);
+	roster_sha256_parts(out, parts, 2);
 }
 
 static void member(struct roster_canon_buf *b, const char *name)

@@ -9,23 +9,21 @@
 #include <sodium.h>
 
 #include "roster/merkle.h"
+#include "roster/sha256.h"
 
 void roster_merkle_node(uint8_t out[MERKLE_HASH], const uint8_t left[MERKLE_HASH],
                         const uint8_t right[MERKLE_HASH])
 {
-	crypto_hash_sha256_state st;
-	const uint8_t one = 1;
+	uint8_t in[1 + 2 * MERKLE_HASH] = {1};
 
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, &one, 1);
-	crypto_hash_sha256_update(&st, left, MERKLE_HASH);
-	crypto_hash_sha256_update(&st, right, MERKLE_HASH);
-	crypto_hash_sha256_final(&st, out);
+	memcpy(in + 1, left, MERKLE_HASH);
+	memcpy(in + 1 + MERKLE_HASH, right, MERKLE_HASH);
+	roster_sha256(out, in, sizeof(in));
 }
 
 void roster_merkle_empty(uint8_t out[MERKLE_HASH])
 {
-	crypto_hash_sha256(out, (const uint8_t *)"", 0);
+	roster_sha256(out, "", 0);
 }
 
 void roster_merkle_range_init(struct roster_merkle_range *r)

@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "roster/note.h"
+#include "roster/sha256.h"
 #include "roster/util.h"
 
 #define EM_DASH     "\xe2\x80\x94"
@@ -51,15 +52,11 @@ static int name_ok(const char *name, size_t len)
 
 uint32_t roster_note_key_id(const char *name, const uint8_t pk[32])
 {
-	crypto_hash_sha256_state st;
-	uint8_t h[32], alg = ED25519_ALG;
+	const uint8_t alg = ED25519_ALG;
+	const struct roster_bytes parts[] = {{name, strlen(name)}, {"\n", 1}, {&alg, 1}, {pk, 32}};
+	uint8_t h[ROSTER_SHA256_BYTES];
 
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, (const uint8_t *)name, strlen(name));
-	crypto_hash_sha256_update(&st, (const uint8_t *)"\n", 1);
-	crypto_hash_sha256_update(&st, &alg, 1);
-	crypto_hash_sha256_update(&st, pk, 32);
-	crypto_hash_sha256_final(&st, h);
+	roster_sha256_parts(h, parts, 4);
 	return roster_be32_get(h);
 }
 

@@ -1,10 +1,12 @@
 /*
  * failsync.c - an LD_PRELOAD shim for tests: once the file named by
  * $FAILSYNC_TRIGGER exists, fsync, fdatasync and msync fail with EIO, as a dying
- * disk makes them. rosterd must then never report a write as done.
+ * disk makes them, and so do writes to a file opened O_DSYNC or O_SYNC (each is a
+ * write and a sync). rosterd must then never report a write as done.
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -53,4 +55,29 @@ int msync(void *addr, size_t len, int flags)
 		return -1;
 	}
 	return real(addr, len, flags);
+}
+
+/* A synchronous write: fails like a sync. */
+static int sync_write(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl >= 0 && (fl & (O_DSYNC | O_SYNC)) != 0;
+}
+
+ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	ssize_t (*real)(int, const void *, size_t, off_t);
+
+	*(void **)&real = dlsym(RTLD_NEXT, "pwrite");
+	if (failing() && sync_write(fd)) {
+		errno = EIO;
+		return -1;
+	}
+	return real(fd, buf, len, off);
+}
+
+ssize_t pwrite64(int fd, const void *buf, size_t len, off_t off)
+{
+	return pwrite(fd, buf, len, off);
 }
