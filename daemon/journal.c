@@ -240,8 +240,18 @@ int journal_open(struct journal **out, const char *dir, size_t limit, struct ros
 	jr->gen = g0 > g1 ? g0 : g1;
 	free(other);
 	other = NULL;
-	/* No valid header: none was ever written whole, so LMDB never ran unsynced. */
+	/* Records are written only after a whole header, and LMDB runs unsynced only
+	 * then: a journal that reaches its records but has no valid header was
+	 * damaged, and the registry may need what it held. */
+	if (jr->gen == 0 && jr->size > JR_RECORDS) {
+		roster_err_set(err, 0, "journal_damaged",
+		               "%s has no valid header: refusing to start, since the registry "
+		               "may lack writes it held; restore the last backup",
+		               jr->path);
+		goto fail;
+	}
 	if (jr->gen == 0 || get32(jr->slot + 36) == 1) {
+		jr->seq = jr->gen ? roster_be64_get(jr->slot + 16) : 0;
 		*out = jr;
 		return 0;
 	}

@@ -5,8 +5,9 @@
 # start rewinds to the checkpoint and applies the journal, and every acknowledged
 # write is there with the log verifying --deep against an auditor's earlier state.
 # Also: a damaged record ends the replay, a data file the journal was not written for is
-# refused untouched, a second rosterd on the same registry is refused, a clean
-# stop leaves nothing to redo, and the journal holds no plaintext.
+# refused untouched, so is a journal with no valid header, a second rosterd on the
+# same registry is refused, a clean stop leaves nothing to redo, and the journal
+# holds no plaintext.
 . "$(dirname "$0")/lib.sh"
 EXTRA_SETTINGS="journal_size = 64M" new_registry
 J=$T/data/journal
@@ -112,6 +113,23 @@ as $CLERK --json person get "$b"
 expect 1 "the write in the damaged record is not"
 as $AUDITOR audit verify --deep
 expect 0 "the log verifies --deep"
+
+# A journal whose two header slots are both damaged is refused: the registry may
+# lack what its records held.
+add_person
+kill -9 "$DPID"
+wait "$DPID" 2>/dev/null
+DPID=
+cp "$J" "$T/journal.copy"
+printf 'XXXXXXXX' | dd of="$J" bs=1 seek=0 conv=notrunc status=none
+printf 'XXXXXXXX' | dd of="$J" bs=1 seek=$((4096 + 2 * 65536)) conv=notrunc status=none
+"$ROSTERD" -c "$CONF" 2>"$T/damaged.log"
+check "a journal without a valid header is refused" test $? != 0
+check "and says so" grep -q "has no valid header" "$T/damaged.log"
+cp "$T/journal.copy" "$J"
+start_daemon
+as $CLERK --json person get "$PID"
+expect 0 "with the journal put back, the last write is there"
 
 # A clean stop leaves nothing to redo.
 stop_daemon
