@@ -36,6 +36,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -82,6 +83,7 @@ struct journal {
 	size_t len, cap;
 	int capturing, overflow;
 	int broken; /* a write or sync failed: no checkpoint may follow (fail-stop) */
+	struct journal_stats stats;
 };
 
 static uint32_t get32(const uint8_t *p)
@@ -458,9 +460,18 @@ static void slot_fill(struct journal *jr, struct store *st, uint64_t txnid, uint
 	}
 }
 
+static double seconds_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 int journal_checkpoint(struct store *st, int clean, struct roster_err *err)
 {
 	struct journal *jr = st->journal;
+	double t0 = seconds_now();
 	MDB_envinfo info;
 	MDB_stat ms;
 	int rc, fd;
@@ -493,6 +504,8 @@ int journal_checkpoint(struct store *st, int clean, struct roster_err *err)
 	jr->psize = ms.ms_psize;
 	jr->gen++;
 	jr->tail = JR_RECORDS;
+	jr->stats.checkpoints++;
+	jr->stats.checkpoint_seconds += seconds_now() - t0;
 	/* Only now may the pages of the previous checkpoint be reused. */
 	if (jr->protect) {
 		mdb_txn_reset(jr->protect);
@@ -641,6 +654,7 @@ int journal_commit(struct store *st, struct roster_err *err)
 	}
 	jr->seq++;
 	jr->tail += (off_t)len;
+	jr->stats.records++;
 done:
 	if (jr->cap > JR_KEEP) { /* an import's capture: do not keep its memory */
 		free(jr->buf);
@@ -698,4 +712,16 @@ int journal_retake(struct store *st, struct roster_err *err)
 		return store_mdb_err(err, rc, "keeping the checkpointed snapshot");
 	}
 	return 0;
+}
+
+/* On the writer's thread, which owns the journal (writer.c hands the copy on). */
+void journal_stats(struct store *st, struct journal_stats *out)
+{
+	struct journal *jr = st->journal;
+
+	memset(out, 0, sizeof(*out));
+	if (jr == NULL)
+		return;
+	*out = jr->stats;
+	out->bytes = jr->tail > JR_RECORDS ? (uint64_t)(jr->tail - JR_RECORDS) : 0;
 }

@@ -106,6 +106,24 @@ void metrics_reply(struct server *srv, struct evhttp_request *req)
 	                    (unsigned long long)st.reencrypt.scanned,
 	                    (unsigned long long)st.reencrypt.total);
 	evbuffer_add_printf(b,
+	                    "# HELP roster_journal_records_total Commits made durable by a "
+	                    "journal record.\n# TYPE roster_journal_records_total counter\n"
+	                    "roster_journal_records_total %llu\n"
+	                    "# HELP roster_journal_checkpoints_total Checkpoints (data.mdb "
+	                    "synced, the journal started again).\n"
+	                    "# TYPE roster_journal_checkpoints_total counter\n"
+	                    "roster_journal_checkpoints_total %llu\n"
+	                    "# HELP roster_journal_checkpoint_seconds_total Time the writer "
+	                    "spent in checkpoints.\n"
+	                    "# TYPE roster_journal_checkpoint_seconds_total counter\n"
+	                    "roster_journal_checkpoint_seconds_total %.6f\n"
+	                    "# HELP roster_journal_bytes Records written since the last "
+	                    "checkpoint.\n# TYPE roster_journal_bytes gauge\n"
+	                    "roster_journal_bytes %llu\n",
+	                    (unsigned long long)st.journal.records,
+	                    (unsigned long long)st.journal.checkpoints,
+	                    st.journal.checkpoint_seconds, (unsigned long long)st.journal.bytes);
+	evbuffer_add_printf(b,
 	                    "# HELP roster_writer_failed 1 once a commit failed and writes "
 	                    "stopped.\n# TYPE roster_writer_failed gauge\n"
 	                    "roster_writer_failed %d\n"

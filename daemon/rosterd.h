@@ -247,6 +247,13 @@ struct reencrypt_progress {
 
 #define WRITER_BATCH_BUCKETS  12 /* ops per commit: <=1, <=2, <=4 ... <=1024, more */
 #define WRITER_COMMIT_BUCKETS 10 /* commit seconds: bounds in writer.c, then +Inf */
+struct journal_stats {
+	uint64_t records, checkpoints; /* since the start */
+	double checkpoint_seconds;     /* spent checkpointing, in all */
+	uint64_t bytes;                /* of records since the last checkpoint */
+};
+void journal_stats(struct store *st, struct journal_stats *out);
+
 struct writer_stats {
 	uint64_t batch[WRITER_BATCH_BUCKETS], batch_sum;
 	uint64_t commit[WRITER_COMMIT_BUCKETS + 1], commits;
@@ -254,6 +261,7 @@ struct writer_stats {
 	uint32_t active_data_key;
 	size_t retiring_data_keys;
 	struct reencrypt_progress reencrypt; /* total 0: none running */
+	struct journal_stats journal;
 };
 void writer_stats(struct server *srv, struct writer_stats *out, const double **bounds);
 

@@ -397,10 +397,15 @@ static void batch_run(struct server *srv, struct writer *wr, struct op *batch)
 /* Off the replies' path: the journal's upkeep after each commit. */
 static void writer_after(struct server *srv, struct writer *wr)
 {
+	struct journal_stats js;
 	struct roster_err err;
 
 	if (!writer_failed(srv) && journal_after(&srv->store, &err) < 0)
 		writer_fail(wr, &err);
+	journal_stats(&srv->store, &js);
+	pthread_mutex_lock(&wr->lock);
+	wr->stats.journal = js;
+	pthread_mutex_unlock(&wr->lock);
 }
 
 static int reencrypt_due(struct server *srv, struct writer *wr)

@@ -35,6 +35,9 @@ check "batch sizes are reported" grep -q '^roster_batch_ops_count [1-9]' "$T/met
 check "commit latency is reported" grep -q '^roster_commit_seconds_bucket{le="+Inf"} [1-9]' "$T/metrics.txt"
 check "the log size is reported" grep -q '^roster_audit_entries [1-9]' "$T/metrics.txt"
 check "map use is reported" grep -q '^roster_map_bytes{kind="used"} [1-9]' "$T/metrics.txt"
+check "journal records are counted" grep -q '^roster_journal_records_total [1-9]' "$T/metrics.txt"
+check "journal checkpoints are counted" grep -q '^roster_journal_checkpoints_total [1-9]' "$T/metrics.txt"
+check "the journal's use is reported" grep -q '^roster_journal_bytes [1-9]' "$T/metrics.txt"
 check "no personal data in metrics" test "$(grep -c -e Müller -e T22000129 "$T/metrics.txt")" = 0
 curl_as $CLERK GET /v1/metrics
 expect_status 403 "a clerk cannot read metrics"
