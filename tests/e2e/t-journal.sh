@@ -131,6 +131,37 @@ start_daemon
 as $CLERK --json person get "$PID"
 expect 0 "with the journal put back, the last write is there"
 
+# A commit too big for the journal (an import, with journal_size at its 1M floor)
+# is made durable by a checkpoint instead, and survives a kill -9 like the rest.
+stop_daemon
+EXTRA_SETTINGS="journal_size = 1M" write_conf
+start_daemon
+as $ADMIN --json status
+before=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["records"]["persons"])' "$OUT")
+python3 - "$T/out/big.jsonl" <<'PY'
+import json, sys
+with open(sys.argv[1], "w") as f:
+    for i in range(1500):
+        f.write(json.dumps({"name": "Big Import", "birth_date": "1980-01-01", "nationality": "DE",
+                            "national_id": f"BIG{i:06d}", "employer": "Journal GmbH",
+                            "segment": "upstream", "expertise": ["metallurgy"],
+                            "research": "r" * 1000}) + "\n")
+PY
+chmod 644 "$T/out/big.jsonl"
+as $CLERK person import "$T/out/big.jsonl"
+expect 0 "an import of 1,500 persons (about 2 MB of changes) with a 1M journal"
+kill -9 "$DPID"
+wait "$DPID" 2>/dev/null
+DPID=
+start_daemon
+as $ADMIN --json status
+check "all 1,500 are there after a kill -9" test \
+	"$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["records"]["persons"])' "$OUT")" = $((before + 1500))
+as $CLERK --json person find --national-id BIG001499
+check "and found by the index" contains "$OUT" '"id"'
+as $AUDITOR audit verify --deep
+expect 0 "the log verifies --deep"
+
 # A clean stop leaves nothing to redo.
 stop_daemon
 before=$(grep -c "did not stop cleanly" "$T/rosterd.log")
