@@ -656,10 +656,15 @@ int journal_commit(struct store *st, struct roster_err *err)
 	jr->tail += (off_t)len;
 	jr->stats.records++;
 done:
-	if (jr->cap > JR_KEEP) { /* an import's capture: do not keep its memory */
+	if (jr->cap > JR_KEEP) { /* a big commit's capture: do not keep its memory */
 		free(jr->buf);
 		jr->buf = NULL;
 		jr->cap = 0;
+	}
+	if (jr->wcap > JR_KEEP) {
+		free(jr->wbuf);
+		jr->wbuf = NULL;
+		jr->wcap = 0;
 	}
 	return rc;
 }
