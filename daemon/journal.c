@@ -489,6 +489,9 @@ int journal_checkpoint(struct store *st, int clean, struct roster_err *err)
 	if (pread(fd, jr->slot + JR_FIXED, 2 * (size_t)ms.ms_psize, 0) !=
 	    (ssize_t)(2 * (size_t)ms.ms_psize))
 		return sys_err(err, "cannot read the meta pages of", "data.mdb");
+	/* The slot is written whole: what smaller pages leave of it is zeros. */
+	memset(jr->slot + JR_FIXED + 2 * (size_t)ms.ms_psize, 0,
+	       JR_SLOT - JR_FIXED - 2 * (size_t)ms.ms_psize);
 	slot_fill(jr, st, info.me_last_txnid, ms.ms_psize, clean);
 	if (root_hash(fd, jr->slot + JR_FIXED, ms.ms_psize, jr->slot + JR_ROOT_AT) < 0)
 		return sys_err(err, "cannot read the root page of", "data.mdb");
