@@ -499,6 +499,36 @@ static void reencrypt_run(struct server *srv, struct writer *wr)
 	wr->reencrypt_failed = 1;
 }
 
+/* Waits (with wr->lock held) for work. A quiet writer still signs the log's
+ * checkpoint when checkpoint_seconds have passed since the last, and checkpoints
+ * the journal after as long without a commit: data.mdb on disk is whole by itself
+ * again, and the pages kept for the last checkpoint are free. */
+static void writer_wait(struct server *srv, struct writer *wr)
+{
+	const time_t quiet = (time_t)srv->cfg.checkpoint_seconds;
+	time_t now = time(NULL), sign_at = wr->cp_time + quiet;
+	int sign = wr->log_size != wr->cp_size, flush = wr->stats.journal.bytes > 0;
+	struct timespec at = {sign ? sign_at : now + quiet, 0};
+	struct roster_err err;
+
+	if (!sign && !flush) {
+		pthread_cond_wait(&wr->cond, &wr->lock);
+		return;
+	}
+	if (flush && now + quiet < at.tv_sec)
+		at.tv_sec = now + quiet;
+	if (pthread_cond_timedwait(&wr->cond, &wr->lock, &at) != ETIMEDOUT || wr->queue != NULL ||
+	    wr->failed)
+		return;
+	pthread_mutex_unlock(&wr->lock);
+	if (sign && time(NULL) >= sign_at)
+		batch_run(srv, wr, NULL); /* the log grew and went quiet: sign it on time */
+	else if (journal_checkpoint(&srv->store, 0, &err) < 0)
+		writer_fail(wr, &err);
+	writer_after(srv, wr);
+	pthread_mutex_lock(&wr->lock);
+}
+
 static void *writer_main(void *arg)
 {
 	struct server *srv = arg;
@@ -509,22 +539,8 @@ static void *writer_main(void *arg)
 		size_t n = 0;
 
 		pthread_mutex_lock(&wr->lock);
-		while (wr->queue == NULL && !wr->stop && !reencrypt_due(srv, wr)) {
-			struct timespec due = {wr->cp_time + (time_t)srv->cfg.checkpoint_seconds,
-			                       0};
-
-			if (wr->log_size == wr->cp_size) {
-				pthread_cond_wait(&wr->cond, &wr->lock);
-			} else if (pthread_cond_timedwait(&wr->cond, &wr->lock, &due) ==
-			               ETIMEDOUT &&
-			           wr->queue == NULL && !wr->failed) {
-				/* The log grew and went quiet: checkpoint it on time. */
-				pthread_mutex_unlock(&wr->lock);
-				batch_run(srv, wr, NULL);
-				writer_after(srv, wr);
-				pthread_mutex_lock(&wr->lock);
-			}
-		}
+		while (wr->queue == NULL && !wr->stop && !reencrypt_due(srv, wr))
+			writer_wait(srv, wr);
 		if (wr->queue == NULL && wr->stop) {
 			pthread_mutex_unlock(&wr->lock);
 			return NULL;

@@ -2,7 +2,7 @@
 # counts by route and status, group-commit batch sizes and commit latency, log
 # size, key states and map use; not audited, and refused to other roles.
 . "$(dirname "$0")/lib.sh"
-new_registry
+EXTRA_SETTINGS="checkpoint_seconds = 1" new_registry
 for i in 1 2 3; do add_person; done
 as $CLERK person get per_0000000000000000000000000a
 curl_as $ADMIN GET /v1/metrics
@@ -38,6 +38,13 @@ check "map use is reported" grep -q '^roster_map_bytes{kind="used"} [1-9]' "$T/m
 check "journal records are counted" grep -q '^roster_journal_records_total [1-9]' "$T/metrics.txt"
 check "journal checkpoints are counted" grep -q '^roster_journal_checkpoints_total [1-9]' "$T/metrics.txt"
 check "the journal's use is reported" grep -q '^roster_journal_bytes [1-9]' "$T/metrics.txt"
+# Quiet for checkpoint_seconds, the writer checkpoints the journal: nothing to replay.
+for _ in $(seq 40); do
+	sleep 0.25
+	curl_as $ADMIN GET /v1/metrics
+	contains "$OUT" "roster_journal_bytes 0" && break
+done
+check "a quiet writer checkpoints the journal (within 10 s)" contains "$OUT" "roster_journal_bytes 0"
 check "no personal data in metrics" test "$(grep -c -e Müller -e T22000129 "$T/metrics.txt")" = 0
 curl_as $CLERK GET /v1/metrics
 expect_status 403 "a clerk cannot read metrics"
