@@ -23,9 +23,66 @@ const struct cmd_entry cmd_doc_add_entry = {
     "doc", "add", "[-f FILE|-] [--person ID --type T --number N --country CC --expires D ...]",
     "register a travel document", cmd_doc_add};
 
+/* Reads the rest of doc's history, page by page (each page an audited read), into
+ * its "history"; rosterd sends at most 1,000 events per read. */
+static int doc_history_rest(struct ctl *ctl, const char *id, json_t *doc)
+{
+	json_t *next = json_object_get(doc, "history_next");
+	char path[512];
+	int rc = 0;
+
+	while (rc == 0 && json_is_integer(next)) {
+		struct response r;
+
+		snprintf(path, sizeof(path), "/v1/documents/%s?history_from=%lld", id,
+		         (long long)json_integer_value(next));
+		if ((rc = http_request(ctl, "GET", path, NULL, &r)) != 0)
+			break;
+		if (r.status != 200 || !json_is_object(r.json)) {
+			rc = http_finish(ctl, &r, NULL); /* says what went wrong */
+			break;
+		}
+		json_array_extend(json_object_get(doc, "history"),
+		                  json_object_get(r.json, "history"));
+		json_object_set(doc, "history_next", json_object_get(r.json, "history_next"));
+		next = json_object_get(doc, "history_next");
+		response_free(&r);
+	}
+	json_object_del(doc, "history_next");
+	return rc;
+}
+
 static int cmd_doc_get(struct ctl *ctl, int argc, char **argv)
 {
-	return cmd_get(ctl, &cmd_doc_get_entry, "documents", argc, argv, print_document);
+	struct response r;
+	struct args a;
+	json_t *doc;
+	char path[512], *id;
+	int rc = args_parse(&cmd_doc_get_entry, argc, argv, NULL, NULL, 1, 1, &a);
+
+	if (rc)
+		return ARGS_DONE(rc);
+	id = http_escape(a.pos[0]);
+	snprintf(path, sizeof(path), "/v1/documents/%s", id);
+	if ((rc = http_request(ctl, "GET", path, NULL, &r)) != 0)
+		goto done;
+	if (r.status != 200 || !json_is_object(r.json)) {
+		rc = http_finish(ctl, &r, print_document);
+		goto done;
+	}
+	doc = json_incref(r.json);
+	response_free(&r);
+	if ((rc = doc_history_rest(ctl, id, doc)) == 0) {
+		if (ctl->json)
+			json_dumpf(doc, stdout, JSON_COMPACT);
+		else
+			print_document(doc);
+	}
+	json_decref(doc);
+done:
+	free(id);
+	args_free(&a);
+	return rc;
 }
 
 const struct cmd_entry cmd_doc_get_entry = {

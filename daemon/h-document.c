@@ -59,16 +59,19 @@ int h_doc_create(struct server *srv, struct op *op, const char *id)
 	return 0;
 }
 
-/* The document as stored, its closing brace replaced by its history:
- * {..., "history": [event 1, ..., event N]}. */
+/* The document as stored, its closing brace replaced by a page of its history:
+ * {..., "history": [event from, ..., event from + limit - 1], "history_next": N or
+ * null}. A page is at most HISTORY_PAGE_MAX events, so a reply stays bounded
+ * however long the document's history grows. */
 static int get_apply(struct wtxn *w, struct op *op)
 {
 	struct store *st = &w->srv->store;
 	char eid[CUSTODY_EVENT_ID_MAX];
+	const long long from = (long long)op->version; /* history_from, 1 by default */
 	uint8_t *pt = NULL;
 	size_t len = 0;
 	json_t *doc;
-	long long n;
+	long long n, last;
 
 	if (rec_open(w, st->documents, "documents", op->target, &pt, &len, &op->err) < 0)
 		return -1;
@@ -85,8 +88,9 @@ static int get_apply(struct wtxn *w, struct op *op)
 		return roster_err_set(&op->err, 500, "corrupt_record",
 		                      "record %s in documents is not a JSON object", op->target);
 	evbuffer_add_printf(op->reply_raw, ",\"history\":[");
-	for (long long i = 1; i <= n; i++) {
-		if (i > 1)
+	last = from - 1 + (long long)op->limit < n ? from - 1 + (long long)op->limit : n;
+	for (long long i = from; i <= last; i++) {
+		if (i > from)
 			evbuffer_add(op->reply_raw, ",", 1);
 		if (custody_event_id(eid, op->target, i) < 0 ||
 		    rec_open(w, st->custody, "custody", eid, &pt, &len, &op->err) < 0) {
@@ -100,14 +104,29 @@ static int get_apply(struct wtxn *w, struct op *op)
 		sodium_memzero(pt, len);
 		free(pt);
 	}
-	evbuffer_add(op->reply_raw, "]}", 2);
+	if (last < n)
+		evbuffer_add_printf(op->reply_raw, "],\"history_next\":%lld}", last + 1);
+	else
+		evbuffer_add(op->reply_raw, "],\"history_next\":null}", 22);
 	return 0;
 }
 
 int h_doc_get(struct server *srv, struct op *op, const char *id)
 {
+	char from[32], *end;
+	const char *v;
+
 	(void)srv;
 	(void)id;
+	op->version = 1;
+	if ((v = http_query(op->req, "history_from", from, sizeof(from))) != NULL) {
+		op->version = strtoull(v, &end, 10);
+		if (*v < '1' || *v > '9' || *end || op->version > CUSTODY_EVENTS_MAX)
+			return roster_err_set(&op->err, 400, "bad_query",
+			                      "history_from must be an event number from 1");
+	}
+	if (http_query_limit(op->req, HISTORY_PAGE_MAX, HISTORY_PAGE_MAX, &op->limit, &op->err) < 0)
+		return -1;
 	op->read = get_apply;
 	return 0;
 }

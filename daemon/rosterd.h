@@ -345,6 +345,8 @@ void snapshot_keys_release(struct server *srv, int publish);
 
 /* h-document.c: a document's history lives apart from it, one entry per event. */
 #define CUSTODY_EVENT_ID_MAX ROSTER_ID_MAX
+#define CUSTODY_EVENTS_MAX   99999999ULL /* event numbers keep 8 digits (sorted keys) */
+#define HISTORY_PAGE_MAX     1000        /* history entries in one document read */
 int custody_event_id(char out[CUSTODY_EVENT_ID_MAX], const char *doc, long long n);
 /* Moves the history of documents stored before 0.3 out of their records (once). */
 int custody_migrate(struct wtxn *w, struct roster_err *err);
