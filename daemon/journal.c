@@ -615,8 +615,17 @@ static int record_write(struct journal *jr, const uint8_t *rec, size_t len)
 	memcpy(jr->wbuf, jr->part, pre);
 	memcpy(jr->wbuf + pre, rec, len);
 	memset(jr->wbuf + total, 0, wlen - total);
-	if (pwrite(jr->dfd, jr->wbuf, wlen, start) != (ssize_t)wlen)
-		return -1;
+	if (pwrite(jr->dfd, jr->wbuf, wlen, start) != (ssize_t)wlen) {
+		if (errno != EINVAL)
+			return -1;
+		/* The filesystem took O_DIRECT but not these blocks: write through the
+		 * page cache from now on (nothing was written). */
+		log_warnx("%s: direct writes refused (%s); writing through the page cache",
+		          jr->path, strerror(errno));
+		close(jr->dfd);
+		jr->dfd = -1;
+		return record_write(jr, rec, len);
+	}
 	memcpy(jr->part, jr->wbuf + (end - start) - keep, keep);
 	return 0;
 }
