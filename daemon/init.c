@@ -218,11 +218,10 @@ static int registry_upgrade(struct server *srv, struct roster_err *err)
 
 int registry_open(struct server *srv, struct roster_err *err)
 {
+	char path[PATH_MAX];
 	struct journal *jr;
 	MDB_txn *txn;
 	int rc;
-
-	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), "%s/data.mdb", srv->cfg.data_dir);
 	if (access(path, F_OK) < 0)
