@@ -31,13 +31,18 @@ static void print_health(const json_t *s)
 
 static void print_admin(const json_t *s)
 {
-	const json_t *rec = json_object_get(s, "records"), *map = json_object_get(s, "map");
+	const json_t *rec = json_object_get(s, "records"), *map = json_object_get(s, "map"), *jr;
 
 	printf("records:     %lld persons, %lld documents, %lld travel requests\n",
 	       num(rec, "persons"), num(rec, "documents"), num(rec, "travel"));
 	printf("checkpoint:  latest covers %lld entries\n", num(s, "last_checkpoint"));
 	printf("map:         %.1f of %.1f MiB used\n", (double)num(map, "used") / 1048576.0,
 	       (double)num(map, "size") / 1048576.0);
+	if ((jr = json_object_get(s, "journal")) != NULL)
+		printf("journal:     %.1f KiB since the last checkpoint (%lld commits journaled, "
+		       "%lld checkpoints since the start)\n",
+		       (double)num(jr, "bytes") / 1024.0, num(jr, "records"),
+		       num(jr, "checkpoints"));
 	print_keys(json_object_get(s, "keys"));
 }
 

@@ -38,6 +38,7 @@ static int status_apply(struct wtxn *w, struct op *op)
 {
 	struct store *st = &w->srv->store;
 	MDB_stat sp, sd, stv, envst;
+	struct journal_stats js;
 	MDB_envinfo info;
 	uint64_t cp_size;
 	json_t *keys;
@@ -50,14 +51,18 @@ static int status_apply(struct wtxn *w, struct op *op)
 	if (checkpoint_latest(w->txn, st->checkpoints, &cp_size, NULL, &op->err) < 0 ||
 	    (keys = keys_status(w, &op->err)) == NULL)
 		return -1;
-	op->reply = json_pack("{s:s, s:s, s:I, s:{s:I, s:I, s:I}, s:I, s:I, s:o, s:{s:I, s:I}}",
+	journal_stats(st, &js); /* apply runs on the writer's thread, which owns the journal */
+	op->reply = json_pack("{s:s, s:s, s:I, s:{s:I, s:I, s:I}, s:I, s:I, s:o, s:{s:I, s:I}, "
+	                      "s:{s:I, s:I, s:I}}",
 	                      "version", ROSTER_VERSION, "origin", w->srv->cfg.origin, "uptime",
 	                      (json_int_t)(time(NULL) - w->srv->started), "records", "persons",
 	                      (json_int_t)sp.ms_entries, "documents", (json_int_t)sd.ms_entries,
 	                      "travel", (json_int_t)stv.ms_entries, "log_size",
 	                      (json_int_t)w->log_size, "last_checkpoint", (json_int_t)cp_size,
 	                      "keys", keys, "map", "size", (json_int_t)info.me_mapsize, "used",
-	                      (json_int_t)((info.me_last_pgno + 1) * envst.ms_psize));
+	                      (json_int_t)((info.me_last_pgno + 1) * envst.ms_psize), "journal",
+	                      "bytes", (json_int_t)js.bytes, "records", (json_int_t)js.records,
+	                      "checkpoints", (json_int_t)js.checkpoints);
 	return 0;
 }
 

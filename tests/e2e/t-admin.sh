@@ -10,6 +10,10 @@ expect 0 "admin status"
 check "status counts records" contains "$OUT" "records:     1 persons"
 check "status shows key states" contains "$OUT" "data     1    active    protects 1 records"
 check "status shows the last checkpoint" contains "$OUT" "checkpoint:  latest covers"
+check "status shows the journal" contains "$OUT" "journal:     "
+as $ADMIN --json status
+check "the journal has journaled the writes" python3 -c 'import json,sys; j=json.loads(sys.argv[1])["journal"]; sys.exit(0 if j["records"] >= 1 and j["checkpoints"] >= 1 else 1)' "$OUT"
+as $ADMIN status
 check "status shows no personal data" test "$(contains "$OUT" "Müller" && echo y)" != y
 curl_as $CLERK GET /v1/status
 expect_status 403 "a clerk gets no registry status"
