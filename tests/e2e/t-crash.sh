@@ -1,9 +1,11 @@
 # t-crash.sh - kill -9 at random moments while several clients write and read:
 # after each restart every acknowledged write is there and readable, and the log
 # (with every record) verifies --deep. ROUNDS (default 8) sets how many kills.
+# The journal at its 1M floor checkpoints every few hundred writes, so kills also
+# land in and around checkpoints.
 . "$(dirname "$0")/lib.sh"
 ROUNDS=${ROUNDS:-8}
-new_registry
+EXTRA_SETTINGS="journal_size = 1M" new_registry
 add_person
 as $AUDITOR audit verify --state "$T/out/audit.json"
 expect 0 "baseline verify"
