@@ -437,8 +437,7 @@ static int journal_grow(struct journal *jr, off_t need)
 	return 0;
 }
 
-static void slot_fill(struct journal *jr, struct store *st, uint64_t txnid, uint32_t psize,
-                      int clean)
+static void slot_fill(struct journal *jr, struct store *st, uint32_t psize, int clean)
 {
 	size_t n = store_db_count();
 	uint8_t *s = jr->slot;
@@ -447,7 +446,7 @@ static void slot_fill(struct journal *jr, struct store *st, uint64_t txnid, uint
 	memcpy(s, JR_MAGIC, sizeof(JR_MAGIC) - 1); /* 8 bytes, no terminator */
 	roster_be64_put(s + 8, jr->gen + 1);
 	roster_be64_put(s + 16, jr->seq);
-	roster_be64_put(s + 24, txnid);
+	/* bytes 24-31 are reserved (zero) */
 	roster_be32_put(s + 32, psize);
 	roster_be32_put(s + 36, (uint32_t)clean);
 	roster_be32_put(s + 40, (uint32_t)n);
@@ -492,7 +491,7 @@ int journal_checkpoint(struct store *st, int clean, struct roster_err *err)
 	/* The slot is written whole: what smaller pages leave of it is zeros. */
 	memset(jr->slot + JR_FIXED + 2 * (size_t)ms.ms_psize, 0,
 	       JR_SLOT - JR_FIXED - 2 * (size_t)ms.ms_psize);
-	slot_fill(jr, st, info.me_last_txnid, ms.ms_psize, clean);
+	slot_fill(jr, st, ms.ms_psize, clean);
 	if (root_hash(fd, jr->slot + JR_FIXED, ms.ms_psize, jr->slot + JR_ROOT_AT) < 0)
 		return sys_err(err, "cannot read the root page of", "data.mdb");
 	slot_hash(jr->slot + JR_HASH_AT, jr->slot, ms.ms_psize);

@@ -507,9 +507,15 @@ static void writer_wait(struct server *srv, struct writer *wr)
 {
 	const time_t quiet = (time_t)srv->cfg.checkpoint_seconds;
 	time_t now = time(NULL), sign_at = wr->cp_time + quiet;
-	int sign = wr->log_size != wr->cp_size, flush = wr->stats.journal.bytes > 0;
-	struct timespec at = {sign ? sign_at : now + quiet, 0};
+	struct journal_stats js;
 	struct roster_err err;
+	struct timespec at;
+	int sign = wr->log_size != wr->cp_size, flush;
+
+	journal_stats(&srv->store, &js); /* this thread owns the journal */
+	flush = js.bytes > 0;
+	at.tv_sec = sign ? sign_at : now + quiet;
+	at.tv_nsec = 0;
 
 	if (!sign && !flush) {
 		pthread_cond_wait(&wr->cond, &wr->lock);
