@@ -65,13 +65,16 @@ static void conn_refuse(struct server *srv, struct conn *c, const char *why)
 	srv->conns.refused++;
 }
 
-/* evhttp has let the connection go: no callbacks are left on its bufferevent. */
+/* evhttp has let the connection go: bufferevent_free cleared its callbacks.
+ * The event callback is the sign; the read callback is not, since evhttp
+ * clears it while a reply is being written, and a connection caught so by a
+ * sweep would drop out of the table, its limits and its timeout. */
 static int conn_released(struct conn *c)
 {
-	bufferevent_data_cb rd = NULL;
+	bufferevent_event_cb ev = NULL;
 
-	bufferevent_getcb(c->bev, &rd, NULL, NULL, NULL);
-	return rd == NULL;
+	bufferevent_getcb(c->bev, NULL, NULL, &ev, NULL);
+	return ev == NULL;
 }
 
 static size_t conns_of(const struct server *srv, uid_t uid)

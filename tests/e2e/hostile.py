@@ -7,6 +7,9 @@
                                 "closed after S s" once the daemon hangs up
   hostile.py SOCK raw HEX       send those bytes, print the reply's status line
                                 (or "closed")
+  hostile.py SOCK stall N       send N requests at once and read no reply, so
+                                the daemon is left writing; print "ready",
+                                hold until SIGUSR1
 """
 import signal
 import socket
@@ -71,6 +74,15 @@ def slow(path):
     print("closed after %.1f s" % (time.time() - t0), flush=True)
 
 
+def stall(path, n):
+    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])
+    s = connect(path)
+    s.sendall(b"GET /v1/health HTTP/1.1\r\nHost: r\r\n\r\n" * n)
+    print("ready", flush=True)
+    signal.sigwait([signal.SIGUSR1])
+    s.close()
+
+
 def raw(path, data):
     s = connect(path)
     try:
@@ -87,5 +99,7 @@ if __name__ == "__main__":
         idle(path, int(sys.argv[3]))
     elif mode == "slow":
         slow(path)
+    elif mode == "stall":
+        stall(path, int(sys.argv[3]))
     else:
         raw(path, bytes.fromhex(sys.argv[3]))

@@ -53,6 +53,19 @@ for _ in $(seq 40); do [ "$(metric roster_connections)" -le 2 ] && break; sleep 
 check "closed connections are released" test "$(metric roster_connections)" -le 2
 add_person
 expect 0 "with the holders gone, writing goes on"
+# A client that sends requests and reads no reply leaves rosterd writing to it
+# (evhttp clears the connection's read callback meanwhile): still a connection,
+# counted against its account past the sweeps (a quarter second apart).
+setpriv --reuid=$CLERK2 --regid=$CLERK2 --clear-groups "$PY" "$H" "$SOCK" stall 5000 >"$T/S1.out" &
+pid_S1=$!
+for _ in $(seq 600); do grep -q ready "$T/S1.out" && break; sleep 0.05; done
+hold H5 $CLERK2 9
+sleep 0.8
+out=$(hostile $CLERK2 raw "$health_req")
+check "a connection left writing still counts against its account ($out)" contains "$out" "503"
+check "and among all connections" test "$(metric roster_connections)" -ge 11
+release H5
+release S1
 stop_daemon
 
 # --- Idle and slow clients ---------------------------------------------------
