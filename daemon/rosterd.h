@@ -228,6 +228,7 @@ struct op {
 	uid_t grant_uid;
 	int grant_bit, grant_on, grant_after, config_admin;
 	struct conn *conn;  /* the connection it came on (NULL if unknown) */
+	int writer_only;    /* never committed on the main thread (writer.c) */
 	int backup;         /* after commit, copy the environment to op->body's path */
 	struct server *srv; /* for work finished off the main thread (backups) */
 	/* A key made by a rotation: installed by after_commit once it is durable. */
@@ -275,7 +276,8 @@ int writer_disk_full(struct server *srv);
 /* From any thread: queue a finished op for the main thread to reply to. */
 void writer_hand_back(struct server *srv, struct op *op);
 uint64_t writer_log_size(struct server *srv);
-/* Appends the genesis entry in txn (at init). */
+/* entry.c: an op's audit entry (also the genesis entry, at init). */
+enum outcome outcome_of(int status);
 int audit_append(struct wtxn *w, struct op *op, struct roster_err *err);
 int audit_head_load(MDB_txn *txn, MDB_dbi audit, uint64_t *size, uint8_t head[32],
                     struct roster_err *err);
