@@ -152,6 +152,8 @@ void routes_dispatch(struct evhttp_request *req, void *arg)
 	op->req = req;
 	op->status = 200;
 	op->conn = conn_of(srv, req);
+	op->lone = srv->in_flight == 1 && op->conn && op->conn == srv->last_conn;
+	srv->last_conn = op->conn;
 	conn_busy(op->conn, +1);
 	if (conn_refused(op->conn)) {
 		roster_err_set(&op->err, 503, "too_many_connections",

@@ -6,10 +6,10 @@
  * (each op's record changes plus its audit entry), commits, makes the commit
  * durable with one journal write (journal.c), and hands the ops back to the
  * main thread, which replies. Under load, requests that arrive during a commit
- * share the next one. A lone client's request (one connection, nothing else in
- * flight, the writer idle) is committed by the main thread itself, sparing two
- * thread wake-ups; the role lock says which thread may write. No reply leaves
- * before its entry is durable.
+ * share the next one. A lone client's request (nothing else in flight, its
+ * last request on the same connection, the writer idle) is committed by the
+ * main thread itself, sparing two thread wake-ups; the role lock says which
+ * thread may write. No reply leaves before its entry is durable.
  *
  * An op's apply checks everything before it writes anything, so a rejected op
  * leaves only its audit entry. A full map aborts the batch, grows the map and
@@ -612,13 +612,13 @@ int writer_start(struct server *srv, struct roster_err *err)
 	return 0;
 }
 
-/* Whether an op may run on the main thread: a lone client's (one connection
- * open, nothing else in flight), of a route that neither takes long (imports)
- * nor changes keys, roles or the files (rotations, grants, backups), whose
- * commits other threads must see through the writer. */
-static int op_inline_ok(struct server *srv, const struct op *op)
+/* Whether an op may run on the main thread: a lone client's (nothing else in
+ * flight, and its last request came on the same connection: with many clients
+ * requests interleave), of a route that neither takes long (imports) nor
+ * changes keys, roles or files (rotations, grants, backups). */
+static int op_inline_ok(const struct op *op)
 {
-	return srv->conns.n == 1 && srv->in_flight == 1 && !op->writer_only;
+	return op->lone && !op->writer_only;
 }
 
 /* Main thread, once an inline op's reply is on its way: the journal's upkeep
@@ -653,7 +653,7 @@ static int writer_inline(struct server *srv, struct op *op)
 	struct writer *wr = srv->writer;
 	int idle;
 
-	if (!op_inline_ok(srv, op) || pthread_mutex_trylock(&wr->role) != 0)
+	if (!op_inline_ok(op) || pthread_mutex_trylock(&wr->role) != 0)
 		return 0;
 	pthread_mutex_lock(&wr->lock);
 	idle =
@@ -670,6 +670,7 @@ static int writer_inline(struct server *srv, struct op *op)
 	 * written, the writer's next wake-up does it. */
 	pthread_mutex_lock(&wr->lock);
 	wr->after_due = 1;
+	wr->stats.lone++;
 	pthread_mutex_unlock(&wr->lock);
 	evhttp_request_set_on_complete_cb(op->req, writer_upkeep_cb, srv);
 	server_reply_done(srv, op);
