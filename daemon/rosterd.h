@@ -228,8 +228,6 @@ struct op {
 	uid_t grant_uid;
 	int grant_bit, grant_on, grant_after, config_admin;
 	struct conn *conn;  /* the connection it came on (NULL if unknown) */
-	int writer_only;    /* never committed on the main thread (writer.c) */
-	int lone;           /* nothing else in flight, and the last request came on conn too */
 	int backup;         /* after commit, copy the environment to op->body's path */
 	struct server *srv; /* for work finished off the main thread (backups) */
 	/* A key made by a rotation: installed by after_commit once it is durable. */
@@ -259,7 +257,6 @@ void journal_stats(struct store *st, struct journal_stats *out);
 struct writer_stats {
 	uint64_t batch[WRITER_BATCH_BUCKETS], batch_sum;
 	uint64_t commit[WRITER_COMMIT_BUCKETS + 1], commits;
-	uint64_t lone; /* commits the main thread made for a lone client */
 	double commit_sum;
 	uint32_t active_data_key;
 	size_t retiring_data_keys;
@@ -402,7 +399,6 @@ struct server {
 	struct writer *writer;
 	time_t started;
 	long in_flight;
-	const struct conn *last_conn; /* the last request's: a lone client's is its own */
 	int stopping;
 	/* The role table (in cfg) and the grants stored in the database, as the main
 	 * thread sees them: only read and changed on the main thread. */

@@ -17,7 +17,6 @@ struct route { // NOLINT(clang-analyzer-optin.performance.Padding)
 	int roles;
 	const char *action;
 	handler_fn handler; /* NULL: answered on the spot, not audited */
-	int writer;         /* WRITER: long, or changes keys, roles or files */
 };
 
 #define CLERK    ROLE_CLERK
@@ -25,47 +24,42 @@ struct route { // NOLINT(clang-analyzer-optin.performance.Padding)
 #define APPROVER ROLE_APPROVER
 #define AUDITOR  ROLE_AUDITOR
 #define ADMIN    ROLE_ADMIN
-/* Which thread commits: a lone client's may be committed by the main thread. */
-#define LONE   0
-#define WRITER 1
 
 static const struct route routes[] = {
-    {EVHTTP_REQ_POST, "/v1/persons", CLERK, "person.create", h_person_create, LONE},
-    {EVHTTP_REQ_GET, "/v1/persons", READERS, "person.list", h_person_list, LONE},
-    {EVHTTP_REQ_POST, "/v1/persons/import", CLERK, "person.import", h_person_import, WRITER},
-    {EVHTTP_REQ_GET, "/v1/persons/{id}", READERS, "person.read", h_person_get, LONE},
-    {EVHTTP_REQ_PATCH, "/v1/persons/{id}", CLERK, "person.update", h_person_update, LONE},
-    {EVHTTP_REQ_POST, "/v1/documents", CLERK, "document.create", h_doc_create, LONE},
-    {EVHTTP_REQ_GET, "/v1/documents", READERS, "document.list", h_doc_list, LONE},
-    {EVHTTP_REQ_GET, "/v1/documents/{id}", READERS, "document.read", h_doc_get, LONE},
-    {EVHTTP_REQ_POST, "/v1/documents/{id}/custody", CLERK, "document.custody", h_doc_custody, LONE},
-    {EVHTTP_REQ_POST, "/v1/travel", CLERK, "travel.create", h_travel_create, LONE},
-    {EVHTTP_REQ_GET, "/v1/travel", READERS, "travel.list", h_travel_list, LONE},
-    {EVHTTP_REQ_GET, "/v1/travel/{id}", READERS, "travel.read", h_travel_get, LONE},
-    {EVHTTP_REQ_POST, "/v1/travel/{id}/decision", APPROVER, "travel.decide", h_travel_decide, LONE},
-    {EVHTTP_REQ_POST, "/v1/travel/{id}/complete", CLERK, "travel.complete", h_travel_complete,
-     LONE},
-    {EVHTTP_REQ_POST, "/v1/travel/{id}/cancel", CLERK, "travel.cancel", h_travel_cancel, LONE},
-    {EVHTTP_REQ_GET, "/v1/audit/entries", AUDITOR, "audit.read", h_audit_entries, LONE},
-    {EVHTTP_REQ_GET, "/v1/audit/checkpoint", AUDITOR, "audit.checkpoint", h_audit_checkpoint, LONE},
-    {EVHTTP_REQ_POST, "/v1/audit/checkpoint", AUDITOR, "audit.sign", h_audit_checkpoint_new, LONE},
-    {EVHTTP_REQ_GET, "/v1/audit/checkpoints", AUDITOR, "audit.checkpoints", h_audit_checkpoints,
-     LONE},
-    {EVHTTP_REQ_GET, "/v1/audit/pubkey", AUDITOR, "audit.pubkey", h_audit_pubkey, LONE},
-    {EVHTTP_REQ_GET, "/v1/audit/proof/inclusion", AUDITOR, "audit.prove", h_audit_inclusion, LONE},
+    {EVHTTP_REQ_POST, "/v1/persons", CLERK, "person.create", h_person_create},
+    {EVHTTP_REQ_GET, "/v1/persons", READERS, "person.list", h_person_list},
+    {EVHTTP_REQ_POST, "/v1/persons/import", CLERK, "person.import", h_person_import},
+    {EVHTTP_REQ_GET, "/v1/persons/{id}", READERS, "person.read", h_person_get},
+    {EVHTTP_REQ_PATCH, "/v1/persons/{id}", CLERK, "person.update", h_person_update},
+    {EVHTTP_REQ_POST, "/v1/documents", CLERK, "document.create", h_doc_create},
+    {EVHTTP_REQ_GET, "/v1/documents", READERS, "document.list", h_doc_list},
+    {EVHTTP_REQ_GET, "/v1/documents/{id}", READERS, "document.read", h_doc_get},
+    {EVHTTP_REQ_POST, "/v1/documents/{id}/custody", CLERK, "document.custody", h_doc_custody},
+    {EVHTTP_REQ_POST, "/v1/travel", CLERK, "travel.create", h_travel_create},
+    {EVHTTP_REQ_GET, "/v1/travel", READERS, "travel.list", h_travel_list},
+    {EVHTTP_REQ_GET, "/v1/travel/{id}", READERS, "travel.read", h_travel_get},
+    {EVHTTP_REQ_POST, "/v1/travel/{id}/decision", APPROVER, "travel.decide", h_travel_decide},
+    {EVHTTP_REQ_POST, "/v1/travel/{id}/complete", CLERK, "travel.complete", h_travel_complete},
+    {EVHTTP_REQ_POST, "/v1/travel/{id}/cancel", CLERK, "travel.cancel", h_travel_cancel},
+    {EVHTTP_REQ_GET, "/v1/audit/entries", AUDITOR, "audit.read", h_audit_entries},
+    {EVHTTP_REQ_GET, "/v1/audit/checkpoint", AUDITOR, "audit.checkpoint", h_audit_checkpoint},
+    {EVHTTP_REQ_POST, "/v1/audit/checkpoint", AUDITOR, "audit.sign", h_audit_checkpoint_new},
+    {EVHTTP_REQ_GET, "/v1/audit/checkpoints", AUDITOR, "audit.checkpoints", h_audit_checkpoints},
+    {EVHTTP_REQ_GET, "/v1/audit/pubkey", AUDITOR, "audit.pubkey", h_audit_pubkey},
+    {EVHTTP_REQ_GET, "/v1/audit/proof/inclusion", AUDITOR, "audit.prove", h_audit_inclusion},
     {EVHTTP_REQ_GET, "/v1/audit/proof/consistency", AUDITOR, "audit.consistency",
-     h_audit_consistency, LONE},
-    {EVHTTP_REQ_GET, "/v1/audit/digests", AUDITOR, "audit.digests", h_audit_digests, LONE},
-    {EVHTTP_REQ_GET, "/v1/status", ADMIN, "status.read", h_status, LONE},
-    {EVHTTP_REQ_GET, "/v1/roles", ADMIN, "role.list", h_role_list, LONE},
-    {EVHTTP_REQ_POST, "/v1/roles/grant", ADMIN, "role.grant", h_role_grant, WRITER},
-    {EVHTTP_REQ_POST, "/v1/roles/revoke", ADMIN, "role.revoke", h_role_revoke, WRITER},
-    {EVHTTP_REQ_POST, "/v1/backup", ADMIN, "backup", h_backup, WRITER},
-    {EVHTTP_REQ_GET, "/v1/keys", ADMIN, "key.status", h_key_status, LONE},
-    {EVHTTP_REQ_POST, "/v1/keys/rotate", ADMIN, "key.rotate", h_key_rotate, WRITER},
-    {EVHTTP_REQ_GET, "/v1/health", ROLE_ANY, "health", NULL, LONE},
-    {EVHTTP_REQ_GET, "/v1/metrics", ADMIN, "metrics", NULL, LONE},
-    {EVHTTP_REQ_GET, "/v1/progress", ADMIN, "progress", NULL, LONE},
+     h_audit_consistency},
+    {EVHTTP_REQ_GET, "/v1/audit/digests", AUDITOR, "audit.digests", h_audit_digests},
+    {EVHTTP_REQ_GET, "/v1/status", ADMIN, "status.read", h_status},
+    {EVHTTP_REQ_GET, "/v1/roles", ADMIN, "role.list", h_role_list},
+    {EVHTTP_REQ_POST, "/v1/roles/grant", ADMIN, "role.grant", h_role_grant},
+    {EVHTTP_REQ_POST, "/v1/roles/revoke", ADMIN, "role.revoke", h_role_revoke},
+    {EVHTTP_REQ_POST, "/v1/backup", ADMIN, "backup", h_backup},
+    {EVHTTP_REQ_GET, "/v1/keys", ADMIN, "key.status", h_key_status},
+    {EVHTTP_REQ_POST, "/v1/keys/rotate", ADMIN, "key.rotate", h_key_rotate},
+    {EVHTTP_REQ_GET, "/v1/health", ROLE_ANY, "health", NULL},
+    {EVHTTP_REQ_GET, "/v1/metrics", ADMIN, "metrics", NULL},
+    {EVHTTP_REQ_GET, "/v1/progress", ADMIN, "progress", NULL},
 };
 
 /* Matches path against pattern; *id gets the {id} segment (NUL-terminated in idbuf). */
@@ -152,8 +146,6 @@ void routes_dispatch(struct evhttp_request *req, void *arg)
 	op->req = req;
 	op->status = 200;
 	op->conn = conn_of(srv, req);
-	op->lone = srv->in_flight == 1 && op->conn && op->conn == srv->last_conn;
-	srv->last_conn = op->conn;
 	conn_busy(op->conn, +1);
 	if (conn_refused(op->conn)) {
 		roster_err_set(&op->err, 503, "too_many_connections",
@@ -177,7 +169,6 @@ void routes_dispatch(struct evhttp_request *req, void *arg)
 	}
 	route = route_find(req, path ? path : "", id, sizeof(id), &path_known);
 	op->action = route ? route->action : "unknown";
-	op->writer_only = route && route->writer;
 	if (route && id[0] && roster_id_valid_any(id, "per_ doc_ trv_"))
 		snprintf(op->target, sizeof(op->target), "%s", id);
 

@@ -5,11 +5,9 @@
  * this thread takes everything queued, applies it in ONE LMDB write transaction
  * (each op's record changes plus its audit entry), commits, makes the commit
  * durable with one journal write (journal.c), and hands the ops back to the
- * main thread, which replies. Under load, requests that arrive during a commit
- * share the next one. A lone client's request (nothing else in flight, its
- * last request on the same connection, the writer idle) is committed by the
- * main thread itself, sparing two thread wake-ups; the role lock says which
- * thread may write. No reply leaves before its entry is durable.
+ * main thread, which replies. A lone request is applied at once; under load,
+ * requests that arrive during a commit share the next one. No reply leaves
+ * before its entry is durable.
  *
  * An op's apply checks everything before it writes anything, so a rejected op
  * leaves only its audit entry. A full map aborts the batch, grows the map and
@@ -18,6 +16,8 @@
  * other failed commit stops all writing (fail-stop) until a restart.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
 
@@ -26,17 +26,10 @@
 
 struct writer {
 	pthread_t thread;
-	/* The right to write: held by whichever thread runs a transaction or touches
-	 * the journal and the chain state below (log_size, head, cp_*). Taken before
-	 * lock, never while holding it. */
-	pthread_mutex_t role;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct op *queue, **queue_tail;
 	struct op *done, **done_tail;
-	int busy;      /* the writer thread holds ops it has not handed back */
-	int after_due; /* the main thread committed: the journal's upkeep is owed */
-	int sleeping;  /* waiting with no deadline (writer_wait) */
 	int stop;
 	int failed;
 	int disk_full;        /* the last commit found no space; cleared by the next one */
@@ -46,7 +39,6 @@ struct writer {
 	uint8_t head[ROSTER_HASH_BYTES];
 	uint64_t cp_size;          /* the latest signed checkpoint's tree size */
 	time_t cp_time;            /* and when it was signed (or the daemon started) */
-	time_t last_commit;        /* or the daemon started */
 	struct writer_stats stats; /* for /v1/metrics, under lock */
 };
 
@@ -106,7 +98,6 @@ static void writer_adopt(struct writer *wr, const struct wtxn *w)
 		wr->cp_time = time(NULL);
 	wr->cp_size = w->cp_size;
 	wr->log_size = w->log_size;
-	wr->last_commit = time(NULL);
 	memcpy(wr->head, w->head, sizeof(wr->head));
 	if (wr->disk_full)
 		log_info("the disk has room again: writing resumed");
@@ -434,42 +425,37 @@ static void reencrypt_run(struct server *srv, struct writer *wr)
 
 /* Waits (with wr->lock held) for work. A quiet writer still signs the log's
  * checkpoint when checkpoint_seconds have passed since the last, and checkpoints
- * the journal once as long has passed without a commit (its own or the main
- * thread's): data.mdb on disk is whole by itself again, and the pages kept for
- * the last checkpoint are free. */
+ * the journal after as long without a commit: data.mdb on disk is whole by itself
+ * again, and the pages kept for the last checkpoint are free. */
 static void writer_wait(struct server *srv, struct writer *wr)
 {
 	const time_t quiet = (time_t)srv->cfg.checkpoint_seconds;
-	const time_t sign_at = wr->cp_time + quiet, flush_at = wr->last_commit + quiet;
-	/* The journal's use as of the last upkeep, which follows every commit. */
-	int sign = wr->log_size != wr->cp_size, flush = wr->stats.journal.bytes > 0;
-	struct timespec at = {.tv_sec = sign ? sign_at : flush_at};
+	time_t now = time(NULL), sign_at = wr->cp_time + quiet;
+	struct journal_stats js;
 	struct roster_err err;
-	time_t now;
+	struct timespec at;
+	int sign = wr->log_size != wr->cp_size, flush;
+
+	journal_stats(&srv->store, &js); /* this thread owns the journal */
+	flush = js.bytes > 0;
+	at.tv_sec = sign ? sign_at : now + quiet;
+	at.tv_nsec = 0;
 
 	if (!sign && !flush) {
-		wr->sleeping = 1; /* until a commit gives it something to time */
 		pthread_cond_wait(&wr->cond, &wr->lock);
-		wr->sleeping = 0;
 		return;
 	}
-	if (flush && flush_at < at.tv_sec)
-		at.tv_sec = flush_at;
+	if (flush && now + quiet < at.tv_sec)
+		at.tv_sec = now + quiet;
 	if (pthread_cond_timedwait(&wr->cond, &wr->lock, &at) != ETIMEDOUT || wr->queue != NULL ||
-	    wr->failed || wr->after_due)
+	    wr->failed)
 		return;
-	now = time(NULL);
-	sign = sign && now >= sign_at;
-	if (!sign && now < wr->last_commit + quiet)
-		return; /* the main thread committed meanwhile: not quiet yet */
 	pthread_mutex_unlock(&wr->lock);
-	pthread_mutex_lock(&wr->role);
-	if (sign)
+	if (sign && time(NULL) >= sign_at)
 		batch_run(srv, wr, NULL); /* the log grew and went quiet: sign it on time */
 	else if (journal_checkpoint(&srv->store, 0, &err) < 0)
 		writer_fail(wr, &err);
 	writer_after(srv, wr);
-	pthread_mutex_unlock(&wr->role);
 	pthread_mutex_lock(&wr->lock);
 }
 
@@ -483,20 +469,16 @@ static void *writer_main(void *arg)
 		size_t n = 0;
 
 		pthread_mutex_lock(&wr->lock);
-		while (wr->queue == NULL && !wr->stop && !wr->after_due && !reencrypt_due(srv, wr))
+		while (wr->queue == NULL && !wr->stop && !reencrypt_due(srv, wr))
 			writer_wait(srv, wr);
 		if (wr->queue == NULL && wr->stop) {
 			pthread_mutex_unlock(&wr->lock);
 			return NULL;
 		}
-		if (wr->queue == NULL) { /* idle, with upkeep or records to re-encrypt */
-			wr->after_due = 0;
+		if (wr->queue == NULL) { /* idle, with records to re-encrypt */
 			pthread_mutex_unlock(&wr->lock);
-			pthread_mutex_lock(&wr->role);
-			if (reencrypt_due(srv, wr))
-				reencrypt_run(srv, wr);
+			reencrypt_run(srv, wr);
 			writer_after(srv, wr);
-			pthread_mutex_unlock(&wr->role);
 			continue;
 		}
 		/* Take up to batch_max ops; leave the rest queued for the next commit. */
@@ -508,10 +490,7 @@ static void *writer_main(void *arg)
 		wr->queue = rest;
 		if (rest == NULL)
 			wr->queue_tail = &wr->queue;
-		wr->busy = 1;
-		wr->after_due = 0;
 		pthread_mutex_unlock(&wr->lock);
-		pthread_mutex_lock(&wr->role);
 		if (writer_failed(srv)) {
 			batch_fail(batch, 503, "storage_failed",
 			           "the registry has stopped taking writes after a storage "
@@ -522,7 +501,6 @@ static void *writer_main(void *arg)
 		pthread_mutex_lock(&wr->lock);
 		*wr->done_tail = batch;
 		wr->done_tail = tail;
-		wr->busy = 0;
 		pthread_mutex_unlock(&wr->lock);
 		event_active(srv->ev_done, EV_READ, 0);
 		writer_after(srv, wr);
@@ -531,7 +509,6 @@ static void *writer_main(void *arg)
 			reencrypt_run(srv, wr);
 			writer_after(srv, wr);
 		}
-		pthread_mutex_unlock(&wr->role);
 	}
 }
 
@@ -565,7 +542,6 @@ int writer_start(struct server *srv, struct roster_err *err)
 
 	wr->queue_tail = &wr->queue;
 	wr->done_tail = &wr->done;
-	pthread_mutex_init(&wr->role, NULL);
 	pthread_mutex_init(&wr->lock, NULL);
 	pthread_cond_init(&wr->cond, NULL);
 	if ((rc = mdb_txn_begin(srv->store.env, NULL, MDB_RDONLY, &txn)) != 0) {
@@ -576,7 +552,7 @@ int writer_start(struct server *srv, struct roster_err *err)
 	if (rc == 0)
 		rc = checkpoint_latest(txn, srv->store.checkpoints, &wr->cp_size, NULL, err);
 	mdb_txn_abort(txn);
-	wr->cp_time = wr->last_commit = time(NULL);
+	wr->cp_time = time(NULL);
 	/* A checkpoint is signed in the transaction of the entries it covers, so a
 	 * shorter log than the latest checkpoint lost entries after the fact. */
 	if (rc == 0 && wr->cp_size > wr->log_size)
@@ -612,77 +588,10 @@ int writer_start(struct server *srv, struct roster_err *err)
 	return 0;
 }
 
-/* Whether an op may run on the main thread: a lone client's (nothing else in
- * flight, and its last request came on the same connection: with many clients
- * requests interleave), of a route that neither takes long (imports) nor
- * changes keys, roles or files (rotations, grants, backups). */
-static int op_inline_ok(const struct op *op)
-{
-	return op->lone && !op->writer_only;
-}
-
-/* Main thread, once an inline op's reply is on its way: the journal's upkeep
- * (starting data.mdb's writeback, a due checkpoint), or the writer's if it is
- * busy. */
-static void writer_upkeep_cb(struct evhttp_request *req, void *arg)
-{
-	struct server *srv = arg;
-	struct writer *wr = srv->writer;
-	int mine = pthread_mutex_trylock(&wr->role) == 0;
-
-	(void)req;
-	if (mine) {
-		writer_after(srv, wr);
-		pthread_mutex_unlock(&wr->role);
-	}
-	pthread_mutex_lock(&wr->lock);
-	if (mine)
-		wr->after_due = 0;
-	/* The writer does it when busy; asleep, it now has a checkpoint to time. */
-	if (!mine || wr->sleeping)
-		pthread_cond_signal(&wr->cond);
-	pthread_mutex_unlock(&wr->lock);
-}
-
-/* Main thread: a lone client's request, with the writer idle and nothing
- * queued, is committed here and now. Handing it over would cost two thread
- * wake-ups (~60 us on a VM) for a batch of one; with more clients, requests go
- * to the writer and share its commits as before. Returns 1 when replied to. */
-static int writer_inline(struct server *srv, struct op *op)
-{
-	struct writer *wr = srv->writer;
-	int idle;
-
-	if (!op_inline_ok(op) || pthread_mutex_trylock(&wr->role) != 0)
-		return 0;
-	pthread_mutex_lock(&wr->lock);
-	idle =
-	    wr->queue == NULL && !wr->busy && !wr->failed && !wr->stop && !reencrypt_due(srv, wr);
-	pthread_mutex_unlock(&wr->lock);
-	if (!idle) {
-		pthread_mutex_unlock(&wr->role);
-		return 0;
-	}
-	op->next = NULL;
-	batch_run(srv, wr, op);
-	pthread_mutex_unlock(&wr->role);
-	/* Owed until the reply is out (writer_upkeep_cb); should the reply never be
-	 * written, the writer's next wake-up does it. */
-	pthread_mutex_lock(&wr->lock);
-	wr->after_due = 1;
-	wr->stats.lone++;
-	pthread_mutex_unlock(&wr->lock);
-	evhttp_request_set_on_complete_cb(op->req, writer_upkeep_cb, srv);
-	server_reply_done(srv, op);
-	return 1;
-}
-
 void writer_submit(struct server *srv, struct op *op)
 {
 	struct writer *wr = srv->writer;
 
-	if (writer_inline(srv, op))
-		return;
 	op->next = NULL;
 	pthread_mutex_lock(&wr->lock);
 	*wr->queue_tail = op;
@@ -750,7 +659,6 @@ void writer_stop(struct server *srv)
 	writer_done_cb(-1, 0, srv);
 	event_free(srv->ev_done);
 	pthread_mutex_destroy(&wr->lock);
-	pthread_mutex_destroy(&wr->role);
 	pthread_cond_destroy(&wr->cond);
 	free(wr);
 	srv->writer = NULL;

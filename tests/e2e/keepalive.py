@@ -1,18 +1,15 @@
-"""keepalive.py - one client on one keep-alive connection, for t-crash.sh and
-t-metrics.sh: what a lone client's requests go through (rosterd commits them on
-its main thread).
+"""keepalive.py - one client on one keep-alive connection, for t-crash.sh: a
+lone client as fast as it is answered, each write its own commit.
 
-  keepalive.py SOCK persons N TAG [PAUSE]
+  keepalive.py SOCK persons N TAG
         create N persons on one connection, each read back on it; print each
         id once its create is acknowledged (flushed); stop at the first failure
-        (exit 1). With PAUSE, wait that many seconds half-way, the connection
-        kept open.
+        (exit 1).
 """
 import http.client
 import json
 import socket
 import sys
-import time
 
 
 class UnixConnection(http.client.HTTPConnection):
@@ -36,11 +33,9 @@ def call(conn, method, url, body=None):
     return json.loads(reply)
 
 
-def persons(path, n, tag, pause):
+def persons(path, n, tag):
     conn = UnixConnection(path)
     for i in range(n):
-        if pause and i == n // 2:
-            time.sleep(pause)
         person = {"name": "Lone Client", "birth_date": "1990-01-01", "nationality": "DE",
                   "employer": "E", "segment": "upstream", "expertise": ["metallurgy"],
                   "national_id": "L%s-%d" % (tag, i)}
@@ -56,5 +51,4 @@ def persons(path, n, tag, pause):
 
 if __name__ == "__main__":
     if sys.argv[2] == "persons":
-        persons(sys.argv[1], int(sys.argv[3]), sys.argv[4],
-                float(sys.argv[5]) if len(sys.argv) > 5 else 0)
+        persons(sys.argv[1], int(sys.argv[3]), sys.argv[4])

@@ -1,8 +1,8 @@
 # t-crash.sh - kill -9 at random moments while several clients write and read
-# (every other round, one lone client on one keep-alive connection instead,
-# whose writes rosterd commits on its main thread): after each restart every
-# acknowledged write is there and readable, and the log (with every record)
-# verifies --deep. ROUNDS (default 8) sets how many kills.
+# (every other round, one client alone on one keep-alive connection instead,
+# with commits of one write each): after each restart every acknowledged write
+# is there and readable, and the log (with every record) verifies --deep.
+# ROUNDS (default 8) sets how many kills.
 # The journal at its 1M floor checkpoints every few hundred writes, so kills also
 # land in and around checkpoints.
 . "$(dirname "$0")/lib.sh"
@@ -29,8 +29,7 @@ writer() { # writer N: adds persons until the daemon dies; logs acknowledged ids
 
 PY=/usr/bin/python3 # the system's: test identities cannot reach a per-user one
 [ -x "$PY" ] || PY=$(command -v python3)
-lone() { # one client on one keep-alive connection: its writes are committed on
-	# rosterd's main thread, not the writer's
+lone() { # one client alone on one keep-alive connection, as fast as it is answered
 	setpriv --reuid=$CLERK --regid=$CLERK --clear-groups "$PY" "$(dirname "$0")/keepalive.py" \
 		"$SOCK" persons 1000000 "R$1" >>"$T/out/acked.lone" 2>/dev/null
 }

@@ -1,7 +1,6 @@
 # t-metrics.sh - /v1/metrics for administrators: Prometheus text format, request
-# counts by route and status, group-commit batch sizes and commit latency, a
-# lone client's commits on the main thread, log size, key states and map use;
-# not audited, and refused to other roles.
+# counts by route and status, group-commit batch sizes and commit latency, log
+# size, key states and map use; not audited, and refused to other roles.
 . "$(dirname "$0")/lib.sh"
 EXTRA_SETTINGS="checkpoint_seconds = 1" new_registry
 for i in 1 2 3; do add_person; done
@@ -46,27 +45,6 @@ for _ in $(seq 40); do
 	contains "$OUT" "roster_journal_bytes 0" && break
 done
 check "a quiet writer checkpoints the journal (within 10 s)" contains "$OUT" "roster_journal_bytes 0"
-# A lone client on one keep-alive connection: its requests after the first are
-# committed by the main thread. It pauses half-way for longer than
-# checkpoint_seconds, so the writer checkpoints and sleeps; it must be woken by
-# the main thread's commits after the pause to checkpoint the journal again.
-PY=/usr/bin/python3 # the system's: test identities cannot reach a per-user one
-[ -x "$PY" ] || PY=$(command -v python3)
-lone0=$(grep '^roster_lone_commits_total ' <<<"$OUT" | awk '{print $2}')
-setpriv --reuid=$CLERK --regid=$CLERK --clear-groups "$PY" "$(dirname "$0")/keepalive.py" \
-	"$SOCK" persons 20 M 3 >"$T/lone.out"
-check "a lone client's 20 creates, each read back, are acknowledged" test "$(grep -c '^per_' "$T/lone.out")" = 20
-curl_as $ADMIN GET /v1/metrics
-lone=$(grep '^roster_lone_commits_total ' <<<"$OUT" | awk '{print $2}')
-check "its requests were committed by the main thread ($lone0 -> $lone of 40)" test "$((lone - lone0))" -ge 30
-for _ in $(seq 40); do
-	contains "$OUT" "roster_journal_bytes 0" && break
-	sleep 0.25
-	curl_as $ADMIN GET /v1/metrics
-done
-check "after them, the quiet writer checkpoints the journal (within 10 s)" contains "$OUT" "roster_journal_bytes 0"
-as $CLERK --json person get "$(head -n1 "$T/lone.out")"
-expect 0 "a lone client's record reads back through another connection"
 check "no personal data in metrics" test "$(grep -c -e Müller -e T22000129 "$T/metrics.txt")" = 0
 curl_as $CLERK GET /v1/metrics
 expect_status 403 "a clerk cannot read metrics"
