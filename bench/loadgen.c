@@ -7,29 +7,37 @@
  *
  *   loadgen -s SOCKET [-c CONNS] [-t SECONDS] [-w WORKLOAD] [--json]
  *
- * Workloads: create (POST a person), read (GET a person), custody (a document's
- * surrender and release, alternating, one document per connection), list (GET a
- * page of 20), health (GET /v1/health, not audited), mix (40% read, 30% create,
- * 20% custody, 10% list).
+ * Workloads: create (POST one constant person), create-varied (POST a different
+ * person each time: unique national id and name, birth dates, employers,
+ * segments and expertise spread, as a real registry's are), read (GET a person),
+ * custody (a document's surrender and release, alternating, one document per
+ * connection), list (GET a page of 20), health (GET /v1/health, not audited),
+ * mix (40% read, 30% create, 20% custody, 10% list).
+ *
+ * The two creates differ in what the blind indexes see: the constant person's
+ * terms are the same few keys every time, while varied persons' name, national
+ * id, birth date and employer tag to a random place in the index each.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
 
-enum kind { K_CREATE, K_READ, K_CUSTODY, K_LIST, K_HEALTH };
+enum kind { K_CREATE, K_VARIED, K_READ, K_CUSTODY, K_LIST, K_HEALTH };
 
 struct conn {
 	CURL *curl;
 	struct curl_slist *headers;
 	char *body; /* response bytes, for setup calls */
 	size_t len;
-	char doc[64]; /* this connection's document, for custody */
-	int doc_held; /* 1: with the holder (next: surrender) */
+	char doc[64];  /* this connection's document, for custody */
+	char req[512]; /* a varied person's body, alive until its reply */
+	int doc_held;  /* 1: with the holder (next: surrender) */
 	double started;
 	enum kind kind;
 };
@@ -42,6 +50,8 @@ struct run {
 	size_t nlat, cap;
 	size_t errors;
 	unsigned seed;
+	unsigned long varied; /* varied persons made, and this run's mark in their ids */
+	unsigned mark;
 };
 
 static double now(void)
@@ -68,6 +78,31 @@ static const char person_json[] =
     "\"employer\":\"Acme Magnets\",\"segment\":\"downstream\",\"expertise\":"
     "[\"magnet-alloys\"],\"research\":\"Sintered NdFeB, grain boundary diffusion.\"}";
 
+/* A person no other request of any run has sent: letters for the name (names
+ * take Latin script only), the run's mark and a count for the national id. */
+static void varied_person(struct run *r, struct conn *c)
+{
+	static const char *const segments[] = {"upstream", "midstream", "downstream",
+	                                       "cross-cutting"};
+	static const char *const skills[] = {
+	    "metallurgy",   "solvent-extraction", "magnet-alloys", "powder-metallurgy",
+	    "motor-design", "process-control",    "magnetics-rnd", "ip-analysis"};
+	unsigned long n = r->varied++, x = n * 2654435761UL + r->mark;
+	char name[9];
+
+	for (int i = 0; i < 8; i++, x /= 26)
+		name[i] = (char)('a' + x % 26);
+	name[8] = '\0';
+	snprintf(c->req, sizeof(c->req),
+	         "{\"name\":\"%c%s Varied\",\"birth_date\":\"%lu-%02lu-%02lu\","
+	         "\"national_id\":\"V%XX%lu\",\"nationality\":\"DE\",\"employer\":"
+	         "\"Employer %c%c\",\"segment\":\"%s\",\"expertise\":[\"%s\",\"%s\"],"
+	         "\"research\":\"Sintered NdFeB, grain boundary diffusion.\"}",
+	         'A' + (int)(n % 26), name + 1, 1950 + n % 50, 1 + n / 50 % 12, 1 + n / 600 % 28,
+	         r->mark, n, 'a' + (int)(n % 20), 'a' + (int)(n / 20 % 20), segments[n % 4],
+	         skills[n % 8], skills[(n + 1 + n / 8 % 7) % 8]);
+}
+
 static void prepare(struct run *r, struct conn *c, enum kind k)
 {
 	char url[256];
@@ -80,6 +115,11 @@ static void prepare(struct run *r, struct conn *c, enum kind k)
 	case K_CREATE:
 		snprintf(url, sizeof(url), "http://r/v1/persons");
 		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, person_json);
+		break;
+	case K_VARIED:
+		snprintf(url, sizeof(url), "http://r/v1/persons");
+		varied_person(r, c);
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, c->req);
 		break;
 	case K_READ:
 		snprintf(url, sizeof(url), "http://r/v1/persons/%s",
@@ -146,6 +186,8 @@ static enum kind pick(struct run *r, const char *workload)
 
 	if (strcmp(workload, "create") == 0)
 		return K_CREATE;
+	if (strcmp(workload, "create-varied") == 0)
+		return K_VARIED;
 	if (strcmp(workload, "read") == 0)
 		return K_READ;
 	if (strcmp(workload, "custody") == 0)
@@ -192,13 +234,15 @@ int main(int argc, char **argv)
 			json = 1;
 			break;
 		default:
-			fprintf(stderr, "usage: loadgen -s SOCKET [-c CONNS] [-t SECONDS] [-w "
-			                "create|read|custody|list|health|mix] [--json]\n");
+			fprintf(stderr,
+			        "usage: loadgen -s SOCKET [-c CONNS] [-t SECONDS] [-w "
+			        "create|create-varied|read|custody|list|health|mix] [--json]\n");
 			return 64;
 		}
 	}
 	if (r.socket == NULL || conns < 1 || seconds < 1)
 		return 64;
+	r.mark = (unsigned)getpid() ^ (unsigned)time(NULL) << 16; /* ids unique across runs */
 	curl_global_init(CURL_GLOBAL_NOTHING);
 	cs = calloc((size_t)conns, sizeof(*cs)); // NOLINT(bugprone-sizeof-expression): pointers
 	for (int i = 0; i < conns; i++)
