@@ -56,8 +56,8 @@ while read -r id; do
 	[ "$RC" = 0 ] || missing=$((missing + 1))
 done < <(cat "$T"/out/acked.*)
 check "every acknowledged write survived $ROUNDS kill -9s ($missing missing)" test "$missing" = 0
-lone=$(wc -l <"$T/out/acked.lone")
-check "the lone client had writes acknowledged too ($lone)" test "$lone" -gt 0
+lone=$(cat "$T/out/acked.lone" 2>/dev/null | wc -l)
+[ "$ROUNDS" -lt 2 ] || check "the lone client had writes acknowledged too ($lone)" test "$lone" -gt 0
 echo "crash: $ROUNDS kill -9s under 3 writing clients or a lone one, $total acknowledged writes ($lone lone), $missing missing"
 as $AUDITOR audit verify --state "$T/out/audit.json" --deep
 expect 0 "the log and every record verify --deep, consistent with the state before the kills"
