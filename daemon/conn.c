@@ -7,9 +7,9 @@
  * connection is known here from its birth, when evhttp asks for its
  * bufferevent (evhttp_set_bevcb). We hold one extra reference to it: the
  * bufferevent outlives evhttp's use, and a connection evhttp has let go shows
- * as a bufferevent with no callbacks, which the sweep then releases, closing
- * the socket (up to a quarter second after evhttp let go, which no client
- * notices: every reply carries its length). A new connection is admitted on
+ * as a bufferevent with no callbacks, which the next sweep or admission then
+ * frees. evhttp has closed the socket itself by then, so a client sees its
+ * end at once; only the small struct waits. A new connection is admitted on
  * the next loop turn, once its socket is known: over a limit it gets a 503
  * and is shut. The sweep, four times a second, also shuts connections that
  * have neither a request in progress nor finished one within client_timeout:
