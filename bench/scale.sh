@@ -3,7 +3,8 @@
 # each with its blind indexes) and ENTRIES audit entries (default 10,000,000),
 # built with rotate-bench -B -e. Prints the daemon's start time, its memory
 # (private, and LMDB's shared page cache apart), audited read and durable create
-# latency at 1 and 64 connections, and bytes on disk per person and per audit
+# latency at 1 and 64 connections (creates of one constant person and of a
+# different person each time), and bytes on disk per person and per audit
 # entry (from mdb_stat's page counts). Run as root from the checkout, after a
 # build:   bench/scale.sh [PERSONS] [ENTRIES] [SECONDS]
 set -euo pipefail
@@ -43,7 +44,7 @@ mem() { # private and shared (LMDB page cache) resident memory of rosterd, MiB
 lg() { "$B/loadgen" --json -s "$D/sock" -w "$1" -c "$2" -t "$SECS" | python3 -c '
 import json, sys
 r = json.load(sys.stdin)
-print("{workload:7} c={connections:<3} {rps:>8.0f} req/s  p50 {p50_ms:.3f} ms  "
+print("{workload:13} c={connections:<3} {rps:>8.0f} req/s  p50 {p50_ms:.3f} ms  "
       "p99 {p99_ms:.3f} ms  p99.9 {p999_ms:.3f} ms".format(**r))'; }
 
 cold=$(start)
@@ -52,6 +53,8 @@ lg read 1
 lg read 64
 lg create 1
 lg create 64
+lg create-varied 1
+lg create-varied 64
 echo "after load:   $(mem)"
 kill -TERM "$(cat "$D/pid")"
 wait "$(cat "$D/pid")" 2>/dev/null || true
