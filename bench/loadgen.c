@@ -50,8 +50,8 @@ struct run {
 	size_t nlat, cap;
 	size_t errors;
 	unsigned seed;
-	unsigned long varied; /* varied persons made, and this run's mark in their ids */
-	unsigned mark;
+	unsigned long varied; /* varied persons made so far */
+	unsigned mark;        /* in their national ids: unique across runs */
 };
 
 static double now(void)
