@@ -137,6 +137,7 @@ struct store {
 	pthread_rwlock_t resize;
 	struct journal *journal; /* while rosterd serves: what each commit changed */
 	int failed;              /* the first failed change of the writer's transaction */
+	off_t primed;            /* data.mdb is allocated and cached up to here (prime.c) */
 };
 
 int store_open(struct store *st, const char *dir, size_t map_size, int create,
@@ -153,6 +154,7 @@ const char *store_db_name(struct store *st, MDB_dbi dbi);
 int store_db_find(struct store *st, const char *name, MDB_dbi *dbi);
 size_t store_db_count(void);
 MDB_dbi store_db_at(struct store *st, size_t i);
+void store_prime(struct store *st);
 
 /* journal.c: a sequential log of each commit's changes, synced once per commit,
  * while LMDB writes its pages without syncing until a checkpoint. */

@@ -326,6 +326,7 @@ static void writer_after(struct server *srv, struct writer *wr)
 
 	if (!writer_failed(srv) && journal_after(&srv->store, &err) < 0)
 		writer_fail(wr, &err);
+	store_prime(&srv->store);
 	journal_stats(&srv->store, &js);
 	pthread_mutex_lock(&wr->lock);
 	wr->stats.journal = js;
