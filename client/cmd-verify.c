@@ -27,6 +27,7 @@ struct vrun {
 	char *note;      /* the signed checkpoint verified against */
 	json_t *trusted; /* every key vouched for by a hand-over from the first one */
 	uint64_t size;   /* the checkpoint verified against */
+	uint64_t fed;    /* entries read into the verifier */
 	uint8_t root[MERKLE_HASH];
 	struct verifier v;
 };
@@ -285,7 +286,7 @@ done:
 	return rc;
 }
 
-static int feed_lines(struct vrun *vr, char *buf, uint64_t *fed)
+static int feed_lines(struct vrun *vr, char *buf, uint64_t *fed, uint64_t upto)
 {
 	size_t n = 0, cap = 0;
 	char **lines = NULL;
@@ -297,18 +298,44 @@ static int feed_lines(struct vrun *vr, char *buf, uint64_t *fed)
 		lines[n++] = p;
 	}
 	(void)cap;
-	for (size_t i = 0; i < n && *fed < vr->size && rc == 0; i++, (*fed)++)
+	for (size_t i = 0; i < n && *fed < upto && rc == 0; i++, (*fed)++)
 		rc = verifier_entry(&vr->v, lines[i], strlen(lines[i]),
 		                    (const char *const *)lines + i + 1, n - i - 1);
 	free(lines);
 	return rc;
 }
 
+/* Entries from vr->fed up to upto, from the daemon a page at a time, into the
+ * verifier; a failure is left in vr->v.failure. */
+static int fetch_entries(struct vrun *vr, uint64_t upto, int tty)
+{
+	char path[128];
+
+	while (vr->fed < upto) {
+		struct response r;
+		int rc;
+
+		snprintf(path, sizeof(path), "/v1/audit/entries?from=%llu&limit=%d",
+		         (unsigned long long)vr->fed, PAGE);
+		if ((rc = http_request(vr->ctl, "GET", path, NULL, &r)) != 0)
+			return rc;
+		if (r.status != 200)
+			return http_finish(vr->ctl, &r, NULL);
+		if (r.len == 0 || feed_lines(vr, r.body, &vr->fed, upto) < 0) {
+			response_free(&r);
+			break;
+		}
+		response_free(&r);
+		if (tty) /* a long log shows how far the check has come */
+			fprintf(stderr, "\rverifying %llu of %llu entries",
+			        (unsigned long long)vr->fed, (unsigned long long)upto);
+	}
+	return 0;
+}
+
 static int check_entries(struct vrun *vr)
 {
-	int tty = isatty(2) && vr->size > PAGE;
-	uint64_t fed = 0;
-	char path[128];
+	int tty = isatty(2) && vr->size > PAGE, rc;
 
 	if (vr->offline) {
 		char *buf = slurp(vr->export_path);
@@ -316,28 +343,10 @@ static int check_entries(struct vrun *vr)
 		if (buf == NULL)
 			return cmd_usage_error(&cmd_audit_verify_entry, "cannot read export %s",
 			                       vr->export_path);
-		feed_lines(vr, buf, &fed);
+		feed_lines(vr, buf, &vr->fed, vr->size);
 		free(buf);
-	} else {
-		while (fed < vr->size) {
-			struct response r;
-			int rc;
-
-			snprintf(path, sizeof(path), "/v1/audit/entries?from=%llu&limit=%d",
-			         (unsigned long long)fed, PAGE);
-			if ((rc = http_request(vr->ctl, "GET", path, NULL, &r)) != 0)
-				return rc;
-			if (r.status != 200)
-				return http_finish(vr->ctl, &r, NULL);
-			if (r.len == 0 || feed_lines(vr, r.body, &fed) < 0) {
-				response_free(&r);
-				break;
-			}
-			response_free(&r);
-			if (tty) /* a long log shows how far the check has come */
-				fprintf(stderr, "\rverifying %llu of %llu entries",
-				        (unsigned long long)fed, (unsigned long long)vr->size);
-		}
+	} else if ((rc = fetch_entries(vr, vr->size, tty)) != 0) {
+		return rc;
 	}
 	if (tty && !vr->offline)
 		fputc('\n', stderr);
@@ -346,19 +355,36 @@ static int check_entries(struct vrun *vr)
 	return 0;
 }
 
+/* Both ways: every stored value (records and custody entries) is the ciphertext
+ * the log last recorded for it, and every value the log recorded a write of is
+ * still stored (nothing is ever deleted through the daemon). */
 static int check_records(struct vrun *vr)
 {
-	json_t *page, *rec;
+	json_t *page, *rec, *stored = json_object(), *w;
+	json_int_t size;
+	const char *id;
 	size_t i;
 	int rc = 0;
 
 	if ((page = get_json(vr->ctl, "GET", "/v1/audit/digests", &rc)) == NULL)
-		return rc;
+		goto done;
+	/* Writes since the checkpoint verified against are in entries past it: those
+	 * are read too, chained to the verified ones, before the values are matched. */
+	size = json_integer_value(json_object_get(page, "size"));
+	if (size > 0 && (uint64_t)size > vr->fed &&
+	    (rc = fetch_entries(vr, (uint64_t)size, 0)) != 0)
+		goto done;
+	if (vr->v.failure) {
+		rc = verify_failed("%s", vr->v.failure);
+		goto done;
+	}
 	json_array_foreach(json_object_get(page, "items"), i, rec)
 	{
-		const char *id = json_string_value(json_object_get(rec, "id"));
-		json_t *w = json_object_get(vr->v.written, id);
 		char what[256];
+
+		id = json_string_value(json_object_get(rec, "id"));
+		w = json_object_get(vr->v.written, id);
+		json_object_set(stored, id, json_true());
 
 		if (w == NULL || strcmp(json_string_value(json_object_get(w, "object")),
 		                        json_string_value(json_object_get(rec, "object"))) != 0) {
@@ -371,9 +397,21 @@ static int check_records(struct vrun *vr)
 			if (w == NULL)
 				what[strlen(what) - 1] = '\0';
 			rc = verify_failed("%s: changed behind the daemon's back", what);
+			goto done;
+		}
+	}
+	json_object_foreach(vr->v.written, id, w)
+	{
+		if (json_object_get(stored, id) == NULL) {
+			rc = verify_failed(
+			    "record %s: the log recorded its write at entry %lld, but "
+			    "it is not stored: deleted behind the daemon's back",
+			    id, (long long)json_integer_value(json_object_get(w, "seq")));
 			break;
 		}
 	}
+done:
+	json_decref(stored);
 	json_decref(page);
 	return rc;
 }

@@ -255,7 +255,10 @@ static int digests_apply(struct wtxn *w, struct op *op)
 	const struct {
 		const char *name;
 		MDB_dbi dbi;
-	} dbs[] = {{"persons", st->persons}, {"documents", st->documents}, {"travel", st->travel}};
+	} dbs[] = {{"persons", st->persons},
+	           {"documents", st->documents},
+	           {"travel", st->travel},
+	           {"custody", st->custody}};
 	json_t *items = json_array();
 
 	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
@@ -280,7 +283,8 @@ static int digests_apply(struct wtxn *w, struct op *op)
 			return store_mdb_err(&op->err, rc, "reading record digests");
 		}
 	}
-	op->reply = json_pack("{s:o}", "items", items);
+	/* The log's size in this snapshot: every write of these values is below it. */
+	op->reply = json_pack("{s:o, s:I}", "items", items, "size", (json_int_t)w->log_size);
 	return 0;
 }
 

@@ -189,9 +189,10 @@ static int custody_apply(struct wtxn *w, struct op *op)
 		goto done;
 	}
 	rec_stamp(w, doc, 0);
-	/* The entry first: op->object ends as the document's digest, which the log
-	 * records for it. */
+	/* The entry first, with an audit entry naming its digest; op->object then
+	 * ends as the document's digest, which the op's own entry records. */
 	if ((rc = rec_put(w, st->custody, "custody", eid, entry, op, &op->err)) ||
+	    (rc = audit_sub_entry(w, op, "custody.entry", eid, &op->err)) ||
 	    (rc = rec_put_reply(w, st->documents, "documents", op->target, doc, op)) ||
 	    (rc = rec_state_move(w, st->doc_by_state, "custody", from, str(doc, "custody"),
 	                         op->target)))
@@ -267,4 +268,45 @@ int custody_migrate(struct wtxn *w, struct roster_err *err)
 		log_info("moved the custody history of %zu document(s) out of their records",
 		         moved);
 	return rc;
+}
+
+/* Registries before 0.5 named a custody entry in the log only through its
+ * document's digest. Names each stored entry's digest once (entries by rosterd,
+ * as for a re-encryption), so `audit verify --deep` can match every stored entry
+ * to the log, and the writes of this version name each new one themselves. */
+int custody_audit_all(struct wtxn *w, struct roster_err *err)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t named = 0;
+	int rc = mdb_cursor_open(w->txn, w->srv->store.custody, &cur);
+
+	if (rc)
+		return store_mdb_err(err, rc, "reading custody entries");
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		char eid[CUSTODY_EVENT_ID_MAX], hex[65];
+		uint8_t digest[32];
+		int arc;
+
+		if (k.mv_size >= sizeof(eid)) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		memcpy(eid, k.mv_data, k.mv_size);
+		eid[k.mv_size] = '\0';
+		roster_sha256(digest, v.mv_data, v.mv_size);
+		roster_hex_encode(hex, digest, sizeof(digest));
+		if ((arc = audit_own_entry(w, "custody.entry", eid, hex, err)) != 0) {
+			mdb_cursor_close(cur);
+			return arc;
+		}
+		named++;
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		return store_mdb_err(err, rc, "reading custody entries");
+	if (named > 0)
+		log_info("named %zu custody entries in the audit log", named);
+	return 0;
 }

@@ -176,26 +176,54 @@ static void master_discard_next(struct server *srv)
 	free(next);
 }
 
-/* One-time changes of the stored format, each marked done in meta. */
+/* One-time changes of the stored format, in order, each marked done in meta. */
+static const struct upgrade {
+	const char *done;
+	int (*run)(struct wtxn *w, struct roster_err *err);
+} upgrades[] = {
+    {"custody_events", custody_migrate},  /* 0.3: history out of document records */
+    {"custody_audit", custody_audit_all}, /* 0.5: each custody entry named in the log */
+};
+
+static int upgrade_done(struct wtxn *w, const struct upgrade *u)
+{
+	MDB_val k = {strlen(u->done), (void *)u->done}, v;
+
+	return mdb_get(w->txn, w->srv->store.meta, &k, &v) == 0;
+}
+
+static int upgrade_run(struct wtxn *w, const struct upgrade *u, struct roster_err *err)
+{
+	MDB_val k = {strlen(u->done), (void *)u->done};
+	int rc;
+
+	if ((rc = u->run(w, err)) != 0)
+		return rc;
+	if ((rc = mdb_put(w->txn, w->srv->store.meta, &k, &(MDB_val){1, "1"}, 0)) != 0)
+		return rc == MDB_MAP_FULL ? ROSTER_RETRY
+		                          : store_mdb_err(err, rc, "upgrading the registry");
+	return 0;
+}
+
 static int registry_upgrade_once(struct server *srv, struct roster_err *err)
 {
 	struct wtxn w = {.srv = srv, .keys = &srv->keys};
-	MDB_val k = {14, "custody_events"}, v;
+	size_t i, pending = 0;
 	int rc;
 
 	if ((rc = mdb_txn_begin(srv->store.env, NULL, 0, &w.txn)) != 0)
 		return store_mdb_err(err, rc, "upgrading the registry");
-	if (mdb_get(w.txn, srv->store.meta, &k, &v) == 0) {
+	for (i = 0; i < sizeof(upgrades) / sizeof(upgrades[0]); i++)
+		pending += !upgrade_done(&w, &upgrades[i]);
+	if (pending == 0) {
 		mdb_txn_abort(w.txn);
 		return 0;
 	}
 	roster_time_rfc3339(w.now, time(NULL));
 	rc = audit_head_load(w.txn, srv->store.audit, &w.log_size, w.head, err);
-	if (rc == 0)
-		rc = custody_migrate(&w, err);
-	if (rc == 0 && (rc = mdb_put(w.txn, srv->store.meta, &k, &(MDB_val){1, "1"}, 0)) != 0)
-		rc = rc == MDB_MAP_FULL ? ROSTER_RETRY
-		                        : store_mdb_err(err, rc, "upgrading the registry");
+	for (i = 0; rc == 0 && i < sizeof(upgrades) / sizeof(upgrades[0]); i++)
+		if (!upgrade_done(&w, &upgrades[i]))
+			rc = upgrade_run(&w, &upgrades[i], err);
 	if (rc != 0) {
 		mdb_txn_abort(w.txn);
 		return rc;

@@ -280,6 +280,8 @@ uint64_t writer_log_size(struct server *srv);
 /* entry.c: an op's audit entry (also the genesis entry, at init). */
 enum outcome outcome_of(int status);
 int audit_append(struct wtxn *w, struct op *op, struct roster_err *err);
+int audit_sub_entry(struct wtxn *w, const struct op *op, const char *action, const char *target,
+                    struct roster_err *err);
 int audit_head_load(MDB_txn *txn, MDB_dbi audit, uint64_t *size, uint8_t head[32],
                     struct roster_err *err);
 
@@ -353,6 +355,8 @@ void snapshot_keys_release(struct server *srv, int publish);
 int custody_event_id(char out[CUSTODY_EVENT_ID_MAX], const char *doc, long long n);
 /* Moves the history of documents stored before 0.3 out of their records (once). */
 int custody_migrate(struct wtxn *w, struct roster_err *err);
+/* Names every stored custody entry in the log, for registries from before 0.5 (once). */
+int custody_audit_all(struct wtxn *w, struct roster_err *err);
 /* rotate.c: an audit entry written by rosterd itself. */
 int audit_own_entry(struct wtxn *w, const char *action, const char *target, const char *object,
                     struct roster_err *err);

@@ -110,16 +110,39 @@ static int check_log(struct server *srv, MDB_txn *txn, struct verifier *v, uint6
 	return 0;
 }
 
-/* Every entry of a document's history opens, and as many as the document counts. */
-static int check_history(struct wtxn *w, const char *id, const json_t *doc, uint64_t *n,
-                         struct roster_err *err)
+/* A stored value is the ciphertext its last audited write recorded. */
+static int logged(const struct verifier *v, const char *id, const MDB_val *val)
+{
+	json_t *last = json_object_get(v->written, id);
+	uint8_t digest[32];
+	char hex[65];
+
+	roster_sha256(digest, val->mv_data, val->mv_size);
+	roster_hex_encode(hex, digest, 32);
+	return last && strcmp(json_string_value(json_object_get(last, "object")), hex) == 0;
+}
+
+/* Registries from 0.5 on name each custody entry in the log (custody_audit_all). */
+static int custody_audited(struct server *srv, MDB_txn *txn)
+{
+	MDB_val k = {13, "custody_audit"}, v;
+
+	return mdb_get(txn, srv->store.meta, &k, &v) == 0;
+}
+
+/* Every entry of a document's history opens, and as many as the document counts;
+ * where the log names each entry, each is the ciphertext it recorded. */
+static int check_history(struct wtxn *w, const struct verifier *v, const char *id,
+                         const json_t *doc, uint64_t *n, struct roster_err *err)
 {
 	long long events = json_integer_value(json_object_get(doc, "events"));
+	int audited = custody_audited(w->srv, w->txn);
 	char eid[CUSTODY_EVENT_ID_MAX];
 
 	for (long long i = 1; i <= events; i++) {
 		uint8_t *pt = NULL;
 		size_t len = 0;
+		MDB_val k, val;
 
 		if (w->srv->store.custody == 0 || custody_event_id(eid, id, i) < 0 ||
 		    rec_open(w, w->srv->store.custody, "custody", eid, &pt, &len, err) < 0)
@@ -130,7 +153,42 @@ static int check_history(struct wtxn *w, const char *id, const json_t *doc, uint
 			    id, i, events);
 		sodium_memzero(pt, len);
 		free(pt);
+		k.mv_size = strlen(eid);
+		k.mv_data = eid;
+		if (audited && (mdb_get(w->txn, w->srv->store.custody, &k, &val) != 0 ||
+		                !logged(v, eid, &val)))
+			return roster_err_set(err, 0, "backup",
+			                      "custody entry %s is not the ciphertext its audited "
+			                      "write recorded",
+			                      eid);
 		(*n)++;
+	}
+	return 0;
+}
+
+/* Nothing is deleted through the daemon: every value the log recorded a write of
+ * is stored. */
+static int check_written_stored(struct server *srv, MDB_txn *txn, const struct verifier *v,
+                                struct roster_err *err)
+{
+	const MDB_dbi dbis[] = {srv->store.persons, srv->store.documents, srv->store.travel,
+	                        srv->store.custody};
+	const char *id;
+	json_t *last;
+
+	json_object_foreach(v->written, id, last)
+	{
+		MDB_val k = {strlen(id), (void *)id}, val;
+		int found = 0;
+
+		for (size_t i = 0; i < sizeof(dbis) / sizeof(dbis[0]) && !found; i++)
+			found = dbis[i] != 0 && mdb_get(txn, dbis[i], &k, &val) == 0;
+		if (!found)
+			return roster_err_set(
+			    err, 0, "backup",
+			    "record %s: the log recorded its write at entry %lld, but it is not "
+			    "stored",
+			    id, (long long)json_integer_value(json_object_get(last, "seq")));
 	}
 	return 0;
 }
@@ -155,23 +213,18 @@ static int check_records(struct server *srv, MDB_txn *txn, struct verifier *v, u
 		mdb_cursor_open(txn, dbs[i].dbi, &cur);
 		for (rc = mdb_cursor_get(cur, &k, &val, MDB_FIRST); rc == 0;
 		     rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT), (*n)++) {
-			char id[ROSTER_ID_MAX], hex[65];
-			uint8_t digest[32];
-			json_t *rec, *last;
+			char id[ROSTER_ID_MAX];
+			json_t *rec;
 
 			snprintf(id, sizeof(id), "%.*s", (int)k.mv_size, (char *)k.mv_data);
 			if (rec_get(&w, dbs[i].dbi, dbs[i].name, id, &rec, err) < 0)
 				break;
 			bad = dbs[i].dbi == srv->store.documents &&
-			      check_history(&w, id, rec, n, err) < 0;
+			      check_history(&w, v, id, rec, n, err) < 0;
 			json_decref(rec);
 			if (bad)
 				break;
-			roster_sha256(digest, val.mv_data, val.mv_size);
-			roster_hex_encode(hex, digest, 32);
-			last = json_object_get(v->written, id);
-			if (last == NULL ||
-			    strcmp(json_string_value(json_object_get(last, "object")), hex) != 0) {
+			if (!logged(v, id, &val)) {
 				roster_err_set(
 				    err, 0, "backup",
 				    "record %s in %s is not the ciphertext its last audited "
@@ -199,7 +252,8 @@ int verify_backup(struct config *cfg, const char *path)
 	verifier_init(&v, 1);
 	if (open_backup(&srv, path, &txn, &err) < 0 ||
 	    check_log(&srv, txn, &v, &entries, &checkpoints, &err) < 0 ||
-	    check_records(&srv, txn, &v, &records, &err) < 0) {
+	    check_records(&srv, txn, &v, &records, &err) < 0 ||
+	    check_written_stored(&srv, txn, &v, &err) < 0) {
 		fprintf(stderr, "rosterd: backup %s does NOT verify: %s\n", path, err.message);
 	} else {
 		printf("backup %s verifies: %llu audit entries chained and matching %llu signed "

@@ -113,6 +113,14 @@ mapfile -t pk < <("$TAMPER" "$T/out/backup2" persons keys)
 "$ROSTERD" verify-backup -c "$CONF" "$T/out/backup2" >"$T/vb.out" 2>&1
 check "verify-backup catches a moved record" test $? = 1
 check "and names it" grep -q "does NOT verify: record" "$T/vb.out"
+# A record deleted from a copy: the log recorded its write, the copy lacks it.
+cp -a "$T/out/backup1" "$T/out/backup3"
+"$TAMPER" "$T/out/backup3" persons del "${pk[2]}"
+gone=$(python3 -c 'import sys; print(bytes.fromhex(sys.argv[1]).decode())' "${pk[2]}")
+"$ROSTERD" verify-backup -c "$CONF" "$T/out/backup3" >"$T/vb.out" 2>&1
+check "verify-backup catches a deleted record" test $? = 1
+check "and names it as not stored ($(tail -n1 "$T/vb.out"))" \
+	grep -q "record $gone: the log recorded its write at entry [0-9]*, but it is not stored" "$T/vb.out"
 printf '%064d\n' 5 >"$T/master.key"
 "$ROSTERD" verify-backup -c "$CONF" "$T/out/backup1" >"$T/vb.out" 2>&1
 check "verify-backup refuses the wrong master key" grep -q "does not open" "$T/vb.out"

@@ -7,8 +7,13 @@
 new_registry
 for i in 1 2 3; do add_person; done
 as $CLERK --json doc add --person "$PID" --type passport --number P1 --country DE --expires 2031-01-01
+DID=$(field "$OUT" id)
 cp -a "$T/data" "$T/data.old" # an older copy, for the rollback case (taken live: LMDB allows it)
 for i in 1 2 3 4 5; do add_person; done
+# Two custody events: each stores a history entry of its own beside the document.
+as $CLERK doc custody "$DID" surrender --to employer
+as $CLERK doc custody "$DID" release
+expect 0 "custody events recorded"
 STATE=$T/out/state.json
 
 verify() { # verify [args]: as the auditor, with the baseline state
@@ -143,6 +148,39 @@ expect 0 "a swapped record leaves the log itself intact"
 verify --deep
 expect 1 "--deep catches a record changed behind the daemon's back"
 check "it names the record ($ERR)" contains "$ERR" "record $p0 in persons"
+
+# 4b. A custody history entry's ciphertext replaced with the other's: --deep
+# matches history entries to the log too (each custody event names its entry).
+reset
+mapfile -t ckeys < <("$TAMPER" "$T/data" custody keys)
+check "two history entries stored" test "${#ckeys[@]}" = 2
+"$TAMPER" "$T/data" custody put "${ckeys[0]}" "$("$TAMPER" "$T/data" custody get "${ckeys[1]}")"
+c0=$(python3 -c 'import sys; print(bytes.fromhex(sys.argv[1]).decode())' "${ckeys[0]}")
+start_daemon
+verify --deep
+expect 1 "--deep catches a history entry changed behind the daemon's back"
+check "it names the entry ($ERR)" contains "$ERR" "record $c0 in custody"
+
+# 4c. A history entry deleted: the log names it, the store lacks it.
+reset
+"$TAMPER" "$T/data" custody del "${ckeys[1]}"
+c1=$(python3 -c 'import sys; print(bytes.fromhex(sys.argv[1]).decode())' "${ckeys[1]}")
+start_daemon
+verify
+expect 0 "a deleted history entry leaves the log itself intact"
+verify --deep
+expect 1 "--deep catches a deleted history entry"
+check "it names the entry as deleted ($ERR)" contains "$ERR" "record $c1: the log recorded its write"
+check "and says deleted ($ERR)" contains "$ERR" "deleted behind the daemon's back"
+
+# 4d. A whole person deleted (records are never deleted through the daemon).
+reset
+"$TAMPER" "$T/data" persons del "${pkeys[2]}"
+p2=$(python3 -c 'import sys; print(bytes.fromhex(sys.argv[1]).decode())' "${pkeys[2]}")
+start_daemon
+verify --deep
+expect 1 "--deep catches a deleted person"
+check "it names the person ($ERR)" contains "$ERR" "record $p2: the log recorded its write"
 
 # 5. The whole data dir restored from an older copy: a rollback.
 reset
