@@ -5,7 +5,6 @@
  * tree) inside the transaction of the op's changes. writer.c calls it for
  * every op of a batch; init.c for the genesis entry.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "rosterd.h"
@@ -45,20 +44,6 @@ int audit_head_load(MDB_txn *txn, MDB_dbi audit, uint64_t *size, uint8_t head[32
 	return rc ? store_mdb_err(err, rc, "reading the audit log's last entry") : 0;
 }
 
-/* A value an op stores beside its target (a document's custody entry) gets an
- * entry of its own, attributed to the op's caller and naming the digest the
- * value's write left in op->object, so that `audit verify --deep` finds every
- * stored value in the log. It comes before the op's own entry. */
-int audit_sub_entry(struct wtxn *w, const struct op *op, const char *action, const char *target,
-                    struct roster_err *err)
-{
-	struct op sub = {.action = action, .status = 201, .outcome = OUT_OK, .peer = op->peer};
-
-	snprintf(sub.target, sizeof(sub.target), "%s", target);
-	snprintf(sub.object, sizeof(sub.object), "%s", op->object);
-	return audit_append(w, &sub, err);
-}
-
 int audit_append(struct wtxn *w, struct op *op, struct roster_err *err)
 {
 	char prev[2 * ROSTER_HASH_BYTES + 1];
@@ -74,7 +59,10 @@ int audit_append(struct wtxn *w, struct op *op, struct roster_err *err)
 	                                .object = op->object,
 	                                .prev = prev,
 	                                .status = op->status,
-	                                .targets = op->targets};
+	                                .targets = op->targets,
+	                                .stored_target =
+	                                    op->stored_target[0] ? op->stored_target : NULL,
+	                                .stored_object = op->stored_object};
 	char *bytes;
 	size_t len;
 	int rc;

@@ -189,11 +189,13 @@ static int custody_apply(struct wtxn *w, struct op *op)
 		goto done;
 	}
 	rec_stamp(w, doc, 0);
-	/* The entry first, with an audit entry naming its digest; op->object then
-	 * ends as the document's digest, which the op's own entry records. */
-	if ((rc = rec_put(w, st->custody, "custody", eid, entry, op, &op->err)) ||
-	    (rc = audit_sub_entry(w, op, "custody.entry", eid, &op->err)) ||
-	    (rc = rec_put_reply(w, st->documents, "documents", op->target, doc, op)) ||
+	/* The entry first: its digest goes to the op's audit entry as "stored", and
+	 * op->object ends as the document's digest, which the entry records for it. */
+	if ((rc = rec_put(w, st->custody, "custody", eid, entry, op, &op->err)) == 0) {
+		snprintf(op->stored_target, sizeof(op->stored_target), "%s", eid);
+		memcpy(op->stored_object, op->object, sizeof(op->stored_object));
+	}
+	if (rc || (rc = rec_put_reply(w, st->documents, "documents", op->target, doc, op)) ||
 	    (rc = rec_state_move(w, st->doc_by_state, "custody", from, str(doc, "custody"),
 	                         op->target)))
 		goto done;
@@ -273,7 +275,7 @@ int custody_migrate(struct wtxn *w, struct roster_err *err)
 /* Registries before 0.5 named a custody entry in the log only through its
  * document's digest. Names each stored entry's digest once (entries by rosterd,
  * as for a re-encryption), so `audit verify --deep` can match every stored entry
- * to the log, and the writes of this version name each new one themselves. */
+ * to the log; each custody event of this version names its own ("stored"). */
 int custody_audit_all(struct wtxn *w, struct roster_err *err)
 {
 	MDB_cursor *cur;

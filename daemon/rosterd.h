@@ -220,6 +220,9 @@ struct op {
 	struct evbuffer *reply_raw; /* or the reply already serialised (records read as stored) */
 	json_t *targets;            /* ids read by a list, for the entry */
 	char object[2 * ROSTER_HASH_BYTES + 1];
+	/* A value stored beside the target (a custody history entry), named in the
+	 * entry's "stored" member with its digest; "" for none. */
+	char stored_target[ROSTER_ID_MAX], stored_object[2 * ROSTER_HASH_BYTES + 1];
 	enum outcome outcome;
 	struct roster_err err;
 	json_t *err_details; /* more about the error, such as every refused row */
@@ -280,8 +283,6 @@ uint64_t writer_log_size(struct server *srv);
 /* entry.c: an op's audit entry (also the genesis entry, at init). */
 enum outcome outcome_of(int status);
 int audit_append(struct wtxn *w, struct op *op, struct roster_err *err);
-int audit_sub_entry(struct wtxn *w, const struct op *op, const char *action, const char *target,
-                    struct roster_err *err);
 int audit_head_load(MDB_txn *txn, MDB_dbi audit, uint64_t *size, uint8_t head[32],
                     struct roster_err *err);
 

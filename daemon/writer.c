@@ -50,6 +50,7 @@ static void op_reset(struct op *op)
 	json_decref(op->targets);
 	op->targets = NULL;
 	op->object[0] = '\0';
+	op->stored_target[0] = op->stored_object[0] = '\0';
 	op->status = 200;
 	memset(&op->err, 0, sizeof(op->err));
 }
@@ -246,6 +247,7 @@ static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
 			op->status = op->err.status ? op->err.status : 500;
 			op_reply_clear(op);
 			op->object[0] = '\0';
+			op->stored_target[0] = op->stored_object[0] = '\0';
 		}
 		op->outcome = outcome_of(op->status);
 		if ((rc = audit_append(&w, op, err)) != 0)

@@ -35,8 +35,15 @@ static int valid(const char *s)
 char *roster_audit_entry_dump(const struct roster_audit_fields *f, size_t *len,
                               struct roster_err *err)
 {
-	const char *strs[] = {f->time,    f->user,   f->action, f->target,
-	                      f->outcome, f->object, f->prev};
+	const char *strs[] = {f->time,
+	                      f->user,
+	                      f->action,
+	                      f->target,
+	                      f->outcome,
+	                      f->object,
+	                      f->prev,
+	                      f->stored_target ? f->stored_object : "",
+	                      f->stored_target ? f->stored_target : ""};
 	struct roster_canon_buf b = {0};
 	size_t i;
 
@@ -62,6 +69,13 @@ char *roster_audit_entry_dump(const struct roster_audit_fields *f, size_t *len,
 	roster_canon_int(&b, (long long)f->seq);
 	member(&b, ",\"status\":");
 	roster_canon_int(&b, f->status);
+	if (f->stored_target) {
+		member(&b, ",\"stored\":{\"object\":");
+		roster_canon_str(&b, f->stored_object);
+		member(&b, ",\"target\":");
+		roster_canon_str(&b, f->stored_target);
+		member(&b, "}");
+	}
 	member(&b, ",\"target\":");
 	roster_canon_str(&b, f->target);
 	if (f->targets) {

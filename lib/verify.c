@@ -125,10 +125,18 @@ int verifier_entry(struct verifier *v, const char *line, size_t len, const char 
 		const char *obj = json_string_value(json_object_get(e, "object"));
 		const char *target = json_string_value(json_object_get(e, "target"));
 
+		json_t *stored = json_object_get(e, "stored");
+		const char *sobj = json_string_value(json_object_get(stored, "object"));
+		const char *starget = json_string_value(json_object_get(stored, "target"));
+
 		if (obj && obj[0] && target && target[0])
 			json_object_set_new(
 			    v->written, target,
 			    json_pack("{s:s, s:I}", "object", obj, "seq", (json_int_t)seq));
+		if (sobj && sobj[0] && starget && starget[0])
+			json_object_set_new(
+			    v->written, starget,
+			    json_pack("{s:s, s:I}", "object", sobj, "seq", (json_int_t)seq));
 		json_decref(e);
 	}
 	return check_roots(v);

@@ -15,7 +15,8 @@
 #define ROSTER_HASH_BYTES 32
 
 /* What one entry records. Strings are NUL-terminated; targets is NULL or an array
- * of the ids a list returned. */
+ * of the ids a list returned; stored_target is NULL, or a value the request stored
+ * beside its target (a custody history entry) with its digest in stored_object. */
 struct roster_audit_fields {
 	uint64_t seq;
 	const char *time;
@@ -23,6 +24,7 @@ struct roster_audit_fields {
 	const char *user, *action, *target, *outcome, *object, *prev;
 	int status;
 	const json_t *targets;
+	const char *stored_target, *stored_object;
 };
 
 /* The entry's canonical bytes (malloc'd, NUL-terminated), written directly in RFC

@@ -39,20 +39,19 @@ as $CLERK --json doc custody "$DID" surrender --to employer --custodian "HR safe
 expect 0 "surrender to the employer"
 check "custody is employer" test "$(field "$OUT" custody)" = employer
 check "custodian recorded" test "$(field "$OUT" custodian)" = "HR safe, site 2"
-# The history entry the event stored is named in the log by an entry of its own,
-# attributed to the clerk, just before the event's own entry.
+# The history entry the event stored is named, with its digest, in the event's
+# own audit entry (the clerk's).
 as $AUDITOR audit export
 printf '%s\n' "$OUT" >"$T/out/custody-log.jsonl"
 python3 - "$T/out/custody-log.jsonl" "$DID" "$CLERK" >"$T/out/custody-log.txt" 2>&1 <<'PY' || true
 import json, sys
 es = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 doc, clerk = sys.argv[2], int(sys.argv[3])
-i = next(i for i, e in enumerate(es) if e["action"] == "custody.entry")
-sub, own = es[i], es[i + 1]
-assert sub["target"] == doc + ".00000001", sub
-assert len(sub["object"]) == 64 and sub["actor"]["uid"] == clerk, sub
-assert own["action"] == "document.custody" and own["target"] == doc, own
-assert own["object"] != sub["object"], "the event's entry names the document's digest"
+e = next(e for e in es if e["action"] == "document.custody" and e["outcome"] == "ok")
+assert e["target"] == doc and e["actor"]["uid"] == clerk, e
+assert e["stored"]["target"] == doc + ".00000001", e
+assert len(e["stored"]["object"]) == 64 and e["stored"]["object"] != e["object"], e
+assert not [x for x in es if "stored" in x and x is not e], "only the custody event stores two"
 print("ok")
 PY
 check "the history entry is named in the log, by the clerk ($(tail -n1 "$T/out/custody-log.txt"))" \

@@ -39,6 +39,10 @@ static char *entry_via_json(const struct roster_audit_fields *f)
 
 	if (f->targets)
 		json_object_set(v, "targets", (json_t *)f->targets);
+	if (f->stored_target)
+		json_object_set_new(v, "stored",
+		                    json_pack("{s:s, s:s}", "target", f->stored_target, "object",
+		                              f->stored_object));
 	s = roster_canon_dump(v, NULL, NULL);
 	json_decref(v);
 	return s;
@@ -79,7 +83,9 @@ static void test_entry_dump(void)
 		                                .object = strs[(i + 4) % n],
 		                                .prev = strs[(i + 5) % n],
 		                                .status = status[i % 4],
-		                                .targets = lists[i % 4]};
+		                                .targets = lists[i % 4],
+		                                .stored_target = i % 3 ? NULL : strs[(i + 6) % n],
+		                                .stored_object = strs[(i + 7) % n]};
 		char *direct = roster_audit_entry_dump(&f, &len, &err), *ref = entry_via_json(&f);
 
 		total++;
