@@ -9,10 +9,11 @@
  *
  * Workloads: create (POST one constant person), create-varied (POST a different
  * person each time: unique national id and name, birth dates, employers,
- * segments and expertise spread, as a real registry's are), read (GET a person),
- * custody (a document's surrender and release, alternating, one document per
- * connection), list (GET a page of 20), health (GET /v1/health, not audited),
- * mix (40% read, 30% create, 20% custody, 10% list).
+ * segments and expertise spread, as a real registry's are), read (GET a person
+ * picked at random from up to 20,000 the registry holds), custody (a document's
+ * surrender and release, alternating, one document per connection), list (GET a
+ * page of 20 from a random place), health (GET /v1/health, not audited), mix (40%
+ * read, 30% create, 20% custody, 10% list).
  *
  * The two creates differ in what the blind indexes see: the constant person's
  * terms are the same few keys every time, while varied persons' name, national
@@ -132,7 +133,8 @@ static void prepare(struct run *r, struct conn *c, enum kind k)
 		                             : "{\"event\":\"release\"}");
 		break;
 	case K_LIST:
-		snprintf(url, sizeof(url), "http://r/v1/persons?limit=20");
+		snprintf(url, sizeof(url), "http://r/v1/persons?limit=20&after=%s",
+		         r->persons[rand_r(&r->seed) % r->npersons]);
 		break;
 	case K_HEALTH:
 		snprintf(url, sizeof(url), "http://r/v1/health");
@@ -178,6 +180,42 @@ static json_t *call(struct run *r, struct conn *c, const char *path, const char 
 	}
 	(void)r;
 	return json_loadb(c->body, c->len, 0, NULL);
+}
+
+/* Setup: the ids of up to max persons the registry already holds (audited list
+ * pages of 500), then new ones until there are at least 200 to read. */
+static void persons_gather(struct run *r, struct conn *c, size_t max)
+{
+	char path[128], after[64] = "";
+
+	r->persons = calloc(max + 200, sizeof(char *));
+	while (r->npersons < max) {
+		json_t *page, *rec;
+		size_t i;
+
+		snprintf(path, sizeof(path), "/v1/persons?limit=500%s%s", after[0] ? "&after=" : "",
+		         after);
+		page = call(r, c, path, NULL);
+		json_array_foreach(json_object_get(page, "items"), i, rec)
+		{
+			if (r->npersons < max)
+				r->persons[r->npersons++] =
+				    strdup(json_string_value(json_object_get(rec, "id")));
+		}
+		if (!json_is_string(json_object_get(page, "next"))) {
+			json_decref(page);
+			break;
+		}
+		snprintf(after, sizeof(after), "%s",
+		         json_string_value(json_object_get(page, "next")));
+		json_decref(page);
+	}
+	while (r->npersons < 200) {
+		json_t *p = call(r, c, "/v1/persons", person_json);
+
+		r->persons[r->npersons++] = strdup(json_string_value(json_object_get(p, "id")));
+		json_decref(p);
+	}
 }
 
 static enum kind pick(struct run *r, const char *workload)
@@ -250,14 +288,7 @@ int main(int argc, char **argv)
 
 	/* Setup, not timed: persons to read, and one document per connection. */
 	if (strcmp(workload, "health") != 0) {
-		r.npersons = 200;
-		r.persons = calloc(r.npersons, sizeof(char *));
-		for (size_t i = 0; i < r.npersons; i++) {
-			json_t *p = call(&r, cs[0], "/v1/persons", person_json);
-
-			r.persons[i] = strdup(json_string_value(json_object_get(p, "id")));
-			json_decref(p);
-		}
+		persons_gather(&r, cs[0], 20000);
 		for (int i = 0; i < conns &&
 		                (strcmp(workload, "custody") == 0 || strcmp(workload, "mix") == 0);
 		     i++) {
