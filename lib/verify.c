@@ -124,8 +124,8 @@ int verifier_entry(struct verifier *v, const char *line, size_t len, const char 
 		json_t *e = json_loadb(line, len, 0, NULL);
 		const char *obj = json_string_value(json_object_get(e, "object"));
 		const char *target = json_string_value(json_object_get(e, "target"));
-
-		json_t *stored = json_object_get(e, "stored");
+		/* A custody event also names the history entry it stored. */
+		const json_t *stored = json_object_get(e, "stored");
 		const char *sobj = json_string_value(json_object_get(stored, "object"));
 		const char *starget = json_string_value(json_object_get(stored, "target"));
 
