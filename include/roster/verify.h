@@ -23,7 +23,7 @@ struct verifier {
 	struct known_root *roots; /* sorted by size */
 	size_t nroots, next_root;
 	uint64_t last_good; /* the largest size whose root matched */
-	json_t *written;    /* target -> {"object", "seq"} of its last write, for --deep */
+	json_t *written;    /* id -> {"object", "seq"}: its last write (--deep) */
 	char *failure;      /* what went wrong, first failure only */
 };
 
