@@ -59,9 +59,16 @@ int auth_peer(struct server *srv, struct evhttp_request *req, struct peer *peer)
 		memcpy(srv->names[srv->nnames++].name, peer->user, sizeof(peer->user));
 	}
 named:
-	for (int i = 0; i < ROLE_COUNT; i++)
-		if (members_has(&srv->cfg.roles.members[i], cred.uid, cred.gid))
-			peer->roles |= 1 << i;
-	peer->roles |= grants_of(srv, cred.uid);
+	peer->roles = auth_roles(srv, cred.uid, cred.gid);
 	return 0;
+}
+
+int auth_roles(const struct server *srv, uid_t uid, gid_t gid)
+{
+	int roles = grants_of(srv, uid);
+
+	for (int i = 0; i < ROLE_COUNT; i++)
+		if (members_has(&srv->cfg.roles.members[i], uid, gid))
+			roles |= 1 << i;
+	return roles;
 }

@@ -15,20 +15,38 @@
  * have neither a request in progress nor finished one within client_timeout:
  * idle keep-alive ones and slow senders alike. Shutting the socket lets
  * evhttp free the connection its usual way.
+ *
+ * evhttp also reads a request's whole body before any handler sees it, up to
+ * the one limit it has for every route (the import's, 64 MiB), and 2.1 has no
+ * hook between a request's headers and its body. So the bytes each connection
+ * has received towards requests not yet handed over are counted as they arrive
+ * (a callback on the bufferevent's input): a connection whose account may not
+ * import (not a clerk) is shut past a route's 1 MiB body and its headers, any
+ * past the import's, and the one that takes all connections' unhandled bytes
+ * past UNREAD_MAX. Memory for requests in the making is bounded whatever the
+ * number of connections.
  */
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
 #include "rosterd.h"
 #include "roster/log.h"
 
+#define REQUEST_MAX        ((size_t)BODY_MAX + (64 << 10)) /* a body and its headers */
+#define REQUEST_MAX_IMPORT ((size_t)IMPORT_BODY_MAX + (1 << 20))
+#define UNREAD_MAX         ((size_t)256 << 20)
+
 struct conn {
 	struct conn *next;
+	struct server *srv;
 	struct bufferevent *bev; /* our reference keeps it allocated */
+	size_t unread;           /* received towards requests not yet handed over */
+	size_t limit;            /* how much of that this connection may hold */
 	int fd;                  /* -1 until admitted */
 	uid_t uid;
 	int admitted;
@@ -111,8 +129,14 @@ static void conn_admit(struct server *srv, struct conn *c)
 		srv->conns.nfd = nfd;
 	}
 	srv->conns.by_fd[c->fd] = c;
-	c->uid =
-	    getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 ? cred.uid : (uid_t)-1;
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+		c->uid = cred.uid;
+		c->limit = auth_roles(srv, cred.uid, cred.gid) & ROLE_CLERK ? REQUEST_MAX_IMPORT
+		                                                            : REQUEST_MAX;
+	} else {
+		c->uid = (uid_t)-1;
+		c->limit = REQUEST_MAX;
+	}
 	if (srv->conns.n > srv->cfg.max_connections)
 		conn_refuse(srv, c,
 		            "rosterd has as many connections as it takes (max_connections): "
@@ -123,12 +147,37 @@ static void conn_admit(struct server *srv, struct conn *c)
 		            "(max_connections_per_uid): close some");
 }
 
+/* Counts what arrives towards a request, and shuts a connection over its bound
+ * (evhttp reads what the socket still holds, then sees the end). Runs inside
+ * the bufferevent's read, so it frees nothing. */
+static void conn_input_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct conn *c = arg;
+	struct server *srv = c->srv;
+
+	(void)buf;
+	if (info->n_added == 0)
+		return;
+	c->unread += info->n_added;
+	srv->conns.unread += info->n_added;
+	if (c->closing || (c->unread <= c->limit && srv->conns.unread <= UNREAD_MAX))
+		return;
+	shutdown((int)bufferevent_getfd(c->bev), SHUT_RDWR);
+	c->closing = 1;
+	srv->conns.too_large++;
+	log_warnx("closed a connection of uid %ld: %zu bytes towards a request, over %s",
+	          c->admitted ? (long)c->uid : -1L, c->unread,
+	          c->unread > c->limit ? "what this account may send"
+	                               : "what all connections may hold unhandled");
+}
+
 /* Releases the connections evhttp has let go and no request still needs. */
 static void conns_reap(struct server *srv)
 {
 	for (struct conn **pc = &srv->conns.head, *c; (c = *pc) != NULL;) {
 		if (conn_released(c) && c->busy == 0) {
 			*pc = c->next;
+			srv->conns.unread -= c->unread;
 			if (c->fd >= 0 && (size_t)c->fd < srv->conns.nfd &&
 			    srv->conns.by_fd[c->fd] == c)
 				srv->conns.by_fd[c->fd] = NULL;
@@ -163,6 +212,9 @@ static struct bufferevent *conn_new(struct event_base *base, void *arg)
 		return NULL; /* evhttp makes its own; this one goes uncounted */
 	}
 	bufferevent_incref(c->bev);
+	c->srv = srv;
+	c->limit = REQUEST_MAX_IMPORT; /* until admitted: the account is not known yet */
+	evbuffer_add_cb(bufferevent_get_input(c->bev), conn_input_cb, c);
 	c->fd = -1;
 	c->last_ms = now_ms();
 	c->next = srv->conns.head;
@@ -215,6 +267,7 @@ void conn_stop(struct server *srv)
 	/* After evhttp_free: every connection has been let go. */
 	while ((c = srv->conns.head) != NULL) {
 		srv->conns.head = c->next;
+		srv->conns.unread -= c->unread;
 		bufferevent_decref(c->bev);
 		free(c);
 	}
@@ -253,4 +306,18 @@ void conn_busy(struct conn *c, int delta)
 		return;
 	c->busy += delta;
 	c->last_ms = now_ms();
+}
+
+/* A request was handed over: what the connection still holds is the start of the
+ * next ones (pipelined), and only that counts towards its bound now. */
+void conn_received(struct conn *c)
+{
+	size_t left;
+
+	if (c == NULL)
+		return;
+	left = evbuffer_get_length(bufferevent_get_input(c->bev));
+	c->srv->conns.unread -= c->unread;
+	c->unread = left < c->unread ? left : c->unread;
+	c->srv->conns.unread += c->unread;
 }

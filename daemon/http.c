@@ -13,8 +13,6 @@
 #include "rosterd.h"
 #include "roster/record.h"
 
-#define BODY_MAX (1 << 20)
-
 static const char *reason_phrase(int status)
 {
 	switch (status) {

@@ -433,7 +433,8 @@ struct server {
 		size_t n;
 		struct conn **by_fd; /* admitted connections by socket */
 		size_t nfd;
-		uint64_t refused, timed_out;
+		uint64_t refused, timed_out, too_large;
+		size_t unread; /* bytes of requests not yet dispatched, on every connection */
 		struct event *ev_admit, *ev_sweep;
 	} conns;
 	/* A running backup's bytes written and the environment's size (0: none running);
@@ -449,6 +450,8 @@ void progress_reply(struct server *srv, struct evhttp_request *req);
 /* h-admin.c: the main thread's copy of stored grants. */
 int grants_load(struct server *srv, struct roster_err *err);
 int grants_of(const struct server *srv, uid_t uid);
+/* auth.c: the roles rosterd.conf and the stored grants give an account. */
+int auth_roles(const struct server *srv, uid_t uid, gid_t gid);
 void grants_apply(struct server *srv, const struct op *op);
 void backup_start(struct server *srv, struct op *op);
 
@@ -459,6 +462,7 @@ struct conn *conn_of(struct server *srv, struct evhttp_request *req);
 int conn_refused(const struct conn *c);
 /* A request received (+1) or answered (-1) on c (which may be NULL). */
 void conn_busy(struct conn *c, int delta);
+void conn_received(struct conn *c);
 
 /* auth.c */
 int auth_peer(struct server *srv, struct evhttp_request *req, struct peer *peer);
@@ -483,6 +487,7 @@ void http_reply_error(struct evhttp_request *req, const struct roster_err *err,
 json_t *http_body_json(struct evhttp_request *req, struct roster_err *err);
 json_t *http_body_json_max(struct evhttp_request *req, size_t max, struct roster_err *err);
 #define IMPORT_BODY_MAX (64 << 20)
+#define BODY_MAX        (1 << 20) /* every other route's */
 #define IMPORT_ROWS_MAX 100000
 const char *http_query(struct evhttp_request *req, const char *key, char *buf, size_t len);
 int http_query_limit(struct evhttp_request *req, size_t def, size_t max, size_t *out,

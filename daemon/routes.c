@@ -147,6 +147,7 @@ void routes_dispatch(struct evhttp_request *req, void *arg)
 	op->status = 200;
 	op->conn = conn_of(srv, req);
 	conn_busy(op->conn, +1);
+	conn_received(op->conn);
 	if (conn_refused(op->conn)) {
 		roster_err_set(&op->err, 503, "too_many_connections",
 		               "this connection is over a limit and is being closed");

@@ -10,6 +10,9 @@
   hostile.py SOCK stall N       send N requests at once and read no reply, so
                                 the daemon is left writing; print "ready",
                                 hold until SIGUSR1
+  hostile.py SOCK flood MIB N   on N connections at once, a POST whose body is
+                                MIB MiB, sent as fast as the daemon takes it;
+                                print "cut K of N" (K cut off before the end)
 """
 import signal
 import socket
@@ -83,6 +86,35 @@ def stall(path, n):
     s.close()
 
 
+def flood(path, mib, n):
+    head = (b"POST /v1/persons HTTP/1.1\r\nHost: r\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % (mib << 20))
+    chunk = b"[" * 65536
+    conns = [connect(path) for _ in range(n)]
+    sent = [0] * n
+    cut = 0
+    for s in conns:
+        s.sendall(head)
+        s.setblocking(False)
+    live = set(range(n))
+    while live:  # round robin, so the daemon holds every body at once if it lets them in
+        for i in list(live):
+            try:
+                sent[i] += conns[i].send(chunk)
+            except BlockingIOError:
+                continue
+            except (BrokenPipeError, ConnectionResetError):
+                cut += 1
+                live.discard(i)
+                continue
+            if sent[i] >= mib << 20:
+                live.discard(i)
+        time.sleep(0.0005)
+    print("cut %d of %d" % (cut, n), flush=True)
+    for s in conns:
+        s.close()
+
+
 def raw(path, data):
     s = connect(path)
     try:
@@ -101,5 +133,7 @@ if __name__ == "__main__":
         slow(path)
     elif mode == "stall":
         stall(path, int(sys.argv[3]))
+    elif mode == "flood":
+        flood(path, int(sys.argv[3]), int(sys.argv[4]))
     else:
         raw(path, bytes.fromhex(sys.argv[3]))

@@ -116,6 +116,27 @@ release I2
 kill "${slow[@]}" 2>/dev/null
 wait "${slow[@]}" 2>/dev/null
 
+# --- Bodies too large for the account -----------------------------------------
+# evhttp reads a whole body before a handler sees it; rosterd counts what each
+# connection sends towards a request and cuts it off past what its account may
+# send (1 MiB and headers, unless it may import), so eight 20 MiB bodies from an
+# account without a role cost rosterd about a megabyte each, not 160 MiB.
+hwm0=$(awk '/^VmHWM/ {print $2}' /proc/"$DPID"/status)
+large0=$(metric 'roster_connections_closed_total{reason="too_large"}')
+out=$(hostile $NOBODY flood 20 8)
+check "eight 20 MiB bodies from an account without a role are cut off ($out)" test "$out" = "cut 8 of 8"
+hwm=$(awk '/^VmHWM/ {print $2}' /proc/"$DPID"/status)
+check "rosterd's peak memory grew by less than 32 MiB ($(((hwm - hwm0) / 1024)) MiB)" \
+	test $((hwm - hwm0)) -lt 32768
+check "the metric counts them" \
+	test "$(metric 'roster_connections_closed_total{reason="too_large"}')" -ge $((large0 + 8))
+check "and the log says why" grep -q "over what this account may send" "$T/rosterd.log"
+# A clerk may send an import's worth; a route's own limit still answers with its error.
+curl_as $CLERK POST /v1/persons "$("$PY" -c "print('{\"name\":\"' + 'a' * (2 << 20) + '\"}')")"
+check "a clerk's 2 MiB person is refused by the route, with its error ($STATUS)" test "$STATUS" = 413
+add_person
+expect 0 "writes go on"
+
 # --- Garbage -----------------------------------------------------------------
 as $ADMIN --json status
 before=$(field "$OUT" persons)
