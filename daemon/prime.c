@@ -24,19 +24,41 @@
 
 #define PRIME_AHEAD ((off_t)8 << 20)
 #define PRIME_STEP  ((off_t)1 << 20) /* what one commit's upkeep primes at most */
+/* One read-ahead request: per POSIX_FADV_WILLNEED call the kernel reads no more
+ * than the larger of the device's read-ahead window (read_ahead_kb, 128 KiB by
+ * default) and its largest request; a longer range is primed only at its start. */
+#define PRIME_CHUNK ((off_t)128 << 10)
 
-void store_prime(struct store *st)
+/* Allocates [from, to) of data.mdb and brings it into the page cache a page per
+ * folio. On a full disk or a filesystem without fallocate, LMDB writes as it
+ * would without this. No glibc posix_fallocate: where the filesystem lacks
+ * fallocate, that writes every block. */
+static void prime_range(int fd, off_t from, off_t to)
+{
+	if (fallocate(fd, 0, from, to - from) != 0)
+		return;
+	for (off_t at = from; at < to; at += PRIME_CHUNK)
+		posix_fadvise(fd, at, to - at < PRIME_CHUNK ? to - at : PRIME_CHUNK,
+		              POSIX_FADV_WILLNEED);
+}
+
+static off_t used_bytes(struct store *st)
 {
 	MDB_envinfo info;
 	MDB_stat ms;
-	off_t used, from, to;
+
+	if (mdb_env_info(st->env, &info) != 0 || mdb_env_stat(st->env, &ms) != 0)
+		return -1;
+	return (off_t)(info.me_last_pgno + 1) * ms.ms_psize;
+}
+
+void store_prime(struct store *st)
+{
+	off_t used = used_bytes(st), from, to;
 	int fd;
 
-	if (mdb_env_get_fd(st->env, &fd) != 0 || mdb_env_info(st->env, &info) != 0 ||
-	    mdb_env_stat(st->env, &ms) != 0)
-		return;
-	used = (off_t)(info.me_last_pgno + 1) * ms.ms_psize;
-	if (st->primed >= used + PRIME_AHEAD - PRIME_STEP)
+	if (used < 0 || mdb_env_get_fd(st->env, &fd) != 0 ||
+	    st->primed >= used + PRIME_AHEAD - PRIME_STEP)
 		return;
 	from = st->primed > used ? st->primed : used;
 	to = used + PRIME_AHEAD;
@@ -44,10 +66,7 @@ void store_prime(struct store *st)
 	 * 0.3 ms); a fast start fills the stretch over a few commits. */
 	if (to - from > PRIME_STEP && st->primed > used)
 		to = from + PRIME_STEP;
-	/* On a full disk or a filesystem without fallocate, LMDB writes as it would
-	 * without this; the next try comes when it has used another step. No glibc
-	 * posix_fallocate: where the filesystem lacks it, that writes every block. */
+	/* A failed step is not retried: the next comes when LMDB has used another. */
 	st->primed = to;
-	if (fallocate(fd, 0, from, to - from) == 0)
-		posix_fadvise(fd, from, to - from, POSIX_FADV_WILLNEED);
+	prime_range(fd, from, to);
 }
