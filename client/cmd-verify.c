@@ -385,7 +385,6 @@ static int check_records(struct vrun *vr)
 		id = json_string_value(json_object_get(rec, "id"));
 		w = json_object_get(vr->v.written, id);
 		json_object_set(stored, id, json_true());
-
 		if (w == NULL || strcmp(json_string_value(json_object_get(w, "object")),
 		                        json_string_value(json_object_get(rec, "object"))) != 0) {
 			snprintf(what, sizeof(what), "record %s in %s: %s%lld", id,
