@@ -131,6 +131,15 @@ check "rosterd's peak memory grew by less than 32 MiB ($(((hwm - hwm0) / 1024)) 
 check "the metric counts them" \
 	test "$(metric 'roster_connections_closed_total{reason="too_large"}')" -ge $((large0 + 8))
 check "and the log says why" grep -q "over what this account may send" "$T/rosterd.log"
+# A clerk may send an import's worth on each connection, but all connections
+# together hold at most 256 MiB of requests not yet handled: of five 60 MiB bodies
+# at once, the one that goes past is cut off.
+large0=$(metric 'roster_connections_closed_total{reason="too_large"}')
+out=$(hostile $CLERK2 flood 60 5)
+check "five 60 MiB bodies from a clerk at once: some are cut off ($out)" \
+	grep -Eq "cut [1-5] of 5" <<<"$out"
+check "the log says all connections were holding too much" \
+	grep -q "over what all connections may hold unhandled" "$T/rosterd.log"
 # A clerk may send an import's worth; a route's own limit still answers with its error.
 curl_as $CLERK POST /v1/persons "$("$PY" -c "print('{\"name\":\"' + 'a' * (2 << 20) + '\"}')")"
 check "a clerk's 2 MiB person is refused by the route, with its error ($STATUS)" test "$STATUS" = 413
