@@ -1,7 +1,9 @@
 # t-crash.sh - kill -9 at random moments while several clients write and read
 # (every other round, one client alone on one keep-alive connection instead,
 # with commits of one write each): after each restart every acknowledged write
-# is there and readable, and the log (with every record) verifies --deep.
+# is there and readable, and the log (with every record) verifies --deep. One
+# more client moves a document's custody back and forth: every acknowledged event
+# is in its history, and each history entry opens and matches the log.
 # ROUNDS (default 8) sets how many kills.
 # The journal at its 1M floor checkpoints every few hundred writes, so kills also
 # land in and around checkpoints.
@@ -9,6 +11,8 @@
 ROUNDS=${ROUNDS:-8}
 EXTRA_SETTINGS="journal_size = 1M" new_registry
 add_person
+as $CLERK --json doc add --person "$PID" --type passport --number CRASH1 --country DE --expires 2031-01-01
+DID=$(field "$OUT" id)
 as $AUDITOR audit verify --state "$T/out/audit.json"
 expect 0 "baseline verify"
 chmod 666 "$T/out/audit.json"
@@ -27,6 +31,19 @@ writer() { # writer N: adds persons until the daemon dies; logs acknowledged ids
 	done
 }
 
+custodian() { # surrenders and releases the document until the daemon dies
+	local ev=(surrender --to employer)
+	while :; do
+		if ROSTER_SOCKET=$SOCK setpriv --reuid=$CLERK --regid=$CLERK --clear-groups \
+			"$ROSTERCTL" doc custody "$DID" "${ev[@]}" >/dev/null 2>"$T/out/custody.err"; then
+			echo "${ev[0]}" >>"$T/out/events.acked"
+		elif ! grep -q "custody" "$T/out/custody.err"; then
+			break # the daemon is gone (a refusal names the custody state)
+		fi
+		if [ "${ev[0]}" = surrender ]; then ev=(release); else ev=(surrender --to employer); fi
+	done
+}
+
 PY=/usr/bin/python3 # the system's: test identities cannot reach a per-user one
 [ -x "$PY" ] || PY=$(command -v python3)
 lone() { # one client alone on one keep-alive connection, as fast as it is answered
@@ -40,6 +57,7 @@ for round in $(seq "$ROUNDS"); do
 		lone "$round" & pids+=($!)
 	else
 		for w in 1 2 3; do writer "$w" & pids+=($!); done
+		custodian & pids+=($!)
 	fi
 	sleep "0.$((2 + RANDOM % 6))"
 	kill -9 "$DPID"
@@ -58,7 +76,13 @@ done < <(cat "$T"/out/acked.*)
 check "every acknowledged write survived $ROUNDS kill -9s ($missing missing)" test "$missing" = 0
 lone=$(cat "$T/out/acked.lone" 2>/dev/null | wc -l)
 [ "$ROUNDS" -lt 2 ] || check "the lone client had writes acknowledged too ($lone)" test "$lone" -gt 0
-echo "crash: $ROUNDS kill -9s under 3 writing clients or a lone one, $total acknowledged writes ($lone lone), $missing missing"
+events=$(cat "$T/out/events.acked" 2>/dev/null | wc -l)
+as $CLERK --json doc get "$DID"
+expect 0 "the document and its whole history read back"
+check "every acknowledged custody event is in its history ($events acknowledged, $(field "$OUT" events) stored)" \
+	test "$(field "$OUT" events)" -ge "$events"
+check "custody events were acknowledged" test "$events" -gt 0
+echo "crash: $ROUNDS kill -9s under 3 writing clients and a custodian or a lone one, $total acknowledged writes ($lone lone) and $events custody events, $missing missing"
 as $AUDITOR audit verify --state "$T/out/audit.json" --deep
 expect 0 "the log and every record verify --deep, consistent with the state before the kills"
 finish
