@@ -100,6 +100,44 @@ int grants_load(struct server *srv, struct roster_err *err)
 	return 0;
 }
 
+/* A stored grant as the log and `audit verify --deep` name it: target "uid:N",
+ * object the SHA-256 of the stored role bits (one byte). */
+void grant_digest(uint8_t bits, char hex[2 * ROSTER_HASH_BYTES + 1])
+{
+	uint8_t digest[ROSTER_HASH_BYTES];
+
+	roster_sha256(digest, &bits, 1);
+	roster_hex_encode(hex, digest, sizeof(digest));
+}
+
+/* Registries before 0.5 logged grants without naming whom: names each stored
+ * grant once (entries by rosterd), so `audit verify --deep` can match them. */
+int grants_audit_all(struct wtxn *w, struct roster_err *err)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc = mdb_cursor_open(w->txn, w->srv->store.roles, &cur);
+
+	if (rc)
+		return store_mdb_err(err, rc, "reading role grants");
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		char target[24], hex[2 * ROSTER_HASH_BYTES + 1];
+		int arc;
+
+		if (k.mv_size != 4 || v.mv_size != 1)
+			continue;
+		snprintf(target, sizeof(target), "uid:%u", (unsigned)roster_be32_get(k.mv_data));
+		grant_digest(*(uint8_t *)v.mv_data, hex);
+		if ((arc = audit_own_entry(w, "role.record", target, hex, err)) != 0) {
+			mdb_cursor_close(cur);
+			return arc;
+		}
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : store_mdb_err(err, rc, "reading role grants");
+}
+
 int grants_of(const struct server *srv, uid_t uid)
 {
 	for (size_t i = 0; i < srv->ngrants; i++)
@@ -217,6 +255,7 @@ static int grant_apply(struct wtxn *w, struct op *op)
 		return rc == MDB_MAP_FULL ? ROSTER_RETRY
 		                          : (store_mdb_err(&op->err, rc, "grant"), ROSTER_FATAL);
 	op->grant_after = bits;
+	grant_digest(bits, op->object);
 	op->reply =
 	    json_pack("{s:I, s:o}", "uid", (json_int_t)op->grant_uid, "roles", role_names(bits));
 	return 0;
@@ -254,6 +293,7 @@ static int grant_prepare(struct server *srv, struct op *op, int on)
 		                      "no local account '%s': name an account or uid:N", user);
 	}
 	op->grant_on = on;
+	snprintf(op->target, sizeof(op->target), "uid:%u", (unsigned)op->grant_uid);
 	/* bit 1: the config names some admin; bit 2: it names this uid for this role. */
 	adm = &srv->cfg.roles.members[__builtin_ctz(ROLE_ADMIN)];
 	op->config_admin = (adm->n_uids || adm->n_gids) ? 1 : 0;

@@ -248,6 +248,30 @@ int h_audit_consistency(struct server *srv, struct op *op, const char *id)
 	return 0;
 }
 
+/* Stored role grants, named as grant entries name them (grant_digest). */
+static int roles_digests(struct wtxn *w, json_t *items, struct roster_err *err)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc = mdb_cursor_open(w->txn, w->srv->store.roles, &cur);
+
+	for (rc = rc ? rc : mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		char id[24], hex[2 * ROSTER_HASH_BYTES + 1];
+
+		if (k.mv_size != 4 || v.mv_size != 1) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		snprintf(id, sizeof(id), "uid:%u", (unsigned)roster_be32_get(k.mv_data));
+		grant_digest(*(uint8_t *)v.mv_data, hex);
+		json_array_append_new(
+		    items, json_pack("{s:s, s:s, s:s}", "db", "roles", "id", id, "object", hex));
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : store_mdb_err(err, rc, "reading role grants");
+}
+
 /* For `audit verify --deep`: every stored record's ciphertext digest, no content. */
 static int digests_apply(struct wtxn *w, struct op *op)
 {
@@ -284,6 +308,10 @@ static int digests_apply(struct wtxn *w, struct op *op)
 		}
 	}
 	/* The log's size in this snapshot: every write of these values is below it. */
+	if (roles_digests(w, items, &op->err) < 0) {
+		json_decref(items);
+		return -1;
+	}
 	op->reply = json_pack("{s:o, s:I}", "items", items, "size", (json_int_t)w->log_size);
 	return 0;
 }

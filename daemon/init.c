@@ -183,6 +183,7 @@ static const struct upgrade {
 } upgrades[] = {
     {"custody_events", custody_migrate},  /* 0.3: history out of document records */
     {"custody_audit", custody_audit_all}, /* 0.5: each custody entry named in the log */
+    {"grants_audit", grants_audit_all},   /* 0.5: each stored role grant named */
 };
 
 static int upgrade_done(struct wtxn *w, const struct upgrade *u)

@@ -450,6 +450,8 @@ void progress_reply(struct server *srv, struct evhttp_request *req);
 /* h-admin.c: the main thread's copy of stored grants. */
 int grants_load(struct server *srv, struct roster_err *err);
 int grants_of(const struct server *srv, uid_t uid);
+void grant_digest(uint8_t bits, char hex[2 * ROSTER_HASH_BYTES + 1]);
+int grants_audit_all(struct wtxn *w, struct roster_err *err);
 /* auth.c: the roles rosterd.conf and the stored grants give an account. */
 int auth_roles(const struct server *srv, uid_t uid, gid_t gid);
 void grants_apply(struct server *srv, const struct op *op);

@@ -41,6 +41,12 @@ static int open_backup(struct server *srv, const char *path, MDB_txn **txn, stru
 		if ((rc = mdb_dbi_open(*txn, dbs[i].name, 0, dbs[i].dbi)) != 0)
 			return roster_err_set(err, 0, "backup", "%s lacks the %s database: %s",
 			                      path, dbs[i].name, mdb_strerror(rc));
+	/* Backups from before 0.2.0 have no roles database (grants came later). */
+	if ((rc = mdb_dbi_open(*txn, "roles", 0, &st->roles)) == MDB_NOTFOUND)
+		st->roles = 0;
+	else if (rc != 0)
+		return roster_err_set(err, 0, "backup", "%s: the roles database: %s", path,
+		                      mdb_strerror(rc));
 	/* Backups from before 0.3.0 have no custody database (history was inside). */
 	if ((rc = mdb_dbi_open(*txn, "custody", 0, &st->custody)) == MDB_NOTFOUND)
 		st->custody = 0;
@@ -122,12 +128,47 @@ static int logged(const struct verifier *v, const char *id, const MDB_val *val)
 	return last && strcmp(json_string_value(json_object_get(last, "object")), hex) == 0;
 }
 
-/* Registries from 0.5 on name each custody entry in the log (custody_audit_all). */
-static int custody_audited(struct server *srv, MDB_txn *txn)
+/* Registries from 0.5 on name each custody entry and each role grant in the log
+ * (custody_audit_all, grants_audit_all). */
+static int upgraded(struct server *srv, MDB_txn *txn, const char *done)
 {
-	MDB_val k = {13, "custody_audit"}, v;
+	MDB_val k = {strlen(done), (void *)done}, v;
 
 	return mdb_get(txn, srv->store.meta, &k, &v) == 0;
+}
+
+/* Every stored role grant is the one its last audited grant or revoke left. */
+static int check_grants(struct server *srv, MDB_txn *txn, const struct verifier *v,
+                        struct roster_err *err)
+{
+	MDB_cursor *cur;
+	MDB_val k, val;
+	int rc;
+
+	if (srv->store.roles == 0 || !upgraded(srv, txn, "grants_audit"))
+		return 0;
+	if ((rc = mdb_cursor_open(txn, srv->store.roles, &cur)) != 0)
+		return roster_err_set(err, 0, "backup", "role grants: %s", mdb_strerror(rc));
+	for (rc = mdb_cursor_get(cur, &k, &val, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT)) {
+		char id[24], hex[2 * ROSTER_HASH_BYTES + 1];
+		json_t *last;
+
+		if (k.mv_size != 4 || val.mv_size != 1)
+			break;
+		snprintf(id, sizeof(id), "uid:%u", (unsigned)roster_be32_get(k.mv_data));
+		grant_digest(*(uint8_t *)val.mv_data, hex);
+		last = json_object_get(v->written, id);
+		if (last == NULL ||
+		    strcmp(json_string_value(json_object_get(last, "object")), hex) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	return roster_err_set(err, 0, "backup",
+	                      "a role grant is not the one its last audited grant or revoke left "
+	                      "(or is malformed)");
 }
 
 /* Every entry of a document's history opens, and as many as the document counts;
@@ -136,7 +177,7 @@ static int check_history(struct wtxn *w, const struct verifier *v, const char *i
                          const json_t *doc, uint64_t *n, struct roster_err *err)
 {
 	long long events = json_integer_value(json_object_get(doc, "events"));
-	int audited = custody_audited(w->srv, w->txn);
+	int audited = upgraded(w->srv, w->txn, "custody_audit");
 	char eid[CUSTODY_EVENT_ID_MAX];
 
 	for (long long i = 1; i <= events; i++) {
@@ -179,8 +220,16 @@ static int check_written_stored(struct server *srv, MDB_txn *txn, const struct v
 	json_object_foreach(v->written, id, last)
 	{
 		MDB_val k = {strlen(id), (void *)id}, val;
+		uint8_t uid[4];
 		int found = 0;
 
+		if (strncmp(id, "uid:", 4) == 0) { /* a role grant */
+			roster_be32_put(uid, (uint32_t)strtoul(id + 4, NULL, 10));
+			k.mv_size = 4;
+			k.mv_data = uid;
+			found =
+			    srv->store.roles != 0 && mdb_get(txn, srv->store.roles, &k, &val) == 0;
+		}
 		for (size_t i = 0; i < sizeof(dbis) / sizeof(dbis[0]) && !found; i++)
 			found = dbis[i] != 0 && mdb_get(txn, dbis[i], &k, &val) == 0;
 		if (!found)
@@ -253,6 +302,7 @@ int verify_backup(struct config *cfg, const char *path)
 	if (open_backup(&srv, path, &txn, &err) < 0 ||
 	    check_log(&srv, txn, &v, &entries, &checkpoints, &err) < 0 ||
 	    check_records(&srv, txn, &v, &records, &err) < 0 ||
+	    check_grants(&srv, txn, &v, &err) < 0 ||
 	    check_written_stored(&srv, txn, &v, &err) < 0) {
 		fprintf(stderr, "rosterd: backup %s does NOT verify: %s\n", path, err.message);
 	} else {

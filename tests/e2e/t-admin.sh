@@ -43,6 +43,14 @@ check "the message points at the config" contains "$ERR" "rosterd.conf"
 as $AUDITOR audit tail --n 50
 check "grants are audited" contains "$OUT" '"action":"role.grant"'
 check "revocations are audited" contains "$OUT" '"action":"role.revoke"'
+# Each names whom, and the roles the account holds after it: the SHA-256 of the
+# stored role bits (approver 2; none 0).
+two=$(printf '\x02' | sha256sum | cut -c1-64)
+none=$(printf '\x00' | sha256sum | cut -c1-64)
+check "the grant's entry names the account and its roles after it" \
+	grep -q "\"action\":\"role.grant\".*\"object\":\"$two\".*\"target\":\"uid:$NOBODY\"" <<<"$OUT"
+check "the revocation's entry too" \
+	grep -q "\"action\":\"role.revoke\".*\"object\":\"$none\".*\"target\":\"uid:$NOBODY\"" <<<"$OUT"
 stop_daemon
 start_daemon
 as $ADMIN role grant uid:$NOBODY clerk
@@ -133,6 +141,12 @@ gone=$(python3 -c 'import sys; print(bytes.fromhex(sys.argv[1]).decode())' "${pk
 check "verify-backup catches a deleted record" test $? = 1
 check "and names it as not stored ($(tail -n1 "$T/vb.out"))" \
 	grep -q "record $gone: the log recorded its write at entry [0-9]*, but it is not stored" "$T/vb.out"
+# A role grant written into a copy: no audited grant left it.
+cp -a "$T/out/backup1" "$T/out/backup5"
+"$TAMPER" "$T/out/backup5" roles put "$(printf '%08x' "$CLERK")" 08
+"$ROSTERD" verify-backup -c "$CONF" "$T/out/backup5" >"$T/vb.out" 2>&1
+check "verify-backup catches a grant the log never made" test $? = 1
+check "and says so ($(tail -n1 "$T/vb.out"))" grep -q "a role grant is not the one" "$T/vb.out"
 printf '%064d\n' 5 >"$T/master.key"
 "$ROSTERD" verify-backup -c "$CONF" "$T/out/backup1" >"$T/vb.out" 2>&1
 check "verify-backup refuses the wrong master key" grep -q "does not open" "$T/vb.out"

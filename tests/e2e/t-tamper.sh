@@ -173,6 +173,15 @@ expect 1 "--deep catches a deleted history entry"
 check "it names the entry as deleted ($ERR)" contains "$ERR" "record $c1: the log recorded its write"
 check "and says deleted ($ERR)" contains "$ERR" "deleted behind the daemon's back"
 
+# 4c'. A role grant written straight into data.mdb (admin for the clerk's uid):
+# the log never granted it, and --deep says so.
+reset
+"$TAMPER" "$T/data" roles put "$(printf '%08x' "$CLERK")" 08
+start_daemon
+verify --deep
+expect 1 "--deep catches a role grant the log never made"
+check "it names the grant ($ERR)" contains "$ERR" "record uid:$CLERK in roles"
+
 # 4d. A whole person deleted (records are never deleted through the daemon).
 reset
 "$TAMPER" "$T/data" persons del "${pkeys[2]}"
