@@ -255,7 +255,9 @@ static int roles_digests(struct wtxn *w, json_t *items, struct roster_err *err)
 	MDB_val k, v;
 	int rc = mdb_cursor_open(w->txn, w->srv->store.roles, &cur);
 
-	for (rc = rc ? rc : mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	if (rc)
+		return store_mdb_err(err, rc, "reading role grants");
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		char id[24], hex[2 * ROSTER_HASH_BYTES + 1];
 
@@ -286,7 +288,7 @@ static int digests_apply(struct wtxn *w, struct op *op)
 	json_t *items = json_array();
 
 	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
-		MDB_cursor *cur;
+		MDB_cursor *cur = NULL; /* left so when the open fails; closing NULL is a no-op */
 		MDB_val k, v;
 		int rc = mdb_cursor_open(w->txn, dbs[i].dbi, &cur);
 
@@ -307,11 +309,11 @@ static int digests_apply(struct wtxn *w, struct op *op)
 			return store_mdb_err(&op->err, rc, "reading record digests");
 		}
 	}
-	/* The log's size in this snapshot: every write of these values is below it. */
 	if (roles_digests(w, items, &op->err) < 0) {
 		json_decref(items);
 		return -1;
 	}
+	/* The log's size in this snapshot: every write of these values is below it. */
 	op->reply = json_pack("{s:o, s:I}", "items", items, "size", (json_int_t)w->log_size);
 	return 0;
 }
