@@ -100,9 +100,8 @@ int grants_load(struct server *srv, struct roster_err *err)
 	return 0;
 }
 
-/* A stored grant as the log and `audit verify --deep` name it: target "uid:N",
- * object the SHA-256 of the stored role bits (one byte). */
-void grant_digest(uint8_t bits, char hex[2 * ROSTER_HASH_BYTES + 1])
+/* A grant's role bits as the log names them: the SHA-256 of the stored byte. */
+static void grant_digest(uint8_t bits, char hex[2 * ROSTER_HASH_BYTES + 1])
 {
 	uint8_t digest[ROSTER_HASH_BYTES];
 
@@ -110,32 +109,42 @@ void grant_digest(uint8_t bits, char hex[2 * ROSTER_HASH_BYTES + 1])
 	roster_hex_encode(hex, digest, sizeof(digest));
 }
 
+int grants_each(MDB_txn *txn, MDB_dbi roles, grant_fn fn, void *arg, struct roster_err *err)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc = mdb_cursor_open(txn, roles, &cur), stop = 0;
+
+	if (rc)
+		return store_mdb_err(err, rc, "reading role grants");
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && !stop;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		char id[24], hex[2 * ROSTER_HASH_BYTES + 1];
+
+		if (k.mv_size != 4 || v.mv_size != 1) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		snprintf(id, sizeof(id), "uid:%u", (unsigned)roster_be32_get(k.mv_data));
+		grant_digest(*(uint8_t *)v.mv_data, hex);
+		stop = fn(arg, id, hex, err);
+	}
+	mdb_cursor_close(cur);
+	if (stop)
+		return stop;
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_mdb_err(err, rc, "reading role grants");
+}
+
+static int grant_record(void *arg, const char *id, const char *object, struct roster_err *err)
+{
+	return audit_own_entry(arg, "role.record", id, object, err);
+}
+
 /* Registries before 0.5 logged grants without naming whom: names each stored
  * grant once (entries by rosterd), so `audit verify --deep` can match them. */
 int grants_audit_all(struct wtxn *w, struct roster_err *err)
 {
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc = mdb_cursor_open(w->txn, w->srv->store.roles, &cur);
-
-	if (rc)
-		return store_mdb_err(err, rc, "reading role grants");
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		char target[24], hex[2 * ROSTER_HASH_BYTES + 1];
-		int arc;
-
-		if (k.mv_size != 4 || v.mv_size != 1)
-			continue;
-		snprintf(target, sizeof(target), "uid:%u", (unsigned)roster_be32_get(k.mv_data));
-		grant_digest(*(uint8_t *)v.mv_data, hex);
-		if ((arc = audit_own_entry(w, "role.record", target, hex, err)) != 0) {
-			mdb_cursor_close(cur);
-			return arc;
-		}
-	}
-	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND ? 0 : store_mdb_err(err, rc, "reading role grants");
+	return grants_each(w->txn, w->srv->store.roles, grant_record, w, err);
 }
 
 int grants_of(const struct server *srv, uid_t uid)

@@ -450,7 +450,11 @@ void progress_reply(struct server *srv, struct evhttp_request *req);
 /* h-admin.c: the main thread's copy of stored grants. */
 int grants_load(struct server *srv, struct roster_err *err);
 int grants_of(const struct server *srv, uid_t uid);
-void grant_digest(uint8_t bits, char hex[2 * ROSTER_HASH_BYTES + 1]);
+/* Each stored grant as the log and `audit verify --deep` name it: id "uid:N" and
+ * object the SHA-256 of its role bits (one byte). fn's nonzero return stops the
+ * walk and is returned; a malformed grant is an error. */
+typedef int (*grant_fn)(void *arg, const char *id, const char *object, struct roster_err *err);
+int grants_each(MDB_txn *txn, MDB_dbi roles, grant_fn fn, void *arg, struct roster_err *err);
 int grants_audit_all(struct wtxn *w, struct roster_err *err);
 /* auth.c: the roles rosterd.conf and the stored grants give an account. */
 int auth_roles(const struct server *srv, uid_t uid, gid_t gid);

@@ -137,38 +137,25 @@ static int upgraded(struct server *srv, MDB_txn *txn, const char *done)
 	return mdb_get(txn, srv->store.meta, &k, &v) == 0;
 }
 
-/* Every stored role grant is the one its last audited grant or revoke left. */
-static int check_grants(struct server *srv, MDB_txn *txn, const struct verifier *v,
-                        struct roster_err *err)
+static int grant_logged(void *v, const char *id, const char *object, struct roster_err *err)
 {
-	MDB_cursor *cur;
-	MDB_val k, val;
-	int rc;
+	json_t *last = json_object_get(((const struct verifier *)v)->written, id);
 
-	if (srv->store.roles == 0 || !upgraded(srv, txn, "grants_audit"))
-		return 0;
-	if ((rc = mdb_cursor_open(txn, srv->store.roles, &cur)) != 0)
-		return roster_err_set(err, 0, "backup", "role grants: %s", mdb_strerror(rc));
-	for (rc = mdb_cursor_get(cur, &k, &val, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT)) {
-		char id[24], hex[2 * ROSTER_HASH_BYTES + 1];
-		json_t *last;
-
-		if (k.mv_size != 4 || val.mv_size != 1)
-			break;
-		snprintf(id, sizeof(id), "uid:%u", (unsigned)roster_be32_get(k.mv_data));
-		grant_digest(*(uint8_t *)val.mv_data, hex);
-		last = json_object_get(v->written, id);
-		if (last == NULL ||
-		    strcmp(json_string_value(json_object_get(last, "object")), hex) != 0)
-			break;
-	}
-	mdb_cursor_close(cur);
-	if (rc == MDB_NOTFOUND)
+	if (last && strcmp(json_string_value(json_object_get(last, "object")), object) == 0)
 		return 0;
 	return roster_err_set(err, 0, "backup",
-	                      "a role grant is not the one its last audited grant or revoke left "
-	                      "(or is malformed)");
+	                      "the role grant of %s is not the one its last audited grant or "
+	                      "revoke left",
+	                      id);
+}
+
+/* Every stored role grant is the one its last audited grant or revoke left. */
+static int check_grants(struct server *srv, MDB_txn *txn, struct verifier *v,
+                        struct roster_err *err)
+{
+	if (srv->store.roles == 0 || !upgraded(srv, txn, "grants_audit"))
+		return 0;
+	return grants_each(txn, srv->store.roles, grant_logged, v, err) ? -1 : 0;
 }
 
 /* Every entry of a document's history opens, and as many as the document counts;

@@ -146,7 +146,7 @@ cp -a "$T/out/backup1" "$T/out/backup5"
 "$TAMPER" "$T/out/backup5" roles put "$(printf '%08x' "$CLERK")" 08
 "$ROSTERD" verify-backup -c "$CONF" "$T/out/backup5" >"$T/vb.out" 2>&1
 check "verify-backup catches a grant the log never made" test $? = 1
-check "and says so ($(tail -n1 "$T/vb.out"))" grep -q "a role grant is not the one" "$T/vb.out"
+check "and names it ($(tail -n1 "$T/vb.out"))" grep -q "the role grant of uid:$CLERK is not the one" "$T/vb.out"
 printf '%064d\n' 5 >"$T/master.key"
 "$ROSTERD" verify-backup -c "$CONF" "$T/out/backup1" >"$T/vb.out" 2>&1
 check "verify-backup refuses the wrong master key" grep -q "does not open" "$T/vb.out"
