@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
-# rotate-live.sh - data key rotation under a live rosterd: builds a registry of N
-# persons (default 1,000,000) with rotate-bench -B, serves it, starts
-# `rosterctl key rotate data`, and has a clerk read persons without pause until
-# the old key retires. Prints the re-encryption time and the client's latency
-# (p50, p99, max) during it, and the same client's latency before the rotation.
-# Run as root from the build tree: bench/rotate-live.sh [N]   (needs curl)
+# rotate-live.sh - data or index key rotation under a live rosterd: builds a
+# registry of N persons (default 1,000,000) with rotate-bench -B, serves it,
+# starts `rosterctl key rotate KIND`, and has a clerk read persons without pause
+# until the old key retires (data: every record re-encrypted; index: every record
+# tagged under the new key, then its entries under the old one removed). Prints
+# the rotation's time and the client's latency (p50, p99, max) during it, and the
+# same client's latency before the rotation.
+# Run as root from the build tree: bench/rotate-live.sh [N] [data|index]   (needs curl)
 set -euo pipefail
 N=${1:-1000000}
+KIND=${2:-data}
+case $KIND in
+data) DONE="re-encryption done" WHAT="re-encryption" ;;
+index) DONE="retired and wiped; index key" WHAT="index rotation (two walks)" ;;
+*) echo "usage: $0 [N] [data|index]" >&2; exit 64 ;;
+esac
 B=$(cd "$(dirname "$0")/../build" && pwd)
 D=$(mktemp -d /tmp/rotate-live.XXXXXX)
 trap 'kill $(cat "$D/pid" 2>/dev/null) 2>/dev/null; rm -rf "$D"' EXIT
@@ -49,10 +57,10 @@ sleep 5; touch "$D/stop"; wait $reader; rm "$D/stop"
 read_loop "$D/during" & reader=$!
 t0=$(date +%s.%N)
 curl -s --unix-socket "$D/sock" -X POST -H 'Content-Type: application/json' \
-	--data '{"kind":"data"}' http://r/v1/keys/rotate >/dev/null
-until grep -q "re-encryption done" "$D/log"; do sleep 0.2; done
+	--data "{\"kind\":\"$KIND\"}" http://r/v1/keys/rotate >/dev/null
+until grep -q "$DONE" "$D/log"; do sleep 0.2; done
 t1=$(date +%s.%N)
 touch "$D/stop"; wait $reader
-python3 -c "import sys; t=float(sys.argv[2])-float(sys.argv[1]); print(f're-encryption: {int(sys.argv[3])} persons in {t:.1f} s under load: {int(sys.argv[3])/t:.0f} records/s')" "$t0" "$t1" "$N"
+python3 -c "import sys; t=float(sys.argv[2])-float(sys.argv[1]); print(f'{sys.argv[4]}: {int(sys.argv[3])} persons in {t:.1f} s under load: {int(sys.argv[3])/t:.0f} records/s')" "$t0" "$t1" "$N" "$WHAT"
 report "client before" "$D/before"
 report "client during" "$D/during"

@@ -62,8 +62,10 @@ static void print_rotated(const json_t *r)
 		       active, json_string_value(json_object_get(r, "vkey")),
 		       json_string_value(json_object_get(r, "checkpoint")));
 	else if (kind && strcmp(kind, "index") == 0)
-		printf("index key %lld is active; every state index was rebuilt under it\n",
-		       active);
+		printf("index key %lld added: every record is being tagged under it in the "
+		       "background; key %lld stays active until then, and is retired after (see "
+		       "rosterctl key status)\n",
+		       (long long)json_integer_value(json_object_get(r, "building")), active);
 	else
 		printf("master key replaced: %lld keys re-wrapped; %s holds the new key (back it "
 		       "up now; the old one no longer opens the registry)\n",
@@ -71,8 +73,21 @@ static void print_rotated(const json_t *r)
 		       json_string_value(json_object_get(r, "file")));
 }
 
-/* Waits for the re-encryption a data key rotation started, drawing it on a terminal. */
-static int reencrypt_wait(struct ctl *ctl)
+/* What a rotation leaves running in the background, as /v1/progress names it. */
+struct bg_job {
+	const char *field, *doing, *done;
+};
+static const struct bg_job reencrypt_job = {
+    "reencrypt", "re-encrypting",
+    "re-encryption done: every record is sealed under the active data key and older data "
+    "keys are retired"};
+static const struct bg_job reindex_job = {
+    "reindex", "re-indexing",
+    "index key rotation done: every record is indexed under the new key alone and the old "
+    "one is retired"};
+
+/* Waits for the background work a rotation started, drawing it on a terminal. */
+static int rotation_wait(struct ctl *ctl, const struct bg_job *job)
 {
 	int bar = progress_wanted(ctl);
 	uint64_t scanned = 0, total = 0;
@@ -82,11 +97,12 @@ static int reencrypt_wait(struct ctl *ctl)
 		json_t *p = progress_fetch(ctl), *re;
 
 		if (p == NULL) {
-			fprintf(stderr, "rosterctl: lost the daemon while waiting for the "
-			                "re-encryption; see rosterctl key status\n");
+			fprintf(stderr,
+			        "rosterctl: lost the daemon while %s; see rosterctl key status\n",
+			        job->doing);
 			return EXIT_UNREACHABLE;
 		}
-		re = json_object_get(p, "reencrypt");
+		re = json_object_get(p, job->field);
 		if (!json_is_object(re)) {
 			json_decref(p);
 			break;
@@ -99,18 +115,17 @@ static int reencrypt_wait(struct ctl *ctl)
 		if (bar && total) {
 			snprintf(what, sizeof(what), "%llu of %llu records",
 			         (unsigned long long)scanned, (unsigned long long)total);
-			progress_draw("re-encrypting", scanned, total, what);
+			progress_draw(job->doing, scanned, total, what);
 		}
 		progress_sleep(250);
 	}
 	if (bar) {
 		snprintf(what, sizeof(what), "%llu records", (unsigned long long)total);
-		progress_draw("re-encrypting", total, total, total ? what : "");
+		progress_draw(job->doing, total, total, total ? what : "");
 		progress_done();
 	}
 	if (!ctl->json)
-		printf("re-encryption done: every record is sealed under the active data key and "
-		       "older data keys are retired\n");
+		printf("%s\n", job->done);
 	return EXIT_OK;
 }
 
@@ -123,15 +138,16 @@ static int cmd_key_rotate(struct ctl *ctl, int argc, char **argv)
 
 	if (rc)
 		return ARGS_DONE(rc);
-	if (a.opt[0] && strcmp(a.pos[0], "data") != 0)
+	if (a.opt[0] && strcmp(a.pos[0], "data") != 0 && strcmp(a.pos[0], "index") != 0)
 		return cmd_usage_error(
 		    &cmd_key_rotate_entry,
-		    "--wait only applies to data keys (the others finish at once)");
+		    "--wait only applies to data and index keys (the others finish at once)");
 	body = json_pack("{s:s}", "kind", a.pos[0]);
 	rc = cmd_simple(ctl, "POST", "/v1/keys/rotate", body, print_rotated);
 	json_decref(body);
 	if (rc == EXIT_OK && a.opt[0])
-		rc = reencrypt_wait(ctl);
+		rc = rotation_wait(ctl,
+		                   strcmp(a.pos[0], "data") == 0 ? &reencrypt_job : &reindex_job);
 	return rc;
 }
 
@@ -139,5 +155,6 @@ const struct cmd_entry cmd_key_rotate_entry = {
     "key", "rotate", "data|signing|master|index [--wait]",
     "replace a key online: data (records re-encrypted in the background), signing (hand-over "
     "checkpoint signed by both), master (every key re-wrapped, the key file replaced), index "
-    "(state indexes rebuilt); --wait stays until the re-encryption is done",
+    "(every record re-indexed in the background); --wait stays until the background work is "
+    "done",
     cmd_key_rotate};

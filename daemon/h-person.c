@@ -15,7 +15,7 @@ static int create_apply(struct wtxn *w, struct op *op)
 		free(op->tags);
 		op->tags = search_person_tags(w->keys, op->body);
 	}
-	if ((rc = search_person_add(w, op->tags, op->target, &op->err)) != 0)
+	if ((rc = search_person_add(w, op->tags, op->body, op->target, &op->err)) != 0)
 		return rc; /* a full map (ROSTER_RETRY) must reach the writer as such */
 	json_object_set_new(op->body, "id", json_string(op->target));
 	rec_stamp(w, op->body, 1);

@@ -328,6 +328,26 @@ void keys_view_copy(struct keyring *view, const struct keyring *kr)
 	view->nold = kr->nold;
 }
 
+/* The index key an interrupted rotation was building or retiring (meta names its
+ * id), so the walk resumes where it stopped; *out stays NULL when none is. */
+static int unwrap_index_other(struct keyring *kr, MDB_txn *txn, MDB_dbi keys_dbi, MDB_dbi meta_dbi,
+                              const char *meta_name, uint8_t **out, uint32_t *id,
+                              struct roster_err *err)
+{
+	MDB_val k = {strlen(meta_name), (void *)meta_name}, v;
+	char name[32];
+
+	if (mdb_get(txn, meta_dbi, &k, &v) != 0 || v.mv_size != 4)
+		return 0;
+	*id = roster_be32_get(v.mv_data);
+	snprintf(name, sizeof(name), "index:%u", *id);
+	*out = secure_alloc(ROSTER_KEY_BYTES);
+	if (unwrap_get(kr, txn, keys_dbi, name, *out, ROSTER_KEY_BYTES, err) < 0)
+		return -1;
+	sodium_mprotect_readonly(*out);
+	return 0;
+}
+
 uint32_t keys_meta_id(MDB_txn *txn, MDB_dbi meta, const char *name)
 {
 	MDB_val k = {strlen(name), (void *)name}, v;
@@ -359,6 +379,11 @@ int keys_unwrap(struct keyring *kr, MDB_txn *txn, MDB_dbi keys_dbi, MDB_dbi meta
 		return -1;
 	crypto_sign_ed25519_sk_to_pk(kr->sign_pk, kr->sign_sk);
 	keyring_seal(kr);
+	if (unwrap_index_other(kr, txn, keys_dbi, meta_dbi, "index_next", &kr->index_next,
+	                       &kr->index_next_id, err) < 0 ||
+	    unwrap_index_other(kr, txn, keys_dbi, meta_dbi, "index_old", &kr->index_old,
+	                       &kr->index_old_id, err) < 0)
+		return -1;
 	return unwrap_old(kr, txn, keys_dbi, err);
 }
 
@@ -383,6 +408,8 @@ void keys_free(struct keyring *kr)
 	sodium_free(kr->master);
 	sodium_free(kr->data);
 	sodium_free(kr->index);
+	sodium_free(kr->index_next);
+	sodium_free(kr->index_old);
 	sodium_free(kr->sign_sk);
 	keys_drop_old(kr);
 	memset(kr, 0, sizeof(*kr));

@@ -109,6 +109,18 @@ void metrics_reply(struct server *srv, struct evhttp_request *req)
 	                    (unsigned long long)st.reencrypt.scanned,
 	                    (unsigned long long)st.reencrypt.total);
 	evbuffer_add_printf(b,
+	                    "# HELP roster_reindex_records An index key rotation's walk in its "
+	                    "phase (1 building, 2 retiring; 0 when none runs).\n"
+	                    "# TYPE roster_reindex_records gauge\n"
+	                    "roster_reindex_records{kind=\"phase\"} %d\n"
+	                    "roster_reindex_records{kind=\"scanned\"} %llu\n"
+	                    "roster_reindex_records{kind=\"total\"} %llu\n",
+	                    st.reindex_phase == 'b'   ? 1
+	                    : st.reindex_phase == 'c' ? 2
+	                                              : 0,
+	                    (unsigned long long)st.reindex.scanned,
+	                    (unsigned long long)st.reindex.total);
+	evbuffer_add_printf(b,
 	                    "# HELP roster_journal_records_total Commits made durable by a "
 	                    "journal record.\n# TYPE roster_journal_records_total counter\n"
 	                    "roster_journal_records_total %llu\n"
@@ -158,6 +170,13 @@ void progress_reply(struct server *srv, struct evhttp_request *req)
 	                        ? json_pack("{s:I, s:I}", "scanned",
 	                                    (json_int_t)st.reencrypt.scanned, "total",
 	                                    (json_int_t)st.reencrypt.total)
+	                        : json_null());
+	json_object_set_new(body, "reindex",
+	                    st.reindex_phase
+	                        ? json_pack("{s:s, s:I, s:I}", "phase",
+	                                    st.reindex_phase == 'b' ? "building" : "retiring",
+	                                    "scanned", (json_int_t)st.reindex.scanned, "total",
+	                                    (json_int_t)st.reindex.total)
 	                        : json_null());
 	http_reply_json(req, 200, body);
 	json_decref(body);

@@ -110,18 +110,13 @@ int rec_list_all(struct wtxn *w, struct op *op, MDB_dbi dbi, const char *db)
 int rec_state_move(struct wtxn *w, MDB_dbi idx, const char *kind, const char *from, const char *to,
                    const char *id)
 {
-	uint8_t tag[16];
 	int rc;
 
 	if (from && to && strcmp(from, to) == 0)
 		return 0;
-	if (from) {
-		keys_tag(w->keys, kind, from, tag);
-		if ((rc = idx_del(w, idx, tag, sizeof(tag), id)) != 0)
-			return rc;
-	}
-	keys_tag(w->keys, kind, to, tag);
-	return idx_put(w, idx, tag, sizeof(tag), id);
+	if (from && (rc = idx_del_term(w, idx, kind, from, id)) != 0)
+		return rc;
+	return idx_put_term(w, idx, kind, to, id);
 }
 
 /* Stamps a changed record: next version, updated now (and created, when new). */

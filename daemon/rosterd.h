@@ -84,6 +84,11 @@ struct keyring {
 	size_t nold;
 	uint8_t *index; /* blind-index key: tags state indexes */
 	uint32_t index_id;
+	/* An index key rotation (reindex.c), one phase at a time: while index_next is
+	 * built every index write also goes under it; once it is whole it becomes the
+	 * active key, and index_old's entries are removed. NULL when not running. */
+	uint8_t *index_next, *index_old;
+	uint32_t index_next_id, index_old_id;
 	uint8_t *sign_sk; /* Ed25519 secret key (64 bytes) */
 	uint8_t sign_pk[32];
 	uint32_t sign_id;
@@ -266,6 +271,8 @@ struct writer_stats {
 	uint32_t active_data_key;
 	size_t retiring_data_keys;
 	struct reencrypt_progress reencrypt; /* total 0: none running */
+	struct reencrypt_progress reindex;   /* an index key rotation's walk */
+	char reindex_phase;                  /* 'b' building, 'c' cleaning, 0 none */
 	struct journal_stats journal;
 };
 void writer_stats(struct server *srv, struct writer_stats *out, const double **bounds);
@@ -313,6 +320,10 @@ int rec_put_reply(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, j
                   struct op *op);
 int idx_put(struct wtxn *w, MDB_dbi dbi, const void *key, size_t klen, const char *id);
 int idx_del(struct wtxn *w, MDB_dbi dbi, const void *key, size_t klen, const char *id);
+/* reindex.c: the entry of id under the tag of (kind, value), under every index key
+ * that must have it (the active one, and one being built or retired). */
+int idx_put_term(struct wtxn *w, MDB_dbi idx, const char *kind, const char *value, const char *id);
+int idx_del_term(struct wtxn *w, MDB_dbi idx, const char *kind, const char *value, const char *id);
 int idx_list(struct wtxn *w, MDB_dbi dbi, const void *key, size_t klen, const char *after,
              size_t limit, json_t *ids, char *next, struct roster_err *err);
 int rec_reply(struct wtxn *w, struct op *op, MDB_dbi dbi, const char *db);
@@ -372,14 +383,19 @@ struct tagset {
 };
 struct tagset *search_person_tags(const struct keyring *kr, const json_t *rec);
 /* A new person's index entries from ts, after checking its national id is free. */
-int search_person_add(struct wtxn *w, const struct tagset *ts, const char *id,
+int search_person_add(struct wtxn *w, const struct tagset *ts, const json_t *rec, const char *id,
                       struct roster_err *err);
 int search_person_update(struct wtxn *w, const json_t *old, const json_t *rec, const char *id);
 int search_person_unique(struct wtxn *w, const json_t *rec, const char *self,
                          struct roster_err *err);
 int search_doc_unique(struct wtxn *w, const json_t *rec, struct roster_err *err);
 int search_doc_add(struct wtxn *w, const json_t *rec, const char *id);
-int search_rebuild(struct wtxn *w, struct roster_err *err);
+/* Calls fn with each (index, kind, value) a record of db ("persons", "documents",
+ * "travel") is indexed under, until fn returns non-zero. */
+typedef int (*search_term_fn)(struct wtxn *w, MDB_dbi idx, const char *kind, const char *value,
+                              const char *id, void *arg);
+int search_terms_each(struct wtxn *w, const char *db, const json_t *rec, const char *id,
+                      search_term_fn fn, void *arg);
 json_t *search_person_filters(struct evhttp_request *req, struct roster_err *err);
 json_t *search_doc_filter(const char *number, const char *country);
 int search_list(struct wtxn *w, struct op *op, MDB_dbi idx, const json_t *terms, MDB_dbi recs,
@@ -536,12 +552,28 @@ int h_key_status(struct server *srv, struct op *op, const char *id);
 int h_key_rotate(struct server *srv, struct op *op, const char *id);
 
 /* rotate.c: data key rotation and the background re-encryption it starts. */
+/* A value in `meta` (a full map: ROSTER_RETRY); meta_del of one absent is no error. */
+int meta_put(struct wtxn *w, const char *name, const void *val, size_t len);
+int meta_del(struct wtxn *w, const char *name);
 json_t *keys_status(struct wtxn *w, struct roster_err *err);
 json_t *signing_history(MDB_txn *txn, MDB_dbi meta);
 /* One slice of re-encryption in its own transaction; 1 more to do, 0 done, -1 failed.
  * prog says how far the walk over every record has come. */
 int reencrypt_step(struct wtxn *w, size_t max, int *retired, struct reencrypt_progress *prog,
                    struct roster_err *err);
+
+/* reindex.c: index key rotation. `key rotate index` (reindex_start, an op's apply)
+ * adds a key; the writer then walks every record in slices (reindex_step, like
+ * re-encryption): first tagging each under the new key, then, with the new key
+ * active, removing its entries under the old one. */
+int reindex_start(struct wtxn *w, struct op *op);
+enum reindex_event { REINDEX_MORE, REINDEX_SWITCH, REINDEX_DONE };
+int reindex_step(struct wtxn *w, size_t max, enum reindex_event *ev,
+                 struct reencrypt_progress *prog, struct roster_err *err);
+/* After a committed step: REINDEX_SWITCH makes the new key active (readers held
+ * off by the caller), REINDEX_DONE wipes the old one. */
+void reindex_after(struct keyring *kr, enum reindex_event ev);
+json_t *reindex_status(const struct keyring *kr);
 
 /* init.c and main.c */
 int registry_init(struct config *cfg, struct roster_err *err);

@@ -32,12 +32,20 @@ static MDB_dbi record_dbi(struct store *st, int i)
 	return dbis[i];
 }
 
-static int meta_put(struct wtxn *w, const char *name, const void *val, size_t len)
+int meta_put(struct wtxn *w, const char *name, const void *val, size_t len)
 {
 	MDB_val k = {strlen(name), (void *)name}, v = {len, (void *)val};
 	int rc = store_put(&w->srv->store, w->txn, w->srv->store.meta, &k, &v, 0);
 
 	return rc == 0 ? 0 : rc == MDB_MAP_FULL ? ROSTER_RETRY : ROSTER_FATAL;
+}
+
+int meta_del(struct wtxn *w, const char *name)
+{
+	MDB_val k = {strlen(name), (void *)name};
+	int rc = store_del(&w->srv->store, w->txn, w->srv->store.meta, &k, NULL);
+
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : rc == MDB_MAP_FULL ? ROSTER_RETRY : ROSTER_FATAL;
 }
 
 static int reencrypt_scanned_put(struct wtxn *w, uint64_t n);
@@ -80,7 +88,7 @@ json_t *keys_status(struct wtxn *w, struct roster_err *err)
 	uint64_t counts[16] = {0};
 	uint32_t ids[16];
 	size_t nids = 0;
-	json_t *out = json_array();
+	json_t *out = json_array(), *idx;
 	MDB_cursor *cur;
 	MDB_val k, v;
 	int rc;
@@ -127,8 +135,9 @@ json_t *keys_status(struct wtxn *w, struct roster_err *err)
 	}
 	mdb_cursor_close(cur);
 	key_created_add(w, out);
-	json_array_append_new(out, json_pack("{s:s, s:I, s:s}", "kind", "index", "id",
-	                                     (json_int_t)kr->index_id, "state", "active"));
+	idx = reindex_status(kr);
+	json_array_extend(out, idx);
+	json_decref(idx);
 	json_array_append_new(out, json_pack("{s:s, s:I, s:s}", "kind", "signing", "id",
 	                                     (json_int_t)kr->sign_id, "state", "active"));
 	for (uint32_t i = 1; i < kr->sign_id; i++)
@@ -324,93 +333,6 @@ static int rotate_master_apply(struct wtxn *w, struct op *op)
 	return rc;
 }
 
-/* Index key: the state indexes are rebuilt under a new key in the rotation's own
- * transaction. The new key is used in memory at once, so later ops of the same
- * batch tag with it too; an abandoned transaction puts the old one back. */
-static void rotate_index_abort(struct server *srv, struct op *op)
-{
-	uint8_t *tmp = srv->keys.index;
-
-	srv->keys.index = op->newkey; /* the old key, kept by apply */
-	op->newkey = tmp;
-	srv->keys.index_id--;
-}
-
-static void rotate_index_commit(struct server *srv, struct op *op)
-{
-	(void)srv;
-	sodium_free(op->newkey); /* the old index key: wiped */
-	op->newkey = NULL;
-	log_info("index key %u active; state indexes rebuilt", srv->keys.index_id);
-}
-
-static int rebuild_states(struct wtxn *w, struct op *op, MDB_dbi recs, const char *db, MDB_dbi idx,
-                          const char *kind, const char *field)
-{
-	json_t *ids, *id;
-	size_t i;
-	int rc = store_drop(&w->srv->store, w->txn, idx);
-
-	if (rc)
-		return store_mdb_err(&op->err, rc, "rebuilding an index"), ROSTER_FATAL;
-	ids = store_keys(w->txn, recs);
-	json_array_foreach(ids, i, id)
-	{
-		json_t *rec;
-		uint8_t tag[16];
-
-		if (rec_get(w, recs, db, json_string_value(id), &rec, &op->err) < 0) {
-			rc = ROSTER_FATAL;
-			break;
-		}
-		keys_tag(&w->srv->keys, kind, json_string_value(json_object_get(rec, field)), tag);
-		json_decref(rec);
-		if ((rc = idx_put(w, idx, tag, sizeof(tag), json_string_value(id))) != 0)
-			break;
-	}
-	json_decref(ids);
-	return rc;
-}
-
-static int rotate_index_apply(struct wtxn *w, struct op *op)
-{
-	struct keyring *kr = &w->srv->keys;
-	struct store *st = &w->srv->store;
-	char name[32], old[32];
-	uint8_t be[4], *fresh;
-	MDB_val k;
-	int rc;
-
-	if ((fresh = sodium_malloc(ROSTER_KEY_BYTES)) == NULL)
-		return roster_err_set(&op->err, 500, "no_memory",
-		                      "cannot allocate locked memory for a key");
-	randombytes_buf(fresh, ROSTER_KEY_BYTES);
-	snprintf(old, sizeof(old), "index:%u", kr->index_id);
-	snprintf(name, sizeof(name), "index:%u", kr->index_id + 1);
-	roster_be32_put(be, kr->index_id + 1);
-	sodium_mprotect_readonly(fresh);
-	op->newkey = kr->index; /* keep the old key until the commit (or an abort) */
-	kr->index = fresh;
-	kr->index_id++;
-	op->after_abort = rotate_index_abort;
-	k.mv_size = strlen(old);
-	k.mv_data = old;
-	if (keys_wrap_put(kr, st, w->txn, name, fresh, ROSTER_KEY_BYTES, &op->err) < 0 ||
-	    store_del(st, w->txn, st->keys, &k, NULL) != 0)
-		return ROSTER_FATAL;
-	if ((rc = meta_put(w, "index_key", be, 4)) ||
-	    (rc = rebuild_states(w, op, st->documents, "documents", st->doc_by_state, "custody",
-	                         "custody")) ||
-	    (rc = rebuild_states(w, op, st->travel, "travel", st->travel_by_state, "status",
-	                         "status")) ||
-	    (rc = search_rebuild(w, &op->err)))
-		return rc;
-	op->after_commit = rotate_index_commit;
-	op->newkey_kind = 'i';
-	op->reply = json_pack("{s:s, s:I}", "kind", "index", "active", (json_int_t)kr->index_id);
-	return 0;
-}
-
 /* Signing keys: the checkpoint of the rotation's own batch is signed by the old key
  * and the new one, so an auditor who trusts the old key can follow the hand-over. */
 static void rotate_signing_commit(struct server *srv, struct op *op)
@@ -510,7 +432,7 @@ int h_key_rotate(struct server *srv, struct op *op, const char *id)
 	else if (strcmp(kind, "master") == 0)
 		op->apply = rotate_master_apply;
 	else if (strcmp(kind, "index") == 0)
-		op->apply = rotate_index_apply;
+		op->apply = reindex_start;
 	else
 		return roster_err_set(&op->err, 422, "not_supported",
 		                      "unknown key kind '%s': data, signing, master or index",

@@ -109,19 +109,14 @@ int search_person_update(struct wtxn *w, const json_t *old, const json_t *rec, c
 {
 	struct terms before = person_terms(old), after = person_terms(rec);
 	MDB_dbi idx = w->srv->store.person_idx;
-	uint8_t tag[16];
 	int rc = 0;
 
 	for (size_t i = 0; rc == 0 && i < before.n; i++)
-		if (!terms_has(&after, &before.t[i])) {
-			keys_tag(w->keys, before.t[i].kind, before.t[i].value, tag);
-			rc = idx_del(w, idx, tag, sizeof(tag), id);
-		}
+		if (!terms_has(&after, &before.t[i]))
+			rc = idx_del_term(w, idx, before.t[i].kind, before.t[i].value, id);
 	for (size_t i = 0; rc == 0 && i < after.n; i++)
-		if (!terms_has(&before, &after.t[i])) {
-			keys_tag(w->keys, after.t[i].kind, after.t[i].value, tag);
-			rc = idx_put(w, idx, tag, sizeof(tag), id);
-		}
+		if (!terms_has(&before, &after.t[i]))
+			rc = idx_put_term(w, idx, after.t[i].kind, after.t[i].value, id);
 	terms_free(&before);
 	terms_free(&after);
 	return rc;
@@ -190,7 +185,18 @@ struct tagset *search_person_tags(const struct keyring *kr, const json_t *rec)
 	return ts;
 }
 
-int search_person_add(struct wtxn *w, const struct tagset *ts, const char *id,
+/* A term's entry under the index key being built (while a rotation runs). */
+static int put_next(struct wtxn *w, MDB_dbi idx, const char *kind, const char *value,
+                    const char *id, void *arg)
+{
+	uint8_t tag[16];
+
+	(void)arg;
+	keys_tag_with(w->keys->index_next, kind, value, tag);
+	return idx_put(w, idx, tag, sizeof(tag), id);
+}
+
+int search_person_add(struct wtxn *w, const struct tagset *ts, const json_t *rec, const char *id,
                       struct roster_err *err)
 {
 	int rc;
@@ -200,6 +206,8 @@ int search_person_add(struct wtxn *w, const struct tagset *ts, const char *id,
 	for (size_t i = 0; i < ts->n; i++)
 		if ((rc = idx_put(w, w->srv->store.person_idx, ts->tag[i], 16, id)) != 0)
 			return rc;
+	if (w->keys->index_next)
+		return search_terms_each(w, "persons", rec, id, put_next, NULL);
 	return 0;
 }
 
@@ -228,46 +236,37 @@ int search_doc_unique(struct wtxn *w, const json_t *rec, struct roster_err *err)
 
 int search_doc_add(struct wtxn *w, const json_t *rec, const char *id)
 {
-	uint8_t tag[16];
+	char *term = doc_number_term(rec);
+	int rc = term ? idx_put_term(w, w->srv->store.doc_idx, "document.number", term, id) : 0;
 
-	return doc_tag(w, rec, tag) ? idx_put(w, w->srv->store.doc_idx, tag, sizeof(tag), id) : 0;
+	free(term);
+	return rc;
 }
 
-int search_rebuild(struct wtxn *w, struct roster_err *err)
+int search_terms_each(struct wtxn *w, const char *db, const json_t *rec, const char *id,
+                      search_term_fn fn, void *arg)
 {
 	struct store *st = &w->srv->store;
-	MDB_dbi recs[2] = {st->persons, st->documents};
-	const char *names[2] = {"persons", "documents"};
-	int rc;
+	int rc = 0;
 
-	if ((rc = store_drop(st, w->txn, st->person_idx)) ||
-	    (rc = store_drop(st, w->txn, st->doc_idx)))
-		return store_mdb_err(err, rc, "clearing the search indexes"), ROSTER_FATAL;
-	for (int d = 0; d < 2; d++) {
-		json_t *ids = store_keys(w->txn, recs[d]), *idv;
-		size_t i;
+	if (strcmp(db, "persons") == 0) {
+		struct terms ts = person_terms(rec);
 
-		rc = 0;
-		json_array_foreach(ids, i, idv)
-		{
-			const char *id = json_string_value(idv);
-			json_t *rec;
+		for (size_t i = 0; rc == 0 && i < ts.n; i++)
+			rc = fn(w, st->person_idx, ts.t[i].kind, ts.t[i].value, id, arg);
+		terms_free(&ts);
+	} else if (strcmp(db, "documents") == 0) {
+		char *term = doc_number_term(rec);
 
-			if (rc != 0)
-				break;
-			if (rec_get(w, recs[d], names[d], id, &rec, err) < 0) {
-				rc = ROSTER_FATAL;
-				break;
-			}
-			rc = d == 0 ? search_person_update(w, NULL, rec, id)
-			            : search_doc_add(w, rec, id);
-			json_decref(rec);
-		}
-		json_decref(ids);
-		if (rc)
-			return rc < 0 ? rc : ROSTER_FATAL;
+		if (term)
+			rc = fn(w, st->doc_idx, "document.number", term, id, arg);
+		free(term);
+		if (rc == 0 && str(rec, "custody"))
+			rc = fn(w, st->doc_by_state, "custody", str(rec, "custody"), id, arg);
+	} else if (strcmp(db, "travel") == 0 && str(rec, "status")) {
+		rc = fn(w, st->travel_by_state, "status", str(rec, "status"), id, arg);
 	}
-	return 0;
+	return rc;
 }
 
 /* ---- queries ---- */

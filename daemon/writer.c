@@ -95,6 +95,7 @@ static void writer_adopt(struct writer *wr, const struct wtxn *w)
 	pthread_mutex_lock(&wr->lock);
 	wr->stats.active_data_key = w->srv->keys.data_id;
 	wr->stats.retiring_data_keys = w->srv->keys.nold;
+	wr->stats.reindex_phase = w->srv->keys.index_next ? 'b' : w->srv->keys.index_old ? 'c' : 0;
 	if (wr->cp_size != w->cp_size)
 		wr->cp_time = time(NULL);
 	wr->cp_size = w->cp_size;
@@ -200,11 +201,11 @@ static int commit_nospace(struct server *srv, int rc, size_t txnid)
 	return 1;
 }
 
-/* Whether the batch changes the data or index keys readers open records with. */
+/* Whether the batch changes the data keys readers open records with. */
 static int batch_rekeys(const struct op *batch)
 {
 	for (const struct op *op = batch; op; op = op->next)
-		if ((op->newkey_kind == 'd' || op->newkey_kind == 'i') && op->status < 400)
+		if (op->newkey_kind == 'd' && op->status < 400)
 			return 1;
 	return 0;
 }
@@ -335,53 +336,84 @@ static void writer_after(struct server *srv, struct writer *wr)
 	pthread_mutex_unlock(&wr->lock);
 }
 
+/* Background work a key rotation left: re-encryption first, then the index walk. */
 static int reencrypt_due(struct server *srv, struct writer *wr)
 {
-	return srv->keys.nold > 0 && !wr->reencrypt_failed && !wr->disk_full;
+	const struct keyring *kr = &srv->keys;
+
+	return (kr->nold > 0 || kr->index_next || kr->index_old) && !wr->reencrypt_failed &&
+	       !wr->disk_full;
 }
 
-/* Commits a slice of re-encryption (the txn is gone either way). The slice that
- * retires the old keys drops them while readers are held off, so no reader is
- * left with keys the writer has wiped. */
-static int reencrypt_commit(struct server *srv, struct writer *wr, struct wtxn *w, int retired,
-                            const struct reencrypt_progress *prog, struct roster_err *err)
-{
-	int rc;
+/* What a slice of that work changes in memory once it commits. */
+struct upkeep {
+	int index;                /* an index walk's slice, not a re-encryption's */
+	int retired;              /* re-encryption done: drop the old data keys */
+	enum reindex_event event; /* index walk: switch keys, or wipe the old one */
+	struct reencrypt_progress prog;
+};
 
-	if (retired)
+/* Whether readers must be held off while the slice commits: it changes the keys
+ * they open records or tag finds with. */
+static int upkeep_rekeys(const struct upkeep *u)
+{
+	return u->index ? u->event == REINDEX_SWITCH : u->retired;
+}
+
+static void upkeep_stats(struct writer *wr, const struct upkeep *u)
+{
+	struct reencrypt_progress *p = u->index ? &wr->stats.reindex : &wr->stats.reencrypt;
+
+	pthread_mutex_lock(&wr->lock);
+	if (u->index ? u->event == REINDEX_MORE : !u->retired)
+		*p = u->prog;
+	else
+		memset(p, 0, sizeof(*p));
+	pthread_mutex_unlock(&wr->lock);
+}
+
+/* Commits a slice of re-encryption or of an index walk (the txn is gone either
+ * way). A slice that changes keys readers use does so while they are held off,
+ * so no reader is left with keys the writer has wiped or pairs a snapshot with
+ * the other index key. */
+static int reencrypt_commit(struct server *srv, struct writer *wr, struct wtxn *w,
+                            const struct upkeep *u, struct roster_err *err)
+{
+	int rc, hold = upkeep_rekeys(u);
+
+	if (hold)
 		snapshot_keys_hold(srv);
 	if ((rc = mdb_txn_commit(w->txn)) != 0) {
-		if (retired)
+		if (hold)
 			snapshot_keys_release(srv, 0);
 		return rc;
 	}
 	if (journal_commit(&srv->store, err) < 0) {
-		if (retired)
+		if (hold)
 			snapshot_keys_release(srv, 0);
 		return ROSTER_FATAL;
 	}
-	if (retired) {
+	if (u->index) {
+		reindex_after(&srv->keys, u->event);
+	} else if (u->retired) {
 		keys_drop_old(&srv->keys);
-		snapshot_keys_release(srv, 1);
 		log_info("re-encryption done: older data keys retired and wiped");
 	}
-	writer_adopt(wr, w); /* after the drop: stats show no key retiring */
-	pthread_mutex_lock(&wr->lock);
-	if (retired)
-		memset(&wr->stats.reencrypt, 0, sizeof(wr->stats.reencrypt));
-	else
-		wr->stats.reencrypt = *prog;
-	pthread_mutex_unlock(&wr->lock);
+	if (hold)
+		snapshot_keys_release(srv, 1);
+	writer_adopt(wr, w); /* after the change: stats show what is still running */
+	upkeep_stats(wr, u);
 	return 0;
 }
 
-/* One slice of re-encryption after a data key rotation, in its own transaction. */
+/* One slice of re-encryption after a data key rotation, or of the walk after an
+ * index key rotation (reindex.c), in its own transaction. */
 static void reencrypt_run(struct server *srv, struct writer *wr)
 {
 	struct roster_err err = {0};
-	struct reencrypt_progress prog = {0};
+	struct upkeep u = {.index = srv->keys.nold == 0};
 	size_t txnid;
-	int rc, retired = 0;
+	int rc;
 
 	for (;;) {
 		struct wtxn w = {.srv = srv,
@@ -397,7 +429,9 @@ static void reencrypt_run(struct server *srv, struct writer *wr)
 		}
 		journal_capture(srv->store.journal);
 		srv->store.failed = 0;
-		rc = reencrypt_step(&w, srv->cfg.reencrypt_batch, &retired, &prog, &err);
+		rc = u.index
+		         ? reindex_step(&w, srv->cfg.reencrypt_batch, &u.event, &u.prog, &err)
+		         : reencrypt_step(&w, srv->cfg.reencrypt_batch, &u.retired, &u.prog, &err);
 		if (rc >= 0)
 			rc = batch_checkpoint(srv, wr, &w, NULL, &err);
 		if (rc >= 0)
@@ -405,7 +439,7 @@ static void reencrypt_run(struct server *srv, struct writer *wr)
 		txnid = mdb_txn_id(w.txn);
 		if (rc < 0) {
 			mdb_txn_abort(w.txn);
-		} else if ((rc = reencrypt_commit(srv, wr, &w, retired, &prog, &err)) == 0) {
+		} else if ((rc = reencrypt_commit(srv, wr, &w, &u, &err)) == 0) {
 			return;
 		} else if (rc == ROSTER_FATAL) {
 			writer_fail(wr, &err);
@@ -421,7 +455,8 @@ static void reencrypt_run(struct server *srv, struct writer *wr)
 		if (rc != ROSTER_RETRY || store_grow(&srv->store, &err) < 0)
 			break;
 	}
-	log_warnx("re-encryption stopped, old data keys stay until a restart: %s",
+	log_warnx("%s stopped, the old %s key stays until a restart: %s",
+	          u.index ? "the index key rotation" : "re-encryption", u.index ? "index" : "data",
 	          err.message[0] ? err.message : mdb_strerror(rc));
 	wr->reencrypt_failed = 1;
 }
@@ -556,6 +591,7 @@ int writer_start(struct server *srv, struct roster_err *err)
 		rc = checkpoint_latest(txn, srv->store.checkpoints, &wr->cp_size, NULL, err);
 	mdb_txn_abort(txn);
 	wr->cp_time = time(NULL);
+	wr->stats.reindex_phase = srv->keys.index_next ? 'b' : srv->keys.index_old ? 'c' : 0;
 	/* A checkpoint is signed in the transaction of the entries it covers, so a
 	 * shorter log than the latest checkpoint lost entries after the fact. */
 	if (rc == 0 && wr->cp_size > wr->log_size)

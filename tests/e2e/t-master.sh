@@ -60,7 +60,7 @@ stop_daemon
 tags_before=$("$TAMPER" "$T/data" doc_by_state keys)
 start_daemon
 client_load 10
-as $ADMIN key rotate index
+as $ADMIN key rotate index --wait
 expect 0 "admin rotates the index key"
 wait $CLIENT
 check "no client request failed during the index rotation" test ! -e "$T/out/client.err"
@@ -95,7 +95,7 @@ finder() {
 finder &
 FINDER=$!
 for _ in 1 2 3 4 5; do
-	as $ADMIN key rotate index
+	as $ADMIN key rotate index --wait
 	[ "$RC" = 0 ] || bad "an index rotation failed: $ERR"
 done
 wait $FINDER

@@ -52,8 +52,8 @@ expect 0 "a custody event on a 0.1.0 document"
 add_person
 as $ADMIN key rotate data --wait
 expect 0 "a data key rotation re-encrypts the 0.1.0 records"
-as $ADMIN key rotate index
-expect 0 "an index key rotation rebuilds the 0.1.0 indexes"
+as $ADMIN key rotate index --wait
+expect 0 "an index key rotation re-indexes the 0.1.0 records"
 stop_daemon
 start_daemon
 as $CLERK person find --national-id NO-1975-0304
