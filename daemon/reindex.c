@@ -84,7 +84,6 @@ int reindex_start(struct wtxn *w, struct op *op)
 {
 	struct keyring *kr = &w->srv->keys;
 	uint32_t id = kr->index_id + 1;
-	char name[32];
 	uint8_t be[4];
 	int rc;
 
@@ -94,19 +93,9 @@ int reindex_start(struct wtxn *w, struct op *op)
 		                      "shows it done",
 		                      kr->index_next ? kr->index_next_id : kr->index_old_id,
 		                      kr->index_next ? "built" : "retired");
-	if (op->newkey == NULL) { /* kept when a full map re-runs the batch */
-		if ((op->newkey = sodium_malloc(ROSTER_KEY_BYTES)) == NULL)
-			return roster_err_set(&op->err, 500, "no_memory",
-			                      "cannot allocate locked memory for a key");
-		randombytes_buf(op->newkey, ROSTER_KEY_BYTES);
-	}
-	op->newkey_id = id;
-	snprintf(name, sizeof(name), "index:%u", id);
 	roster_be32_put(be, id);
-	if (keys_wrap_put(kr, &w->srv->store, w->txn, name, op->newkey, ROSTER_KEY_BYTES,
-	                  &op->err) < 0)
-		return ROSTER_FATAL;
-	if ((rc = meta_put(w, "index_next", be, 4)) || (rc = meta_del(w, "reindex")) ||
+	if ((rc = rotate_key_new(w, op, "index", id)) != 0 ||
+	    (rc = meta_put(w, "index_next", be, 4)) || (rc = meta_del(w, "reindex")) ||
 	    (rc = meta_del(w, "reindex_scanned")))
 		return rc;
 	op->after_commit = reindex_started;

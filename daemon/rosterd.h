@@ -555,6 +555,9 @@ int h_key_rotate(struct server *srv, struct op *op, const char *id);
 /* A value in `meta` (a full map: ROSTER_RETRY); meta_del of one absent is no error. */
 int meta_put(struct wtxn *w, const char *name, const void *val, size_t len);
 int meta_del(struct wtxn *w, const char *name);
+/* A new random key in op->newkey (kept when a full map re-runs the batch), wrapped
+ * and stored as "KIND:ID" in the rotation's transaction. */
+int rotate_key_new(struct wtxn *w, struct op *op, const char *kind, uint32_t id);
 json_t *keys_status(struct wtxn *w, struct roster_err *err);
 json_t *signing_history(MDB_txn *txn, MDB_dbi meta);
 /* One slice of re-encryption in its own transaction; 1 more to do, 0 done, -1 failed.

@@ -165,6 +165,24 @@ int h_key_status(struct server *srv, struct op *op, const char *id)
 	return 0;
 }
 
+int rotate_key_new(struct wtxn *w, struct op *op, const char *kind, uint32_t id)
+{
+	char name[32];
+
+	if (op->newkey == NULL) { /* kept when a full map re-runs the batch */
+		if ((op->newkey = sodium_malloc(ROSTER_KEY_BYTES)) == NULL)
+			return roster_err_set(&op->err, 500, "no_memory",
+			                      "cannot allocate locked memory for a key");
+		randombytes_buf(op->newkey, ROSTER_KEY_BYTES);
+	}
+	op->newkey_id = id;
+	snprintf(name, sizeof(name), "%s:%u", kind, id);
+	if (keys_wrap_put(&w->srv->keys, &w->srv->store, w->txn, name, op->newkey, ROSTER_KEY_BYTES,
+	                  &op->err) < 0)
+		return ROSTER_FATAL;
+	return 0;
+}
+
 /* After the rotation commits: new writes use the new key from now on. */
 static void rotate_commit(struct server *srv, struct op *op)
 {
@@ -178,7 +196,6 @@ static int rotate_apply(struct wtxn *w, struct op *op)
 	struct keyring *kr = &w->srv->keys;
 	uint32_t last = meta_u32(w, "data_key_last"), id;
 	uint8_t be[4];
-	char name[32];
 	int rc;
 
 	if (kr->nold > 0)
@@ -187,20 +204,9 @@ static int rotate_apply(struct wtxn *w, struct op *op)
 		                      "shows it retired",
 		                      kr->old[0].id);
 	id = (last > kr->data_id ? last : kr->data_id) + 1;
-	if (op->newkey == NULL) {
-		op->newkey = sodium_malloc(ROSTER_KEY_BYTES);
-		if (op->newkey == NULL)
-			return roster_err_set(&op->err, 500, "no_memory",
-			                      "cannot allocate locked memory for a key");
-		randombytes_buf(op->newkey, ROSTER_KEY_BYTES);
-	}
-	op->newkey_id = id;
-	snprintf(name, sizeof(name), "data:%u", id);
 	roster_be32_put(be, id);
-	if (keys_wrap_put(kr, &w->srv->store, w->txn, name, op->newkey, ROSTER_KEY_BYTES,
-	                  &op->err) < 0)
-		return ROSTER_FATAL;
-	if ((rc = meta_put(w, "data_key", be, 4)) || (rc = meta_put(w, "data_key_last", be, 4)) ||
+	if ((rc = rotate_key_new(w, op, "data", id)) != 0 ||
+	    (rc = meta_put(w, "data_key", be, 4)) || (rc = meta_put(w, "data_key_last", be, 4)) ||
 	    (rc = meta_put(w, "reencrypt", "", 0)) || (rc = reencrypt_scanned_put(w, 0)))
 		return rc;
 	op->after_commit = rotate_commit;

@@ -85,6 +85,15 @@ as() {
 	ERR=$(cat "$T/err")
 }
 
+# ctl UID rosterctl-args...: rosterctl as that uid, output left on stdout and
+# stderr; for clients running in the background, where as's variables would not be
+# seen and its error file would be shared.
+ctl() {
+	local uid=$1
+	shift
+	ROSTER_SOCKET=$SOCK setpriv --reuid="$uid" --regid="$uid" --clear-groups "$ROSTERCTL" "$@"
+}
+
 # as_tty UID rosterctl-args...: like as, on a pseudo-terminal (progress bars show);
 # stdout and stderr both land in $OUT.
 as_tty() {
@@ -161,10 +170,8 @@ add_person() { # add_person [JSON]: as clerk; sets PID. National ids are unique:
 # any failure lands in $T/out/client.err. Wait for it with: wait $CLIENT
 client_load() {
 	( for _ in $(seq "$1"); do
-		ROSTER_SOCKET=$SOCK setpriv --reuid=$CLERK --regid=$CLERK --clear-groups "$ROSTERCTL" \
-			person get "$PID" >/dev/null || echo "read failed" >>"$T/out/client.err"
-		ROSTER_SOCKET=$SOCK setpriv --reuid=$CLERK --regid=$CLERK --clear-groups "$ROSTERCTL" \
-			person add --name "Background Person" --birth-date 1990-01-01 --nationality FR \
+		ctl $CLERK person get "$PID" >/dev/null || echo "read failed" >>"$T/out/client.err"
+		ctl $CLERK person add --name "Background Person" --birth-date 1990-01-01 --nationality FR \
 			--employer E --segment upstream --expertise metallurgy >/dev/null ||
 			echo "write failed" >>"$T/out/client.err"
 	done ) &

@@ -42,16 +42,13 @@ start_daemon
 # key, or a slice that lost an entry, would come back empty).
 finder() {
 	for _ in $(seq 150); do
-		ROSTER_SOCKET=$SOCK setpriv --reuid=$CLERK --regid=$CLERK --clear-groups "$ROSTERCTL" \
-			--json person find --national-id RX00123 >"$T/out/find.json" 2>>"$T/out/find.err" ||
+		ctl $CLERK --json person find --national-id RX00123 >"$T/out/find.json" 2>>"$T/out/find.err" ||
 			echo "find failed" >>"$T/out/find.err"
 		grep -q '"national_id":"RX00123"' "$T/out/find.json" || echo "find missed" >>"$T/out/find.err"
-		ROSTER_SOCKET=$SOCK setpriv --reuid=$CLERK --regid=$CLERK --clear-groups "$ROSTERCTL" \
-			--json person list --employer "Employer 3" --limit 100 >"$T/out/emp.json" 2>>"$T/out/find.err"
+		ctl $CLERK --json person list --employer "Employer 3" --limit 100 >"$T/out/emp.json" 2>>"$T/out/find.err"
 		[ "$(grep -o '"id":"per_' "$T/out/emp.json" | wc -l)" = 60 ] ||
 			echo "employer find missed" >>"$T/out/find.err"
-		ROSTER_SOCKET=$SOCK setpriv --reuid=$CLERK --regid=$CLERK --clear-groups "$ROSTERCTL" \
-			--json doc list --custody employer >"$T/out/custody.json" 2>>"$T/out/find.err"
+		ctl $CLERK --json doc list --custody employer >"$T/out/custody.json" 2>>"$T/out/find.err"
 		[ "$(grep -o '"id":"doc_' "$T/out/custody.json" | wc -l)" -ge 2 ] ||
 			echo "custody list missed" >>"$T/out/find.err"
 	done
