@@ -20,6 +20,10 @@ void print_keys(const json_t *keys)
 		if (json_object_get(k, "records"))
 			printf(" protects %lld records",
 			       (long long)json_integer_value(json_object_get(k, "records")));
+		if (json_object_get(k, "walked"))
+			printf(" walked %lld of %lld records",
+			       (long long)json_integer_value(json_object_get(k, "walked")),
+			       (long long)json_integer_value(json_object_get(k, "of")));
 		if (json_object_get(k, "created"))
 			printf(" created %s", json_string_value(json_object_get(k, "created")));
 		if (json_object_get(k, "retired"))

@@ -205,6 +205,31 @@ static int phase_end(struct wtxn *w, enum reindex_event *ev, struct roster_err *
 	return audit_own_entry(w, "key.retire", "", "", err);
 }
 
+/* Records in the databases the walk goes over. */
+static uint64_t tagged_total(struct wtxn *w)
+{
+	uint64_t total = 0;
+
+	for (int i = 0; i < TAGGED_DBS; i++) {
+		MDB_stat ms;
+
+		if (mdb_stat(w->txn, tagged_dbi(&w->srv->store, i), &ms) == 0)
+			total += ms.ms_entries;
+	}
+	return total;
+}
+
+/* How far the walk of the running phase has come, as stored with its position. */
+static uint64_t walked(struct wtxn *w)
+{
+	MDB_val v;
+
+	if (mdb_get(w->txn, w->srv->store.meta, &(MDB_val){15, "reindex_scanned"}, &v) == 0 &&
+	    v.mv_size == 8)
+		return roster_be64_get(v.mv_data);
+	return 0;
+}
+
 int reindex_step(struct wtxn *w, size_t max, enum reindex_event *ev,
                  struct reencrypt_progress *prog, struct roster_err *err)
 {
@@ -222,15 +247,8 @@ int reindex_step(struct wtxn *w, size_t max, enum reindex_event *ev,
 		d = ((uint8_t *)v.mv_data)[0];
 		snprintf(after, sizeof(after), "%.*s", (int)v.mv_size - 1, (char *)v.mv_data + 1);
 	}
-	if (mdb_get(w->txn, st->meta, &(MDB_val){15, "reindex_scanned"}, &v) == 0 && v.mv_size == 8)
-		scanned = roster_be64_get(v.mv_data);
-	prog->total = 0;
-	for (int i = 0; i < TAGGED_DBS; i++) {
-		MDB_stat ms;
-
-		if (mdb_stat(w->txn, tagged_dbi(st, i), &ms) == 0)
-			prog->total += ms.ms_entries;
-	}
+	scanned = walked(w);
+	prog->total = tagged_total(w);
 	for (; d < TAGGED_DBS && done < max; d++, after[0] = '\0') {
 		json_t *ids = slice_ids(w, d, after, max - done, &more, err);
 
@@ -276,19 +294,22 @@ void reindex_after(struct keyring *kr, enum reindex_event ev)
 	}
 }
 
-json_t *reindex_status(const struct keyring *kr)
+json_t *reindex_status(struct wtxn *w)
 {
+	const struct keyring *kr = w->keys;
 	json_t *out = json_array();
+	uint32_t id = kr->index_next ? kr->index_next_id : kr->index_old_id;
 
 	json_array_append_new(out, json_pack("{s:s, s:I, s:s}", "kind", "index", "id",
 	                                     (json_int_t)kr->index_id, "state", "active"));
-	if (kr->index_next)
-		json_array_append_new(out, json_pack("{s:s, s:I, s:s}", "kind", "index", "id",
-		                                     (json_int_t)kr->index_next_id, "state",
-		                                     "building"));
-	if (kr->index_old)
-		json_array_append_new(out,
-		                      json_pack("{s:s, s:I, s:s}", "kind", "index", "id",
-		                                (json_int_t)kr->index_old_id, "state", "retiring"));
+	if (kr->index_next || kr->index_old) {
+		uint64_t total = tagged_total(w), n = walked(w);
+
+		json_array_append_new(out, json_pack("{s:s, s:I, s:s, s:I, s:I}", "kind", "index",
+		                                     "id", (json_int_t)id, "state",
+		                                     kr->index_next ? "building" : "retiring",
+		                                     "walked", (json_int_t)(n < total ? n : total),
+		                                     "of", (json_int_t)total));
+	}
 	return out;
 }

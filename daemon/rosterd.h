@@ -576,7 +576,8 @@ int reindex_step(struct wtxn *w, size_t max, enum reindex_event *ev,
 /* After a committed step: REINDEX_SWITCH makes the new key active (readers held
  * off by the caller), REINDEX_DONE wipes the old one. */
 void reindex_after(struct keyring *kr, enum reindex_event ev);
-json_t *reindex_status(const struct keyring *kr);
+/* The index keys and their states, for key status (in a transaction). */
+json_t *reindex_status(struct wtxn *w);
 
 /* init.c and main.c */
 int registry_init(struct config *cfg, struct roster_err *err);

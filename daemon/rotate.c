@@ -135,7 +135,7 @@ json_t *keys_status(struct wtxn *w, struct roster_err *err)
 	}
 	mdb_cursor_close(cur);
 	key_created_add(w, out);
-	idx = reindex_status(kr);
+	idx = reindex_status(w);
 	json_array_extend(out, idx);
 	json_decref(idx);
 	json_array_append_new(out, json_pack("{s:s, s:I, s:s}", "kind", "signing", "id",

@@ -74,8 +74,12 @@ as $APPROVER travel approve "$TID"
 as $ADMIN --json key status
 check "key status shows the key being built or retired" python3 -c '
 import json, sys
-states = {k["id"]: k["state"] for k in json.loads(sys.argv[1])["keys"] if k["kind"] == "index"}
-assert states in ({1: "active", 2: "building"}, {2: "active", 1: "retiring"}, {2: "active"}), states' "$OUT"
+keys = [k for k in json.loads(sys.argv[1])["keys"] if k["kind"] == "index"]
+states = {k["id"]: k["state"] for k in keys}
+assert states in ({1: "active", 2: "building"}, {2: "active", 1: "retiring"}, {2: "active"}), states
+for k in keys:
+    if k["state"] != "active":
+        assert 0 <= k["walked"] <= k["of"] and k["of"] > 3000, k' "$OUT"
 curl_as $ADMIN GET /v1/progress
 check "the writes above landed mid-walk ($(field "$OUT" reindex))" test "$(field "$OUT" reindex)" != None
 wait $CLIENT
