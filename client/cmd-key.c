@@ -37,20 +37,6 @@ static void print_key_status(const json_t *r)
 	print_keys(json_object_get(r, "keys"));
 }
 
-static int cmd_key_status(struct ctl *ctl, int argc, char **argv)
-{
-	struct args a;
-	int rc = args_parse(&cmd_key_status_entry, argc, argv, NULL, NULL, 0, 0, &a);
-
-	if (rc)
-		return ARGS_DONE(rc);
-	return cmd_simple(ctl, "GET", "/v1/keys", NULL, print_key_status);
-}
-
-const struct cmd_entry cmd_key_status_entry = {
-    "key", "status", "", "every key: kind, id, state, and the records each data key protects",
-    cmd_key_status};
-
 static void print_rotated(const json_t *r)
 {
 	const char *kind = json_string_value(json_object_get(r, "kind"));
@@ -90,8 +76,9 @@ static const struct bg_job reindex_job = {
     "index key rotation done: every record is indexed under the new key alone and the old "
     "one is retired"};
 
-/* Waits for the background work a rotation started, drawing it on a terminal. */
-static int rotation_wait(struct ctl *ctl, const struct bg_job *job)
+/* Waits for the background work a rotation started, drawing it on a terminal. The
+ * end is announced when the job was seen running, or always if told. */
+static int rotation_wait(struct ctl *ctl, const struct bg_job *job, int announce)
 {
 	int bar = progress_wanted(ctl);
 	uint64_t scanned = 0, total = 0;
@@ -111,6 +98,7 @@ static int rotation_wait(struct ctl *ctl, const struct bg_job *job)
 			json_decref(p);
 			break;
 		}
+		announce = 1;
 		if (json_integer_value(json_object_get(re, "total")) > 0) {
 			scanned = (uint64_t)json_integer_value(json_object_get(re, "scanned"));
 			total = (uint64_t)json_integer_value(json_object_get(re, "total"));
@@ -123,15 +111,35 @@ static int rotation_wait(struct ctl *ctl, const struct bg_job *job)
 		}
 		progress_sleep(250);
 	}
-	if (bar) {
+	if (bar && announce) {
 		snprintf(what, sizeof(what), "%llu records", (unsigned long long)total);
 		progress_draw(job->doing, total, total, total ? what : "");
 		progress_done();
 	}
-	if (!ctl->json)
+	if (!ctl->json && announce)
 		printf("%s\n", job->done);
 	return EXIT_OK;
 }
+
+static int cmd_key_status(struct ctl *ctl, int argc, char **argv)
+{
+	static const char *const opts[] = {"!wait", NULL};
+	struct args a;
+	int rc = args_parse(&cmd_key_status_entry, argc, argv, NULL, opts, 0, 0, &a);
+
+	if (rc)
+		return ARGS_DONE(rc);
+	if (a.opt[0] && ((rc = rotation_wait(ctl, &reencrypt_job, 0)) != EXIT_OK ||
+	                 (rc = rotation_wait(ctl, &reindex_job, 0)) != EXIT_OK))
+		return rc;
+	return cmd_simple(ctl, "GET", "/v1/keys", NULL, print_key_status);
+}
+
+const struct cmd_entry cmd_key_status_entry = {
+    "key", "status", "[--wait]",
+    "every key: kind, id, state, and the records each data key protects; --wait first "
+    "stays until the background work of rotations (re-encryption, re-indexing) is done",
+    cmd_key_status};
 
 static int cmd_key_rotate(struct ctl *ctl, int argc, char **argv)
 {
@@ -150,8 +158,8 @@ static int cmd_key_rotate(struct ctl *ctl, int argc, char **argv)
 	rc = cmd_simple(ctl, "POST", "/v1/keys/rotate", body, print_rotated);
 	json_decref(body);
 	if (rc == EXIT_OK && a.opt[0])
-		rc = rotation_wait(ctl,
-		                   strcmp(a.pos[0], "data") == 0 ? &reencrypt_job : &reindex_job);
+		rc = rotation_wait(
+		    ctl, strcmp(a.pos[0], "data") == 0 ? &reencrypt_job : &reindex_job, 1);
 	return rc;
 }
 

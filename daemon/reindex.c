@@ -89,8 +89,8 @@ int reindex_start(struct wtxn *w, struct op *op)
 
 	if (kr->index_next || kr->index_old)
 		return roster_err_set(&op->err, 409, "rotation_running",
-		                      "index key %u is still being %s: wait until 'key status' "
-		                      "shows it done",
+		                      "index key %u is still being %s: 'rosterctl key status "
+		                      "--wait' stays until it is done",
 		                      kr->index_next ? kr->index_next_id : kr->index_old_id,
 		                      kr->index_next ? "built" : "retired");
 	roster_be32_put(be, id);

@@ -200,8 +200,8 @@ static int rotate_apply(struct wtxn *w, struct op *op)
 
 	if (kr->nold > 0)
 		return roster_err_set(&op->err, 409, "rotation_running",
-		                      "data key %u is still being retired: wait until 'key status' "
-		                      "shows it retired",
+		                      "data key %u is still being retired: 'rosterctl key status "
+		                      "--wait' stays until it is",
 		                      kr->old[0].id);
 	id = (last > kr->data_id ? last : kr->data_id) + 1;
 	roster_be32_put(be, id);

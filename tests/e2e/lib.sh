@@ -150,7 +150,9 @@ check() {
 contains() { case "$1" in *"$2"*) return 0 ;; *) return 1 ;; esac; }
 
 # field JSON KEY: one top-level field of a JSON object.
-field() { python3 -c 'import json,sys; v=json.loads(sys.argv[1]).get(sys.argv[2]); print(v if not isinstance(v,(dict,list)) else json.dumps(v))' "$1" "$2"; }
+# The JSON goes on stdin: a long reply (a document's whole history) would pass the
+# kernel's limit on one argument.
+field() { python3 -c 'import json,sys; v=json.load(sys.stdin).get(sys.argv[1]); print(v if not isinstance(v,(dict,list)) else json.dumps(v))' "$2" <<<"$1"; }
 
 log_size() { as $ADMIN --json status; field "$OUT" log_size; }
 

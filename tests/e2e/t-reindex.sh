@@ -171,6 +171,13 @@ check "--wait returns once the old key is retired" test "$(grep -o '"kind":"inde
 as $ADMIN key rotate index --wait
 expect 0 "rotate index --wait without a terminal"
 check "it says the rotation is done" contains "$OUT" "index key rotation done"
+as $ADMIN key rotate index
+as $ADMIN key status --wait
+expect 0 "key status --wait, a rotation running"
+check "it waits for the rotation and says so" contains "$OUT" "index key rotation done"
+check "then lists one index key" test "$(grep -c '^index  *[0-9]' <<<"$OUT")" = 1
+as $ADMIN key status --wait
+check "with nothing running it only lists the keys" test "$(grep -c 'done' <<<"$OUT")" = 0
 curl_as $ADMIN GET /v1/metrics
 check "metrics report no index walk running" contains "$OUT" 'roster_reindex_records{kind="phase"} 0'
 as $AUDITOR audit verify --deep
