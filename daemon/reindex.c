@@ -208,15 +208,10 @@ static int phase_end(struct wtxn *w, enum reindex_event *ev, struct roster_err *
 /* Records in the databases the walk goes over. */
 static uint64_t tagged_total(struct wtxn *w)
 {
-	uint64_t total = 0;
+	const struct store *st = &w->srv->store;
+	const MDB_dbi dbis[TAGGED_DBS] = {st->persons, st->documents, st->travel};
 
-	for (int i = 0; i < TAGGED_DBS; i++) {
-		MDB_stat ms;
-
-		if (mdb_stat(w->txn, tagged_dbi(&w->srv->store, i), &ms) == 0)
-			total += ms.ms_entries;
-	}
-	return total;
+	return store_entries(w->txn, dbis, TAGGED_DBS);
 }
 
 /* How far the walk of the running phase has come, as stored with its position. */

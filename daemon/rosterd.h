@@ -151,6 +151,8 @@ void store_close(struct store *st);
 int store_grow(struct store *st, struct roster_err *err);
 int store_mdb_err(struct roster_err *err, int rc, const char *what);
 json_t *store_keys(MDB_txn *txn, MDB_dbi dbi);
+/* Entries in the n databases together: a background walk's total. */
+uint64_t store_entries(MDB_txn *txn, const MDB_dbi *dbis, size_t n);
 int store_put(struct store *st, MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *v, unsigned flags);
 int store_del(struct store *st, MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *v);
 int store_drop(struct store *st, MDB_txn *txn, MDB_dbi dbi);

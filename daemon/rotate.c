@@ -507,15 +507,10 @@ static int reencrypt_scanned_put(struct wtxn *w, uint64_t n)
 
 static uint64_t records_total(struct wtxn *w)
 {
-	uint64_t total = 0;
+	const struct store *st = &w->srv->store;
+	const MDB_dbi dbis[RECORD_DBS] = {st->persons, st->documents, st->travel, st->custody};
 
-	for (int d = 0; d < RECORD_DBS; d++) {
-		MDB_stat ms;
-
-		if (mdb_stat(w->txn, record_dbi(&w->srv->store, d), &ms) == 0)
-			total += ms.ms_entries;
-	}
-	return total;
+	return store_entries(w->txn, dbis, RECORD_DBS);
 }
 
 int reencrypt_step(struct wtxn *w, size_t max, int *retired, struct reencrypt_progress *prog,

@@ -388,6 +388,19 @@ int idx_list(struct wtxn *w, MDB_dbi dbi, const void *key, size_t klen, const ch
 	return 0;
 }
 
+uint64_t store_entries(MDB_txn *txn, const MDB_dbi *dbis, size_t n)
+{
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		MDB_stat ms;
+
+		if (mdb_stat(txn, dbis[i], &ms) == 0)
+			total += ms.ms_entries;
+	}
+	return total;
+}
+
 /* Every key of a database, as strings: for passes that write while they walk it
  * (an LMDB cursor must not outlive puts into the same database). */
 json_t *store_keys(MDB_txn *txn, MDB_dbi dbi)
