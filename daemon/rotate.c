@@ -479,12 +479,9 @@ static int retire_old(struct wtxn *w, struct roster_err *err)
 		    (rc = audit_own_entry(w, "key.retire", "", "", err)))
 			return rc;
 	}
-	rc =
-	    store_del(&w->srv->store, w->txn, w->srv->store.meta, &(MDB_val){9, "reencrypt"}, NULL);
-	if (rc == 0 || rc == MDB_NOTFOUND)
-		rc = store_del(&w->srv->store, w->txn, w->srv->store.meta,
-		               &(MDB_val){17, "reencrypt_scanned"}, NULL);
-	return rc == 0 || rc == MDB_NOTFOUND ? 0 : ROSTER_FATAL;
+	if ((rc = meta_del(w, "reencrypt")) != 0)
+		return rc;
+	return meta_del(w, "reencrypt_scanned");
 }
 
 /* Progress survives restarts: records walked so far, kept beside the position. */
