@@ -104,20 +104,57 @@ int reindex_start(struct wtxn *w, struct op *op)
 	return 0;
 }
 
-/* A term's entry under the key being built, or its removal under the one retired. */
-static int term_with(struct wtxn *w, MDB_dbi idx, const char *kind, const char *value,
-                     const char *id, void *arg)
+/* A slice's index changes, gathered and sorted before they are made: in key order
+ * the puts and deletes walk each index from one end to the other, not to random
+ * places one after another. */
+struct change {
+	MDB_dbi idx;
+	uint8_t tag[16];
+	char id[ROSTER_ID_MAX];
+};
+struct changes {
+	struct change *c;
+	size_t n, cap;
+};
+
+/* A term's entry under the key being built, or under the one retired. */
+static int term_gather(struct wtxn *w, MDB_dbi idx, const char *kind, const char *value,
+                       const char *id, void *arg)
 {
 	const struct keyring *kr = w->keys;
-	uint8_t tag[16];
+	struct changes *cs = arg;
+	struct change *c;
 
-	(void)arg;
-	if (kr->index_next) {
-		keys_tag_with(kr->index_next, kind, value, tag);
-		return idx_put(w, idx, tag, sizeof(tag), id);
+	if (cs->n == cs->cap) {
+		cs->cap = cs->cap ? 2 * cs->cap : 1024;
+		cs->c = roster_xrealloc(cs->c, cs->cap * sizeof(cs->c[0]));
 	}
-	keys_tag_with(kr->index_old, kind, value, tag);
-	return idx_del(w, idx, tag, sizeof(tag), id);
+	c = &cs->c[cs->n++];
+	c->idx = idx;
+	keys_tag_with(kr->index_next ? kr->index_next : kr->index_old, kind, value, c->tag);
+	snprintf(c->id, sizeof(c->id), "%s", id);
+	return 0;
+}
+
+static int change_cmp(const void *a, const void *b)
+{
+	const struct change *x = a, *y = b;
+	int r = memcmp(x->tag, y->tag, sizeof(x->tag));
+
+	if (x->idx != y->idx)
+		return x->idx < y->idx ? -1 : 1;
+	return r ? r : strcmp(x->id, y->id);
+}
+
+static int changes_apply(struct wtxn *w, struct changes *cs)
+{
+	int put = w->keys->index_next != NULL, rc = 0;
+
+	qsort(cs->c, cs->n, sizeof(cs->c[0]), change_cmp);
+	for (size_t i = 0; rc == 0 && i < cs->n; i++)
+		rc = put ? idx_put(w, cs->c[i].idx, cs->c[i].tag, 16, cs->c[i].id)
+		         : idx_del(w, cs->c[i].idx, cs->c[i].tag, 16, cs->c[i].id);
+	return rc;
 }
 
 /* Up to max ids of database d after `after` (all of them from the first when
@@ -152,26 +189,28 @@ static json_t *slice_ids(struct wtxn *w, int d, char *after, size_t max, int *mo
 
 static int slice_run(struct wtxn *w, int d, const json_t *ids, struct roster_err *err)
 {
+	struct changes cs = {0};
 	size_t i;
 	json_t *idv;
+	int rc = 0;
 
 	json_array_foreach(ids, i, idv)
 	{
 		const char *id = json_string_value(idv);
 		json_t *rec;
-		int rc;
 
-		if (rec_get(w, tagged_dbi(&w->srv->store, d), tagged_dbs[d], id, &rec, err) < 0)
-			return ROSTER_FATAL;
-		rc = search_terms_each(w, tagged_dbs[d], rec, id, term_with, NULL);
+		if (rec_get(w, tagged_dbi(&w->srv->store, d), tagged_dbs[d], id, &rec, err) < 0) {
+			rc = ROSTER_FATAL;
+			goto done;
+		}
+		search_terms_each(w, tagged_dbs[d], rec, id, term_gather, &cs);
 		json_decref(rec);
-		if (rc == ROSTER_FATAL) /* idx_put and idx_del say no more than that */
-			roster_err_set(err, 0, "index", "cannot write an index entry of %s %s",
-			               tagged_dbs[d], id);
-		if (rc)
-			return rc;
 	}
-	return 0;
+	if ((rc = changes_apply(w, &cs)) == ROSTER_FATAL) /* idx_put and idx_del say no more */
+		roster_err_set(err, 0, "index", "cannot write an index entry of %s", tagged_dbs[d]);
+done:
+	free(cs.c);
+	return rc;
 }
 
 /* The walk has ended: the new key becomes active, or the old one goes. */
