@@ -150,6 +150,8 @@ static int changes_apply(struct wtxn *w, struct changes *cs)
 {
 	int put = w->keys->index_next != NULL, rc = 0;
 
+	if (cs->n == 0) /* qsort's array may not be NULL, even when empty */
+		return 0;
 	qsort(cs->c, cs->n, sizeof(cs->c[0]), change_cmp);
 	for (size_t i = 0; rc == 0 && i < cs->n; i++)
 		rc = put ? idx_put(w, cs->c[i].idx, cs->c[i].tag, 16, cs->c[i].id)
