@@ -87,6 +87,8 @@ int reindex_start(struct wtxn *w, struct op *op)
 	uint8_t be[4];
 	int rc;
 
+	if (rotate_once(w, op) < 0)
+		return -1;
 	if (kr->index_next || kr->index_old)
 		return roster_err_set(&op->err, 409, "rotation_running",
 		                      "index key %u is still being %s: 'rosterctl key status "

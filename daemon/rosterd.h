@@ -202,6 +202,7 @@ struct wtxn {
 	uint64_t log_size;               /* the next entry's seq */
 	uint8_t head[ROSTER_HASH_BYTES]; /* leaf hash of the last entry, zeros if none */
 	uint64_t cp_size;                /* the latest checkpoint's size, as of this txn */
+	int rotated;                     /* a key rotation is in this txn (rotate_once) */
 };
 typedef int (*op_apply_fn)(struct wtxn *w, struct op *op);
 
@@ -560,6 +561,8 @@ int meta_del(struct wtxn *w, const char *name);
 /* A new random key in op->newkey (kept when a full map re-runs the batch), wrapped
  * and stored as "KIND:ID" in the rotation's transaction. */
 int rotate_key_new(struct wtxn *w, struct op *op, const char *kind, uint32_t id);
+/* One key rotation per transaction: 0 for the first, -1 (409) for any other. */
+int rotate_once(struct wtxn *w, struct op *op);
 json_t *keys_status(struct wtxn *w, struct roster_err *err);
 json_t *signing_history(MDB_txn *txn, MDB_dbi meta);
 /* One slice of re-encryption in its own transaction; 1 more to do, 0 done, -1 failed.

@@ -165,6 +165,19 @@ int h_key_status(struct server *srv, struct op *op, const char *id)
 	return 0;
 }
 
+/* A second rotation in the same transaction would find the first one's key names
+ * taken, or every key already re-wrapped under a master key it does not hold,
+ * before the first is installed: a storage failure that stops all writing. */
+int rotate_once(struct wtxn *w, struct op *op)
+{
+	if (w->rotated)
+		return roster_err_set(&op->err, 409, "rotation_running",
+		                      "another key rotation is being committed at this moment: "
+		                      "retry once it is done ('rosterctl key status --wait')");
+	w->rotated = 1;
+	return 0;
+}
+
 int rotate_key_new(struct wtxn *w, struct op *op, const char *kind, uint32_t id)
 {
 	char name[32];
@@ -198,6 +211,8 @@ static int rotate_apply(struct wtxn *w, struct op *op)
 	uint8_t be[4];
 	int rc;
 
+	if (rotate_once(w, op) < 0)
+		return -1;
 	if (kr->nold > 0)
 		return roster_err_set(&op->err, 409, "rotation_running",
 		                      "data key %u is still being retired: 'rosterctl key status "
@@ -265,6 +280,8 @@ static int rotate_master_apply(struct wtxn *w, struct op *op)
 	size_t i;
 	int rc;
 
+	if (rotate_once(w, op) < 0)
+		return -1;
 	if (w->srv->cfg.master_is_passphrase) {
 		/* The administrator wrote the new passphrase to <file>.new. */
 		char *next = roster_xasprintf("%s.new", w->srv->cfg.master_key);
@@ -363,6 +380,8 @@ static int rotate_signing_apply(struct wtxn *w, struct op *op)
 	MDB_val k;
 	int rc;
 
+	if (rotate_once(w, op) < 0)
+		return -1;
 	if (op->newkey == NULL) {
 		if ((op->newkey = sodium_malloc(crypto_sign_SECRETKEYBYTES)) == NULL)
 			return roster_err_set(&op->err, 500, "no_memory",

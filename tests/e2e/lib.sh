@@ -180,6 +180,38 @@ client_load() {
 	CLIENT=$!
 }
 
+# writer_busy N: a clerk imports N new persons in the background ($BUSY is its pid;
+# wait for it): their one transaction holds the writer for a second or so, and the
+# requests that arrive meanwhile share its next transaction.
+BUSY_ROUND=0
+writer_busy() {
+	BUSY_ROUND=$((BUSY_ROUND + 1))
+	python3 - "$T/out/busy.csv" "$1" "$BUSY_ROUND" <<'PY'
+import csv, sys
+n, r = int(sys.argv[2]), int(sys.argv[3])
+with open(sys.argv[1], "w", newline="") as f:
+    w = csv.writer(f)
+    w.writerow(["name", "birth_date", "nationality", "national_id", "employer", "segment",
+                "expertise"])
+    for i in range(n):
+        w.writerow([f"Busy {chr(97 + i // 676 % 26)}{chr(97 + i // 26 % 26)}{chr(97 + i % 26)}",
+                    "1970-01-01", "DE", f"BUSY{r}X{i:06d}", "Busy", "upstream", "metallurgy"])
+PY
+	chmod 644 "$T/out/busy.csv"
+	ctl $CLERK person import "$T/out/busy.csv" >"$T/out/busy.out" 2>&1 &
+	BUSY=$!
+	sleep 0.3 # rosterctl has read and sent the rows: the writer is at them
+}
+
+# burst UID N METHOD PATH [BODY]: N identical requests sent at once as that uid;
+# their statuses, one a line, on stdout (tests/e2e/burst.py).
+burst() {
+	local uid=$1
+	shift
+	setpriv --reuid="$uid" --regid="$uid" --clear-groups /usr/bin/python3 \
+		"$(dirname "${BASH_SOURCE[0]}")/burst.py" "$SOCK" "$@"
+}
+
 # Stops the daemon (so a sanitizer build reports its leaks), fails on any
 # sanitizer report a daemon left in its logs, and prints the tally.
 finish() {

@@ -162,6 +162,20 @@ import json, sys
 states = [(k["id"], k["state"]) for k in json.loads(sys.argv[1])["keys"] if k["kind"] == "index"]
 assert states == [(int(sys.argv[2]), "active")], states' "$OUT" $((ROUNDS + 2))
 
+# Rotations sent at once while the writer is busy with an import, so that they
+# share one transaction: one starts, the others are refused (the first one's key
+# is installed only once that transaction commits; a second one in it stopped all
+# writing before).
+writer_busy 20000
+burst $ADMIN 8 POST /v1/keys/rotate '{"kind":"index"}' >"$T/out/codes"
+wait $BUSY
+check "the import went through ($(tail -1 "$T/out/busy.out"))" grep -q "imported 20000" "$T/out/busy.out"
+check "of eight rotations sent at once one starts ($(tr '\n' ' ' <"$T/out/codes"))" \
+	test "$(grep -c '^200$' "$T/out/codes")" = 1
+check "the seven others are refused" test "$(grep -c '^409$' "$T/out/codes")" = 7
+as $ADMIN key status --wait
+check "and one key ends active" test "$(grep -c '^index  *[0-9]' <<<"$OUT")" = 1
+
 # --wait stays until both phases are done; a terminal gets a bar.
 as_tty $ADMIN key rotate index --wait
 expect 0 "rotate index --wait"

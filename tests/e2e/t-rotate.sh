@@ -162,4 +162,28 @@ expect 0 "the new signing key survives a restart"
 as $ADMIN backup "$T/out/bk"
 "$ROSTERD" verify-backup -c "$CONF" "$T/out/bk" >"$T/vb.out" 2>&1
 check "verify-backup accepts checkpoints of retired signing keys" test $? = 0
+
+# Rotations sent at once while the writer is busy with an import, so that they
+# share its next transaction: one goes through, the others are refused, and
+# writing goes on. (Before, a second signing rotation in the transaction found
+# the first one's key name taken, and a second master rotation found every key
+# re-wrapped under a key it did not hold: either stopped all writing.)
+writer_busy 20000
+burst $ADMIN 4 POST /v1/keys/rotate '{"kind":"signing"}' >"$T/out/codes.s" &
+signers=$!
+burst $ADMIN 4 POST /v1/keys/rotate '{"kind":"master"}' >"$T/out/codes.m" &
+masters=$!
+wait $signers $masters $BUSY
+codes=$(cat "$T/out/codes.s" "$T/out/codes.m" | sort | uniq -c | tr -s ' \n' ' ')
+check "the import went through" grep -q "imported 20000" "$T/out/busy.out"
+check "of eight rotations sent at once one goes through ($codes)" \
+	test "$(cat "$T/out/codes.s" "$T/out/codes.m" | grep -c '^200$')" = 1
+check "the seven others are refused ($codes)" \
+	test "$(cat "$T/out/codes.s" "$T/out/codes.m" | grep -c '^409$')" = 7
+add_person
+check "writing goes on after them" test -n "$PID"
+stop_daemon
+start_daemon
+as $AUDITOR audit verify --deep
+expect 0 "the registry reopens and verifies after them"
 finish
