@@ -141,10 +141,11 @@ static int term_gather(struct wtxn *w, MDB_dbi idx, const char *kind, const char
 static int change_cmp(const void *a, const void *b)
 {
 	const struct change *x = a, *y = b;
-	int r = memcmp(x->tag, y->tag, sizeof(x->tag));
+	int r;
 
 	if (x->idx != y->idx)
 		return x->idx < y->idx ? -1 : 1;
+	r = memcmp(x->tag, y->tag, sizeof(x->tag));
 	return r ? r : strcmp(x->id, y->id);
 }
 
