@@ -231,6 +231,8 @@ static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
 	journal_capture(srv->store.journal);
 	srv->store.failed = 0;
 	for (struct op *op = batch; op; op = op->next) {
+		int rotated = w.rotated;
+
 		nops++;
 		op_reset(op);
 		rc = op->apply ? op->apply(&w, op) : 0;
@@ -245,6 +247,7 @@ static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
 			goto abort;
 		}
 		if (rc < 0) {
+			w.rotated = rotated; /* refused before writing: the next rotation may go */
 			op->status = op->err.status ? op->err.status : 500;
 			op_reply_clear(op);
 			op->object[0] = '\0';
