@@ -145,6 +145,7 @@ static const struct count_setting {
      sizeof(uint64_t)},
     {"checkpoint_seconds", 86400, offsetof(struct config, checkpoint_seconds), sizeof(unsigned)},
     {"reencrypt_batch", 65536, offsetof(struct config, reencrypt_batch), sizeof(size_t)},
+    {"reencrypt_slice_ms", 60000, offsetof(struct config, reencrypt_slice_ms), sizeof(unsigned)},
     {"batch_max", 65536, offsetof(struct config, batch_max), sizeof(size_t)},
     {"max_connections", 1000000, offsetof(struct config, max_connections), sizeof(size_t)},
     {"max_connections_per_uid", 1000000, offsetof(struct config, max_connections_per_uid),
@@ -305,6 +306,7 @@ int config_load(struct config *cfg, const char *path, struct roster_err *err)
 	cfg->journal_size = 16UL << 20;
 	cfg->batch_max = 1024;
 	cfg->reencrypt_batch = 256;
+	cfg->reencrypt_slice_ms = 2;
 	cfg->kdf_ops = crypto_pwhash_OPSLIMIT_MODERATE;
 	cfg->kdf_mem = crypto_pwhash_MEMLIMIT_MODERATE;
 	cfg->checkpoint_entries = 1000;

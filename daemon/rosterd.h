@@ -58,6 +58,7 @@ struct config {
 	size_t batch_max;
 	int allow_root;                 /* rosterd refuses to run as root unless this is set */
 	size_t reencrypt_batch;         /* records re-encrypted per transaction after a rotation */
+	unsigned reencrypt_slice_ms;    /* ... fewer when such a transaction takes longer */
 	size_t max_connections;         /* open connections in all */
 	size_t max_connections_per_uid; /* ... and per peer uid */
 	unsigned client_timeout;        /* seconds a client may take to send a request */

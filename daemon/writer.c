@@ -34,6 +34,7 @@ struct writer {
 	int failed;
 	int disk_full;        /* the last commit found no space; cleared by the next one */
 	int reencrypt_failed; /* stop retrying a re-encryption that cannot proceed */
+	size_t slice;         /* records in the next walk slice (slice_adapt) */
 	/* The chain's state after the last commit: only this thread changes it. */
 	uint64_t log_size;
 	uint8_t head[ROSTER_HASH_BYTES];
@@ -409,15 +410,36 @@ static int reencrypt_commit(struct server *srv, struct writer *wr, struct wtxn *
 	return 0;
 }
 
+/* Requests arriving during a slice wait for it, and a slice's cost per record
+ * grows with the registry (its index leaves are anywhere in large trees): the next
+ * slice is sized from how long the last one took, to stay near reencrypt_slice_ms,
+ * and never above reencrypt_batch records. Shrinks at once, grows by a quarter. */
+static void slice_adapt(struct server *srv, struct writer *wr, double seconds)
+{
+	const double budget = (double)srv->cfg.reencrypt_slice_ms / 1000.0;
+	size_t next = wr->slice;
+
+	if (seconds > budget)
+		next = (size_t)((double)wr->slice * budget / seconds);
+	else if (seconds < budget * 0.75)
+		next = wr->slice + wr->slice / 4 + 1;
+	if (next < 1)
+		next = 1;
+	wr->slice = next < srv->cfg.reencrypt_batch ? next : srv->cfg.reencrypt_batch;
+}
+
 /* One slice of re-encryption after a data key rotation, or of the walk after an
  * index key rotation (reindex.c), in its own transaction. */
 static void reencrypt_run(struct server *srv, struct writer *wr)
 {
 	struct roster_err err = {0};
 	struct upkeep u = {.index = srv->keys.nold == 0};
+	double t0 = monotonic();
 	size_t txnid;
 	int rc;
 
+	if (wr->slice == 0 || wr->slice > srv->cfg.reencrypt_batch)
+		wr->slice = srv->cfg.reencrypt_batch;
 	for (;;) {
 		struct wtxn w = {.srv = srv,
 		                 .keys = &srv->keys,
@@ -432,9 +454,8 @@ static void reencrypt_run(struct server *srv, struct writer *wr)
 		}
 		journal_capture(srv->store.journal);
 		srv->store.failed = 0;
-		rc = u.index
-		         ? reindex_step(&w, srv->cfg.reencrypt_batch, &u.event, &u.prog, &err)
-		         : reencrypt_step(&w, srv->cfg.reencrypt_batch, &u.retired, &u.prog, &err);
+		rc = u.index ? reindex_step(&w, wr->slice, &u.event, &u.prog, &err)
+		             : reencrypt_step(&w, wr->slice, &u.retired, &u.prog, &err);
 		if (rc >= 0)
 			rc = batch_checkpoint(srv, wr, &w, NULL, &err);
 		if (rc >= 0)
@@ -443,6 +464,7 @@ static void reencrypt_run(struct server *srv, struct writer *wr)
 		if (rc < 0) {
 			mdb_txn_abort(w.txn);
 		} else if ((rc = reencrypt_commit(srv, wr, &w, &u, &err)) == 0) {
+			slice_adapt(srv, wr, monotonic() - t0);
 			return;
 		} else if (rc == ROSTER_FATAL) {
 			writer_fail(wr, &err);

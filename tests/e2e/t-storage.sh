@@ -84,6 +84,7 @@ bad_setting() { # bad_setting LINE EXPECTED-MESSAGE
 }
 bad_setting "client_timeout = 0" "client_timeout must be a number from 1 to 3600"
 bad_setting "batch_max = 70000" "batch_max must be a number from 1 to 65536"
+bad_setting "reencrypt_slice_ms = 0" "reencrypt_slice_ms must be a number from 1 to 60000"
 bad_setting "max_connections = lots" "max_connections must be a number"
 bad_setting "checkpoint_seconds = -1" "checkpoint_seconds must be a number"
 bad_setting "socket_mode = 999" "socket_mode must be octal"
