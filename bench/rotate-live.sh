@@ -7,6 +7,7 @@
 # the rotation's time and the client's latency (p50, p99, max) during it, and the
 # same client's latency before the rotation.
 # Run as root from the build tree: bench/rotate-live.sh [N] [data|index]   (needs curl)
+# SLICE_MS=N sets reencrypt_slice_ms (default 2).
 set -euo pipefail
 N=${1:-1000000}
 KIND=${2:-data}
@@ -27,6 +28,7 @@ master_key = $D/master.key
 origin = bench.example/roster
 map_size = $((N * 4000 + 268435456))
 allow_root = yes
+reencrypt_slice_ms = ${SLICE_MS:-2}
 [roles]
 clerk = uid:0
 admin = uid:0

@@ -34,7 +34,8 @@ struct writer {
 	int failed;
 	int disk_full;        /* the last commit found no space; cleared by the next one */
 	int reencrypt_failed; /* stop retrying a re-encryption that cannot proceed */
-	size_t slice;         /* records in the next walk slice (slice_adapt) */
+	size_t slice;         /* records in the next walk slice while clients write */
+	double last_client;   /* when the last client batch committed (monotonic) */
 	/* The chain's state after the last commit: only this thread changes it. */
 	uint64_t log_size;
 	uint8_t head[ROSTER_HASH_BYTES];
@@ -411,18 +412,28 @@ static int reencrypt_commit(struct server *srv, struct writer *wr, struct wtxn *
 }
 
 /* Requests arriving during a slice wait for it, and a slice's cost per record
- * grows with the registry (its index leaves are anywhere in large trees): the next
- * slice is sized from how long the last one took, to stay near reencrypt_slice_ms,
- * and never above reencrypt_batch records. Shrinks at once, grows by a quarter. */
-static void slice_adapt(struct server *srv, struct writer *wr, double seconds)
+ * grows with the registry (its index leaves are anywhere in large trees). While
+ * clients write, each slice is sized from how long the last took (n records in
+ * `seconds`) to stay near reencrypt_slice_ms: shrinks at once, grows by a
+ * quarter. A second after the last client batch nobody waits: whole slices of
+ * reencrypt_batch records, the fastest walk. */
+#define SLICE_QUIET 1.0
+static size_t slice_size(struct server *srv, struct writer *wr)
+{
+	if (monotonic() - wr->last_client >= SLICE_QUIET)
+		return srv->cfg.reencrypt_batch;
+	return wr->slice;
+}
+
+static void slice_adapt(struct server *srv, struct writer *wr, size_t n, double seconds)
 {
 	const double budget = (double)srv->cfg.reencrypt_slice_ms / 1000.0;
-	size_t next = wr->slice;
+	size_t next = n;
 
 	if (seconds > budget)
-		next = (size_t)((double)wr->slice * budget / seconds);
+		next = (size_t)((double)n * budget / seconds);
 	else if (seconds < budget * 0.75)
-		next = wr->slice + wr->slice / 4 + 1;
+		next = n + n / 4 + 1;
 	if (next < 1)
 		next = 1;
 	wr->slice = next < srv->cfg.reencrypt_batch ? next : srv->cfg.reencrypt_batch;
@@ -435,11 +446,12 @@ static void reencrypt_run(struct server *srv, struct writer *wr)
 	struct roster_err err = {0};
 	struct upkeep u = {.index = srv->keys.nold == 0};
 	double t0 = monotonic();
-	size_t txnid;
+	size_t txnid, n;
 	int rc;
 
 	if (wr->slice == 0 || wr->slice > srv->cfg.reencrypt_batch)
 		wr->slice = srv->cfg.reencrypt_batch;
+	n = slice_size(srv, wr);
 	for (;;) {
 		struct wtxn w = {.srv = srv,
 		                 .keys = &srv->keys,
@@ -454,8 +466,8 @@ static void reencrypt_run(struct server *srv, struct writer *wr)
 		}
 		journal_capture(srv->store.journal);
 		srv->store.failed = 0;
-		rc = u.index ? reindex_step(&w, wr->slice, &u.event, &u.prog, &err)
-		             : reencrypt_step(&w, wr->slice, &u.retired, &u.prog, &err);
+		rc = u.index ? reindex_step(&w, n, &u.event, &u.prog, &err)
+		             : reencrypt_step(&w, n, &u.retired, &u.prog, &err);
 		if (rc >= 0)
 			rc = batch_checkpoint(srv, wr, &w, NULL, &err);
 		if (rc >= 0)
@@ -464,7 +476,7 @@ static void reencrypt_run(struct server *srv, struct writer *wr)
 		if (rc < 0) {
 			mdb_txn_abort(w.txn);
 		} else if ((rc = reencrypt_commit(srv, wr, &w, &u, &err)) == 0) {
-			slice_adapt(srv, wr, monotonic() - t0);
+			slice_adapt(srv, wr, n, monotonic() - t0);
 			return;
 		} else if (rc == ROSTER_FATAL) {
 			writer_fail(wr, &err);
@@ -560,6 +572,7 @@ static void *writer_main(void *arg)
 			           "failure: see rosterd's log");
 		} else {
 			batch_run(srv, wr, batch);
+			wr->last_client = monotonic();
 		}
 		pthread_mutex_lock(&wr->lock);
 		*wr->done_tail = batch;
