@@ -268,7 +268,9 @@ int registry_open(struct server *srv, struct roster_err *err)
 		return -1;
 	if ((rc = mdb_txn_begin(srv->store.env, NULL, MDB_RDONLY, &txn)) != 0)
 		return store_mdb_err(err, rc, "opening the registry");
-	rc = master_open(srv, txn, srv->store.meta, NULL, err);
+	rc = store_format_check(txn, srv->store.meta, srv->cfg.data_dir, err);
+	if (rc == 0)
+		rc = master_open(srv, txn, srv->store.meta, NULL, err);
 	if (rc == 0)
 		rc = keys_unwrap(&srv->keys, txn, srv->store.keys, srv->store.meta, err);
 	if (rc < 0 && strcmp(err->code, "wrong_master") == 0)

@@ -151,6 +151,9 @@ int store_open(struct store *st, const char *dir, size_t map_size, int create,
 void store_close(struct store *st);
 int store_grow(struct store *st, struct roster_err *err);
 int store_mdb_err(struct roster_err *err, int rc, const char *what);
+/* The registry's stored format level this rosterd can carry on (meta "requires"). */
+#define ROSTER_FORMAT 1
+int store_format_check(MDB_txn *txn, MDB_dbi meta, const char *what, struct roster_err *err);
 json_t *store_keys(MDB_txn *txn, MDB_dbi dbi);
 /* Entries in the n databases together: a background walk's total. */
 uint64_t store_entries(MDB_txn *txn, const MDB_dbi *dbis, size_t n);

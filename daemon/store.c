@@ -5,7 +5,8 @@
  * out here; the plaintext leaves only as a reply (records.c, h-document.c copy
  * it into the reply and wipe their copy).
  *
- *   meta                  settings of the registry (format, active key id)
+ *   meta                  settings of the registry (format, active key id);
+ *                         "requires": the format level a rosterd must know
  *   keys                  wrapped keys, "data:1", "index:1", "signing:1"
  *   persons, documents,   record id -> envelope
  *   travel
@@ -114,6 +115,30 @@ size_t store_db_count(void)
 MDB_dbi store_db_at(struct store *st, size_t i)
 {
 	return *store_dbi(st, i);
+}
+
+/* A later rosterd that stores something this one would misread (a state this
+ * one would not carry on correctly) sets meta "requires" above ROSTER_FORMAT while
+ * it is stored; this one then refuses the registry rather than corrupt it. */
+int store_format_check(MDB_txn *txn, MDB_dbi meta, const char *what, struct roster_err *err)
+{
+	MDB_val v;
+	uint32_t level;
+	int rc;
+
+	if ((rc = mdb_get(txn, meta, &(MDB_val){8, "requires"}, &v)) == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return store_mdb_err(err, rc, "reading the registry's format");
+	if (v.mv_size != 4)
+		return roster_err_set(err, 0, "format", "%s: its format level is unreadable", what);
+	level = roster_be32_get(v.mv_data);
+	if (level > ROSTER_FORMAT)
+		return roster_err_set(err, 0, "format",
+		                      "%s needs a rosterd that knows format %u (this is %s, "
+		                      "format %u): use the newer rosterd that wrote it",
+		                      what, level, ROSTER_VERSION, ROSTER_FORMAT);
+	return 0;
 }
 
 int store_open(struct store *st, const char *dir, size_t map_size, int create,

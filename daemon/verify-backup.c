@@ -53,7 +53,8 @@ static int open_backup(struct server *srv, const char *path, MDB_txn **txn, stru
 	else if (rc != 0)
 		return roster_err_set(err, 0, "backup", "%s: the custody database: %s", path,
 		                      mdb_strerror(rc));
-	if (master_open(srv, *txn, st->meta, NULL, err) < 0)
+	if (store_format_check(*txn, st->meta, path, err) < 0 ||
+	    master_open(srv, *txn, st->meta, NULL, err) < 0)
 		return -1;
 	return keys_unwrap(&srv->keys, *txn, st->keys, st->meta, err);
 }

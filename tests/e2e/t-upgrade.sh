@@ -3,6 +3,7 @@
 # indexes, the log and every record verify --deep, verify-backup passes, and new
 # writes, rotations and restarts carry on from it.
 . "$(dirname "$0")/lib.sh"
+: "${TAMPER:?set TAMPER to the roster-tamper binary}"
 FX=$(cd "$(dirname "$0")/../fixtures/registry-0.1.0" && pwd)
 read -r P P2 D TR1 TR2 <"$FX/ids"
 
@@ -63,4 +64,25 @@ expect 0 "the log stays consistent with the earlier state, every record matching
 as $ADMIN backup "$T/out/bk"
 "$ROSTERD" verify-backup -c "$CONF" "$T/out/bk" >"$T/vb.out" 2>&1
 check "a backup taken now verifies" test $? = 0
+
+# A registry a later rosterd marked as needing a format level this one lacks
+# (meta "requires") is refused by name, and left as it was.
+stop_daemon
+REQUIRES=7265717569726573 # "requires"
+"$TAMPER" "$T/data" meta put $REQUIRES 00000002
+before=$(sha256sum <"$T/data/data.mdb")
+timeout 20 "$ROSTERD" -c "$CONF" >"$T/out/newer.out" 2>&1
+rc=$?
+check "rosterd refuses a registry that needs format 2 (exit $rc)" \
+	test $rc != 0 -a $rc != 124
+check "and says why" grep -q "needs a rosterd that knows format 2 (this is .*format 1)" "$T/out/newer.out"
+"$ROSTERD" verify-backup -c "$CONF" "$T/data" >"$T/out/newer-vb.out" 2>&1
+rc=$?
+check "verify-backup refuses it too (exit $rc)" test $rc != 0
+check "saying why" grep -q "knows format 2" "$T/out/newer-vb.out"
+check "neither changed data.mdb" test "$(sha256sum <"$T/data/data.mdb")" = "$before"
+"$TAMPER" "$T/data" meta put $REQUIRES 00000001
+start_daemon
+as $AUDITOR audit verify --deep
+expect 0 "a registry that needs format 1 opens and verifies"
 finish
