@@ -294,6 +294,8 @@ int writer_disk_full(struct server *srv);
 /* From any thread: queue a finished op for the main thread to reply to. */
 void writer_hand_back(struct server *srv, struct op *op);
 uint64_t writer_log_size(struct server *srv);
+/* The records in the next walk slice, after n took `seconds` against a budget. */
+size_t writer_slice_next(size_t n, double seconds, double budget, size_t max);
 /* entry.c: an op's audit entry (also the genesis entry, at init). */
 enum outcome outcome_of(int status);
 int audit_append(struct wtxn *w, struct op *op, struct roster_err *err);

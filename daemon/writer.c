@@ -425,9 +425,8 @@ static size_t slice_size(struct server *srv, struct writer *wr)
 	return wr->slice;
 }
 
-static void slice_adapt(struct server *srv, struct writer *wr, size_t n, double seconds)
+size_t writer_slice_next(size_t n, double seconds, double budget, size_t max)
 {
-	const double budget = (double)srv->cfg.reencrypt_slice_ms / 1000.0;
 	size_t next = n;
 
 	if (seconds > budget)
@@ -436,7 +435,13 @@ static void slice_adapt(struct server *srv, struct writer *wr, size_t n, double 
 		next = n + n / 4 + 1;
 	if (next < 1)
 		next = 1;
-	wr->slice = next < srv->cfg.reencrypt_batch ? next : srv->cfg.reencrypt_batch;
+	return next < max ? next : max;
+}
+
+static void slice_adapt(struct server *srv, struct writer *wr, size_t n, double seconds)
+{
+	wr->slice = writer_slice_next(n, seconds, (double)srv->cfg.reencrypt_slice_ms / 1000.0,
+	                              srv->cfg.reencrypt_batch);
 }
 
 /* One slice of re-encryption after a data key rotation, or of the walk after an
