@@ -121,6 +121,19 @@ void metrics_reply(struct server *srv, struct evhttp_request *req)
 	                    (unsigned long long)st.reindex.scanned,
 	                    (unsigned long long)st.reindex.total);
 	evbuffer_add_printf(b,
+	                    "# HELP roster_walk_slices_total Slices of re-encryption or index "
+	                    "walks committed; requests arriving during one wait for it.\n"
+	                    "# TYPE roster_walk_slices_total counter\n"
+	                    "roster_walk_slices_total %llu\n"
+	                    "# HELP roster_walk_slice_seconds_total Time those slices held the "
+	                    "writer.\n# TYPE roster_walk_slice_seconds_total counter\n"
+	                    "roster_walk_slice_seconds_total %.6f\n"
+	                    "# HELP roster_walk_slice_records Records the last slice took on "
+	                    "(reencrypt_batch, fewer while clients are served).\n"
+	                    "# TYPE roster_walk_slice_records gauge\n"
+	                    "roster_walk_slice_records %zu\n",
+	                    (unsigned long long)st.slices, st.slice_sum, st.slice_last);
+	evbuffer_add_printf(b,
 	                    "# HELP roster_journal_records_total Commits made durable by a "
 	                    "journal record.\n# TYPE roster_journal_records_total counter\n"
 	                    "roster_journal_records_total %llu\n"

@@ -280,6 +280,9 @@ struct writer_stats {
 	struct reencrypt_progress reencrypt; /* total 0: none running */
 	struct reencrypt_progress reindex;   /* an index key rotation's walk */
 	char reindex_phase;                  /* 'b' building, 'c' cleaning, 0 none */
+	uint64_t slices;                     /* walk slices committed (either walk) */
+	double slice_sum;                    /* ... seconds they held the writer */
+	size_t slice_last;                   /* records the last one asked for */
 	struct journal_stats journal;
 };
 void writer_stats(struct server *srv, struct writer_stats *out, const double **bounds);

@@ -442,6 +442,11 @@ static void slice_adapt(struct server *srv, struct writer *wr, size_t n, double 
 {
 	wr->slice = writer_slice_next(n, seconds, (double)srv->cfg.reencrypt_slice_ms / 1000.0,
 	                              srv->cfg.reencrypt_batch);
+	pthread_mutex_lock(&wr->lock);
+	wr->stats.slices++;
+	wr->stats.slice_sum += seconds;
+	wr->stats.slice_last = n;
+	pthread_mutex_unlock(&wr->lock);
 }
 
 /* One slice of re-encryption after a data key rotation, or of the walk after an

@@ -205,6 +205,10 @@ as $ADMIN key status --wait
 check "with nothing running it only lists the keys" test "$(grep -c 'done' <<<"$OUT")" = 0
 curl_as $ADMIN GET /v1/metrics
 check "metrics report no index walk running" contains "$OUT" 'roster_reindex_records{kind="phase"} 0'
+slices=$(sed -n 's/^roster_walk_slices_total //p' <<<"$OUT")
+check "metrics count the walks' slices, one record each here ($slices)" \
+	test "${slices:-0}" -ge $((2 * 3000)) -a "$(sed -n 's/^roster_walk_slice_records //p' <<<"$OUT")" = 1
+check "and the time they held the writer" grep -Eq '^roster_walk_slice_seconds_total [0-9]+\.[0-9]*[1-9]' <<<"$OUT"
 as $AUDITOR audit verify --deep
 expect 0 "the log verifies --deep after the rotations"
 finish
