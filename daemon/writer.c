@@ -34,7 +34,7 @@ struct writer {
 	int failed;
 	int disk_full;        /* the last commit found no space; cleared by the next one */
 	int reencrypt_failed; /* stop retrying a re-encryption that cannot proceed */
-	size_t slice;         /* records in the next walk slice while clients write */
+	size_t slice;         /* records in the next walk slice while clients are served */
 	double last_client;   /* when the last client batch committed (monotonic) */
 	/* The chain's state after the last commit: only this thread changes it. */
 	uint64_t log_size;
@@ -413,8 +413,8 @@ static int reencrypt_commit(struct server *srv, struct writer *wr, struct wtxn *
 
 /* Requests arriving during a slice wait for it, and a slice's cost per record
  * grows with the registry (its index leaves are anywhere in large trees). While
- * clients write, each slice is sized from how long the last took (n records in
- * `seconds`) to stay near reencrypt_slice_ms: shrinks at once, grows by a
+ * clients are served, each slice is sized from how long the last took (n records
+ * in `seconds`) to stay near reencrypt_slice_ms: shrinks at once, grows by a
  * quarter. A second after the last client batch nobody waits: whole slices of
  * reencrypt_batch records, the fastest walk. */
 #define SLICE_QUIET 1.0
