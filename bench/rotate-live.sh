@@ -7,10 +7,12 @@
 # the rotation's time and the client's latency (p50, p99, max) during it, and the
 # same client's latency before the rotation.
 # Run as root from the build tree: bench/rotate-live.sh [N] [data|index]   (needs curl)
-# SLICE_MS=N sets reencrypt_slice_ms (default 2).
+# SLICE_MS=N sets reencrypt_slice_ms (default 2); READ_GAP=S has the clerk pause S
+# seconds between reads (default 0: none), so each read finds the writer quiet.
 set -euo pipefail
 N=${1:-1000000}
 KIND=${2:-data}
+GAP=${READ_GAP:-0}
 case $KIND in
 data) DONE="re-encryption done" WHAT="re-encryption" ;;
 index) DONE="retired and wiped; index key" WHAT="index rotation (two walks)" ;;
@@ -42,6 +44,7 @@ read_loop() { # read_loop OUTFILE: reads until $D/stop exists
 	while [ ! -e "$D/stop" ]; do
 		for id in $ids; do
 			curl -s -o /dev/null -w '%{time_total}\n' --unix-socket "$D/sock" "http://r/v1/persons/$id"
+			[ "$GAP" = 0 ] || sleep "$GAP"
 			[ -e "$D/stop" ] && break
 		done
 	done >"$1"
