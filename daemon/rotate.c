@@ -211,13 +211,13 @@ static int rotate_apply(struct wtxn *w, struct op *op)
 	uint8_t be[4];
 	int rc;
 
+	if (rotate_once(w, op) < 0)
+		return -1;
 	if (kr->nold > 0)
 		return roster_err_set(&op->err, 409, "rotation_running",
 		                      "data key %u is still being retired: 'rosterctl key status "
 		                      "--wait' stays until it is",
 		                      kr->old[0].id);
-	if (rotate_once(w, op) < 0)
-		return -1;
 	id = (last > kr->data_id ? last : kr->data_id) + 1;
 	roster_be32_put(be, id);
 	if ((rc = rotate_key_new(w, op, "data", id)) != 0 ||
