@@ -456,12 +456,9 @@ static void reencrypt_run(struct server *srv, struct writer *wr)
 	struct roster_err err = {0};
 	struct upkeep u = {.index = srv->keys.nold == 0};
 	double t0 = monotonic();
-	size_t txnid, n;
+	size_t txnid, n = slice_size(srv, wr);
 	int rc;
 
-	if (wr->slice == 0 || wr->slice > srv->cfg.reencrypt_batch)
-		wr->slice = srv->cfg.reencrypt_batch;
-	n = slice_size(srv, wr);
 	for (;;) {
 		struct wtxn w = {.srv = srv,
 		                 .keys = &srv->keys,
@@ -628,6 +625,7 @@ int writer_start(struct server *srv, struct roster_err *err)
 
 	wr->queue_tail = &wr->queue;
 	wr->done_tail = &wr->done;
+	wr->slice = srv->cfg.reencrypt_batch;
 	pthread_mutex_init(&wr->lock, NULL);
 	pthread_cond_init(&wr->cond, NULL);
 	if ((rc = mdb_txn_begin(srv->store.env, NULL, MDB_RDONLY, &txn)) != 0) {
