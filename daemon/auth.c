@@ -25,7 +25,10 @@ static int members_has(const struct role_members *m, uid_t uid, gid_t gid)
 	return 0;
 }
 
-int auth_peer(struct server *srv, struct evhttp_request *req, struct peer *peer)
+/* A Unix socket's peer credentials are those of its connect(), so the ones the
+ * connection table read at admission serve every request on it. */
+int auth_peer(struct server *srv, const struct conn *c, struct evhttp_request *req,
+              struct peer *peer)
 {
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
 	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
@@ -35,31 +38,33 @@ int auth_peer(struct server *srv, struct evhttp_request *req, struct peer *peer)
 	char buf[1024];
 
 	memset(peer, 0, sizeof(*peer));
-	if (bev == NULL ||
-	    getsockopt(bufferevent_getfd(bev), SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
-		return -1;
-	peer->uid = cred.uid;
-	peer->gid = cred.gid;
-	peer->pid = cred.pid;
+	if (conn_peer(c, &peer->uid, &peer->gid, &peer->pid) < 0) {
+		if (bev == NULL ||
+		    getsockopt(bufferevent_getfd(bev), SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+			return -1;
+		peer->uid = cred.uid;
+		peer->gid = cred.gid;
+		peer->pid = cred.pid;
+	}
 	for (size_t i = 0; i < srv->nnames; i++)
-		if (srv->names[i].uid == cred.uid) {
+		if (srv->names[i].uid == peer->uid) {
 			memcpy(peer->user, srv->names[i].name, sizeof(peer->user));
 			goto named;
 		}
 	/* The name goes into audit entries, which are UTF-8 JSON: a name that is not
 	 * UTF-8 (or does not fit) is recorded by its uid instead. */
-	if (getpwuid_r(cred.uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL &&
+	if (getpwuid_r(peer->uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL &&
 	    strlen(pw.pw_name) < sizeof(peer->user) &&
 	    u8_check((const uint8_t *)pw.pw_name, strlen(pw.pw_name)) == NULL)
 		snprintf(peer->user, sizeof(peer->user), "%s", pw.pw_name);
 	else
-		snprintf(peer->user, sizeof(peer->user), "uid:%u", (unsigned)cred.uid);
+		snprintf(peer->user, sizeof(peer->user), "uid:%u", (unsigned)peer->uid);
 	if (srv->nnames < sizeof(srv->names) / sizeof(srv->names[0])) {
-		srv->names[srv->nnames].uid = cred.uid;
+		srv->names[srv->nnames].uid = peer->uid;
 		memcpy(srv->names[srv->nnames++].name, peer->user, sizeof(peer->user));
 	}
 named:
-	peer->roles = auth_roles(srv, cred.uid, cred.gid);
+	peer->roles = auth_roles(srv, peer->uid, peer->gid);
 	return 0;
 }
 

@@ -49,6 +49,8 @@ struct conn {
 	size_t limit;            /* how much of that this connection may hold */
 	int fd;                  /* -1 until admitted */
 	uid_t uid;
+	struct ucred cred; /* the peer at connect time, which a Unix socket keeps */
+	int has_cred;
 	int admitted;
 	int closing;     /* shut by us: over a limit, or timed out */
 	int busy;        /* requests received and not yet answered */
@@ -131,6 +133,8 @@ static void conn_admit(struct server *srv, struct conn *c)
 	srv->conns.by_fd[c->fd] = c;
 	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
 		c->uid = cred.uid;
+		c->cred = cred;
+		c->has_cred = 1;
 		c->limit = auth_roles(srv, cred.uid, cred.gid) & ROLE_CLERK ? REQUEST_MAX_IMPORT
 		                                                            : REQUEST_MAX;
 	} else {
@@ -293,6 +297,17 @@ struct conn *conn_of(struct server *srv, struct evhttp_request *req)
 			return c;
 		}
 	return NULL;
+}
+
+/* The peer's credentials as read at admission: 0, or -1 when they were not read. */
+int conn_peer(const struct conn *c, uid_t *uid, gid_t *gid, pid_t *pid)
+{
+	if (c == NULL || !c->has_cred)
+		return -1;
+	*uid = c->cred.uid;
+	*gid = c->cred.gid;
+	*pid = c->cred.pid;
+	return 0;
 }
 
 int conn_refused(const struct conn *c)

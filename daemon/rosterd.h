@@ -494,12 +494,14 @@ int conn_start(struct server *srv, struct roster_err *err);
 void conn_stop(struct server *srv);
 struct conn *conn_of(struct server *srv, struct evhttp_request *req);
 int conn_refused(const struct conn *c);
+int conn_peer(const struct conn *c, uid_t *uid, gid_t *gid, pid_t *pid);
 /* A request received (+1) or answered (-1) on c (which may be NULL). */
 void conn_busy(struct conn *c, int delta);
 void conn_received(struct conn *c);
 
 /* auth.c */
-int auth_peer(struct server *srv, struct evhttp_request *req, struct peer *peer);
+int auth_peer(struct server *srv, const struct conn *c, struct evhttp_request *req,
+              struct peer *peer);
 
 /* systemd.c */
 int systemd_listen_fd(struct roster_err *err);

@@ -162,7 +162,7 @@ void routes_dispatch(struct evhttp_request *req, void *arg)
 		server_reply_done(srv, op);
 		return;
 	}
-	if (auth_peer(srv, req, &op->peer) < 0) {
+	if (auth_peer(srv, op->conn, req, &op->peer) < 0) {
 		roster_err_set(&op->err, 500, "no_peer", "cannot identify the caller");
 		op->status = 500;
 		server_reply_done(srv, op);

@@ -681,8 +681,10 @@ void writer_submit(struct server *srv, struct op *op)
 	pthread_mutex_lock(&wr->lock);
 	*wr->queue_tail = op;
 	wr->queue_tail = &op->next;
-	pthread_cond_signal(&wr->cond);
 	pthread_mutex_unlock(&wr->lock);
+	/* After the unlock, so the woken writer does not block on the lock at once;
+	 * it checks the queue under the lock before waiting, so no wake is lost. */
+	pthread_cond_signal(&wr->cond);
 }
 
 void writer_hand_back(struct server *srv, struct op *op)
