@@ -48,7 +48,7 @@ int master_open(struct server *srv, MDB_txn *txn, MDB_dbi meta, const char *path
 		return keys_master_load(&srv->keys, path, err);
 	if (mdb_get(txn, meta, &k, &v) != 0 || v.mv_size != 32)
 		return roster_err_set(
-		    err, 0, "keys",
+		    err, 0, "master_key",
 		    "this registry was not made with a passphrase: set master_key "
 		    "to its key file");
 	memcpy(kdf.salt, v.mv_data, 16);
@@ -154,7 +154,7 @@ static int master_resume(struct server *srv, MDB_txn *txn, struct roster_err *er
 	    keys_unwrap(&srv->keys, txn, srv->store.keys, srv->store.meta, &again) < 0)
 		goto done;
 	if (rename(next, srv->cfg.master_key) < 0) {
-		roster_err_set(err, 0, "keys", "cannot move %s over %s: %s", next,
+		roster_err_set(err, 0, "master_rename", "cannot move %s over %s: %s", next,
 		               srv->cfg.master_key, strerror(errno));
 		goto done;
 	}
@@ -254,7 +254,7 @@ int registry_open(struct server *srv, struct roster_err *err)
 
 	snprintf(path, sizeof(path), "%s/data.mdb", srv->cfg.data_dir);
 	if (access(path, F_OK) < 0)
-		return roster_err_set(err, 0, "storage",
+		return roster_err_set(err, 0, "no_registry",
 		                      "%s does not hold a roster registry (run 'rosterd init')",
 		                      srv->cfg.data_dir);
 	/* The journal first: after an unclean stop it rewinds data.mdb to its checkpoint. */

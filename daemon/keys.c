@@ -62,14 +62,14 @@ int keys_master_load(struct keyring *kr, const char *path, struct roster_err *er
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc = -1;
 
 	if (fd < 0)
-		return roster_err_set(err, 0, "keys", "cannot open master key %s: %s", path,
+		return roster_err_set(err, 0, "master_key", "cannot open master key %s: %s", path,
 		                      strerror(errno));
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		roster_err_set(err, 0, "keys", "master key %s is not a regular file", path);
+		roster_err_set(err, 0, "master_key", "master key %s is not a regular file", path);
 		goto done;
 	}
 	if (sb.st_mode & 077) {
-		roster_err_set(err, 0, "keys",
+		roster_err_set(err, 0, "master_key",
 		               "master key %s has mode %04o: it must not be readable by group or "
 		               "others (chmod 600 it)",
 		               path, (unsigned)(sb.st_mode & 07777));
@@ -77,7 +77,7 @@ int keys_master_load(struct keyring *kr, const char *path, struct roster_err *er
 	}
 	n = read(fd, buf, sizeof(buf));
 	if (n < 2 * ROSTER_KEY_BYTES || (n == sizeof(buf) && buf[n - 1] != '\n')) {
-		roster_err_set(err, 0, "keys",
+		roster_err_set(err, 0, "master_key",
 		               "master key %s must hold %d hex digits and a newline", path,
 		               2 * ROSTER_KEY_BYTES);
 		goto done;
@@ -85,7 +85,7 @@ int keys_master_load(struct keyring *kr, const char *path, struct roster_err *er
 	buf[2 * ROSTER_KEY_BYTES] = '\0';
 	kr->master = secure_alloc(ROSTER_KEY_BYTES);
 	if (roster_hex_decode(kr->master, ROSTER_KEY_BYTES, buf) < 0) {
-		roster_err_set(err, 0, "keys", "master key %s is not %d hex digits", path,
+		roster_err_set(err, 0, "master_key", "master key %s is not %d hex digits", path,
 		               2 * ROSTER_KEY_BYTES);
 		goto done;
 	}
@@ -105,16 +105,16 @@ static int read_secret(const char *path, char *buf, size_t cap, size_t *len, str
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc = -1;
 
 	if (fd < 0)
-		return roster_err_set(err, 0, "keys", "cannot open %s: %s", path, strerror(errno));
+		return roster_err_set(err, 0, "master_key", "cannot open %s: %s", path, strerror(errno));
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))
-		roster_err_set(err, 0, "keys", "%s is not a regular file", path);
+		roster_err_set(err, 0, "master_key", "%s is not a regular file", path);
 	else if (sb.st_mode & 077)
-		roster_err_set(err, 0, "keys",
+		roster_err_set(err, 0, "master_key",
 		               "%s has mode %04o: it must not be readable by group or others "
 		               "(chmod 600 it)",
 		               path, (unsigned)(sb.st_mode & 07777));
 	else if ((n = read(fd, buf, cap)) <= 0 || (size_t)n == cap)
-		roster_err_set(err, 0, "keys", "%s is empty or longer than %zu bytes", path,
+		roster_err_set(err, 0, "master_key", "%s is empty or longer than %zu bytes", path,
 		               cap - 1);
 	else {
 		*len = (size_t)n - (buf[n - 1] == '\n');
@@ -135,7 +135,7 @@ int keys_master_derive(struct keyring *kr, const char *path, const struct kdf *k
 		return -1;
 	if (len < 12) {
 		sodium_memzero(pass, sizeof(pass));
-		return roster_err_set(err, 0, "keys",
+		return roster_err_set(err, 0, "master_key",
 		                      "the passphrase in %s is shorter than 12 bytes", path);
 	}
 	kr->master = secure_alloc(ROSTER_KEY_BYTES);
@@ -143,7 +143,7 @@ int keys_master_derive(struct keyring *kr, const char *path, const struct kdf *k
 	                   (size_t)kdf->mem, crypto_pwhash_ALG_ARGON2ID13);
 	sodium_memzero(pass, sizeof(pass));
 	if (rc != 0)
-		return roster_err_set(err, 0, "keys", "Argon2id failed (out of memory?)");
+		return roster_err_set(err, 0, "master_key", "Argon2id failed (out of memory?)");
 	sodium_mprotect_readonly(kr->master);
 	return 0;
 }

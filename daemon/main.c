@@ -46,6 +46,36 @@ static void fd_limit_raise(size_t conns)
 		          (unsigned long long)rl.rlim_cur, conns);
 }
 
+/* What a failed start exits with (sysexits.h). 75: another process holds the
+ * registry or the socket, so a later start may succeed. 65: the registry, its
+ * keys or its journal cannot be served as found, and starting again changes
+ * nothing (restore a backup, or give the right key). 66: data_dir holds no
+ * registry. 78: the master key file is missing, open to others or malformed.
+ * 70 for the rest (an I/O error, say). rosterd.service restarts on 70 and 75. */
+static int start_exit_status(const struct roster_err *err)
+{
+	static const struct {
+		const char *code;
+		int status;
+	} statuses[] = {
+	    {"busy", 75},
+	    {"socket_busy", 75},
+	    {"wrong_master", 65},
+	    {"keys", 65},
+	    {"format", 65},
+	    {"journal_mismatch", 65},
+	    {"journal_damaged", 65},
+	    {"audit_truncated", 65},
+	    {"no_registry", 66},
+	    {"master_key", 78},
+	};
+
+	for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
+		if (strcmp(err->code, statuses[i].code) == 0)
+			return statuses[i].status;
+	return 70;
+}
+
 static int serve(struct server *srv)
 {
 	struct event_config *evcfg;
@@ -55,6 +85,7 @@ static int serve(struct server *srv)
 	srv->started = time(NULL);
 	if (registry_open(srv, &err) < 0) {
 		log_warnx("%s", err.message);
+		rc = start_exit_status(&err);
 		goto done;
 	}
 	evthread_use_pthreads();
@@ -81,6 +112,7 @@ static int serve(struct server *srv)
 	if (conn_start(srv, &err) < 0 || writer_start(srv, &err) < 0 ||
 	    server_listen(srv, &err) < 0) {
 		log_warnx("%s", err.message);
+		rc = start_exit_status(&err);
 		goto done;
 	}
 	server_run(srv);

@@ -38,7 +38,7 @@ static int socket_claim(const char *path, struct roster_err *err)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
 		close(fd);
-		return roster_err_set(err, 0, "socket",
+		return roster_err_set(err, 0, "socket_busy",
 		                      "another daemon is answering on %s: stop it first, or choose "
 		                      "another socket",
 		                      path);

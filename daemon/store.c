@@ -173,7 +173,7 @@ int store_open(struct store *st, const char *dir, size_t map_size, int create,
 		if (open_dbi(txn, store_dbs[i].name, flags, store_dbi(st, i), err) == 0)
 			continue;
 		if (!create)
-			roster_err_set(err, 0, "storage",
+			roster_err_set(err, 0, "no_registry",
 			               "%s does not hold a roster registry (run 'rosterd init')",
 			               dir);
 		goto fail;

@@ -34,7 +34,8 @@ for secret in "Ana Müller" "T22000129" "Patent EP3141592" "C01X00T47" "Moved Gm
 done
 
 "$ROSTERD" -c "$CONF" 2>"$T/second.log"
-check "a second rosterd on the same registry is refused" test $? != 0
+rc=$?
+check "a second rosterd on the same registry is refused (exit $rc: EX_TEMPFAIL)" test $rc = 75
 check "and says why" grep -q "another rosterd is serving" "$T/second.log"
 as $CLERK --json person get "$first"
 expect 0 "the first one still serves"
@@ -72,7 +73,8 @@ DPID=
 cp "$T/data/data.mdb" "$T/latest.mdb"
 cp "$T/at-checkpoint.mdb" "$T/data/data.mdb"
 "$ROSTERD" -c "$CONF" 2>"$T/older.log"
-check "rosterd refuses a data file the journal was not written for" test $? != 0
+rc=$?
+check "rosterd refuses a data file the journal was not written for (exit $rc: EX_DATAERR)" test $rc = 65
 check "and says what to do" grep -q "is not the data file .* was written for" "$T/older.log"
 check "the data file was not touched" cmp -s "$T/at-checkpoint.mdb" "$T/data/data.mdb"
 cp "$T/latest.mdb" "$T/data/data.mdb"
@@ -124,7 +126,8 @@ cp "$J" "$T/journal.copy"
 printf 'XXXXXXXX' | dd of="$J" bs=1 seek=0 conv=notrunc status=none
 printf 'XXXXXXXX' | dd of="$J" bs=1 seek=$((4096 + 2 * 65536)) conv=notrunc status=none
 "$ROSTERD" -c "$CONF" 2>"$T/damaged.log"
-check "a journal without a valid header is refused" test $? != 0
+rc=$?
+check "a journal without a valid header is refused (exit $rc: EX_DATAERR)" test $rc = 65
 check "and says so" grep -q "has no valid header" "$T/damaged.log"
 cp "$T/journal.copy" "$J"
 start_daemon

@@ -104,11 +104,26 @@ check "init says why" grep -q "already holds a registry" "$T/init.err"
 cp "$T/master.key" "$T/master.key.good"
 chmod 644 "$T/master.key"
 "$ROSTERD" -c "$CONF" 2>"$T/start.err"
+rc=$?
 check "a group-readable master key is refused" grep -q "must not be readable" "$T/start.err"
+check "as a configuration error, which the unit does not restart on (exit $rc)" test $rc = 78
 chmod 600 "$T/master.key"
 printf '%064d\n' 7 >"$T/master.key"
 "$ROSTERD" -c "$CONF" 2>"$T/start.err"
+rc=$?
 check "a wrong master key is refused" grep -q "does not open this registry" "$T/start.err"
+check "as data it cannot serve, which a restart does not change (exit $rc)" test $rc = 65
+rm "$T/master.key"
+"$ROSTERD" -c "$CONF" 2>"$T/start.err"
+rc=$?
+check "a missing master key is a configuration error (exit $rc)" test $rc = 78
+check "naming the file" grep -q "cannot open master key $T/master.key" "$T/start.err"
+sed "s|^data_dir = .*|data_dir = $T/empty|" "$CONF" >"$T/empty.conf"
+mkdir -p "$T/empty"
+"$ROSTERD" -c "$T/empty.conf" 2>"$T/start.err"
+rc=$?
+check "a data_dir without a registry is refused (exit $rc: EX_NOINPUT)" test $rc = 66
+check "saying what to run" grep -q "does not hold a roster registry (run 'rosterd init')" "$T/start.err"
 cp "$T/master.key.good" "$T/master.key"
 chmod 600 "$T/master.key"
 
@@ -117,12 +132,16 @@ python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[
 start_daemon
 check "a stale socket is replaced" test -S "$SOCK"
 "$ROSTERD" -c "$CONF" 2>"$T/second.err"
+rc=$?
 check "a second daemon on the same registry is refused" grep -q "another rosterd is serving" "$T/second.err"
+check "as a temporary failure: a later start may succeed (exit $rc)" test $rc = 75
 # Another registry configured with the same socket path.
 sed "s|^data_dir = .*|data_dir = $T/data2|" "$CONF" >"$T/other.conf"
 "$ROSTERD" init -c "$T/other.conf" 2>/dev/null
 "$ROSTERD" -c "$T/other.conf" 2>"$T/second.err"
+rc=$?
 check "a second daemon does not steal a live socket" grep -q "another daemon is answering" "$T/second.err"
+check "and exits as a temporary failure (exit $rc)" test $rc = 75
 as $CLERK --json person get "$PID"
 expect 0 "the first daemon still serves, data intact after restart"
 check "record reads back after restart" test "$(field "$OUT" name)" = "Ana Müller"

@@ -73,8 +73,7 @@ REQUIRES=7265717569726573 # "requires"
 before=$(sha256sum <"$T/data/data.mdb")
 timeout 20 "$ROSTERD" -c "$CONF" >"$T/out/newer.out" 2>&1
 rc=$?
-check "rosterd refuses a registry that needs format 2 (exit $rc)" \
-	test $rc != 0 -a $rc != 124
+check "rosterd refuses a registry that needs format 2 (exit $rc: EX_DATAERR)" test $rc = 65
 check "and says why" grep -q "needs a rosterd that knows format 2 (this is .*format 1)" "$T/out/newer.out"
 "$ROSTERD" verify-backup -c "$CONF" "$T/data" >"$T/out/newer-vb.out" 2>&1
 rc=$?
