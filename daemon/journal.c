@@ -190,7 +190,10 @@ int journal_checkpoint(struct store *st, int clean, struct roster_err *err)
 	jr->gen++;
 	jr->tail = JR_RECORDS;
 	jr->stats.checkpoints++;
-	jr->stats.checkpoint_seconds += seconds_now() - t0;
+	t0 = seconds_now() - t0;
+	jr->stats.checkpoint_seconds += t0;
+	if (t0 > jr->stats.checkpoint_max)
+		jr->stats.checkpoint_max = t0;
 	/* Only now may the pages of the previous checkpoint be reused. */
 	if (jr->protect) {
 		mdb_txn_reset(jr->protect);

@@ -145,12 +145,17 @@ void metrics_reply(struct server *srv, struct evhttp_request *req)
 	                    "spent in checkpoints.\n"
 	                    "# TYPE roster_journal_checkpoint_seconds_total counter\n"
 	                    "roster_journal_checkpoint_seconds_total %.6f\n"
+	                    "# HELP roster_journal_checkpoint_seconds_max The longest "
+	                    "checkpoint since the start (requests wait for it).\n"
+	                    "# TYPE roster_journal_checkpoint_seconds_max gauge\n"
+	                    "roster_journal_checkpoint_seconds_max %.6f\n"
 	                    "# HELP roster_journal_bytes Records written since the last "
 	                    "checkpoint.\n# TYPE roster_journal_bytes gauge\n"
 	                    "roster_journal_bytes %llu\n",
 	                    (unsigned long long)st.journal.records,
 	                    (unsigned long long)st.journal.checkpoints,
-	                    st.journal.checkpoint_seconds, (unsigned long long)st.journal.bytes);
+	                    st.journal.checkpoint_seconds, st.journal.checkpoint_max,
+	                    (unsigned long long)st.journal.bytes);
 	evbuffer_add_printf(b,
 	                    "# HELP roster_writer_failed 1 once a commit failed and writes "
 	                    "stopped.\n# TYPE roster_writer_failed gauge\n"

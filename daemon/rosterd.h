@@ -267,6 +267,7 @@ struct reencrypt_progress {
 struct journal_stats {
 	uint64_t records, checkpoints; /* since the start */
 	double checkpoint_seconds;     /* spent checkpointing, in all */
+	double checkpoint_max;         /* the longest checkpoint */
 	uint64_t bytes;                /* of records since the last checkpoint */
 };
 void journal_stats(struct store *st, struct journal_stats *out);

@@ -38,6 +38,10 @@ check "map use is reported" grep -q '^roster_map_bytes{kind="used"} [1-9]' "$T/m
 check "journal records are counted" grep -q '^roster_journal_records_total [1-9]' "$T/metrics.txt"
 check "journal checkpoints are counted" grep -q '^roster_journal_checkpoints_total [1-9]' "$T/metrics.txt"
 check "the journal's use is reported" grep -q '^roster_journal_bytes [1-9]' "$T/metrics.txt"
+cp_max=$(awk '$1 == "roster_journal_checkpoint_seconds_max" {print $2}' "$T/metrics.txt")
+cp_sum=$(awk '$1 == "roster_journal_checkpoint_seconds_total" {print $2}' "$T/metrics.txt")
+check "the longest checkpoint is reported, above 0 and within the total ($cp_max of $cp_sum s)" \
+	python3 -c 'import sys; m, s = map(float, sys.argv[1:]); sys.exit(not 0 < m <= s)' "$cp_max" "$cp_sum"
 # Quiet for checkpoint_seconds, the writer checkpoints the journal: nothing to replay.
 for _ in $(seq 40); do
 	sleep 0.25
