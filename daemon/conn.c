@@ -13,8 +13,8 @@
  * the next loop turn, once its socket is known: over a limit it gets a 503
  * and is shut. The sweep, four times a second, also shuts connections that
  * have neither a request in progress nor finished one within client_timeout:
- * idle keep-alive ones and slow senders alike. Shutting the socket lets
- * evhttp free the connection its usual way.
+ * idle keep-alive ones and slow senders alike (told so with a 408). Shutting
+ * the socket lets evhttp free the connection its usual way.
  *
  * evhttp also reads a request's whole body before any handler sees it, up to
  * the one limit it has for every route (the import's, 64 MiB), and 2.1 has no
@@ -23,8 +23,9 @@
  * (a callback on the bufferevent's input): a connection whose account may not
  * import (not a clerk) is shut past a route's 1 MiB body and its headers, any
  * past the import's, and the one that takes all connections' unhandled bytes
- * past UNREAD_MAX. Memory for requests in the making is bounded whatever the
- * number of connections.
+ * past UNREAD_MAX, each with a 413 or 503 written straight to the socket, which
+ * a client reads once its send fails. Memory for requests in the making is
+ * bounded whatever the number of connections.
  */
 #include <errno.h>
 #include <string.h>
@@ -65,23 +66,32 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static const char refusal[] =
-    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-    "Connection: close\r\nContent-Length: %zu\r\n\r\n%s";
+static const char reply_fmt[] = "HTTP/1.1 %s\r\nContent-Type: application/json\r\n"
+                                "Connection: close\r\nContent-Length: %zu\r\n\r\n%s";
 
-/* Over a limit: a reply written straight to the socket (no request has been read
- * on it), then shut, so evhttp sees the end and frees the connection. */
-static void conn_refuse(struct server *srv, struct conn *c, const char *why)
+/* A reply written straight to the socket, then the socket shut, so evhttp sees
+ * the end and frees the connection. Only where evhttp has no reply of its own to
+ * write there: none of the connection's requests is being answered. */
+static void conn_shut(struct conn *c, const char *status, const char *code, const char *why)
 {
-	char body[256], msg[512];
+	int fd = (int)bufferevent_getfd(c->bev);
+	char body[512], msg[768];
 	int n;
 
-	snprintf(body, sizeof(body),
-	         "{\"error\":{\"code\":\"too_many_connections\",\"message\":\"%s\"}}\n", why);
-	n = snprintf(msg, sizeof(msg), refusal, strlen(body), body);
-	(void)send(c->fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
-	shutdown(c->fd, SHUT_RDWR);
+	if (c->busy == 0 && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+		snprintf(body, sizeof(body), "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}\n",
+		         code, why);
+		n = snprintf(msg, sizeof(msg), reply_fmt, status, strlen(body), body);
+		(void)send(fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	}
+	shutdown(fd, SHUT_RDWR);
 	c->closing = 1;
+}
+
+/* Over a connection limit, before any request was read on it: a 503. */
+static void conn_refuse(struct server *srv, struct conn *c, const char *why)
+{
+	conn_shut(c, "503 Service Unavailable", "too_many_connections", why);
 	srv->conns.refused++;
 }
 
@@ -166,8 +176,18 @@ static void conn_input_cb(struct evbuffer *buf, const struct evbuffer_cb_info *i
 	srv->conns.unread += info->n_added;
 	if (c->closing || (c->unread <= c->limit && srv->conns.unread <= UNREAD_MAX))
 		return;
-	shutdown((int)bufferevent_getfd(c->bev), SHUT_RDWR);
-	c->closing = 1;
+	/* The client may still be sending: it reads the reply once its send fails. */
+	if (c->unread > c->limit)
+		conn_shut(c, "413 Payload Too Large", "too_large",
+		          c->limit == REQUEST_MAX
+		              ? "this request is larger than 1 MiB, and only a clerk may send "
+		                "more (an import, up to 64 MiB): the connection is closed"
+		              : "this request is larger than an import may be (64 MiB): the "
+		                "connection is closed");
+	else
+		conn_shut(c, "503 Service Unavailable", "busy",
+		          "rosterd holds as much unhandled request data as it takes: the "
+		          "connection is closed; retry shortly");
 	srv->conns.too_large++;
 	log_warnx("closed a connection of uid %ld: %zu bytes towards a request, over %s",
 	          c->admitted ? (long)c->uid : -1L, c->unread,
@@ -240,8 +260,15 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 		conn_admit(srv, c);
 		if (c->admitted && !c->closing && c->busy == 0 &&
 		    now - c->last_ms >= (int64_t)srv->cfg.client_timeout * 1000) {
-			shutdown(c->fd, SHUT_RDWR); /* idle, or too slow to send a request */
-			c->closing = 1;
+			/* Too slow to send a request: told so. Idle: just closed. */
+			if (c->unread > 0)
+				conn_shut(c, "408 Request Timeout", "timeout",
+				          "the request did not arrive within client_timeout: the "
+				          "connection is closed");
+			else {
+				shutdown(c->fd, SHUT_RDWR);
+				c->closing = 1;
+			}
 			srv->conns.timed_out++;
 		}
 	}

@@ -4,7 +4,8 @@
                                 until SIGUSR1, then print how many the daemon
                                 had closed
   hostile.py SOCK slow          send a request a byte every 0.3 s; print
-                                "closed after S s" once the daemon hangs up
+                                "closed after S s: STATUS" once the daemon hangs
+                                up (STATUS: the reply's status line, or "none")
   hostile.py SOCK raw HEX       send those bytes, print the reply's status line
                                 (or "closed")
   hostile.py SOCK stall N       send N requests at once and read no reply, so
@@ -13,6 +14,7 @@
   hostile.py SOCK flood MIB N   on N connections at once, a POST whose body is
                                 MIB MiB, sent as fast as the daemon takes it;
                                 print "cut K of N" (K cut off before the end)
+                                and then the status lines those K were sent
 """
 import signal
 import socket
@@ -61,6 +63,7 @@ def slow(path):
     s = connect(path)
     req = b"GET /v1/health HTTP/1.1\r\nHost: r\r\nX-Padding: " + b"a" * 1000 + b"\r\n\r\n"
     t0 = time.time()
+    got = b""
     for b in req:
         try:
             s.send(bytes([b]))
@@ -68,13 +71,35 @@ def slow(path):
             break
         s.settimeout(0.3)
         try:
-            if s.recv(4096) == b"":
+            data = s.recv(4096)
+            if data == b"":
                 break
+            got += data
         except socket.timeout:
             pass
         except ConnectionResetError:
             break
-    print("closed after %.1f s" % (time.time() - t0), flush=True)
+    got += reply_left(s)
+    print("closed after %.1f s: %s" % (time.time() - t0, status_of(got)), flush=True)
+
+
+def reply_left(s):
+    """What the daemon sent before it hung up, still to be read."""
+    s.settimeout(1)
+    got = b""
+    try:
+        while True:
+            data = s.recv(4096)
+            if data == b"":
+                break
+            got += data
+    except (OSError, socket.timeout):
+        pass
+    return got
+
+
+def status_of(reply):
+    return reply.split(b"\r\n", 1)[0].decode() if reply else "none"
 
 
 def stall(path, n):
@@ -93,6 +118,7 @@ def flood(path, mib, n):
     conns = [connect(path) for _ in range(n)]
     sent = [0] * n
     cut = 0
+    told = []
     for s in conns:
         s.sendall(head)
         s.setblocking(False)
@@ -106,11 +132,14 @@ def flood(path, mib, n):
             except (BrokenPipeError, ConnectionResetError):
                 cut += 1
                 live.discard(i)
+                told.append(status_of(reply_left(conns[i])))
                 continue
             if sent[i] >= mib << 20:
                 live.discard(i)
         time.sleep(0.0005)
     print("cut %d of %d" % (cut, n), flush=True)
+    for line in sorted(told):
+        print(line, flush=True)
     for s in conns:
         s.close()
 

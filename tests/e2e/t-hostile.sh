@@ -77,6 +77,7 @@ out=$(hostile $CLERK2 slow)
 secs=$(grep -o '[0-9.]* s' <<<"$out" | cut -d' ' -f1)
 check "a byte-a-second client is cut off after client_timeout ($out)" \
 	"$PY" -c "import sys; sys.exit(0 if 1.9 <= float(sys.argv[1]) < 6 else 1)" "$secs"
+check "and told why first (408)" contains "$out" "HTTP/1.1 408 Request Timeout"
 sleep 1
 release H4
 check "idle connections are closed after client_timeout ($RELEASED)" test "$RELEASED" = "closed 3"
@@ -124,20 +125,38 @@ wait "${slow[@]}" 2>/dev/null
 hwm0=$(awk '/^VmHWM/ {print $2}' /proc/"$DPID"/status)
 large0=$(metric 'roster_connections_closed_total{reason="too_large"}')
 out=$(hostile $NOBODY flood 20 8)
-check "eight 20 MiB bodies from an account without a role are cut off ($out)" test "$out" = "cut 8 of 8"
+check "eight 20 MiB bodies from an account without a role are cut off ($(head -1 <<<"$out"))" \
+	test "$(head -1 <<<"$out")" = "cut 8 of 8"
+check "each with a 413 first, which the client reads once its send fails" \
+	test "$(grep -c '^HTTP/1.1 413 Payload Too Large$' <<<"$out")" = 8
 hwm=$(awk '/^VmHWM/ {print $2}' /proc/"$DPID"/status)
 check "rosterd's peak memory grew by less than 32 MiB ($(((hwm - hwm0) / 1024)) MiB)" \
 	test $((hwm - hwm0)) -lt 32768
 check "the metric counts them" \
 	test "$(metric 'roster_connections_closed_total{reason="too_large"}')" -ge $((large0 + 8))
 check "and the log says why" grep -q "over what this account may send" "$T/rosterd.log"
+# rosterctl shows that 413, not a daemon it cannot reach: an approver's import of
+# 3 MiB (only clerks may send more than 1 MiB, and only clerks may import).
+"$PY" -c '
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write("name,birth_date,nationality,employer,segment,expertise\n")
+    for i in range(60000):
+        f.write("Person %d,1980-01-01,DE,Acme,upstream,mining-process\n" % i)
+' "$T/big.csv"
+chmod 644 "$T/big.csv"
+as $APPROVER person import "$T/big.csv"
+expect 65 "an approver's 3 MiB import is refused as too large"
+check "saying so ($ERR)" contains "$ERR" "larger than 1 MiB, and only a clerk may send more"
 # A clerk may send an import's worth on each connection, but all connections
 # together hold at most 256 MiB of requests not yet handled: of five 60 MiB bodies
 # at once, the one that goes past is cut off.
 large0=$(metric 'roster_connections_closed_total{reason="too_large"}')
 out=$(hostile $CLERK2 flood 60 5)
-check "five 60 MiB bodies from a clerk at once: some are cut off ($out)" \
-	grep -Eq "cut [1-5] of 5" <<<"$out"
+check "five 60 MiB bodies from a clerk at once: some are cut off ($(head -1 <<<"$out"))" \
+	grep -Eq "^cut [1-5] of 5$" <<<"$out"
+check "each with a 503 (retry later), not a 413: the body was within its account's limit" \
+	test "$(grep -c '^HTTP/1.1 503 Service Unavailable$' <<<"$out")" = "$(head -1 <<<"$out" | cut -d' ' -f2)"
 check "the log says all connections were holding too much" \
 	grep -q "over what all connections may hold unhandled" "$T/rosterd.log"
 # A clerk may send an import's worth; a route's own limit still answers with its error.
