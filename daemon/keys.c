@@ -105,7 +105,8 @@ static int read_secret(const char *path, char *buf, size_t cap, size_t *len, str
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc = -1;
 
 	if (fd < 0)
-		return roster_err_set(err, 0, "master_key", "cannot open %s: %s", path, strerror(errno));
+		return roster_err_set(err, 0, "master_key", "cannot open %s: %s", path,
+		                      strerror(errno));
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))
 		roster_err_set(err, 0, "master_key", "%s is not a regular file", path);
 	else if (sb.st_mode & 077)
