@@ -144,7 +144,7 @@ int keys_master_derive(struct keyring *kr, const char *path, const struct kdf *k
 	                   (size_t)kdf->mem, crypto_pwhash_ALG_ARGON2ID13);
 	sodium_memzero(pass, sizeof(pass));
 	if (rc != 0)
-		return roster_err_set(err, 0, "master_key", "Argon2id failed (out of memory?)");
+		return roster_err_set(err, 0, "kdf", "Argon2id failed (out of memory?)");
 	sodium_mprotect_readonly(kr->master);
 	return 0;
 }
