@@ -49,9 +49,7 @@ struct conn {
 	size_t unread;           /* received towards requests not yet handed over */
 	size_t limit;            /* how much of that this connection may hold */
 	int fd;                  /* -1 until admitted */
-	uid_t uid;
-	struct ucred cred; /* the peer at connect time, which a Unix socket keeps */
-	int has_cred;
+	struct ucred cred;       /* the peer at connect; uid (uid_t)-1 if unread */
 	int admitted;
 	int closing;     /* shut by us: over a limit, or timed out */
 	int busy;        /* requests received and not yet answered */
@@ -112,7 +110,7 @@ static size_t conns_of(const struct server *srv, uid_t uid)
 	size_t n = 0;
 
 	for (const struct conn *c = srv->conns.head; c; c = c->next)
-		n += c->admitted && !c->closing && c->uid == uid;
+		n += c->admitted && !c->closing && c->cred.uid == uid;
 	return n;
 }
 
@@ -142,20 +140,18 @@ static void conn_admit(struct server *srv, struct conn *c)
 	}
 	srv->conns.by_fd[c->fd] = c;
 	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
-		c->uid = cred.uid;
 		c->cred = cred;
-		c->has_cred = 1;
 		c->limit = auth_roles(srv, cred.uid, cred.gid) & ROLE_CLERK ? REQUEST_MAX_IMPORT
 		                                                            : REQUEST_MAX;
 	} else {
-		c->uid = (uid_t)-1;
+		c->cred.uid = (uid_t)-1;
 		c->limit = REQUEST_MAX;
 	}
 	if (srv->conns.n > srv->cfg.max_connections)
 		conn_refuse(srv, c,
 		            "rosterd has as many connections as it takes (max_connections): "
 		            "retry shortly");
-	else if (conns_of(srv, c->uid) > srv->cfg.max_connections_per_uid)
+	else if (conns_of(srv, c->cred.uid) > srv->cfg.max_connections_per_uid)
 		conn_refuse(srv, c,
 		            "this account has as many connections as one account may hold "
 		            "(max_connections_per_uid): close some");
@@ -190,7 +186,7 @@ static void conn_input_cb(struct evbuffer *buf, const struct evbuffer_cb_info *i
 		          "connection is closed; retry shortly");
 	srv->conns.too_large++;
 	log_warnx("closed a connection of uid %ld: %zu bytes towards a request, over %s",
-	          c->admitted ? (long)c->uid : -1L, c->unread,
+	          c->admitted ? (long)c->cred.uid : -1L, c->unread,
 	          c->unread > c->limit ? "what this account may send"
 	                               : "what all connections may hold unhandled");
 }
@@ -329,7 +325,7 @@ struct conn *conn_of(struct server *srv, struct evhttp_request *req)
 /* The peer's credentials as read at admission: 0, or -1 when they were not read. */
 int conn_peer(const struct conn *c, uid_t *uid, gid_t *gid, pid_t *pid)
 {
-	if (c == NULL || !c->has_cred)
+	if (c == NULL || !c->admitted || c->cred.uid == (uid_t)-1)
 		return -1;
 	*uid = c->cred.uid;
 	*gid = c->cred.gid;
