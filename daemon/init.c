@@ -72,7 +72,8 @@ static int genesis(struct server *srv, MDB_txn *txn, struct roster_err *err)
 	if (rc == 0)
 		rc = checkpoint_sign(&w, NULL, &note, err);
 	free(note);
-	return rc == ROSTER_RETRY ? roster_err_set(err, 0, "init", "map_size is too small") : rc;
+	return rc == ROSTER_RETRY ? roster_err_set(err, 0, "map_size", "map_size is too small")
+	                          : rc;
 }
 
 int registry_init(struct config *cfg, struct roster_err *err)
@@ -86,12 +87,12 @@ int registry_init(struct config *cfg, struct roster_err *err)
 
 	snprintf(path, sizeof(path), "%s/data.mdb", cfg->data_dir);
 	if (stat(path, &sb) == 0)
-		return roster_err_set(err, 0, "init",
+		return roster_err_set(err, 0, "exists",
 		                      "%s already holds a registry: refusing to touch it",
 		                      cfg->data_dir);
 	if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST)
-		return roster_err_set(err, 0, "init", "cannot create %s: %s", cfg->data_dir,
-		                      strerror(errno));
+		return roster_err_set(err, 0, "cannot_create", "cannot create %s: %s",
+		                      cfg->data_dir, strerror(errno));
 	if (cfg->master_is_passphrase) {
 		kdf_new(cfg, &kdf);
 		if (keys_master_derive(&srv.keys, cfg->master_key, &kdf, err) < 0)
@@ -105,8 +106,10 @@ int registry_init(struct config *cfg, struct roster_err *err)
 	}
 	if (!cfg->master_is_passphrase && keys_master_load(&srv.keys, cfg->master_key, err) < 0)
 		goto fail;
-	if (store_open(&srv.store, cfg->data_dir, cfg->map_size, 1, err) < 0)
+	if (store_open(&srv.store, cfg->data_dir, cfg->map_size, 1, err) < 0) {
+		snprintf(err->code, sizeof(err->code), "cannot_create");
 		goto fail;
+	}
 	if ((rc = mdb_txn_begin(srv.store.env, NULL, 0, &txn)) != 0) {
 		rc = store_mdb_err(err, rc, "starting init");
 		goto fail_store;

@@ -36,8 +36,8 @@ int keys_master_create(const char *path, struct roster_err *err)
 	ssize_t n;
 
 	if (fd < 0)
-		return roster_err_set(err, 0, "keys", "cannot create master key %s: %s", path,
-		                      strerror(errno));
+		return roster_err_set(err, 0, "cannot_create", "cannot create master key %s: %s",
+		                      path, strerror(errno));
 	randombytes_buf(key, sizeof(key));
 	roster_hex_encode(hex, key, sizeof(key));
 	hex[2 * ROSTER_KEY_BYTES] = '\n';
@@ -47,8 +47,8 @@ int keys_master_create(const char *path, struct roster_err *err)
 	if (n != 2 * ROSTER_KEY_BYTES + 1 || fsync(fd) < 0) {
 		close(fd);
 		unlink(path);
-		return roster_err_set(err, 0, "keys", "cannot write master key %s: %s", path,
-		                      strerror(errno));
+		return roster_err_set(err, 0, "cannot_create", "cannot write master key %s: %s",
+		                      path, strerror(errno));
 	}
 	close(fd);
 	return 0;

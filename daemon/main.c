@@ -46,13 +46,16 @@ static void fd_limit_raise(size_t conns)
 		          (unsigned long long)rl.rlim_cur, conns);
 }
 
-/* What a failed start exits with (sysexits.h). 75: another process holds the
- * registry or the socket, so a later start may succeed. 65: the registry, its
- * keys or its journal cannot be served as found, and starting again changes
- * nothing (restore a backup, or give the right key). 66: data_dir holds no
- * registry. 78: the master key file is missing, open to others or malformed.
- * 70 for the rest (an I/O error, say). rosterd.service restarts on 70 and 75. */
-static int start_exit_status(const struct roster_err *err)
+/* What a failed start, init or verify-backup exits with (sysexits.h), by the
+ * error's code. 75: another process holds the registry or the socket, so a later
+ * start may succeed. 65: the registry, its keys or its journal cannot be served as
+ * found, and starting again changes nothing (restore a backup, or give the right
+ * key). 66: data_dir (or a backup's folder) holds no registry. 73: init cannot
+ * create the registry or its master key, or one is there already. 78: the master
+ * key file is missing, open to others or malformed, or map_size too small for a
+ * registry. 70 for the rest (an I/O error, say). rosterd.service restarts on 70
+ * and 75 only. */
+static int exit_status(const struct roster_err *err)
 {
 	static const struct {
 		const char *code;
@@ -67,7 +70,10 @@ static int start_exit_status(const struct roster_err *err)
 	    {"journal_damaged", 65},
 	    {"audit_truncated", 65},
 	    {"no_registry", 66},
+	    {"exists", 73},
+	    {"cannot_create", 73},
 	    {"master_key", 78},
+	    {"map_size", 78},
 	};
 
 	for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
@@ -85,7 +91,7 @@ static int serve(struct server *srv)
 	srv->started = time(NULL);
 	if (registry_open(srv, &err) < 0) {
 		log_warnx("%s", err.message);
-		rc = start_exit_status(&err);
+		rc = exit_status(&err);
 		goto done;
 	}
 	evthread_use_pthreads();
@@ -112,7 +118,7 @@ static int serve(struct server *srv)
 	if (conn_start(srv, &err) < 0 || writer_start(srv, &err) < 0 ||
 	    server_listen(srv, &err) < 0) {
 		log_warnx("%s", err.message);
-		rc = start_exit_status(&err);
+		rc = exit_status(&err);
 		goto done;
 	}
 	server_run(srv);
@@ -199,9 +205,13 @@ int main(int argc, char **argv)
 		return 77;
 	}
 	if (init == 2) {
-		rc = verify_backup(&srv.cfg, argv[optind]);
+		/* 0: verifies; 1: a fault was found (named); else it could not be checked. */
+		rc = verify_backup(&srv.cfg, argv[optind], &err);
+		if (rc < 0)
+			fprintf(stderr, "rosterd: cannot check backup %s: %s\n", argv[optind],
+			        err.message);
 		config_free(&srv.cfg);
-		return rc;
+		return rc < 0 ? exit_status(&err) : rc;
 	}
 	if (init) {
 		rc = registry_init(&srv.cfg, &err);
@@ -210,7 +220,7 @@ int main(int argc, char **argv)
 		else
 			log_info("created registry %s in %s", srv.cfg.origin, srv.cfg.data_dir);
 		config_free(&srv.cfg);
-		return rc < 0 ? 70 : 0;
+		return rc < 0 ? exit_status(&err) : 0;
 	}
 	rc = serve(&srv);
 	config_free(&srv.cfg);

@@ -599,6 +599,6 @@ json_t *reindex_status(struct wtxn *w);
 /* init.c and main.c */
 int registry_init(struct config *cfg, struct roster_err *err);
 int registry_open(struct server *srv, struct roster_err *err);
-int verify_backup(struct config *cfg, const char *path);
+int verify_backup(struct config *cfg, const char *path, struct roster_err *err);
 
 #endif

@@ -4,8 +4,11 @@
  * every audit entry is canonical and chained, every stored checkpoint carries a
  * valid signature and the Merkle root of its prefix, and every record opens
  * under its key in its own slot and is the ciphertext its last audited write
- * recorded. Prints a summary; exits 0 when all holds, 1 naming the first fault.
+ * recorded. Prints a summary; exits 0 when all holds, 1 naming the first fault,
+ * and otherwise (main.c's table) when it could not check: no registry copy at
+ * PATH (66), a master key that does not open it (65), and so on.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,9 +37,15 @@ static int open_backup(struct server *srv, const char *path, MDB_txn **txn, stru
 
 	if ((rc = mdb_env_create(&st->env)) || (rc = mdb_env_set_maxdbs(st->env, 16)) ||
 	    (rc = mdb_env_open(st->env, path, MDB_RDONLY | MDB_NOLOCK, 0600)) ||
-	    (rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn)))
+	    (rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn))) {
+		if (rc == ENOENT || rc == ENOTDIR) /* nothing there to check */
+			return roster_err_set(err, 0, "no_registry",
+			                      "cannot open %s: %s (PATH is the folder rosterctl "
+			                      "backup wrote, holding data.mdb)",
+			                      path, mdb_strerror(rc));
 		return roster_err_set(err, 0, "backup", "cannot open %s: %s", path,
 		                      mdb_strerror(rc));
+	}
 	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
 		if ((rc = mdb_dbi_open(*txn, dbs[i].name, 0, dbs[i].dbi)) != 0)
 			return roster_err_set(err, 0, "backup", "%s lacks the %s database: %s",
@@ -277,22 +286,37 @@ static int check_records(struct server *srv, MDB_txn *txn, struct verifier *v, u
 	return 0;
 }
 
-int verify_backup(struct config *cfg, const char *path)
+/* 0 when the backup verifies, 1 when it holds a fault (printed), -1 with err set
+ * when it could not be checked: nothing at PATH, a key that does not open it. */
+int verify_backup(struct config *cfg, const char *path, struct roster_err *err)
 {
 	struct server srv = {.cfg = *cfg};
-	struct roster_err err = {0};
 	uint64_t entries = 0, checkpoints = 0, records = 0;
 	struct verifier v;
 	MDB_txn *txn = NULL;
 	int rc = 1;
 
+	memset(err, 0, sizeof(*err));
 	verifier_init(&v, 1);
-	if (open_backup(&srv, path, &txn, &err) < 0 ||
-	    check_log(&srv, txn, &v, &entries, &checkpoints, &err) < 0 ||
-	    check_records(&srv, txn, &v, &records, &err) < 0 ||
-	    check_grants(&srv, txn, &v, &err) < 0 ||
-	    check_written_stored(&srv, txn, &v, &err) < 0) {
-		fprintf(stderr, "rosterd: backup %s does NOT verify: %s\n", path, err.message);
+	if (open_backup(&srv, path, &txn, err) < 0) {
+		/* A copy that is not a registry, or lacks one of its databases, is a fault;
+		 * the rest (no copy there, the wrong key, a newer format) is not. */
+		if (strcmp(err->code, "backup") == 0)
+			fprintf(stderr, "rosterd: backup %s does NOT verify: %s\n", path,
+			        err->message);
+		else if (strcmp(err->code, "wrong_master") == 0)
+			rc = roster_err_set(
+			    err, 0, "wrong_master",
+			    "the master key of the configuration does not open it: "
+			    "a backup taken before a master key rotation needs the key "
+			    "of that time (a configuration naming it, with -c)");
+		else
+			rc = -1;
+	} else if (check_log(&srv, txn, &v, &entries, &checkpoints, err) < 0 ||
+	           check_records(&srv, txn, &v, &records, err) < 0 ||
+	           check_grants(&srv, txn, &v, err) < 0 ||
+	           check_written_stored(&srv, txn, &v, err) < 0) {
+		fprintf(stderr, "rosterd: backup %s does NOT verify: %s\n", path, err->message);
 	} else {
 		printf("backup %s verifies: %llu audit entries chained and matching %llu signed "
 		       "checkpoints, %llu records open under their keys and match the log\n",

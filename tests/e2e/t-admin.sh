@@ -149,6 +149,23 @@ check "verify-backup catches a grant the log never made" test $? = 1
 check "and names it ($(tail -n1 "$T/vb.out"))" grep -q "the role grant of uid:$CLERK is not the one" "$T/vb.out"
 printf '%064d\n' 5 >"$T/master.key"
 "$ROSTERD" verify-backup -c "$CONF" "$T/out/backup1" >"$T/vb.out" 2>&1
+rc=$?
 check "verify-backup refuses the wrong master key" grep -q "does not open" "$T/vb.out"
+check "as a backup it could not check, not one it found faulty (exit $rc)" test $rc = 65
+check "and says an older backup needs the key of its time" grep -q "before a master key rotation" "$T/vb.out"
 cp "$T/master.key.keep" "$T/master.key"
+# Nothing at PATH, or a file where the backup's folder should be: nothing to check.
+"$ROSTERD" verify-backup -c "$CONF" "$T/out/no-such-backup" >"$T/vb.out" 2>&1
+rc=$?
+check "verify-backup of a missing folder exits 66 (exit $rc)" test $rc = 66
+check "saying what PATH should be ($(tail -n1 "$T/vb.out"))" grep -q "cannot check backup .*holding data.mdb" "$T/vb.out"
+"$ROSTERD" verify-backup -c "$CONF" "$T/out/backup1/data.mdb" >"$T/vb.out" 2>&1
+check "and of a file given for the folder (exit $?)" test $? = 66
+# A data.mdb that is not an LMDB file is a faulty backup.
+mkdir -p "$T/out/junk"
+head -c 65536 /dev/urandom >"$T/out/junk/data.mdb"
+"$ROSTERD" verify-backup -c "$CONF" "$T/out/junk" >"$T/vb.out" 2>&1
+rc=$?
+check "verify-backup of a data.mdb that is not a registry finds a fault (exit $rc)" test $rc = 1
+check "and says so ($(tail -n1 "$T/vb.out"))" grep -q "does NOT verify: cannot open" "$T/vb.out"
 finish

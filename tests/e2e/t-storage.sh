@@ -99,8 +99,26 @@ bad_setting "colour = blue" "unknown setting 'colour'"
 
 # init refuses an existing registry; the daemon refuses a wrong or exposed key.
 "$ROSTERD" init -c "$CONF" 2>"$T/init.err"
-check "init refuses an existing registry" test $? != 0
+rc=$?
+check "init refuses an existing registry (exit $rc: EX_CANTCREAT)" test $rc = 73
 check "init says why" grep -q "already holds a registry" "$T/init.err"
+# A data_dir that cannot be made (under a file): 73, and no master key left behind.
+sed "s|^data_dir = .*|data_dir = $T/master.key/data|; s|^master_key = .*|master_key = $T/init2.key|" \
+	"$CONF" >"$T/init2.conf"
+"$ROSTERD" init -c "$T/init2.conf" 2>"$T/init.err"
+rc=$?
+check "init into a data_dir it cannot create exits 73 (exit $rc)" test $rc = 73
+check "naming the folder ($(tail -n1 "$T/init.err"))" grep -q "cannot create $T/master.key/data" "$T/init.err"
+check "leaving no master key behind" test ! -e "$T/init2.key"
+# A master key file that exists but is open to others: a configuration error.
+sed "s|^data_dir = .*|data_dir = $T/data3|; s|^master_key = .*|master_key = $T/init3.key|" \
+	"$CONF" >"$T/init3.conf"
+printf '%064d\n' 3 >"$T/init3.key"
+chmod 644 "$T/init3.key"
+"$ROSTERD" init -c "$T/init3.conf" 2>"$T/init.err"
+rc=$?
+check "init with a group-readable master key exits 78 (exit $rc)" test $rc = 78
+check "and creates no registry" test ! -e "$T/data3/data.mdb"
 cp "$T/master.key" "$T/master.key.good"
 chmod 644 "$T/master.key"
 "$ROSTERD" -c "$CONF" 2>"$T/start.err"
