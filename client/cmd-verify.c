@@ -355,62 +355,100 @@ static int check_entries(struct vrun *vr)
 	return 0;
 }
 
-/* Both ways: every stored value (records and custody entries) is the ciphertext
- * the log last recorded for it, and every value the log recorded a write of is
- * still stored (nothing is ever deleted through the daemon). */
-static int check_records(struct vrun *vr)
+/* One page of digests: each stored value is the ciphertext the log last recorded
+ * for it, as of the page's snapshot (the log is read up to its size first; pages
+ * come at sizes that only grow). Each value found is marked seen. */
+static int check_digests(struct vrun *vr, const json_t *page)
 {
-	json_t *page, *rec, *stored = json_object(), *w;
-	json_int_t size;
-	const char *id;
+	json_int_t size = json_integer_value(json_object_get(page, "size"));
+	const json_t *rec;
 	size_t i;
-	int rc = 0;
+	int rc;
 
-	if ((page = get_json(vr->ctl, "GET", "/v1/audit/digests", &rc)) == NULL)
-		goto done;
 	/* Writes since the checkpoint verified against are in entries past it: those
 	 * are read too, chained to the verified ones, before the values are matched. */
-	size = json_integer_value(json_object_get(page, "size"));
 	if (size > 0 && (uint64_t)size > vr->fed &&
 	    (rc = fetch_entries(vr, (uint64_t)size, 0)) != 0)
-		goto done;
-	if (vr->v.failure) {
-		rc = verify_failed("%s", vr->v.failure);
-		goto done;
-	}
+		return rc;
+	if (vr->v.failure)
+		return verify_failed("%s", vr->v.failure);
 	json_array_foreach(json_object_get(page, "items"), i, rec)
 	{
+		const char *id = json_string_value(json_object_get(rec, "id"));
+		struct written_last *w =
+		    id ? roster_written_find(vr->v.written, id, strlen(id)) : NULL;
 		char what[256];
 
-		id = json_string_value(json_object_get(rec, "id"));
-		w = json_object_get(vr->v.written, id);
-		json_object_set(stored, id, json_true());
-		if (w == NULL || strcmp(json_string_value(json_object_get(w, "object")),
-		                        json_string_value(json_object_get(rec, "object"))) != 0) {
-			snprintf(what, sizeof(what), "record %s in %s: %s%lld", id,
-			         json_string_value(json_object_get(rec, "db")),
-			         w ? "its ciphertext is not the one the log recorded at entry "
-			           : "no audited write made it",
-			         w ? (long long)json_integer_value(json_object_get(w, "seq"))
-			           : 0LL);
-			if (w == NULL)
-				what[strlen(what) - 1] = '\0';
-			rc = verify_failed("%s: changed behind the daemon's back", what);
+		if (w &&
+		    roster_written_matches(w, json_string_value(json_object_get(rec, "object")))) {
+			w->seen = 1;
+			continue;
+		}
+		snprintf(what, sizeof(what), "record %s in %s: %s%lld", id ? id : "(no id)",
+		         json_string_value(json_object_get(rec, "db")),
+		         w ? "its ciphertext is not the one the log recorded at entry "
+		           : "no audited write made it",
+		         w ? (long long)w->seq : 0LL);
+		if (w == NULL)
+			what[strlen(what) - 1] = '\0';
+		return verify_failed("%s: changed behind the daemon's back", what);
+	}
+	return 0;
+}
+
+/* A value the log wrote before the first page was read, and no page listed. */
+struct unlisted {
+	uint64_t before;
+	char id[128];
+	uint64_t seq;
+};
+
+static int unlisted_find(void *arg, const char *id, size_t idlen, struct written_last *w)
+{
+	struct unlisted *u = arg;
+
+	if (w->seen || w->first >= u->before)
+		return 0;
+	snprintf(u->id, sizeof(u->id), "%.*s", (int)idlen, id);
+	u->seq = w->seq;
+	return 1;
+}
+
+/* Both ways: every stored value (records and custody entries) is the ciphertext
+ * the log last recorded for it, and every value the log recorded a write of is
+ * still stored (nothing is ever deleted through the daemon). The digests come a
+ * page at a time while clients keep writing; a value the log first wrote after
+ * the first page was read may have come to be stored behind the pages already
+ * read, so only values older than that are required to have been listed. */
+static int check_records(struct vrun *vr)
+{
+	char path[160] = "/v1/audit/digests?limit=5000";
+	struct unlisted u = {.before = UINT64_MAX};
+	json_t *page = NULL;
+	const char *next;
+	int rc = 0;
+
+	for (;;) {
+		if ((page = get_json(vr->ctl, "GET", path, &rc)) == NULL)
+			return rc;
+		if (u.before == UINT64_MAX)
+			u.before = (uint64_t)json_integer_value(json_object_get(page, "size"));
+		if ((rc = check_digests(vr, page)) != 0)
+			goto done;
+		if ((next = json_string_value(json_object_get(page, "next"))) == NULL)
+			break;
+		if (snprintf(path, sizeof(path), "/v1/audit/digests?limit=5000&after=%s", next) >=
+		    (int)sizeof(path)) {
+			rc = verify_failed("the daemon sent a page cursor too long to follow");
 			goto done;
 		}
+		json_decref(page);
 	}
-	json_object_foreach(vr->v.written, id, w)
-	{
-		if (json_object_get(stored, id) == NULL) {
-			rc = verify_failed(
-			    "record %s: the log recorded its write at entry %lld, but "
-			    "it is not stored: deleted behind the daemon's back",
-			    id, (long long)json_integer_value(json_object_get(w, "seq")));
-			break;
-		}
-	}
+	if (roster_written_each(vr->v.written, unlisted_find, &u) != 0)
+		rc = verify_failed("record %s: the log recorded its write at entry %llu, but it is "
+		                   "not stored: deleted behind the daemon's back",
+		                   u.id, (unsigned long long)u.seq);
 done:
-	json_decref(stored);
 	json_decref(page);
 	return rc;
 }

@@ -129,13 +129,13 @@ static int check_log(struct server *srv, MDB_txn *txn, struct verifier *v, uint6
 /* A stored value is the ciphertext its last audited write recorded. */
 static int logged(const struct verifier *v, const char *id, const MDB_val *val)
 {
-	json_t *last = json_object_get(v->written, id);
+	const struct written_last *last = roster_written_find(v->written, id, strlen(id));
 	uint8_t digest[32];
 	char hex[65];
 
 	roster_sha256(digest, val->mv_data, val->mv_size);
 	roster_hex_encode(hex, digest, 32);
-	return last && strcmp(json_string_value(json_object_get(last, "object")), hex) == 0;
+	return roster_written_matches(last, hex);
 }
 
 /* Registries from 0.5 on name each custody entry and each role grant in the log
@@ -149,9 +149,9 @@ static int upgraded(struct server *srv, MDB_txn *txn, const char *done)
 
 static int grant_logged(void *v, const char *id, const char *object, struct roster_err *err)
 {
-	json_t *last = json_object_get(((const struct verifier *)v)->written, id);
+	struct written *wt = ((const struct verifier *)v)->written;
 
-	if (last && strcmp(json_string_value(json_object_get(last, "object")), object) == 0)
+	if (roster_written_matches(roster_written_find(wt, id, strlen(id)), object))
 		return 0;
 	return roster_err_set(err, 0, "backup",
 	                      "the role grant of %s is not the one its last audited grant or "
@@ -206,37 +206,46 @@ static int check_history(struct wtxn *w, const struct verifier *v, const char *i
 
 /* Nothing is deleted through the daemon: every value the log recorded a write of
  * is stored. */
+struct stored_check {
+	struct server *srv;
+	MDB_txn *txn;
+	struct roster_err *err;
+};
+
+static int stored_find(void *arg, const char *id, size_t idlen, struct written_last *last)
+{
+	const struct stored_check *c = arg;
+	struct store *st = &c->srv->store;
+	const MDB_dbi dbis[] = {st->persons, st->documents, st->travel, st->custody};
+	MDB_val k = {idlen, (void *)id}, val;
+	uint8_t uid[4];
+	int found = 0;
+
+	if (idlen > 4 && strncmp(id, "uid:", 4) == 0) { /* a role grant */
+		char num[16];
+
+		snprintf(num, sizeof(num), "%.*s", (int)(idlen - 4), id + 4);
+		roster_be32_put(uid, (uint32_t)strtoul(num, NULL, 10));
+		k.mv_size = 4;
+		k.mv_data = uid;
+		found = st->roles != 0 && mdb_get(c->txn, st->roles, &k, &val) == 0;
+	}
+	for (size_t i = 0; i < sizeof(dbis) / sizeof(dbis[0]) && !found; i++)
+		found = dbis[i] != 0 && mdb_get(c->txn, dbis[i], &k, &val) == 0;
+	if (found)
+		return 0;
+	return roster_err_set(c->err, 0, "backup",
+	                      "record %.*s: the log recorded its write at entry %llu, but it is "
+	                      "not stored",
+	                      (int)idlen, id, (unsigned long long)last->seq);
+}
+
 static int check_written_stored(struct server *srv, MDB_txn *txn, const struct verifier *v,
                                 struct roster_err *err)
 {
-	const MDB_dbi dbis[] = {srv->store.persons, srv->store.documents, srv->store.travel,
-	                        srv->store.custody};
-	const char *id;
-	json_t *last;
+	struct stored_check c = {.srv = srv, .txn = txn, .err = err};
 
-	json_object_foreach(v->written, id, last)
-	{
-		MDB_val k = {strlen(id), (void *)id}, val;
-		uint8_t uid[4];
-		int found = 0;
-
-		if (strncmp(id, "uid:", 4) == 0) { /* a role grant */
-			roster_be32_put(uid, (uint32_t)strtoul(id + 4, NULL, 10));
-			k.mv_size = 4;
-			k.mv_data = uid;
-			found =
-			    srv->store.roles != 0 && mdb_get(txn, srv->store.roles, &k, &val) == 0;
-		}
-		for (size_t i = 0; i < sizeof(dbis) / sizeof(dbis[0]) && !found; i++)
-			found = dbis[i] != 0 && mdb_get(txn, dbis[i], &k, &val) == 0;
-		if (!found)
-			return roster_err_set(
-			    err, 0, "backup",
-			    "record %s: the log recorded its write at entry %lld, but it is not "
-			    "stored",
-			    id, (long long)json_integer_value(json_object_get(last, "seq")));
-	}
-	return 0;
+	return roster_written_each(v->written, stored_find, &c) ? -1 : 0;
 }
 
 static int check_records(struct server *srv, MDB_txn *txn, struct verifier *v, uint64_t *n,

@@ -32,14 +32,14 @@ void verifier_init(struct verifier *v, int deep)
 {
 	memset(v, 0, sizeof(*v));
 	roster_merkle_range_init(&v->range);
-	v->written = deep ? json_object() : NULL;
+	v->written = deep ? roster_written_new() : NULL;
 }
 
 void verifier_free(struct verifier *v)
 {
 	free(v->roots);
 	free(v->failure);
-	json_decref(v->written);
+	roster_written_free(v->written);
 }
 
 static int root_cmp(const void *a, const void *b)
@@ -130,13 +130,9 @@ int verifier_entry(struct verifier *v, const char *line, size_t len, const char 
 		const char *starget = json_string_value(json_object_get(stored, "target"));
 
 		if (obj && obj[0] && target && target[0])
-			json_object_set_new(
-			    v->written, target,
-			    json_pack("{s:s, s:I}", "object", obj, "seq", (json_int_t)seq));
+			roster_written_set(v->written, target, strlen(target), obj, seq);
 		if (sobj && sobj[0] && starget && starget[0])
-			json_object_set_new(
-			    v->written, starget,
-			    json_pack("{s:s, s:I}", "object", sobj, "seq", (json_int_t)seq));
+			roster_written_set(v->written, starget, strlen(starget), sobj, seq);
 		json_decref(e);
 	}
 	return check_roots(v);

@@ -10,6 +10,7 @@
 
 #include "roster/merkle.h"
 #include "roster/note.h"
+#include "roster/written.h"
 
 struct known_root {
 	uint64_t size;
@@ -22,9 +23,9 @@ struct verifier {
 	uint8_t prev[MERKLE_HASH];
 	struct known_root *roots; /* sorted by size */
 	size_t nroots, next_root;
-	uint64_t last_good; /* the largest size whose root matched */
-	json_t *written;    /* id -> {"object", "seq"}: its last write (--deep) */
-	char *failure;      /* what went wrong, first failure only */
+	uint64_t last_good;      /* the largest size whose root matched */
+	struct written *written; /* every value's last write (--deep), or NULL */
+	char *failure;           /* what went wrong, first failure only */
 };
 
 void verifier_init(struct verifier *v, int deep);
