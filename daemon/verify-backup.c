@@ -171,10 +171,9 @@ static int check_grants(struct server *srv, MDB_txn *txn, struct verifier *v,
 /* Every entry of a document's history opens, and as many as the document counts;
  * where the log names each entry, each is the ciphertext it recorded. */
 static int check_history(struct wtxn *w, const struct verifier *v, const char *id,
-                         const json_t *doc, uint64_t *n, struct roster_err *err)
+                         const json_t *doc, int audited, uint64_t *n, struct roster_err *err)
 {
 	long long events = json_integer_value(json_object_get(doc, "events"));
-	int audited = upgraded(w->srv, w->txn, "custody_audit");
 	char eid[CUSTODY_EVENT_ID_MAX];
 
 	for (long long i = 1; i <= events; i++) {
@@ -265,6 +264,9 @@ static int check_records(struct server *srv, MDB_txn *txn, struct verifier *v, u
 	           {"documents", srv->store.documents},
 	           {"travel", srv->store.travel}};
 
+	/* Registries from 0.5 on name each history entry in the log: read once. */
+	int audited = upgraded(srv, txn, "custody_audit");
+
 	*n = 0;
 	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
 		MDB_cursor *cur;
@@ -281,7 +283,7 @@ static int check_records(struct server *srv, MDB_txn *txn, struct verifier *v, u
 			if (rec_get(&w, dbs[i].dbi, dbs[i].name, id, &rec, err) < 0)
 				break;
 			bad = dbs[i].dbi == srv->store.documents &&
-			      check_history(&w, v, id, rec, n, err) < 0;
+			      check_history(&w, v, id, rec, audited, n, err) < 0;
 			json_decref(rec);
 			if (bad)
 				break;

@@ -78,7 +78,12 @@ as $AUDITOR role grant uid:$ADMIN admin
 as $AUDITOR role revoke uid:$AUDITOR admin
 expect 0 "revoking is fine once another admin exists"
 
-# Online backup while a clerk keeps writing.
+# Online backup while a clerk keeps writing. Three persons at least are in it
+# whatever the clerk has written by then: the tampering below needs them.
+first=$PID
+add_person
+add_person
+PID=$first
 client_load 40
 sleep 0.2
 as $ADMIN backup "$T/out/backup1"
