@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <curl/curl.h>
+#include <sodium.h>
 
 #include "rosterctl.h"
 
@@ -57,6 +58,11 @@ int main(int argc, char **argv)
 	}
 	if (ctl.socket == NULL || ctl.socket[0] == '\0')
 		ctl.socket = "/run/roster/rosterd.sock";
+	/* audit verify hashes and checks signatures with libsodium, which asks this first. */
+	if (sodium_init() < 0) {
+		fprintf(stderr, "rosterctl: libsodium failed to initialise\n");
+		return EXIT_INTERNAL;
+	}
 	curl_global_init(CURL_GLOBAL_NOTHING);
 	rc = cmd_run(&ctl, n, argv + optind);
 	curl_global_cleanup();

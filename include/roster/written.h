@@ -2,7 +2,7 @@
  * written.h - what `audit verify --deep` and `rosterd verify-backup` remember of
  * the log: for every value an entry wrote (a record, a custody history entry, a
  * role grant), the digest and seq of its last write and the seq of its first.
- * One compact table: about 100 bytes a value where a JSON object took 640, since
+ * One compact table: under 200 bytes a value where a JSON object took 640, since
  * a registry holds millions of values.
  */
 #ifndef ROSTER_WRITTEN_H
