@@ -23,9 +23,18 @@
  * (a callback on the bufferevent's input): a connection whose account may not
  * import (not a clerk) is shut past a route's 1 MiB body and its headers, any
  * past the import's, and the one that takes all connections' unhandled bytes
- * past UNREAD_MAX, each with a 413 or 503 written straight to the socket, which
- * a client reads once its send fails. Memory for requests in the making is
- * bounded whatever the number of connections.
+ * past UNREAD_MAX, each with a 413 or 503 written straight to the socket.
+ * Memory for requests in the making is bounded whatever the number of
+ * connections.
+ *
+ * Such a client is usually still sending. Shutting both directions at once
+ * made its next send fail, and a client that sends and reads in turn (libcurl,
+ * so rosterctl) then reported a daemon it could not reach, not the 413, unless
+ * it happened to read first. So the cut lingers: the reply is written and only
+ * our sending side shut; the socket is no longer read, so the client's sends
+ * stall (nothing more reaches memory) while the reply waits to be read, and the
+ * client stops. LINGER_MS later the sweep shuts the rest, and a client that
+ * never reads finds its send failing and the reply still there.
  */
 #include <errno.h>
 #include <string.h>
@@ -41,6 +50,7 @@
 #define REQUEST_MAX        ((size_t)BODY_MAX + (64 << 10)) /* a body and its headers */
 #define REQUEST_MAX_IMPORT ((size_t)IMPORT_BODY_MAX + (1 << 20))
 #define UNREAD_MAX         ((size_t)256 << 20)
+#define LINGER_MS          1000
 
 struct conn {
 	struct conn *next;
@@ -51,9 +61,10 @@ struct conn {
 	int fd;                  /* -1 until admitted */
 	struct ucred cred;       /* the peer at connect; uid (uid_t)-1 if unread */
 	int admitted;
-	int closing;     /* shut by us: over a limit, or timed out */
-	int busy;        /* requests received and not yet answered */
-	int64_t last_ms; /* accepted, or a request received or answered (monotonic) */
+	int closing;          /* shut by us: over a limit, or timed out */
+	int busy;             /* requests received and not yet answered */
+	int64_t linger_until; /* a cut whose reading side is still open; 0 if none */
+	int64_t last_ms;      /* accepted, or a request received or answered (monotonic) */
 };
 
 static int64_t now_ms(void)
@@ -67,29 +78,52 @@ static int64_t now_ms(void)
 static const char reply_fmt[] = "HTTP/1.1 %s\r\nContent-Type: application/json\r\n"
                                 "Connection: close\r\nContent-Length: %zu\r\n\r\n%s";
 
-/* A reply written straight to the socket, then the socket shut, so evhttp sees
- * the end and frees the connection. Only where evhttp has no reply of its own to
- * write there: none of the connection's requests is being answered. */
-static void conn_shut(struct conn *c, const char *status, const char *code, const char *why)
+/* Writes a reply straight to the socket when no reply of evhttp's is due there;
+ * -1 when none was written. */
+static int conn_reply(struct conn *c, const char *status, const char *code, const char *why)
 {
 	int fd = (int)bufferevent_getfd(c->bev);
 	char body[512], msg[768];
 	int n;
 
-	if (c->busy == 0 && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
-		snprintf(body, sizeof(body), "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}\n",
-		         code, why);
-		n = snprintf(msg, sizeof(msg), reply_fmt, status, strlen(body), body);
-		(void)send(fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
-	}
-	shutdown(fd, SHUT_RDWR);
+	if (c->busy != 0 || evbuffer_get_length(bufferevent_get_output(c->bev)) != 0)
+		return -1;
+	snprintf(body, sizeof(body), "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}\n", code,
+	         why);
+	n = snprintf(msg, sizeof(msg), reply_fmt, status, strlen(body), body);
+	return send(fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) == n ? 0 : -1;
+}
+
+/* Shuts our sending side and stops reading, so a client still sending stalls and
+ * reads the reply; the sweep shuts the rest (conn_linger_end) LINGER_MS later. */
+static int conn_linger(struct conn *c)
+{
+	if (shutdown((int)bufferevent_getfd(c->bev), SHUT_WR) < 0 ||
+	    bufferevent_disable(c->bev, EV_READ) < 0)
+		return -1;
+	c->linger_until = now_ms() + LINGER_MS;
+	return 0;
+}
+
+/* A reply written straight to the socket, then the socket shut, so evhttp sees
+ * the end and frees the connection. Only where evhttp has no reply of its own to
+ * write there: none of the connection's requests is being answered. A client cut
+ * off while it sends gets the lingering shut; one refused or timed out is shut at
+ * once, its fd not held through a flood of them. */
+static void conn_shut(struct conn *c, const char *status, const char *code, const char *why,
+                      int linger)
+{
+	int fd = (int)bufferevent_getfd(c->bev);
+
+	if (conn_reply(c, status, code, why) < 0 || !linger || conn_linger(c) < 0)
+		shutdown(fd, SHUT_RDWR);
 	c->closing = 1;
 }
 
 /* Over a connection limit, before any request was read on it: a 503. */
 static void conn_refuse(struct server *srv, struct conn *c, const char *why)
 {
-	conn_shut(c, "503 Service Unavailable", "too_many_connections", why);
+	conn_shut(c, "503 Service Unavailable", "too_many_connections", why, 0);
 	srv->conns.refused++;
 }
 
@@ -179,11 +213,13 @@ static void conn_input_cb(struct evbuffer *buf, const struct evbuffer_cb_info *i
 		              ? "this request is larger than 1 MiB, and only a clerk may send "
 		                "more (an import, up to 64 MiB): the connection is closed"
 		              : "this request is larger than an import may be (64 MiB): the "
-		                "connection is closed");
+		                "connection is closed",
+		          1);
 	else
 		conn_shut(c, "503 Service Unavailable", "busy",
 		          "rosterd holds as much unhandled request data as it takes: the "
-		          "connection is closed; retry shortly");
+		          "connection is closed; retry shortly",
+		          1);
 	srv->conns.too_large++;
 	log_warnx("closed a connection of uid %ld: %zu bytes towards a request, over %s",
 	          c->admitted ? (long)c->cred.uid : -1L, c->unread,
@@ -244,6 +280,16 @@ static struct bufferevent *conn_new(struct event_base *base, void *arg)
 	return c->bev;
 }
 
+/* Shuts what a lingering cut left open and lets evhttp read on: it sees the end
+ * and lets the connection go. */
+static void conn_linger_end(struct conn *c)
+{
+	shutdown((int)bufferevent_getfd(c->bev), SHUT_RDWR);
+	if (!conn_released(c))
+		bufferevent_enable(c->bev, EV_READ);
+	c->linger_until = 0;
+}
+
 static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *srv = arg;
@@ -254,13 +300,16 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 	conns_reap(srv);
 	for (struct conn *c = srv->conns.head; c; c = c->next) {
 		conn_admit(srv, c);
+		if (c->linger_until != 0 && now >= c->linger_until)
+			conn_linger_end(c);
 		if (c->admitted && !c->closing && c->busy == 0 &&
 		    now - c->last_ms >= (int64_t)srv->cfg.client_timeout * 1000) {
 			/* Too slow to send a request: told so. Idle: just closed. */
 			if (c->unread > 0)
 				conn_shut(c, "408 Request Timeout", "timeout",
 				          "the request did not arrive within client_timeout: the "
-				          "connection is closed");
+				          "connection is closed",
+				          0);
 			else {
 				shutdown(c->fd, SHUT_RDWR);
 				c->closing = 1;

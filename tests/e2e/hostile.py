@@ -15,7 +15,12 @@
                                 MIB MiB, sent as fast as the daemon takes it;
                                 print "cut K of N" (K cut off before the end)
                                 and then the status lines those K were sent
+  hostile.py SOCK eager MIB     a POST of MIB MiB from a client that reads only
+                                when it cannot send; print "read while sending:
+                                STATUS", "send failed after N bytes" or "sent
+                                all N bytes"
 """
+import select
 import signal
 import socket
 import sys
@@ -144,6 +149,34 @@ def flood(path, mib, n):
         s.close()
 
 
+def eager(path, mib):
+    """A client that sends whenever the socket takes more and reads only when it
+    cannot send for a while, as libcurl may while it uploads: a daemon that
+    shuts the socket outright fails its next send before it reads the reply."""
+    s = connect(path)
+    s.sendall(b"POST /v1/persons HTTP/1.1\r\nHost: r\r\nContent-Type: application/json\r\n"
+              b"Content-Length: %d\r\n\r\n" % (mib << 20))
+    s.setblocking(False)
+    chunk, sent, t0 = b"[" * 65536, 0, time.time()
+    while sent < mib << 20:
+        try:
+            sent += s.send(chunk)
+            continue
+        except BlockingIOError:
+            pass
+        except (BrokenPipeError, ConnectionResetError):
+            print("send failed after %d bytes" % sent, flush=True)
+            return
+        if select.select([], [s], [], 0.2)[1]:
+            continue  # room to send again within 0.2 s: send before reading
+        if select.select([s], [], [], 5)[0]:
+            print("read while sending: %s" % status_of(reply_left(s)), flush=True)
+            return
+        if time.time() - t0 > 30:
+            break
+    print("sent all %d bytes" % sent, flush=True)
+
+
 def raw(path, data):
     s = connect(path)
     try:
@@ -162,6 +195,8 @@ if __name__ == "__main__":
         slow(path)
     elif mode == "stall":
         stall(path, int(sys.argv[3]))
+    elif mode == "eager":
+        eager(path, int(sys.argv[3]))
     elif mode == "flood":
         flood(path, int(sys.argv[3]), int(sys.argv[4]))
     else:

@@ -148,6 +148,21 @@ chmod 644 "$T/big.csv"
 as $APPROVER person import "$T/big.csv"
 expect 65 "an approver's 3 MiB import is refused as too large"
 check "saying so ($ERR)" contains "$ERR" "larger than 1 MiB, and only a clerk may send more"
+# That reply must not depend on the client reading before its next send: one that
+# sends whenever it can and reads only when it cannot (as libcurl does) finds its
+# sends stalled, not failed, and the 413 waiting. Ten times over, and rosterctl's
+# import too, since which comes first was a race.
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	out=$(hostile $APPROVER eager 3)
+	[ "$out" = "read while sending: HTTP/1.1 413 Payload Too Large" ] || break
+done
+check "a client that sends while it can reads the 413 ($out, round $i of 10)" \
+	test "$out" = "read while sending: HTTP/1.1 413 Payload Too Large" -a "$i" = 10
+for i in 1 2 3 4 5; do
+	as $APPROVER person import "$T/big.csv"
+	[ "$RC" = 65 ] || break
+done
+check "rosterctl reports the 413 every time (rc=$RC, round $i of 5)" test "$RC" = 65 -a "$i" = 5
 # A clerk may send an import's worth on each connection, but all connections
 # together hold at most 256 MiB of requests not yet handled: of five 60 MiB bodies
 # at once, the one that goes past is cut off.
