@@ -42,7 +42,8 @@ int log_level_parse(const char *name)
 	return -1;
 }
 
-static void log_emit(int level, int with_errno, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void log_emit(int level, int with_errno,
+                                                           const char *fmt, va_list ap)
 {
 	char msg[1024];
 	int saved = errno;

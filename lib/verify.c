@@ -15,7 +15,7 @@
 #include "roster/canon.h"
 #include "roster/util.h"
 
-static int fail(struct verifier *v, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int fail(struct verifier *v, const char *fmt, ...)
 {
 	va_list ap;
 
