@@ -54,11 +54,11 @@ void cmd_usage(FILE *f, const char *noun)
 		if (noun == NULL || strcmp(noun, (*e)->noun) == 0)
 			fprintf(f, "  %s %s %s\n      %s\n", (*e)->noun,
 			        (*e)->verb ? (*e)->verb : "", (*e)->usage, (*e)->help);
-	fprintf(f,
-	        "\nRecord fields are flags: --birth-date for birth_date. The socket defaults to "
-	        "$ROSTER_SOCKET.\nExit codes: 0 ok, 1 not found, 64 usage, 65 rejected, 69 "
-	        "daemon unreachable,\n70 internal error, 75 disk full (retry later), 77 permission "
-	        "denied.\n");
+	fprintf(
+	    f, "\nRecord fields are flags: --birth-date for birth_date. The socket defaults to "
+	       "$ROSTER_SOCKET.\nExit codes: 0 ok, 1 not found, 64 usage, 65 rejected, 69 "
+	       "daemon unreachable,\n70 internal error, 75 retry later (disk full, rosterd busy or "
+	       "stopping), 77 permission denied.\n");
 }
 
 int cmd_usage_error(const struct cmd_entry *e, const char *fmt, ...)

@@ -52,9 +52,10 @@ void docgen_man(FILE *f, const struct cmd_entry *const *table)
 	fprintf(f, ".SH EXIT STATUS\n.TP\n0\nsuccess\n.TP\n1\nnot found (or, for audit verify, "
 	           "the log does not verify)\n.TP\n64\nusage error\n.TP\n65\ninput rejected: "
 	           "validation or conflict\n.TP\n69\nthe daemon is unreachable\n.TP\n70\ninternal "
-	           "error (or the daemon stopped taking writes)\n.TP\n75\nthe registry's disk is "
-	           "full: nothing was "
-	           "stored, retry once space is freed\n.TP\n77\npermission denied\n");
+	           "error (or the daemon stopped taking writes)\n.TP\n75\nretry later: the "
+	           "registry's disk is full (retry once space is freed), or rosterd is over "
+	           "a connection limit, busy or stopping; nothing was stored\n.TP\n77\npermission "
+	           "denied\n");
 	fprintf(f, ".SH ENVIRONMENT\n.TP\nROSTER_SOCKET\nthe daemon's socket "
 	           "(default /run/roster/rosterd.sock)\n");
 	fprintf(f, ".SH SEE ALSO\nrosterd(8), rosterd.conf(5)\n");

@@ -120,11 +120,18 @@ void response_free(struct response *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static int exit_for(long status)
+/* A 503 is a retry later (over a connection limit, rosterd busy or stopping), but
+ * for a registry that stopped taking writes after a storage failure. */
+static int exit_for(long status, const json_t *reply)
 {
+	const char *code =
+	    json_string_value(json_object_get(json_object_get(reply, "error"), "code"));
+
 	if (status < 300)
 		return EXIT_OK;
 	switch (status) {
+	case 503:
+		return code && strcmp(code, "storage_failed") == 0 ? EXIT_INTERNAL : EXIT_TEMPFAIL;
 	case 404:
 		return EXIT_NOTFOUND;
 	case 403:
@@ -144,7 +151,7 @@ static int exit_for(long status)
 
 int http_finish(struct ctl *ctl, struct response *r, void (*print)(const json_t *))
 {
-	int code = exit_for(r->status);
+	int code = exit_for(r->status, r->json);
 
 	if (code == EXIT_OK) {
 		if (ctl->json || print == NULL)

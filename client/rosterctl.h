@@ -20,7 +20,7 @@ enum {
 	EXIT_REJECTED = 65,
 	EXIT_UNREACHABLE = 69,
 	EXIT_INTERNAL = 70,
-	EXIT_TEMPFAIL = 75, /* the disk is full: retry later */
+	EXIT_TEMPFAIL = 75, /* the disk is full, rosterd busy or stopping: retry later */
 	EXIT_DENIED = 77,
 };
 

@@ -34,7 +34,11 @@
  * our sending side shut; the socket is no longer read, so the client's sends
  * stall (nothing more reaches memory) while the reply waits to be read, and the
  * client stops. LINGER_MS later the sweep shuts the rest, and a client that
- * never reads finds its send failing and the reply still there.
+ * never reads finds its send failing and the reply still there. A connection
+ * refused over a limit lingers the same way (its request may be on its way as
+ * the 503 is written). At most LINGER_MAX connections linger at once, so a flood
+ * of refused connections holds no more sockets than that; past it they are shut
+ * at once.
  */
 #include <errno.h>
 #include <string.h>
@@ -51,6 +55,7 @@
 #define REQUEST_MAX_IMPORT ((size_t)IMPORT_BODY_MAX + (1 << 20))
 #define UNREAD_MAX         ((size_t)256 << 20)
 #define LINGER_MS          1000
+#define LINGER_MAX         64
 
 struct conn {
 	struct conn *next;
@@ -98,18 +103,20 @@ static int conn_reply(struct conn *c, const char *status, const char *code, cons
  * reads the reply; the sweep shuts the rest (conn_linger_end) LINGER_MS later. */
 static int conn_linger(struct conn *c)
 {
-	if (shutdown((int)bufferevent_getfd(c->bev), SHUT_WR) < 0 ||
+	if (c->srv->conns.lingering >= LINGER_MAX ||
+	    shutdown((int)bufferevent_getfd(c->bev), SHUT_WR) < 0 ||
 	    bufferevent_disable(c->bev, EV_READ) < 0)
 		return -1;
 	c->linger_until = now_ms() + LINGER_MS;
+	c->srv->conns.lingering++;
 	return 0;
 }
 
 /* A reply written straight to the socket, then the socket shut, so evhttp sees
  * the end and frees the connection. Only where evhttp has no reply of its own to
  * write there: none of the connection's requests is being answered. A client cut
- * off while it sends gets the lingering shut; one refused or timed out is shut at
- * once, its fd not held through a flood of them. */
+ * off or refused while it may be sending gets the lingering shut; one timed out
+ * (too slow to send) is shut at once. */
 static void conn_shut(struct conn *c, const char *status, const char *code, const char *why,
                       int linger)
 {
@@ -123,7 +130,7 @@ static void conn_shut(struct conn *c, const char *status, const char *code, cons
 /* Over a connection limit, before any request was read on it: a 503. */
 static void conn_refuse(struct server *srv, struct conn *c, const char *why)
 {
-	conn_shut(c, "503 Service Unavailable", "too_many_connections", why, 0);
+	conn_shut(c, "503 Service Unavailable", "too_many_connections", why, 1);
 	srv->conns.refused++;
 }
 
@@ -234,6 +241,8 @@ static void conns_reap(struct server *srv)
 		if (conn_released(c) && c->busy == 0) {
 			*pc = c->next;
 			srv->conns.unread -= c->unread;
+			if (c->linger_until != 0)
+				srv->conns.lingering--;
 			if (c->fd >= 0 && (size_t)c->fd < srv->conns.nfd &&
 			    srv->conns.by_fd[c->fd] == c)
 				srv->conns.by_fd[c->fd] = NULL;
@@ -288,6 +297,7 @@ static void conn_linger_end(struct conn *c)
 	if (!conn_released(c))
 		bufferevent_enable(c->bev, EV_READ);
 	c->linger_until = 0;
+	c->srv->conns.lingering--;
 }
 
 static void sweep_cb(evutil_socket_t fd, short what, void *arg)

@@ -463,7 +463,8 @@ struct server {
 		struct conn **by_fd; /* admitted connections by socket */
 		size_t nfd;
 		uint64_t refused, timed_out, too_large;
-		size_t unread; /* bytes of requests not yet dispatched, on every connection */
+		size_t unread;    /* bytes of requests not yet dispatched, on every connection */
+		size_t lingering; /* shut for sending, their reply waiting to be read (conn.c) */
 		struct event *ev_admit, *ev_sweep;
 	} conns;
 	/* A running backup's bytes written and the environment's size (0: none running);

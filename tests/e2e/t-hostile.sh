@@ -39,6 +39,9 @@ hold H1 $CLERK2 10
 check "ten idle connections of one account are held ($HELD)" test "$HELD" = "ready 10"
 out=$(hostile $CLERK2 raw "$health_req")
 check "the eleventh of that account gets 503 ($out)" contains "$out" "503"
+as $CLERK2 person list
+expect 75 "rosterctl over that limit exits 75 (retry later)"
+check "naming the limit ($ERR)" contains "$ERR" "max_connections_per_uid"
 add_person
 expect 0 "another account is still served"
 hold H2 $APPROVER 10
