@@ -38,7 +38,7 @@
  * refused over a limit lingers the same way (its request may be on its way as
  * the 503 is written). At most LINGER_MAX connections linger at once, so a flood
  * of refused connections holds no more sockets than that; past it they are shut
- * at once.
+ * at once. Lingering ones do not count against max_connections.
  */
 #include <errno.h>
 #include <string.h>
@@ -188,7 +188,7 @@ static void conn_admit(struct server *srv, struct conn *c)
 		c->cred.uid = (uid_t)-1;
 		c->limit = REQUEST_MAX;
 	}
-	if (srv->conns.n > srv->cfg.max_connections)
+	if (srv->conns.n - srv->conns.lingering > srv->cfg.max_connections)
 		conn_refuse(srv, c,
 		            "rosterd has as many connections as it takes (max_connections): "
 		            "retry shortly");

@@ -87,19 +87,23 @@ void metrics_reply(struct server *srv, struct evhttp_request *req)
 	                    "roster_map_bytes{kind=\"used\"} %llu\n",
 	                    info.me_mapsize,
 	                    (unsigned long long)(info.me_last_pgno + 1) * envst.ms_psize);
-	evbuffer_add_printf(b,
-	                    "# HELP roster_connections Client connections open.\n"
-	                    "# TYPE roster_connections gauge\nroster_connections %zu\n"
-	                    "# HELP roster_connections_closed_total Connections rosterd closed: "
-	                    "over a limit, silent past client_timeout, or sending more "
-	                    "towards a request than they may.\n"
-	                    "# TYPE roster_connections_closed_total counter\n"
-	                    "roster_connections_closed_total{reason=\"limit\"} %llu\n"
-	                    "roster_connections_closed_total{reason=\"timeout\"} %llu\n"
-	                    "roster_connections_closed_total{reason=\"too_large\"} %llu\n",
-	                    srv->conns.n, (unsigned long long)srv->conns.refused,
-	                    (unsigned long long)srv->conns.timed_out,
-	                    (unsigned long long)srv->conns.too_large);
+	evbuffer_add_printf(
+	    b,
+	    "# HELP roster_connections Client connections open.\n"
+	    "# TYPE roster_connections gauge\nroster_connections %zu\n"
+	    "# HELP roster_connections_lingering Connections shut for "
+	    "sending, their 413 or 503 waiting to be read (at most 64).\n"
+	    "# TYPE roster_connections_lingering gauge\n"
+	    "roster_connections_lingering %zu\n"
+	    "# HELP roster_connections_closed_total Connections rosterd closed: "
+	    "over a limit, silent past client_timeout, or sending more "
+	    "towards a request than they may.\n"
+	    "# TYPE roster_connections_closed_total counter\n"
+	    "roster_connections_closed_total{reason=\"limit\"} %llu\n"
+	    "roster_connections_closed_total{reason=\"timeout\"} %llu\n"
+	    "roster_connections_closed_total{reason=\"too_large\"} %llu\n",
+	    srv->conns.n, srv->conns.lingering, (unsigned long long)srv->conns.refused,
+	    (unsigned long long)srv->conns.timed_out, (unsigned long long)srv->conns.too_large);
 	evbuffer_add_printf(b,
 	                    "# HELP roster_reencrypt_records Re-encryption after a data key "
 	                    "rotation: records walked and in all (0 0 when none runs).\n"

@@ -54,6 +54,18 @@ release H3
 check "the limit counter moved" test "$(metric 'roster_connections_closed_total{reason="limit"}')" -ge 2
 for _ in $(seq 40); do [ "$(metric roster_connections)" -le 2 ] && break; sleep 0.1; done
 check "closed connections are released" test "$(metric roster_connections)" -le 2
+# Refused connections linger a second with their 503 (a client may still be
+# sending), but at most 64 at once: ninety refused do not hold ninety sockets,
+# and lingering ones do not count against max_connections (the admin's metrics
+# requests here get through).
+hold H6 $NOBODY 100
+check "past its own limit ($HELD)" test "$HELD" = "ready 100"
+lingering=$(metric roster_connections_lingering)
+echo "refused connections lingering at once: $lingering (of 90)"
+check "a hundred refused at once: at most 64 linger ($lingering)" test "$lingering" -ge 1 -a "$lingering" -le 64
+release H6
+for _ in $(seq 40); do [ "$(metric roster_connections_lingering)" = 0 ] && break; sleep 0.1; done
+check "and none a few seconds later" test "$(metric roster_connections_lingering)" = 0
 add_person
 expect 0 "with the holders gone, writing goes on"
 # A client that sends requests and reads no reply leaves rosterd writing to it
