@@ -147,9 +147,13 @@ static int check_value(const json_t *v, const struct roster_field *f, const char
 	case CK_COUNTRIES:
 		return check_string_array(v, f, what, roster_valid_country,
 		                          "ISO 3166-1 alpha-2 country codes", err);
-	case CK_EXPERTISE:
-		return check_string_array(v, f, what, roster_valid_expertise,
-		                          "expertise categories of DOMAIN.md", err);
+	case CK_EXPERTISE: {
+		char names[400], expect[440];
+
+		roster_expertise_join(names, sizeof(names));
+		snprintf(expect, sizeof(expect), "expertise categories (%s)", names);
+		return check_string_array(v, f, what, roster_valid_expertise, expect, err);
+	}
 	case CK_ENUM:
 		if (!json_is_string(v) || !word_in(json_string_value(v), f->choices))
 			return roster_err_set(err, 422, "invalid_field",

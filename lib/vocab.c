@@ -59,6 +59,22 @@ int roster_valid_expertise(const char *s)
 	return in_list(s, expertise, sizeof(expertise) / sizeof(expertise[0]));
 }
 
+void roster_expertise_join(char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	if (outlen == 0)
+		return;
+	out[0] = '\0';
+	for (size_t i = 0; i < sizeof(expertise) / sizeof(expertise[0]); i++) {
+		int n = snprintf(out + o, outlen - o, "%s%s", i ? ", " : "", expertise[i]);
+
+		if (n < 0 || (size_t)n >= outlen - o)
+			return;
+		o += (size_t)n;
+	}
+}
+
 int roster_valid_date(const char *s)
 {
 	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};

@@ -57,6 +57,8 @@ int roster_fields_check(const json_t *body, const struct roster_field *table, co
 int roster_valid_date(const char *s);    /* YYYY-MM-DD and a real calendar day */
 int roster_valid_country(const char *s); /* ISO 3166-1 alpha-2, officially assigned */
 int roster_valid_expertise(const char *s);
+/* The expertise categories, comma-separated, cut to fit outlen (for messages). */
+void roster_expertise_join(char *out, size_t outlen);
 int roster_valid_segment(const char *s);
 
 /* A request body: UTF-8 JSON text holding one object, no duplicate member names.

@@ -81,6 +81,21 @@ static void test_person(void)
 	expect_person("favourite_colour", "\"blue\"", 422, "unknown_field");
 }
 
+/* A misspelt category is answered with the categories to choose from, every one,
+ * since a clerk has no other list at hand. */
+static void test_expertise_message(void)
+{
+	json_t *p = person();
+	struct roster_err err = {0};
+
+	json_object_set_new(p, "expertise", json_pack("[s]", "metalurgy"));
+	CHECK(roster_person_check_new(p, &err) < 0 && err.status == 422, "a misspelt category");
+	CHECK(strstr(err.message, "(geology-mineralogy, mining-process,") != NULL &&
+	          strstr(err.message, ", industrial-liaison, ip-analysis)") != NULL,
+	      "the message lists every category: %s", err.message);
+	json_decref(p);
+}
+
 static void test_merge(void)
 {
 	json_t *p = person(), *changes;
@@ -251,6 +266,7 @@ static void test_travel(void)
 int main(void)
 {
 	test_person();
+	test_expertise_message();
 	test_merge();
 	test_custody();
 	test_travel();
