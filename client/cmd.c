@@ -73,6 +73,21 @@ int cmd_usage_error(const struct cmd_entry *e, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+static int cmd_help(const char *noun)
+{
+	for (const struct cmd_entry *const *e = cmd_table; *e && noun; e++)
+		if (strcmp((*e)->noun, noun) == 0) {
+			cmd_usage(stdout, noun);
+			return EXIT_OK;
+		}
+	if (noun == NULL) {
+		cmd_usage(stdout, NULL);
+		return EXIT_OK;
+	}
+	fprintf(stderr, "rosterctl: no command '%s': see rosterctl help\n", noun);
+	return EXIT_USAGE;
+}
+
 int cmd_run(struct ctl *ctl, int argc, char **argv)
 {
 	const char *noun = argc > 0 ? argv[0] : NULL, *verb = argc > 1 ? argv[1] : NULL;
@@ -82,6 +97,8 @@ int cmd_run(struct ctl *ctl, int argc, char **argv)
 		cmd_usage(stderr, NULL);
 		return EXIT_USAGE;
 	}
+	if (strcmp(noun, "help") == 0) /* rosterctl help [NOUN], as git and systemctl take it */
+		return cmd_help(verb);
 	for (const struct cmd_entry *const *e = cmd_table; *e; e++) {
 		if (strcmp((*e)->noun, noun) != 0)
 			continue;

@@ -15,6 +15,15 @@ while read -r noun verb _; do
 	check "rosterctl(1) documents '$noun $verb'" grep -q "$noun $verb" <<<"$man_text"
 done < <(grep -E '^  [a-z]' "$T/help.txt")
 check "rosterctl(1) documents the exit codes" grep -q "permission denied" <<<"$man_text"
+check "rosterctl(1) says 75 is retry later" grep -q "75 retry later" <<<"$man_text"
+"$ROSTERCTL" help >"$T/help2.txt"
+check "rosterctl help prints what --help prints" cmp -s "$T/help.txt" "$T/help2.txt"
+"$ROSTERCTL" help doc >"$T/help-doc.txt"
+check "rosterctl help doc lists the doc commands alone" \
+	test "$(grep -cE '^  doc ' "$T/help-doc.txt")" -ge 3 -a "$(grep -cE '^  person ' "$T/help-doc.txt")" = 0
+rc=0
+"$ROSTERCTL" help nosuch 2>"$T/help.err" || rc=$?
+check "rosterctl help of an unknown noun is a usage error ($rc)" test $rc = 64
 
 complete_words() { # complete_words WORDS...: what bash completion offers after them
 	bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _rosterctl; echo "${COMPREPLY[*]}"' \
