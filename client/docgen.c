@@ -35,7 +35,7 @@ void docgen_man(FILE *f, const struct cmd_entry *const *table)
 	        "its uid and checks its roles. Record fields are flags: the field name with "
 	        "\\- for _, such as \\fB\\-\\-birth\\-date\\fR. With \\fB\\-\\-json\\fR the "
 	        "daemon's JSON goes to standard output, or its error object to standard "
-	        "error. \fBrosterctl help\fR [\fINOUN\fR] lists the commands (of one "
+	        "error. \\fBrosterctl help\\fR [\\fINOUN\\fR] lists the commands (of one "
 	        "noun).\n");
 	fprintf(f, ".SH COMMANDS\n");
 	for (const struct cmd_entry *const *e = table; *e; e++) {
