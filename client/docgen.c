@@ -55,7 +55,9 @@ void docgen_man(FILE *f, const struct cmd_entry *const *table)
 	           "validation or conflict\n.TP\n69\nthe daemon is unreachable\n.TP\n70\ninternal "
 	           "error (or the daemon stopped taking writes)\n.TP\n75\nretry later: the "
 	           "registry's disk is full (retry once space is freed), or rosterd is over "
-	           "a connection limit, busy or stopping; nothing was stored\n.TP\n77\npermission "
+	           "a connection limit, busy or stopping (after trying again for about 3 s: such "
+	           "a refusal comes before the request is handled); nothing was "
+	           "stored\n.TP\n77\npermission "
 	           "denied\n");
 	fprintf(f, ".SH ENVIRONMENT\n.TP\nROSTER_SOCKET\nthe daemon's socket "
 	           "(default /run/roster/rosterd.sock)\n");

@@ -62,8 +62,8 @@ char *http_escape(const char *s)
 	return copy;
 }
 
-int http_request(struct ctl *ctl, const char *method, const char *path, const json_t *body,
-                 struct response *r)
+static int http_request_once(struct ctl *ctl, const char *method, const char *path,
+                             const json_t *body, struct response *r)
 {
 	CURL *curl = curl_easy_init();
 	struct transfer t = {.ctl = ctl};
@@ -111,6 +111,39 @@ int http_request(struct ctl *ctl, const char *method, const char *path, const js
 	if (r->body)
 		r->json = json_loadb(r->body, r->len, JSON_DECODE_ANY, NULL);
 	return 0;
+}
+
+/* A 503 that rosterd sends before any handler has seen the request: over a
+ * connection limit, holding as much unhandled request data as it takes, or
+ * stopping (a restart). Sending it again cannot do anything twice. */
+static int refused_before_handling(const struct response *r)
+{
+	const char *code =
+	    json_string_value(json_object_get(json_object_get(r->json, "error"), "code"));
+
+	return r->status == 503 && code &&
+	       (strcmp(code, "too_many_connections") == 0 || strcmp(code, "busy") == 0 ||
+	        strcmp(code, "stopping") == 0);
+}
+
+/* One request; one refused before any handler saw it is sent again after 0.1,
+ * 0.2, 0.4, 0.8 and 1.6 s, so a restart or a moment at a connection limit does not
+ * fail a clerk's command. The last refusal is the answer (exit 75). */
+int http_request(struct ctl *ctl, const char *method, const char *path, const json_t *body,
+                 struct response *r)
+{
+	long wait_ms = 100;
+	int rc;
+
+	while ((rc = http_request_once(ctl, method, path, body, r)) == 0 &&
+	       refused_before_handling(r) && wait_ms <= 1600) {
+		struct timespec ts = {wait_ms / 1000, (wait_ms % 1000) * 1000000L};
+
+		response_free(r);
+		nanosleep(&ts, NULL);
+		wait_ms *= 2;
+	}
+	return rc;
 }
 
 void response_free(struct response *r)

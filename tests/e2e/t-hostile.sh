@@ -39,9 +39,12 @@ hold H1 $CLERK2 10
 check "ten idle connections of one account are held ($HELD)" test "$HELD" = "ready 10"
 out=$(hostile $CLERK2 raw "$health_req")
 check "the eleventh of that account gets 503 ($out)" contains "$out" "503"
+start=$(date +%s%N)
 as $CLERK2 person list
+ms=$((($(date +%s%N) - start) / 1000000))
 expect 75 "rosterctl over that limit exits 75 (retry later)"
 check "naming the limit ($ERR)" contains "$ERR" "max_connections_per_uid"
+check "after trying again for about 3 s ($ms ms)" test "$ms" -ge 3000 -a "$ms" -lt 10000
 add_person
 expect 0 "another account is still served"
 hold H2 $APPROVER 10
@@ -79,7 +82,18 @@ sleep 0.8
 out=$(hostile $CLERK2 raw "$health_req")
 check "a connection left writing still counts against its account ($out)" contains "$out" "503"
 check "and among all connections" test "$(metric roster_connections)" -ge 11
+# rosterctl refused at the limit tries again, and gets through once a connection
+# of its account is freed: the clerk sees no error.
+limit0=$(metric 'roster_connections_closed_total{reason="limit"}')
+ctl $CLERK2 person list >"$T/retry.out" 2>&1 &
+retry=$!
+sleep 0.5
 release H5
+rc=0
+wait $retry || rc=$?
+check "rosterctl refused at its account's limit gets through once one is freed (rc=$rc: $(head -c 200 "$T/retry.out"))" test $rc = 0
+check "after being refused first" \
+	test "$(metric 'roster_connections_closed_total{reason="limit"}')" -gt "$limit0"
 release S1
 stop_daemon
 
