@@ -73,17 +73,14 @@ int cmd_usage_error(const struct cmd_entry *e, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+/* rosterctl help [NOUN]: what --help prints, or a noun's part of it. */
 static int cmd_help(const char *noun)
 {
-	for (const struct cmd_entry *const *e = cmd_table; *e && noun; e++)
-		if (strcmp((*e)->noun, noun) == 0) {
+	for (const struct cmd_entry *const *e = cmd_table; *e; e++)
+		if (noun == NULL || strcmp((*e)->noun, noun) == 0) {
 			cmd_usage(stdout, noun);
 			return EXIT_OK;
 		}
-	if (noun == NULL) {
-		cmd_usage(stdout, NULL);
-		return EXIT_OK;
-	}
 	fprintf(stderr, "rosterctl: no command '%s': see rosterctl help\n", noun);
 	return EXIT_USAGE;
 }

@@ -65,7 +65,7 @@ hold H6 $NOBODY 100
 check "past its own limit ($HELD)" test "$HELD" = "ready 100"
 lingering=$(metric roster_connections_lingering)
 echo "refused connections lingering at once: $lingering (of 90)"
-check "a hundred refused at once: at most 64 linger ($lingering)" test "$lingering" -ge 1 -a "$lingering" -le 64
+check "ninety refused at once: at most 64 linger ($lingering)" test "$lingering" -ge 1 -a "$lingering" -le 64
 release H6
 for _ in $(seq 40); do [ "$(metric roster_connections_lingering)" = 0 ] && break; sleep 0.1; done
 check "and none a few seconds later" test "$(metric roster_connections_lingering)" = 0

@@ -180,13 +180,13 @@ wait $refused $! $BUSY
 check "an index rotation refused mid-walk ($(cat "$T/out/codes.i")) lets a signing rotation sent with it go ($(cat "$T/out/codes.s"))" \
 	test "$(cat "$T/out/codes.i" "$T/out/codes.s" | tr '\n' ' ')" = "409 200 "
 # The walks below go over the imports' 40,000 persons as well: in slices of the
-# default size from here (a restart resumes the walk left running above), since
-# one-record commits would take minutes.
+# default size from here (a restart resumes the walk above where it still runs),
+# since one-record commits would take minutes.
 stop_daemon
 EXTRA_SETTINGS= write_conf
 start_daemon
 as $ADMIN key status --wait
-expect 0 "the walk left running resumes under the default slices and ends"
+expect 0 "after a restart with the default slices the walk ends"
 
 # Rotations sent at once while the writer is busy with an import, so that they
 # share one transaction: one starts, the others are refused (the first one's key
