@@ -2,10 +2,16 @@
  * http.c - the client's transport: HTTP/1.1 over the daemon's Unix socket with
  * libcurl, and turning replies into output and an exit code.
  */
+#include <errno.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -62,6 +68,52 @@ char *http_escape(const char *s)
 	return copy;
 }
 
+/* libcurl says only that it could not connect: a connect of our own says why, so
+ * that an account outside the socket's group is not told to start rosterd. */
+static int unreachable_why(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct stat st;
+	struct group *gr;
+	int fd, err = 0;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "rosterctl: the socket path %s is too long\n", path);
+		return EXIT_USAGE;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		err = errno;
+	if (fd >= 0)
+		close(fd);
+	if ((err == EACCES || err == EPERM) && stat(path, &st) == 0) {
+		gr = getgrgid(st.st_gid);
+		fprintf(
+		    stderr,
+		    "rosterctl: permission denied on rosterd's socket %s (mode %03o, group %s)\n"
+		    "  An administrator adds your account to that group (socket_group in "
+		    "rosterd.conf).\n",
+		    path, (unsigned)(st.st_mode & 0777), gr ? gr->gr_name : "?");
+		return EXIT_DENIED;
+	}
+	if (err == EACCES || err == EPERM) {
+		fprintf(stderr,
+		        "rosterctl: permission denied on a folder on the way to rosterd's socket "
+		        "%s\n  An administrator adds your account to the group that may reach it "
+		        "(socket_group in rosterd.conf).\n",
+		        path);
+		return EXIT_DENIED;
+	}
+	fprintf(stderr, "rosterctl: cannot reach rosterd at %s: %s\n", path,
+	        err == ENOENT         ? "there is no socket there"
+	        : err == ECONNREFUSED ? "nothing listens on it (rosterd is not running)"
+	        : err                 ? strerror(err)
+	                              : "the connection failed");
+	fprintf(stderr, "  Is rosterd running? Set the socket with -s PATH or ROSTER_SOCKET.\n");
+	return EXIT_UNREACHABLE;
+}
+
 static int http_request_once(struct ctl *ctl, const char *method, const char *path,
                              const json_t *body, struct response *r)
 {
@@ -101,6 +153,8 @@ static int http_request_once(struct ctl *ctl, const char *method, const char *pa
 	curl_slist_free_all(headers);
 	curl_easy_cleanup(curl);
 	free(text);
+	if (rc == CURLE_COULDNT_CONNECT)
+		return unreachable_why(ctl->socket);
 	if (rc != CURLE_OK) {
 		fprintf(stderr,
 		        "rosterctl: cannot reach rosterd at %s: %s\n"

@@ -127,6 +127,20 @@ check "curl gets JSON" contains "$OUT" '"name":"Ana Müller"'
 as $CLERK -s "$T/nope.sock" status
 expect 69 "unreachable daemon exits 69"
 check "unreachable message helps" contains "$ERR" "ROSTER_SOCKET"
+check "and says there is no socket there" contains "$ERR" "there is no socket there"
+python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$T/stale.sock"
+chmod 666 "$T/stale.sock"
+as $CLERK -s "$T/stale.sock" status
+expect 69 "a socket nothing listens on exits 69"
+check "saying rosterd is not running ($ERR)" contains "$ERR" "nothing listens on it"
+# An account outside the socket's group is told so, not to start rosterd.
+chmod 660 "$SOCK"
+as $CLERK status
+expect 77 "an account that may not open the socket exits 77"
+check "naming the socket's mode and group ($ERR)" contains "$ERR" "permission denied on rosterd's socket $SOCK (mode 660, group root)"
+chmod 666 "$SOCK"
+as $CLERK status
+expect 0 "and gets through once it may"
 as $CLERK person
 expect 64 "noun without verb is a usage error"
 as $CLERK person get
