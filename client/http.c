@@ -167,13 +167,18 @@ static int http_request_once(struct ctl *ctl, const char *method, const char *pa
 	return 0;
 }
 
+/* The code of a reply's error object, or NULL. */
+static const char *error_code(const json_t *reply)
+{
+	return json_string_value(json_object_get(json_object_get(reply, "error"), "code"));
+}
+
 /* A 503 that rosterd sends before any handler has seen the request: over a
  * connection limit, holding as much unhandled request data as it takes, or
  * stopping (a restart). Sending it again cannot do anything twice. */
 static int refused_before_handling(const struct response *r)
 {
-	const char *code =
-	    json_string_value(json_object_get(json_object_get(r->json, "error"), "code"));
+	const char *code = error_code(r->json);
 
 	return r->status == 503 && code &&
 	       (strcmp(code, "too_many_connections") == 0 || strcmp(code, "busy") == 0 ||
@@ -211,8 +216,7 @@ void response_free(struct response *r)
  * for a registry that stopped taking writes after a storage failure. */
 static int exit_for(long status, const json_t *reply)
 {
-	const char *code =
-	    json_string_value(json_object_get(json_object_get(reply, "error"), "code"));
+	const char *code = error_code(reply);
 
 	if (status < 300)
 		return EXIT_OK;

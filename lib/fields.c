@@ -68,10 +68,13 @@ static int word_in(const char *word, const char *choices)
 	return 0;
 }
 
+/* list, when set, writes the choices into a message: only a refusal pays for it. */
 static int check_string_array(const json_t *v, const struct roster_field *f, const char *what,
                               int (*valid)(const char *), const char *expect,
-                              struct roster_err *err)
+                              void (*list)(char *, size_t), struct roster_err *err)
 {
+	char choices[400] = "";
+
 	size_t n = json_array_size(v);
 
 	if (!json_is_array(v) || n < (size_t)f->min || n > (size_t)f->max)
@@ -81,10 +84,14 @@ static int check_string_array(const json_t *v, const struct roster_field *f, con
 	for (size_t i = 0; i < n; i++) {
 		const json_t *item = json_array_get(v, i);
 
-		if (!json_is_string(item) || !valid(json_string_value(item)))
+		if (!json_is_string(item) || !valid(json_string_value(item))) {
+			if (list)
+				list(choices, sizeof(choices));
 			return roster_err_set(err, 422, "invalid_field",
-			                      "%s field '%s', item %zu: not one of the %s", what,
-			                      f->name, i + 1, expect);
+			                      "%s field '%s', item %zu: not one of the %s%s%s%s",
+			                      what, f->name, i + 1, expect, list ? " (" : "",
+			                      choices, list ? ")" : "");
+		}
 		for (size_t j = 0; j < i; j++)
 			if (json_equal(item, json_array_get(v, j)))
 				return roster_err_set(err, 422, "invalid_field",
@@ -146,14 +153,10 @@ static int check_value(const json_t *v, const struct roster_field *f, const char
 		return 0;
 	case CK_COUNTRIES:
 		return check_string_array(v, f, what, roster_valid_country,
-		                          "ISO 3166-1 alpha-2 country codes", err);
-	case CK_EXPERTISE: {
-		char names[400], expect[440];
-
-		roster_expertise_join(names, sizeof(names));
-		snprintf(expect, sizeof(expect), "expertise categories (%s)", names);
-		return check_string_array(v, f, what, roster_valid_expertise, expect, err);
-	}
+		                          "ISO 3166-1 alpha-2 country codes", NULL, err);
+	case CK_EXPERTISE:
+		return check_string_array(v, f, what, roster_valid_expertise,
+		                          "expertise categories", roster_expertise_join, err);
 	case CK_ENUM:
 		if (!json_is_string(v) || !word_in(json_string_value(v), f->choices))
 			return roster_err_set(err, 422, "invalid_field",
