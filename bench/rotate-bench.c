@@ -73,7 +73,7 @@ static void build(struct server *srv, struct wtxn *w, uint64_t n)
 			                    json_sprintf("B%09llu", (unsigned long long)made));
 			check(rec_put(w, srv->store.persons, "persons", op.target, p, &op, &err),
 			      &err, "put");
-			check(search_person_update(w, NULL, p, op.target), &err, "index");
+			check(search_person_update(w, NULL, p, op.target, &err), &err, "index");
 			check(audit_append(w, &op, &err), &err, "append");
 			json_decref(p);
 		}
@@ -110,7 +110,7 @@ int main(int argc, char **argv)
 {
 	struct server srv = {0};
 	struct roster_err err;
-	struct wtxn w = {.srv = &srv, .keys = &srv.keys};
+	struct wtxn w = {.srv = &srv, .keys = &srv.keys, .ilog_off = 1}; /* person_idx directly */
 	char dir[4096] = "", key[4200], cmd[4300];
 	uint64_t n = 1000000, entries = 0;
 	size_t batch = 256, nslices = 0, cap = 1024;

@@ -74,7 +74,7 @@ static int import_apply(struct wtxn *w, struct op *op)
 		json_object_set_new(rec, "id", json_string(row.target));
 		rec_stamp(w, rec, 1);
 		if ((rc = rec_put(w, st->persons, "persons", row.target, rec, &row, &op->err)) ||
-		    (rc = search_person_update(w, NULL, rec, row.target)) ||
+		    (rc = search_person_update(w, NULL, rec, row.target, &op->err)) ||
 		    (rc = audit_append(w, &row, &op->err))) {
 			json_decref(ids);
 			return rc < 0 ? rc : ROSTER_FATAL;

@@ -83,7 +83,7 @@ static int update_apply(struct wtxn *w, struct op *op)
 	rec_stamp(w, next, 0);
 	rc = rec_put_reply(w, w->srv->store.persons, "persons", op->target, next, op);
 	if (rc == 0)
-		rc = search_person_update(w, rec, next, op->target);
+		rc = search_person_update(w, rec, next, op->target, &op->err);
 	json_decref(rec);
 	json_decref(next);
 	return rc;

@@ -138,6 +138,20 @@ void metrics_reply(struct server *srv, struct evhttp_request *req)
 	                    "roster_walk_slice_records %zu\n",
 	                    (unsigned long long)st.slices, st.slice_sum, st.slice_last);
 	evbuffer_add_printf(b,
+	                    "# HELP roster_index_log_changes Person index changes in the index "
+	                    "log, not merged into the index yet (index_log_entries).\n"
+	                    "# TYPE roster_index_log_changes gauge\n"
+	                    "roster_index_log_changes %llu\n"
+	                    "# HELP roster_index_merges_total Merges of the index log committed; "
+	                    "requests arriving during one wait for it.\n"
+	                    "# TYPE roster_index_merges_total counter\n"
+	                    "roster_index_merges_total %llu\n"
+	                    "# HELP roster_index_merge_seconds_total Time those merges held the "
+	                    "writer.\n# TYPE roster_index_merge_seconds_total counter\n"
+	                    "roster_index_merge_seconds_total %.6f\n",
+	                    (unsigned long long)st.index_log, (unsigned long long)st.merges,
+	                    st.merge_sum);
+	evbuffer_add_printf(b,
 	                    "# HELP roster_journal_records_total Commits made durable by a "
 	                    "journal record.\n# TYPE roster_journal_records_total counter\n"
 	                    "roster_journal_records_total %llu\n"

@@ -281,6 +281,9 @@ int reindex_step(struct wtxn *w, size_t max, enum reindex_event *ev,
 	int d = 0, rc, more = 0;
 
 	*ev = REINDEX_MORE;
+	/* The walk reads and writes person_idx alone: what its log held goes in first. */
+	if ((rc = idxlog_drain(w, err)) != 0)
+		return rc;
 	if (mdb_get(w->txn, st->meta, &(MDB_val){7, "reindex"}, &v) == 0 && v.mv_size >= 1 &&
 	    v.mv_size <= sizeof(pos)) {
 		d = ((uint8_t *)v.mv_data)[0];

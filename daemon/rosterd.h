@@ -56,6 +56,7 @@ struct config {
 	size_t map_size;
 	size_t journal_size; /* records between checkpoints of the journal (journal.c) */
 	size_t batch_max;
+	size_t index_log_entries;       /* person index changes merged once the log holds so many */
 	int allow_root;                 /* rosterd refuses to run as root unless this is set */
 	size_t reencrypt_batch;         /* records re-encrypted per transaction after a rotation */
 	unsigned reencrypt_slice_ms;    /* ... fewer when such a transaction takes longer */
@@ -136,6 +137,7 @@ struct store {
 	MDB_env *env;
 	MDB_dbi meta, keys, persons, documents, travel, audit, tree, checkpoints, roles;
 	MDB_dbi person_idx, doc_idx; /* blind indexes: keyed tag -> record ids */
+	MDB_dbi person_idx_log;      /* person_idx's changes not merged yet (idxlog.c) */
 	MDB_dbi custody;             /* "doc_ID.NNNNNNNN" -> a document's history entry */
 	MDB_dbi doc_by_person, travel_by_person, doc_by_state, travel_by_state;
 	size_t map_size;
@@ -152,7 +154,7 @@ void store_close(struct store *st);
 int store_grow(struct store *st, struct roster_err *err);
 int store_mdb_err(struct roster_err *err, int rc, const char *what);
 /* The registry's stored format level this rosterd can carry on (meta "requires"). */
-#define ROSTER_FORMAT 1
+#define ROSTER_FORMAT 2
 int store_format_check(MDB_txn *txn, MDB_dbi meta, const char *what, struct roster_err *err);
 json_t *store_keys(MDB_txn *txn, MDB_dbi dbi);
 /* Entries in the n databases together: a background walk's total. */
@@ -207,6 +209,8 @@ struct wtxn {
 	uint8_t head[ROSTER_HASH_BYTES]; /* leaf hash of the last entry, zeros if none */
 	uint64_t cp_size;                /* the latest checkpoint's size, as of this txn */
 	int rotated;                     /* a key rotation is in this txn (rotate_once) */
+	uint64_t ilog_next, ilog_n;      /* the index log's next seq and its changes */
+	int ilog_off;                    /* writing person_idx directly (search.c) */
 };
 typedef int (*op_apply_fn)(struct wtxn *w, struct op *op);
 
@@ -284,6 +288,9 @@ struct writer_stats {
 	uint64_t slices;                     /* walk slices committed (either walk) */
 	double slice_sum;                    /* ... seconds they held the writer */
 	size_t slice_last;                   /* records the last one asked for */
+	uint64_t index_log;                  /* changes in the index log, not merged */
+	uint64_t merges;                     /* index log merges committed */
+	double merge_sum;                    /* ... seconds they held the writer */
 	struct journal_stats journal;
 };
 void writer_stats(struct server *srv, struct writer_stats *out, const double **bounds);
@@ -398,7 +405,8 @@ struct tagset *search_person_tags(const struct keyring *kr, const json_t *rec);
 /* A new person's index entries from ts, after checking its national id is free. */
 int search_person_add(struct wtxn *w, const struct tagset *ts, const json_t *rec, const char *id,
                       struct roster_err *err);
-int search_person_update(struct wtxn *w, const json_t *old, const json_t *rec, const char *id);
+int search_person_update(struct wtxn *w, const json_t *old, const json_t *rec, const char *id,
+                         struct roster_err *err);
 int search_person_unique(struct wtxn *w, const json_t *rec, const char *self,
                          struct roster_err *err);
 int search_doc_unique(struct wtxn *w, const json_t *rec, struct roster_err *err);
@@ -596,6 +604,38 @@ int reindex_step(struct wtxn *w, size_t max, enum reindex_event *ev,
 void reindex_after(struct keyring *kr, enum reindex_event ev);
 /* The index keys and their states, for key status (in a transaction). */
 json_t *reindex_status(struct wtxn *w);
+
+/* idxlog.c: person_idx's changes, appended to a log and merged later. */
+#define IDXLOG_FORMAT 2    /* meta "requires" while the log holds changes */
+#define IDXLOG_MAX    8192 /* past this many changes, drain the log and write directly */
+int idxlog_note(struct wtxn *w, int add, const uint8_t tag[16], const char *id);
+/* Merges up to max of the oldest changes into person_idx, in the caller's txn. */
+int idxlog_merge(struct wtxn *w, size_t max, size_t *merged, struct roster_err *err);
+int idxlog_drain(struct wtxn *w, struct roster_err *err);
+/* The seq the next change gets and how many the log holds. */
+int idxlog_state(MDB_txn *txn, MDB_dbi log, uint64_t *next, uint64_t *n, struct roster_err *err);
+/* The log's last change of each (tag, id) pair for a find's tags, sorted by tag
+ * (its place in the find's list) and id; ids point into the snapshot's map. */
+struct idxlog_change {
+	int which, add;
+	const char *id;
+	size_t len;
+	uint64_t seq;
+};
+struct idxlog_view {
+	struct idxlog_change *c;
+	size_t n;
+};
+int idxlog_view_load(MDB_txn *txn, MDB_dbi log, const uint8_t (*tags)[16], size_t ntags,
+                     struct idxlog_view *view);
+void idxlog_view_free(struct idxlog_view *view);
+int idxlog_id_cmp(const char *a, size_t alen, const char *b, size_t blen);
+const struct idxlog_change *idxlog_view_seek(const struct idxlog_view *view, int which,
+                                             const char *id, size_t len);
+const struct idxlog_change *idxlog_view_end(const struct idxlog_view *view, int which);
+/* 1 added, 0 removed by the log, -1 the log does not say (ask the index). */
+int idxlog_view_says(const struct idxlog_view *view, int which, const char *id, size_t len);
+size_t idxlog_view_adds(const struct idxlog_view *view, int which);
 
 /* init.c and main.c */
 int registry_init(struct config *cfg, struct roster_err *err);

@@ -105,18 +105,55 @@ static void tag_of(struct wtxn *w, const json_t *term, uint8_t tag[16])
 	         json_string_value(json_array_get(term, 1)), tag);
 }
 
-int search_person_update(struct wtxn *w, const json_t *old, const json_t *rec, const char *id)
+/* Whether a change of person_idx goes straight to it rather than to its log
+ * (idxlog.c): the national id's tag, which the uniqueness check reads there; any
+ * tag while an index key rotation runs, whose walk reads the index alone; and any
+ * once the log is full, for the rest of that transaction. Those writes first
+ * drain the log, so that what the log holds is always later than what the index
+ * holds. */
+static int person_direct(struct wtxn *w, int nid, int *direct, struct roster_err *err)
+{
+	const struct keyring *kr = w->keys;
+	int rc;
+
+	*direct = nid;
+	if (!kr->index_next && !kr->index_old && w->ilog_n < IDXLOG_MAX && !w->ilog_off)
+		return 0;
+	*direct = 1;
+	w->ilog_off = 1; /* a large import: the rest of its transaction goes directly */
+	if (w->ilog_n == 0 || (rc = idxlog_drain(w, err)) == 0)
+		return 0;
+	return rc == ROSTER_RETRY ? rc : ROSTER_FATAL;
+}
+
+static int person_change(struct wtxn *w, int add, const char *kind, const char *value,
+                         const char *id, struct roster_err *err)
+{
+	MDB_dbi idx = w->srv->store.person_idx;
+	uint8_t tag[16];
+	int direct, rc;
+
+	if ((rc = person_direct(w, strcmp(kind, "person.national_id") == 0, &direct, err)) != 0)
+		return rc;
+	if (direct)
+		return add ? idx_put_term(w, idx, kind, value, id)
+		           : idx_del_term(w, idx, kind, value, id);
+	keys_tag(w->keys, kind, value, tag);
+	return idxlog_note(w, add, tag, id);
+}
+
+int search_person_update(struct wtxn *w, const json_t *old, const json_t *rec, const char *id,
+                         struct roster_err *err)
 {
 	struct terms before = person_terms(old), after = person_terms(rec);
-	MDB_dbi idx = w->srv->store.person_idx;
 	int rc = 0;
 
 	for (size_t i = 0; rc == 0 && i < before.n; i++)
 		if (!terms_has(&after, &before.t[i]))
-			rc = idx_del_term(w, idx, before.t[i].kind, before.t[i].value, id);
+			rc = person_change(w, 0, before.t[i].kind, before.t[i].value, id, err);
 	for (size_t i = 0; rc == 0 && i < after.n; i++)
 		if (!terms_has(&before, &after.t[i]))
-			rc = idx_put_term(w, idx, after.t[i].kind, after.t[i].value, id);
+			rc = person_change(w, 1, after.t[i].kind, after.t[i].value, id, err);
 	terms_free(&before);
 	terms_free(&after);
 	return rc;
@@ -203,9 +240,16 @@ int search_person_add(struct wtxn *w, const struct tagset *ts, const json_t *rec
 
 	if (ts->nid && nid_clash(w, ts->tag[ts->nid - 1], NULL, err) < 0)
 		return -1;
-	for (size_t i = 0; i < ts->n; i++)
-		if ((rc = idx_put(w, w->srv->store.person_idx, ts->tag[i], 16, id)) != 0)
+	for (size_t i = 0; i < ts->n; i++) {
+		int direct;
+
+		if ((rc = person_direct(w, i + 1 == ts->nid, &direct, err)) != 0)
 			return rc;
+		rc = direct ? idx_put(w, w->srv->store.person_idx, ts->tag[i], 16, id)
+		            : idxlog_note(w, 1, ts->tag[i], id);
+		if (rc != 0)
+			return rc;
+	}
 	if (w->keys->index_next)
 		return search_terms_each(w, "persons", rec, id, put_next, NULL);
 	return 0;
@@ -335,53 +379,121 @@ json_t *search_doc_filter(const char *number, const char *country)
 	return terms;
 }
 
+/* The ids under one tag, from the index and its log together, in id order. */
+struct tag_walk {
+	MDB_cursor *cur;
+	int rc; /* the index cursor's: 0 while it has an id in v */
+	MDB_val k, v;
+	const struct idxlog_change *c, *end; /* the log's changes of this tag */
+};
+
+static void walk_start(struct tag_walk *tw, const struct idxlog_view *view, int which,
+                       const uint8_t tag[16], const char *after)
+{
+	size_t alen = strlen(after);
+
+	tw->k.mv_size = 16;
+	tw->k.mv_data = (void *)tag;
+	tw->v.mv_size = alen;
+	tw->v.mv_data = (void *)after;
+	tw->rc = after[0] ? mdb_cursor_get(tw->cur, &tw->k, &tw->v, MDB_GET_BOTH_RANGE)
+	                  : mdb_cursor_get(tw->cur, &tw->k, &tw->v, MDB_SET_KEY);
+	if (tw->rc == 0 && after[0] &&
+	    idxlog_id_cmp(tw->v.mv_data, tw->v.mv_size, after, alen) == 0)
+		tw->rc = mdb_cursor_get(tw->cur, &tw->k, &tw->v, MDB_NEXT_DUP);
+	tw->c = idxlog_view_seek(view, which, after, alen);
+	tw->end = idxlog_view_end(view, which);
+	if (after[0] && tw->c < tw->end && idxlog_id_cmp(tw->c->id, tw->c->len, after, alen) == 0)
+		tw->c++;
+}
+
+/* The next id (1) or none (0): the log's last change of an id overrides the index. */
+static int walk_next(struct tag_walk *tw, MDB_val *id)
+{
+	for (;;) {
+		int from_log, cmp;
+
+		if (tw->rc != 0 && tw->c == tw->end)
+			return 0;
+		cmp = tw->rc != 0 ? 1
+		      : tw->c == tw->end
+		          ? -1
+		          : idxlog_id_cmp(tw->v.mv_data, tw->v.mv_size, tw->c->id, tw->c->len);
+		if (cmp < 0) {
+			*id = tw->v;
+			tw->rc = mdb_cursor_get(tw->cur, &tw->k, &tw->v, MDB_NEXT_DUP);
+			return 1;
+		}
+		if (cmp == 0)
+			tw->rc = mdb_cursor_get(tw->cur, &tw->k, &tw->v, MDB_NEXT_DUP);
+		from_log = tw->c->add;
+		id->mv_data = (void *)tw->c->id;
+		id->mv_size = tw->c->len;
+		tw->c++;
+		if (from_log)
+			return 1;
+	}
+}
+
+/* Whether the id is under tag `which`: the log says, or else the index. */
+static int tag_has(MDB_cursor *probe, const struct idxlog_view *view, int which,
+                   const uint8_t tag[16], const MDB_val *id)
+{
+	MDB_val pk = {16, (void *)tag}, pv = *id;
+	int says = idxlog_view_says(view, which, id->mv_data, id->mv_size);
+
+	if (says >= 0)
+		return says;
+	return mdb_cursor_get(probe, &pk, &pv, MDB_GET_BOTH) == 0;
+}
+
 /* Lists the records under every term (intersection), after op->param, a page of
- * op->limit, driving the walk with the shortest list. */
+ * op->limit, driving the walk with the shortest list. person_idx is read with
+ * its log (idxlog.c). */
 int search_list(struct wtxn *w, struct op *op, MDB_dbi idx, const json_t *terms, MDB_dbi recs,
                 const char *db)
 {
 	size_t n = json_array_size(terms), driver = 0;
 	uint8_t(*tags)[16] = roster_xcalloc(n ? n : 1, 16);
-	MDB_cursor *cur, *probe;
+	struct idxlog_view view = {0};
+	struct tag_walk tw = {0};
+	MDB_cursor *probe;
 	char next[ROSTER_ID_MAX] = "";
 	size_t best = SIZE_MAX;
-	MDB_val k, v;
+	MDB_val k, v, id;
 	int rc;
 
-	mdb_cursor_open(w->txn, idx, &cur);
+	for (size_t i = 0; i < n; i++)
+		tag_of(w, json_array_get(terms, i), tags[i]);
+	if (idx == w->srv->store.person_idx &&
+	    (rc = idxlog_view_load(w->txn, w->srv->store.person_idx_log, (const uint8_t(*)[16])tags,
+	                           n, &view)) != 0) {
+		free(tags);
+		return store_mdb_err(&op->err, rc, "reading the index log");
+	}
+	mdb_cursor_open(w->txn, idx, &tw.cur);
 	mdb_cursor_open(w->txn, idx, &probe);
 	for (size_t i = 0; i < n; i++) {
 		size_t count = 0;
 
-		tag_of(w, json_array_get(terms, i), tags[i]);
 		k.mv_size = 16;
 		k.mv_data = tags[i];
-		if (mdb_cursor_get(cur, &k, &v, MDB_SET_KEY) == 0)
-			mdb_cursor_count(cur, &count);
+		if (mdb_cursor_get(tw.cur, &k, &v, MDB_SET_KEY) == 0)
+			mdb_cursor_count(tw.cur, &count);
+		count += idxlog_view_adds(&view, (int)i);
 		if (count < best) {
 			best = count;
 			driver = i;
 		}
 	}
 	op->targets = json_array();
-	k.mv_size = 16;
-	k.mv_data = tags[driver];
-	v.mv_size = strlen(op->param);
-	v.mv_data = op->param;
-	rc = best == 0      ? MDB_NOTFOUND
-	     : op->param[0] ? mdb_cursor_get(cur, &k, &v, MDB_GET_BOTH_RANGE)
-	                    : mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
-	if (rc == 0 && op->param[0] && v.mv_size == strlen(op->param) &&
-	    memcmp(v.mv_data, op->param, v.mv_size) == 0)
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP);
-	for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP)) {
+	if (best > 0)
+		walk_start(&tw, &view, (int)driver, tags[driver], op->param);
+	while (best > 0 && walk_next(&tw, &id)) {
 		int all = 1;
 
-		for (size_t i = 0; i < n && all; i++) {
-			MDB_val pk = {16, tags[i]}, pv = v;
-
-			all = i == driver || mdb_cursor_get(probe, &pk, &pv, MDB_GET_BOTH) == 0;
-		}
+		for (size_t i = 0; i < n && all; i++)
+			all = i == driver || tag_has(probe, &view, (int)i, tags[i], &id);
 		if (!all)
 			continue;
 		if (json_array_size(op->targets) == op->limit) {
@@ -389,10 +501,11 @@ int search_list(struct wtxn *w, struct op *op, MDB_dbi idx, const json_t *terms,
 			         json_string_value(json_array_get(op->targets, op->limit - 1)));
 			break;
 		}
-		json_array_append_new(op->targets, json_stringn(v.mv_data, v.mv_size));
+		json_array_append_new(op->targets, json_stringn(id.mv_data, id.mv_size));
 	}
-	mdb_cursor_close(cur);
+	mdb_cursor_close(tw.cur);
 	mdb_cursor_close(probe);
+	idxlog_view_free(&view);
 	free(tags);
 	return rec_reply_items(w, op, recs, db, next);
 }

@@ -17,6 +17,8 @@
  *   custody               "doc_ID.NNNNNNNN" -> envelope of that document's Nth
  *                         history entry (h-document.c)
  *   person_idx, doc_idx   blind indexes (search.c): keyed tag -> record ids
+ *   person_idx_log        seq (u64 BE) -> a change of person_idx not merged
+ *                         yet: '+' or '-', tag, record id (idxlog.c)
  *   doc_by_person,        person id -> record ids (sorted duplicates)
  *   travel_by_person
  *   doc_by_state,         keyed tag of the state -> record ids
@@ -80,6 +82,7 @@ static const struct store_db {
     DB(travel_by_person, MDB_DUPSORT, 0),
     DB(doc_by_state, MDB_DUPSORT, 0),
     DB(travel_by_state, MDB_DUPSORT, 0),
+    DB(person_idx_log, 0, 1),
 };
 #undef DB
 #define STORE_NDBS (sizeof(store_dbs) / sizeof(store_dbs[0]))
@@ -150,7 +153,7 @@ int store_open(struct store *st, const char *dir, size_t map_size, int create,
 
 	memset(st, 0, sizeof(*st));
 	pthread_rwlock_init(&st->resize, NULL);
-	if ((rc = mdb_env_create(&st->env)) != 0 || (rc = mdb_env_set_maxdbs(st->env, 16)) != 0 ||
+	if ((rc = mdb_env_create(&st->env)) != 0 || (rc = mdb_env_set_maxdbs(st->env, 32)) != 0 ||
 	    (rc = mdb_env_set_mapsize(st->env, map_size)) != 0)
 		return store_mdb_err(err, rc, "creating the LMDB environment");
 	/* NOTLS: read transactions may be opened on the main thread while the writer runs. */

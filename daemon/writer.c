@@ -39,9 +39,10 @@ struct writer {
 	/* The chain's state after the last commit: only this thread changes it. */
 	uint64_t log_size;
 	uint8_t head[ROSTER_HASH_BYTES];
-	uint64_t cp_size;          /* the latest signed checkpoint's tree size */
-	time_t cp_time;            /* and when it was signed (or the daemon started) */
-	struct writer_stats stats; /* for /v1/metrics, under lock */
+	uint64_t cp_size;           /* the latest signed checkpoint's tree size */
+	time_t cp_time;             /* and when it was signed (or the daemon started) */
+	uint64_t ilog_next, ilog_n; /* the index log's (idxlog.c) */
+	struct writer_stats stats;  /* for /v1/metrics, under lock */
 };
 
 static void op_reset(struct op *op)
@@ -102,6 +103,9 @@ static void writer_adopt(struct writer *wr, const struct wtxn *w)
 		wr->cp_time = time(NULL);
 	wr->cp_size = w->cp_size;
 	wr->log_size = w->log_size;
+	wr->ilog_next = w->ilog_next;
+	wr->ilog_n = w->ilog_n;
+	wr->stats.index_log = w->ilog_n;
 	memcpy(wr->head, w->head, sizeof(wr->head));
 	if (wr->disk_full)
 		log_info("the disk has room again: writing resumed");
@@ -218,8 +222,12 @@ static int batch_rekeys(const struct op *batch)
 static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
                      struct roster_err *err)
 {
-	struct wtxn w = {
-	    .srv = srv, .keys = &srv->keys, .log_size = wr->log_size, .cp_size = wr->cp_size};
+	struct wtxn w = {.srv = srv,
+	                 .keys = &srv->keys,
+	                 .log_size = wr->log_size,
+	                 .cp_size = wr->cp_size,
+	                 .ilog_next = wr->ilog_next,
+	                 .ilog_n = wr->ilog_n};
 	size_t nops = 0, txnid;
 	double t0;
 	int rc, rekey, durable;
@@ -341,17 +349,27 @@ static void writer_after(struct server *srv, struct writer *wr)
 	pthread_mutex_unlock(&wr->lock);
 }
 
-/* Background work a key rotation left: re-encryption first, then the index walk. */
+/* Background work: merging the index log once it holds index_log_entries changes
+ * (or anything, when stopping), and what a key rotation left: re-encryption
+ * first, then the index walk. */
+static int merge_due(struct server *srv, struct writer *wr)
+{
+	return wr->ilog_n > 0 && (wr->ilog_n >= srv->cfg.index_log_entries || wr->stop) &&
+	       !wr->reencrypt_failed && !wr->disk_full && !wr->failed;
+}
+
 static int reencrypt_due(struct server *srv, struct writer *wr)
 {
 	const struct keyring *kr = &srv->keys;
 
-	return (kr->nold > 0 || kr->index_next || kr->index_old) && !wr->reencrypt_failed &&
-	       !wr->disk_full;
+	return ((kr->nold > 0 || kr->index_next || kr->index_old) && !wr->reencrypt_failed &&
+	        !wr->disk_full && !wr->failed) ||
+	       merge_due(srv, wr);
 }
 
 /* What a slice of that work changes in memory once it commits. */
 struct upkeep {
+	int merge;                /* the index log's merge */
 	int index;                /* an index walk's slice, not a re-encryption's */
 	int retired;              /* re-encryption done: drop the old data keys */
 	enum reindex_event event; /* index walk: switch keys, or wipe the old one */
@@ -362,13 +380,15 @@ struct upkeep {
  * they open records or tag finds with. */
 static int upkeep_rekeys(const struct upkeep *u)
 {
-	return u->index ? u->event == REINDEX_SWITCH : u->retired;
+	return u->merge ? 0 : u->index ? u->event == REINDEX_SWITCH : u->retired;
 }
 
 static void upkeep_stats(struct writer *wr, const struct upkeep *u)
 {
 	struct reencrypt_progress *p = u->index ? &wr->stats.reindex : &wr->stats.reencrypt;
 
+	if (u->merge)
+		return;
 	pthread_mutex_lock(&wr->lock);
 	if (u->index ? u->event == REINDEX_MORE : !u->retired)
 		*p = u->prog;
@@ -398,7 +418,9 @@ static int reencrypt_commit(struct server *srv, struct writer *wr, struct wtxn *
 			snapshot_keys_release(srv, 0);
 		return ROSTER_FATAL;
 	}
-	if (u->index) {
+	if (u->merge) {
+		/* the merge changes nothing in memory */
+	} else if (u->index) {
 		reindex_after(&srv->keys, u->event);
 	} else if (u->retired) {
 		keys_drop_old(&srv->keys);
@@ -454,16 +476,18 @@ static void slice_adapt(struct server *srv, struct writer *wr, size_t n, double 
 static void reencrypt_run(struct server *srv, struct writer *wr)
 {
 	struct roster_err err = {0};
-	struct upkeep u = {.index = srv->keys.nold == 0};
+	struct upkeep u = {.merge = merge_due(srv, wr), .index = srv->keys.nold == 0};
 	double t0 = monotonic();
-	size_t txnid, n = slice_size(srv, wr);
+	size_t txnid, merged, n = u.merge ? IDXLOG_MAX : slice_size(srv, wr);
 	int rc;
 
 	for (;;) {
 		struct wtxn w = {.srv = srv,
 		                 .keys = &srv->keys,
 		                 .log_size = wr->log_size,
-		                 .cp_size = wr->cp_size};
+		                 .cp_size = wr->cp_size,
+		                 .ilog_next = wr->ilog_next,
+		                 .ilog_n = wr->ilog_n};
 
 		memcpy(w.head, wr->head, sizeof(w.head));
 		roster_time_rfc3339(w.now, time(NULL));
@@ -473,8 +497,9 @@ static void reencrypt_run(struct server *srv, struct writer *wr)
 		}
 		journal_capture(srv->store.journal);
 		srv->store.failed = 0;
-		rc = u.index ? reindex_step(&w, n, &u.event, &u.prog, &err)
-		             : reencrypt_step(&w, n, &u.retired, &u.prog, &err);
+		rc = u.merge   ? idxlog_merge(&w, n, &merged, &err)
+		     : u.index ? reindex_step(&w, n, &u.event, &u.prog, &err)
+		               : reencrypt_step(&w, n, &u.retired, &u.prog, &err);
 		if (rc >= 0)
 			rc = batch_checkpoint(srv, wr, &w, NULL, &err);
 		if (rc >= 0)
@@ -483,7 +508,14 @@ static void reencrypt_run(struct server *srv, struct writer *wr)
 		if (rc < 0) {
 			mdb_txn_abort(w.txn);
 		} else if ((rc = reencrypt_commit(srv, wr, &w, &u, &err)) == 0) {
-			slice_adapt(srv, wr, n, monotonic() - t0);
+			if (!u.merge) {
+				slice_adapt(srv, wr, n, monotonic() - t0);
+				return;
+			}
+			pthread_mutex_lock(&wr->lock);
+			wr->stats.merges++;
+			wr->stats.merge_sum += monotonic() - t0;
+			pthread_mutex_unlock(&wr->lock);
 			return;
 		} else if (rc == ROSTER_FATAL) {
 			writer_fail(wr, &err);
@@ -499,9 +531,15 @@ static void reencrypt_run(struct server *srv, struct writer *wr)
 		if (rc != ROSTER_RETRY || store_grow(&srv->store, &err) < 0)
 			break;
 	}
-	log_warnx("%s stopped, the old %s key stays until a restart: %s",
-	          u.index ? "the index key rotation" : "re-encryption", u.index ? "index" : "data",
-	          err.message[0] ? err.message : mdb_strerror(rc));
+	if (u.merge)
+		log_warnx("merging the index log stopped until a restart (finds still read "
+		          "it): %s",
+		          err.message[0] ? err.message : mdb_strerror(rc));
+	else
+		log_warnx("%s stopped, the old %s key stays until a restart: %s",
+		          u.index ? "the index key rotation" : "re-encryption",
+		          u.index ? "index" : "data",
+		          err.message[0] ? err.message : mdb_strerror(rc));
 	wr->reencrypt_failed = 1;
 }
 
@@ -553,7 +591,7 @@ static void *writer_main(void *arg)
 		pthread_mutex_lock(&wr->lock);
 		while (wr->queue == NULL && !wr->stop && !reencrypt_due(srv, wr))
 			writer_wait(srv, wr);
-		if (wr->queue == NULL && wr->stop) {
+		if (wr->queue == NULL && wr->stop && !merge_due(srv, wr)) {
 			pthread_mutex_unlock(&wr->lock);
 			return NULL;
 		}
@@ -635,6 +673,9 @@ int writer_start(struct server *srv, struct roster_err *err)
 	rc = audit_head_load(txn, srv->store.audit, &wr->log_size, wr->head, err);
 	if (rc == 0)
 		rc = checkpoint_latest(txn, srv->store.checkpoints, &wr->cp_size, NULL, err);
+	if (rc == 0)
+		rc = idxlog_state(txn, srv->store.person_idx_log, &wr->ilog_next, &wr->ilog_n, err);
+	wr->stats.index_log = wr->ilog_n;
 	mdb_txn_abort(txn);
 	wr->cp_time = time(NULL);
 	wr->stats.reindex_phase = srv->keys.index_next ? 'b' : srv->keys.index_old ? 'c' : 0;

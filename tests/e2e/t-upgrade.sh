@@ -69,19 +69,19 @@ check "a backup taken now verifies" test $? = 0
 # (meta "requires") is refused by name, and left as it was.
 stop_daemon
 REQUIRES=7265717569726573 # "requires"
-"$TAMPER" "$T/data" meta put $REQUIRES 00000002
+"$TAMPER" "$T/data" meta put $REQUIRES 00000003
 before=$(sha256sum <"$T/data/data.mdb")
 timeout 20 "$ROSTERD" -c "$CONF" >"$T/out/newer.out" 2>&1
 rc=$?
-check "rosterd refuses a registry that needs format 2 (exit $rc: EX_DATAERR)" test $rc = 65
-check "and says why" grep -q "needs a rosterd that knows format 2 (this is .*format 1)" "$T/out/newer.out"
+check "rosterd refuses a registry that needs format 3 (exit $rc: EX_DATAERR)" test $rc = 65
+check "and says why" grep -q "needs a rosterd that knows format 3 (this is .*format 2)" "$T/out/newer.out"
 "$ROSTERD" verify-backup -c "$CONF" "$T/data" >"$T/out/newer-vb.out" 2>&1
 rc=$?
 check "verify-backup refuses it too (exit $rc)" test $rc != 0
-check "saying why" grep -q "knows format 2" "$T/out/newer-vb.out"
+check "saying why" grep -q "knows format 3" "$T/out/newer-vb.out"
 check "neither changed data.mdb" test "$(sha256sum <"$T/data/data.mdb")" = "$before"
-"$TAMPER" "$T/data" meta put $REQUIRES 00000001
+"$TAMPER" "$T/data" meta put $REQUIRES 00000002
 start_daemon
 as $AUDITOR audit verify --deep
-expect 0 "a registry that needs format 1 opens and verifies"
+expect 0 "a registry that needs format 2 opens and verifies"
 finish

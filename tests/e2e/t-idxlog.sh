@@ -1,0 +1,101 @@
+# t-idxlog.sh - the person index's log (daemon/idxlog.c): finds stay exact while
+# tag changes wait in the log, through merges, a clean stop (which empties it), a
+# kill -9 (which keeps it, with the format level an older rosterd refuses), a
+# large import (which drains it and writes the index directly) and an index key
+# rotation (which drains it first). A random clerk's creates and updates are
+# checked against a model of the roster (idxlog.py).
+. "$(dirname "$0")/lib.sh"
+EXTRA_SETTINGS="index_log_entries = 7" # a merge every create or two
+new_registry
+PY=/usr/bin/python3 # the system's: test identities cannot reach a per-user one
+[ -x "$PY" ] || PY=$(command -v python3)
+MODEL="$(dirname "$0")/idxlog.py"
+STATE=$T/out/model.json
+
+metric() {
+	setpriv --reuid=$ADMIN --regid=$ADMIN --clear-groups curl -s --unix-socket "$SOCK" \
+		http://r/v1/metrics | awk -v m="$1" '$1 == m {print $2}'
+}
+log_entries() { mdb_stat -s person_idx_log "$T/data" | awk '/Entries:/ {print $2}'; }
+REQUIRES=7265717569726573 # "requires"
+requires() { "$TAMPER" "$T/data" meta get $REQUIRES 2>/dev/null; }
+model() {
+	setpriv --reuid=$CLERK --regid=$CLERK --clear-groups "$PY" "$MODEL" "$SOCK" "$@" "$STATE" \
+		>"$T/out/model.out" 2>&1
+	RC=$?
+	OUT=$(cat "$T/out/model.out")
+}
+
+model 1 150
+expect 0 "creates and updates, a merge every few changes: every find exact"
+check "merges ran ($(metric roster_index_merges_total))" test "$(metric roster_index_merges_total)" -gt 20
+check "the log is never let grow past its setting ($(metric roster_index_log_changes))" \
+	test "$(metric roster_index_log_changes)" -lt 7
+
+# A log that holds every change since the start.
+stop_daemon
+check "a clean stop merges the log ($(log_entries) left)" test "$(log_entries)" = 0
+check "and clears the format level it needed" test -z "$(requires)"
+EXTRA_SETTINGS="index_log_entries = 5000"
+write_conf
+start_daemon
+model 2 120
+expect 0 "every change in the log, none merged: every find exact"
+held=$(metric roster_index_log_changes)
+check "the log holds them ($held)" test "$held" -gt 300
+check "no merge ran" test "$(metric roster_index_merges_total)" = 0
+
+# kill -9: the log stays, marked as needing format 2, and is read after the restart.
+kill -9 "$DPID"
+wait "$DPID" 2>/dev/null
+DPID=
+check "a kill leaves the log in data.mdb ($(log_entries))" test "$(log_entries)" -gt 300
+check "marked as needing format 2 while it holds changes" test "$(requires)" = 00000002
+start_daemon
+model 3 40
+expect 0 "after the kill, what was acknowledged is found, and more changes on top"
+
+# An import larger than the log: the log is merged first, the import written directly.
+python3 - "$T/out/import.csv" <<'PY'
+import csv, sys
+with open(sys.argv[1], "w", newline="") as f:
+    w = csv.writer(f)
+    w.writerow(["name", "birth_date", "nationality", "national_id", "employer", "segment", "expertise"])
+    for i in range(1400):
+        w.writerow([f"Imported {chr(65 + i // 676)}{chr(65 + i // 26 % 26)}{chr(65 + i % 26)}", "1980-05-05", "FR", f"IMP{i:05d}", "Import Works",
+                    "upstream", "metallurgy;motor-design"])
+PY
+as $CLERK person import "$T/out/import.csv"
+expect 0 "an import of 1,400 persons (9,800 index changes)"
+check "it left the log smaller than it found it ($(metric roster_index_log_changes))" \
+	test "$(metric roster_index_log_changes)" -lt "$held"
+as $CLERK --json person list --employer "Import Works" --all
+check "every imported person is found by employer" test "$(grep -o '"id":"per_' <<<"$OUT" | wc -l)" = 1400
+as $CLERK --json person find --name "Imported BDX"
+check "and by name" contains "$OUT" '"national_id":"IMP00777"'
+as $CLERK person add --name X --birth-date 1980-01-01 --nationality DE --employer E \
+	--segment upstream --expertise metallurgy --national-id IMP01399
+expect 65 "an imported national id is taken"
+
+# The model's persons have no motor-design: these two filters find the imports alone.
+as $CLERK --json person list --segment upstream --expertise motor-design --all
+check "segment and expertise together find the imports" test "$(grep -o '"id":"per_' <<<"$OUT" | wc -l)" = 1400
+
+# An index key rotation with changes in the log: the walk merges them first.
+as $CLERK person add --name "Rotated Person" --birth-date 1990-01-01 --nationality DE \
+	--employer "Rotation Ltd" --segment midstream --expertise metallurgy --national-id ROT1
+expect 0 "a person whose tags wait in the log"
+check "they do ($(metric roster_index_log_changes))" test "$(metric roster_index_log_changes)" -gt 0
+as $ADMIN key rotate index --wait
+expect 0 "the index key rotates"
+check "the walk emptied the log" test "$(metric roster_index_log_changes)" = 0
+as $CLERK --json person list --employer "Rotation Ltd"
+check "that person is found under the new key" contains "$OUT" '"national_id":"ROT1"'
+as $CLERK --json person list --employer "Import Works" --all
+check "and the imported ones" test "$(grep -o '"id":"per_' <<<"$OUT" | wc -l)" = 1400
+as $CLERK --json person find --name "Imported ABQ"
+check "by name too" contains "$OUT" '"national_id":"IMP00042"'
+stop_daemon
+check "a clean stop leaves no log" test "$(log_entries)" = 0
+check "and no format level" test -z "$(requires)"
+finish
