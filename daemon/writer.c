@@ -32,10 +32,10 @@ struct writer {
 	struct op *done, **done_tail;
 	int stop;
 	int failed;
-	int disk_full;        /* the last commit found no space; cleared by the next one */
-	int reencrypt_failed; /* stop retrying a re-encryption that cannot proceed */
-	size_t slice;         /* records in the next walk slice while clients are served */
-	double last_client;   /* when the last client batch committed (monotonic) */
+	int disk_full;      /* the last commit found no space; cleared by the next one */
+	int upkeep_failed;  /* stop retrying a re-encryption, walk or merge that cannot proceed */
+	size_t slice;       /* records in the next walk slice while clients are served */
+	double last_client; /* when the last client batch committed (monotonic) */
 	/* The chain's state after the last commit: only this thread changes it. */
 	uint64_t log_size;
 	uint8_t head[ROSTER_HASH_BYTES];
@@ -355,14 +355,14 @@ static void writer_after(struct server *srv, struct writer *wr)
 static int merge_due(struct server *srv, struct writer *wr)
 {
 	return wr->ilog_n > 0 && (wr->ilog_n >= srv->cfg.index_log_entries || wr->stop) &&
-	       !wr->reencrypt_failed && !wr->disk_full && !wr->failed;
+	       !wr->upkeep_failed && !wr->disk_full && !wr->failed;
 }
 
-static int reencrypt_due(struct server *srv, struct writer *wr)
+static int upkeep_due(struct server *srv, struct writer *wr)
 {
 	const struct keyring *kr = &srv->keys;
 
-	return ((kr->nold > 0 || kr->index_next || kr->index_old) && !wr->reencrypt_failed &&
+	return ((kr->nold > 0 || kr->index_next || kr->index_old) && !wr->upkeep_failed &&
 	        !wr->disk_full && !wr->failed) ||
 	       merge_due(srv, wr);
 }
@@ -401,8 +401,8 @@ static void upkeep_stats(struct writer *wr, const struct upkeep *u)
  * way). A slice that changes keys readers use does so while they are held off,
  * so no reader is left with keys the writer has wiped or pairs a snapshot with
  * the other index key. */
-static int reencrypt_commit(struct server *srv, struct writer *wr, struct wtxn *w,
-                            const struct upkeep *u, struct roster_err *err)
+static int upkeep_commit(struct server *srv, struct writer *wr, struct wtxn *w,
+                         const struct upkeep *u, struct roster_err *err)
 {
 	int rc, hold = upkeep_rekeys(u);
 
@@ -471,9 +471,10 @@ static void slice_adapt(struct server *srv, struct writer *wr, size_t n, double 
 	pthread_mutex_unlock(&wr->lock);
 }
 
-/* One slice of re-encryption after a data key rotation, or of the walk after an
- * index key rotation (reindex.c), in its own transaction. */
-static void reencrypt_run(struct server *srv, struct writer *wr)
+/* One merge of the index log (idxlog.c), or one slice of re-encryption after a
+ * data key rotation or of the walk after an index key rotation (reindex.c), in
+ * its own transaction. */
+static void upkeep_run(struct server *srv, struct writer *wr)
 {
 	struct roster_err err = {0};
 	struct upkeep u = {.merge = merge_due(srv, wr), .index = srv->keys.nold == 0};
@@ -507,7 +508,7 @@ static void reencrypt_run(struct server *srv, struct writer *wr)
 		txnid = mdb_txn_id(w.txn);
 		if (rc < 0) {
 			mdb_txn_abort(w.txn);
-		} else if ((rc = reencrypt_commit(srv, wr, &w, &u, &err)) == 0) {
+		} else if ((rc = upkeep_commit(srv, wr, &w, &u, &err)) == 0) {
 			if (!u.merge) {
 				slice_adapt(srv, wr, n, monotonic() - t0);
 				return;
@@ -523,7 +524,7 @@ static void reencrypt_run(struct server *srv, struct writer *wr)
 		} else if (rc == MDB_MAP_FULL) {
 			rc = ROSTER_RETRY;
 		} else if (commit_nospace(srv, rc, txnid)) {
-			/* Resumes after the next commit that finds room (see reencrypt_due). */
+			/* Resumes after the next commit that finds room (see upkeep_due). */
 			store_mdb_err(&err, rc, "re-encrypting");
 			batch_nospace(wr, NULL, &err);
 			return;
@@ -540,7 +541,7 @@ static void reencrypt_run(struct server *srv, struct writer *wr)
 		          u.index ? "the index key rotation" : "re-encryption",
 		          u.index ? "index" : "data",
 		          err.message[0] ? err.message : mdb_strerror(rc));
-	wr->reencrypt_failed = 1;
+	wr->upkeep_failed = 1;
 }
 
 /* Waits (with wr->lock held) for work. A quiet writer still signs the log's
@@ -589,15 +590,15 @@ static void *writer_main(void *arg)
 		size_t n = 0;
 
 		pthread_mutex_lock(&wr->lock);
-		while (wr->queue == NULL && !wr->stop && !reencrypt_due(srv, wr))
+		while (wr->queue == NULL && !wr->stop && !upkeep_due(srv, wr))
 			writer_wait(srv, wr);
 		if (wr->queue == NULL && wr->stop && !merge_due(srv, wr)) {
 			pthread_mutex_unlock(&wr->lock);
 			return NULL;
 		}
-		if (wr->queue == NULL) { /* idle, with records to re-encrypt */
+		if (wr->queue == NULL) { /* idle, with a merge or a slice to do */
 			pthread_mutex_unlock(&wr->lock);
-			reencrypt_run(srv, wr);
+			upkeep_run(srv, wr);
 			writer_after(srv, wr);
 			continue;
 		}
@@ -625,9 +626,9 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&wr->lock);
 		event_active(srv->ev_done, EV_READ, 0);
 		writer_after(srv, wr);
-		/* Under steady load, re-encryption still advances a slice per batch. */
-		if (reencrypt_due(srv, wr)) {
-			reencrypt_run(srv, wr);
+		/* Under steady load, background work still advances once per batch. */
+		if (upkeep_due(srv, wr)) {
+			upkeep_run(srv, wr);
 			writer_after(srv, wr);
 		}
 	}
