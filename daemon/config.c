@@ -147,7 +147,8 @@ static const struct count_setting {
     {"reencrypt_batch", 65536, offsetof(struct config, reencrypt_batch), sizeof(size_t)},
     {"reencrypt_slice_ms", 60000, offsetof(struct config, reencrypt_slice_ms), sizeof(unsigned)},
     {"batch_max", 65536, offsetof(struct config, batch_max), sizeof(size_t)},
-    {"index_log_entries", IDXLOG_MAX, offsetof(struct config, index_log_entries), sizeof(size_t)},
+    {"index_log_entries", IDXLOG_MAX / 2, offsetof(struct config, index_log_entries),
+     sizeof(size_t)},
     {"max_connections", 1000000, offsetof(struct config, max_connections), sizeof(size_t)},
     {"max_connections_per_uid", 1000000, offsetof(struct config, max_connections_per_uid),
      sizeof(size_t)},
@@ -308,7 +309,7 @@ int config_load(struct config *cfg, const char *path, struct roster_err *err)
 	cfg->batch_max = 1024;
 	cfg->reencrypt_batch = 256;
 	cfg->reencrypt_slice_ms = 2;
-	cfg->index_log_entries = 2048;
+	cfg->index_log_entries = 4096;
 	cfg->kdf_ops = crypto_pwhash_OPSLIMIT_MODERATE;
 	cfg->kdf_mem = crypto_pwhash_MEMLIMIT_MODERATE;
 	cfg->checkpoint_entries = 1000;

@@ -7,8 +7,9 @@
  * rewrites half of the pages it commits (bench/README.md, ninth round). So a
  * request's transaction appends its tag changes to person_idx_log instead, keyed
  * by a sequence number (MDB_APPEND: the tree's right edge, one or two pages),
- * and the writer merges the log into person_idx in sorted slices between
- * requests once it holds index_log_entries changes (writer.c). The national id's
+ * and the writer merges the log into person_idx in sorted passes, a slice at a
+ * time between requests, once it holds index_log_entries changes (writer.c).
+ * The national id's
  * tag is still written to person_idx at once: the uniqueness check reads it
  * there, and a person's one unique tag is one leaf.
  *
@@ -148,7 +149,8 @@ static int changes_forget(struct wtxn *w, const struct change *c, size_t n, int 
 	return w->ilog_n == 0 ? log_requires(w, 0) : 0;
 }
 
-int idxlog_merge(struct wtxn *w, size_t max, size_t *merged, struct roster_err *err)
+/* Merges up to max of the oldest changes into person_idx at once. */
+static int merge_oldest(struct wtxn *w, size_t max, size_t *merged, struct roster_err *err)
 {
 	MDB_dbi idx = w->srv->store.person_idx;
 	struct change *c = NULL, *byseq;
@@ -186,8 +188,141 @@ int idxlog_merge(struct wtxn *w, size_t max, size_t *merged, struct roster_err *
 int idxlog_drain(struct wtxn *w, struct roster_err *err)
 {
 	size_t merged;
+	int rc = merge_oldest(w, (size_t)w->ilog_n, &merged, err);
 
-	return idxlog_merge(w, (size_t)w->ilog_n, &merged, err);
+	if (rc == 0 && merged > 0)
+		w->ilog_gen++; /* a merge pass under way read changes that are gone now */
+	return rc;
+}
+
+/* A merge pass: the log as it stood when the pass began, sorted, applied to the
+ * index a slice at a time between requests; then the changes it covered are
+ * removed from the front of the log. Changes made meanwhile are appended after
+ * them and wait for the next pass; a pair's change the pass applies may be
+ * older than one made meanwhile, which the log then still holds and finds still
+ * prefer. Held in memory by the writer alone: a restart, or a drain (which
+ * merges everything at once), begins a new pass. Each slice says what it did in
+ * `next`, taken on only once its transaction commits (idxlog_pass_commit). */
+struct idxlog_pass {
+	struct change *c; /* the pass's changes, in (tag, id, seq) order */
+	size_t n;
+	size_t applied;   /* changes applied to the index */
+	size_t forgotten; /* then removed from the log */
+	uint64_t gen;     /* the drain count (wtxn ilog_gen) it began at */
+	struct {
+		size_t applied, forgotten;
+	} next;
+};
+
+struct idxlog_pass *idxlog_pass_new(void)
+{
+	return roster_xcalloc(1, sizeof(struct idxlog_pass));
+}
+
+static void pass_end(struct idxlog_pass *p)
+{
+	free(p->c);
+	memset(p, 0, sizeof(*p));
+}
+
+void idxlog_pass_free(struct idxlog_pass *p)
+{
+	if (p)
+		pass_end(p);
+	free(p);
+}
+
+int idxlog_pass_active(const struct idxlog_pass *p)
+{
+	return p->c != NULL;
+}
+
+static int pass_begin(struct wtxn *w, struct idxlog_pass *p, struct roster_err *err)
+{
+	int rc, all;
+
+	pass_end(p);
+	if ((rc = changes_read(w, (size_t)w->ilog_n, &p->c, &p->n, &all, err)) != 0)
+		return rc;
+	qsort(p->c, p->n, sizeof(*p->c), change_cmp);
+	p->gen = w->ilog_gen;
+	p->next.applied = p->next.forgotten = 0;
+	return 0;
+}
+
+/* Applies up to max changes from where the pass stands, whole (tag, id) pairs;
+ * *done says how many. */
+static int pass_apply(struct wtxn *w, struct idxlog_pass *p, size_t max, size_t *done)
+{
+	MDB_dbi idx = w->srv->store.person_idx;
+	const struct change *c = p->c;
+	size_t i = p->applied;
+	int rc = 0;
+
+	for (*done = 0; rc == 0 && i < p->n && *done < max; i++) {
+		if (i + 1 < p->n && memcmp(c[i].tag, c[i + 1].tag, 16) == 0 &&
+		    strcmp(c[i].id, c[i + 1].id) == 0)
+			continue;
+		rc = c[i].add ? idx_put(w, idx, c[i].tag, 16, c[i].id)
+		              : idx_del(w, idx, c[i].tag, 16, c[i].id);
+		(*done)++;
+	}
+	p->next.applied = i;
+	return rc;
+}
+
+/* Removes up to max of the pass's changes, the oldest in the log. */
+static int pass_forget(struct wtxn *w, struct idxlog_pass *p, size_t max)
+{
+	struct store *st = &w->srv->store;
+	size_t left = p->n - p->forgotten, i = 0;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	if (left == w->ilog_n) { /* nothing came since the pass began: all of it */
+		if ((rc = store_drop(st, w->txn, st->person_idx_log)) != 0)
+			return rc == MDB_MAP_FULL ? ROSTER_RETRY : ROSTER_FATAL;
+		i = left;
+	}
+	for (; i < left && i < max; i++) {
+		if ((rc = mdb_cursor_open(w->txn, st->person_idx_log, &cur)) != 0)
+			return ROSTER_FATAL;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+		mdb_cursor_close(cur);
+		if (rc != 0 || (rc = store_del(st, w->txn, st->person_idx_log, &k, NULL)) != 0)
+			return rc == MDB_MAP_FULL ? ROSTER_RETRY : ROSTER_FATAL;
+	}
+	p->next.forgotten = p->forgotten + i;
+	w->ilog_n -= i;
+	return w->ilog_n == 0 ? log_requires(w, 0) : 0;
+}
+
+int idxlog_merge_slice(struct wtxn *w, struct idxlog_pass *p, size_t max, struct roster_err *err)
+{
+	size_t done = 0;
+	int rc;
+
+	if (p->c && p->gen != w->ilog_gen)
+		pass_end(p);
+	if (p->c == NULL && w->ilog_n > 0 && (rc = pass_begin(w, p, err)) != 0)
+		return rc;
+	p->next.applied = p->applied;
+	p->next.forgotten = p->forgotten;
+	if (p->applied < p->n && (rc = pass_apply(w, p, max, &done)) != 0)
+		return rc;
+	/* What is left of the slice removes the applied changes from the log. */
+	if (p->next.applied < p->n || done >= max || p->forgotten == p->n)
+		return 0;
+	return pass_forget(w, p, max - done);
+}
+
+void idxlog_pass_commit(struct idxlog_pass *p)
+{
+	p->applied = p->next.applied;
+	p->forgotten = p->next.forgotten;
+	if (p->c && p->forgotten == p->n)
+		pass_end(p);
 }
 
 int idxlog_state(MDB_txn *txn, MDB_dbi log, uint64_t *next, uint64_t *n, struct roster_err *err)

@@ -210,6 +210,7 @@ struct wtxn {
 	uint64_t cp_size;                /* the latest checkpoint's size, as of this txn */
 	int rotated;                     /* a key rotation is in this txn (rotate_once) */
 	uint64_t ilog_next, ilog_n;      /* the index log's next seq and its changes */
+	uint64_t ilog_gen;               /* drains of the index log (idxlog.c) */
 	int ilog_off;                    /* writing person_idx directly (search.c) */
 };
 typedef int (*op_apply_fn)(struct wtxn *w, struct op *op);
@@ -289,7 +290,7 @@ struct writer_stats {
 	double slice_sum;                    /* ... seconds they held the writer */
 	size_t slice_last;                   /* records the last one asked for */
 	uint64_t index_log;                  /* changes in the index log, not merged */
-	uint64_t merges;                     /* index log merges committed */
+	uint64_t merges;                     /* index log merge slices committed */
 	double merge_sum;                    /* ... seconds they held the writer */
 	struct journal_stats journal;
 };
@@ -606,12 +607,19 @@ void reindex_after(struct keyring *kr, enum reindex_event ev);
 json_t *reindex_status(struct wtxn *w);
 
 /* idxlog.c: person_idx's changes, appended to a log and merged later. */
-#define IDXLOG_FORMAT 2    /* meta "requires" while the log holds changes */
-#define IDXLOG_MAX    8192 /* past this many changes, drain the log and write directly */
+#define IDXLOG_FORMAT 2     /* meta "requires" while the log holds changes */
+#define IDXLOG_MAX    16384 /* past this many changes, drain the log and write directly */
 int idxlog_note(struct wtxn *w, int add, const uint8_t tag[16], const char *id);
-/* Merges up to max of the oldest changes into person_idx, in the caller's txn. */
-int idxlog_merge(struct wtxn *w, size_t max, size_t *merged, struct roster_err *err);
+/* Merges everything at once (a key rotation's walk, a full log, a clean stop). */
 int idxlog_drain(struct wtxn *w, struct roster_err *err);
+/* The writer's merge pass (idxlog.c): one slice of at most max changes in the
+ * caller's txn, then idxlog_pass_commit once that txn has committed. */
+struct idxlog_pass;
+struct idxlog_pass *idxlog_pass_new(void);
+void idxlog_pass_free(struct idxlog_pass *p);
+int idxlog_pass_active(const struct idxlog_pass *p);
+int idxlog_merge_slice(struct wtxn *w, struct idxlog_pass *p, size_t max, struct roster_err *err);
+void idxlog_pass_commit(struct idxlog_pass *p);
 /* The seq the next change gets and how many the log holds. */
 int idxlog_state(MDB_txn *txn, MDB_dbi log, uint64_t *next, uint64_t *n, struct roster_err *err);
 /* The log's last change of each (tag, id) pair for a find's tags, sorted by tag

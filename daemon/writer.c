@@ -7,7 +7,8 @@
  * durable with one journal write (journal.c), and hands the ops back to the
  * main thread, which replies. A lone request is applied at once; under load,
  * requests that arrive during a commit share the next one. No reply leaves
- * before its entry is durable.
+ * before its entry is durable. Between batches the thread does its background
+ * work (upkeep.c: index log merges, re-encryption, index walks).
  *
  * An op's apply checks everything before it writes anything, so a rejected op
  * leaves only its audit entry. A full map aborts the batch, grows the map and
@@ -23,27 +24,7 @@
 
 #include "rosterd.h"
 #include "roster/log.h"
-
-struct writer {
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct op *queue, **queue_tail;
-	struct op *done, **done_tail;
-	int stop;
-	int failed;
-	int disk_full;      /* the last commit found no space; cleared by the next one */
-	int upkeep_failed;  /* stop retrying a re-encryption, walk or merge that cannot proceed */
-	size_t slice;       /* records in the next walk slice while clients are served */
-	double last_client; /* when the last client batch committed (monotonic) */
-	/* The chain's state after the last commit: only this thread changes it. */
-	uint64_t log_size;
-	uint8_t head[ROSTER_HASH_BYTES];
-	uint64_t cp_size;           /* the latest signed checkpoint's tree size */
-	time_t cp_time;             /* and when it was signed (or the daemon started) */
-	uint64_t ilog_next, ilog_n; /* the index log's (idxlog.c) */
-	struct writer_stats stats;  /* for /v1/metrics, under lock */
-};
+#include "writer.h"
 
 static void op_reset(struct op *op)
 {
@@ -62,7 +43,7 @@ static void op_reset(struct op *op)
 static const double commit_bounds[WRITER_COMMIT_BUCKETS] = {0.0005, 0.001, 0.002, 0.005, 0.01,
                                                             0.02,   0.05,  0.1,   0.25,  1.0};
 
-static double monotonic(void)
+double writer_now(void)
 {
 	struct timespec ts;
 
@@ -93,7 +74,7 @@ void writer_stats(struct server *srv, struct writer_stats *out, const double **b
 	*bounds = commit_bounds;
 }
 
-static void writer_adopt(struct writer *wr, const struct wtxn *w)
+void writer_adopt(struct writer *wr, const struct wtxn *w)
 {
 	pthread_mutex_lock(&wr->lock);
 	wr->stats.active_data_key = w->srv->keys.data_id;
@@ -105,6 +86,7 @@ static void writer_adopt(struct writer *wr, const struct wtxn *w)
 	wr->log_size = w->log_size;
 	wr->ilog_next = w->ilog_next;
 	wr->ilog_n = w->ilog_n;
+	wr->ilog_gen = w->ilog_gen;
 	wr->stats.index_log = w->ilog_n;
 	memcpy(wr->head, w->head, sizeof(wr->head));
 	if (wr->disk_full)
@@ -124,7 +106,7 @@ static void batch_fail(struct op *batch, int status, const char *code, const cha
 }
 
 /* Fails the ops of a batch that found the disk full; writing goes on afterwards. */
-static void batch_nospace(struct writer *wr, struct op *batch, const struct roster_err *err)
+void batch_nospace(struct writer *wr, struct op *batch, const struct roster_err *err)
 {
 	pthread_mutex_lock(&wr->lock);
 	if (!wr->disk_full)
@@ -141,8 +123,8 @@ static void batch_nospace(struct writer *wr, struct op *batch, const struct rost
 
 /* Signs a checkpoint into the batch's transaction when an op asks for one, or when
  * checkpoint_entries entries or checkpoint_seconds have passed since the last. */
-static int batch_checkpoint(struct server *srv, struct writer *wr, struct wtxn *w, struct op *batch,
-                            struct roster_err *err)
+int batch_checkpoint(struct server *srv, struct writer *wr, struct wtxn *w, struct op *batch,
+                     struct roster_err *err)
 {
 	const uint8_t *cosigner = NULL;
 	int asked = 0, rc;
@@ -191,7 +173,7 @@ static void batch_undo(struct server *srv, struct op *batch)
  * as a failed fsync, so an EIO counts as "no space" only when the filesystem is
  * nearly full; a failed fsync on a disk with room stays fail-stop. */
 #define NOSPACE_BELOW (64ULL << 20)
-static int commit_nospace(struct server *srv, int rc, size_t txnid)
+int commit_nospace(struct server *srv, int rc, size_t txnid)
 {
 	MDB_envinfo info;
 	struct statvfs vfs;
@@ -227,7 +209,8 @@ static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
 	                 .log_size = wr->log_size,
 	                 .cp_size = wr->cp_size,
 	                 .ilog_next = wr->ilog_next,
-	                 .ilog_n = wr->ilog_n};
+	                 .ilog_n = wr->ilog_n,
+	                 .ilog_gen = wr->ilog_gen};
 	size_t nops = 0, txnid;
 	double t0;
 	int rc, rekey, durable;
@@ -270,7 +253,7 @@ static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
 	if ((rc = batch_checkpoint(srv, wr, &w, batch, err)) != 0 ||
 	    (rc = store_failed(&srv->store, err)) != 0)
 		goto abort;
-	t0 = monotonic();
+	t0 = writer_now();
 	txnid = mdb_txn_id(w.txn);
 	if ((rekey = batch_rekeys(batch)) != 0)
 		snapshot_keys_hold(srv);
@@ -286,7 +269,7 @@ static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
 	/* Committed, visible to readers, and durable once journaled; replies wait for it. */
 	durable = journal_commit(&srv->store, err);
 	pthread_mutex_lock(&wr->lock);
-	stats_commit(wr, nops, monotonic() - t0);
+	stats_commit(wr, nops, writer_now() - t0);
 	pthread_mutex_unlock(&wr->lock);
 	for (struct op *op = batch; op; op = op->next) {
 		if (op->after_commit && op->status < 400)
@@ -304,7 +287,7 @@ abort:
 }
 
 /* Fail-stop: nothing more is written until a restart. */
-static void writer_fail(struct writer *wr, const struct roster_err *err)
+void writer_fail(struct writer *wr, const struct roster_err *err)
 {
 	log_warnx("write transaction failed, no longer accepting writes: %s", err->message);
 	pthread_mutex_lock(&wr->lock);
@@ -347,201 +330,6 @@ static void writer_after(struct server *srv, struct writer *wr)
 	pthread_mutex_lock(&wr->lock);
 	wr->stats.journal = js;
 	pthread_mutex_unlock(&wr->lock);
-}
-
-/* Background work: merging the index log once it holds index_log_entries changes
- * (or anything, when stopping), and what a key rotation left: re-encryption
- * first, then the index walk. */
-static int merge_due(struct server *srv, struct writer *wr)
-{
-	return wr->ilog_n > 0 && (wr->ilog_n >= srv->cfg.index_log_entries || wr->stop) &&
-	       !wr->upkeep_failed && !wr->disk_full && !wr->failed;
-}
-
-static int upkeep_due(struct server *srv, struct writer *wr)
-{
-	const struct keyring *kr = &srv->keys;
-
-	return ((kr->nold > 0 || kr->index_next || kr->index_old) && !wr->upkeep_failed &&
-	        !wr->disk_full && !wr->failed) ||
-	       merge_due(srv, wr);
-}
-
-/* What a slice of that work changes in memory once it commits. */
-struct upkeep {
-	int merge;                /* the index log's merge */
-	int index;                /* an index walk's slice, not a re-encryption's */
-	int retired;              /* re-encryption done: drop the old data keys */
-	enum reindex_event event; /* index walk: switch keys, or wipe the old one */
-	struct reencrypt_progress prog;
-};
-
-/* Whether readers must be held off while the slice commits: it changes the keys
- * they open records or tag finds with. */
-static int upkeep_rekeys(const struct upkeep *u)
-{
-	return u->merge ? 0 : u->index ? u->event == REINDEX_SWITCH : u->retired;
-}
-
-static void upkeep_stats(struct writer *wr, const struct upkeep *u)
-{
-	struct reencrypt_progress *p = u->index ? &wr->stats.reindex : &wr->stats.reencrypt;
-
-	if (u->merge)
-		return;
-	pthread_mutex_lock(&wr->lock);
-	if (u->index ? u->event == REINDEX_MORE : !u->retired)
-		*p = u->prog;
-	else
-		memset(p, 0, sizeof(*p));
-	pthread_mutex_unlock(&wr->lock);
-}
-
-/* Commits a slice of re-encryption or of an index walk (the txn is gone either
- * way). A slice that changes keys readers use does so while they are held off,
- * so no reader is left with keys the writer has wiped or pairs a snapshot with
- * the other index key. */
-static int upkeep_commit(struct server *srv, struct writer *wr, struct wtxn *w,
-                         const struct upkeep *u, struct roster_err *err)
-{
-	int rc, hold = upkeep_rekeys(u);
-
-	if (hold)
-		snapshot_keys_hold(srv);
-	if ((rc = mdb_txn_commit(w->txn)) != 0) {
-		if (hold)
-			snapshot_keys_release(srv, 0);
-		return rc;
-	}
-	if (journal_commit(&srv->store, err) < 0) {
-		if (hold)
-			snapshot_keys_release(srv, 0);
-		return ROSTER_FATAL;
-	}
-	if (u->merge) {
-		/* the merge changes nothing in memory */
-	} else if (u->index) {
-		reindex_after(&srv->keys, u->event);
-	} else if (u->retired) {
-		keys_drop_old(&srv->keys);
-		log_info("re-encryption done: older data keys retired and wiped");
-	}
-	if (hold)
-		snapshot_keys_release(srv, 1);
-	writer_adopt(wr, w); /* after the change: stats show what is still running */
-	upkeep_stats(wr, u);
-	return 0;
-}
-
-/* Requests arriving during a slice wait for it, and a slice's cost per record
- * grows with the registry (its index leaves are anywhere in large trees). While
- * clients are served, each slice is sized from how long the last took (n records
- * in `seconds`) to stay near reencrypt_slice_ms: shrinks at once, grows by a
- * quarter. A second after the last client batch nobody waits: whole slices of
- * reencrypt_batch records, the fastest walk. */
-#define SLICE_QUIET 1.0
-static size_t slice_size(struct server *srv, struct writer *wr)
-{
-	if (monotonic() - wr->last_client >= SLICE_QUIET)
-		return srv->cfg.reencrypt_batch;
-	return wr->slice;
-}
-
-size_t writer_slice_next(size_t n, double seconds, double budget, size_t max)
-{
-	size_t next = n;
-
-	if (seconds > budget)
-		next = (size_t)((double)n * budget / seconds);
-	else if (seconds < budget * 0.75)
-		next = n + n / 4 + 1;
-	if (next < 1)
-		next = 1;
-	return next < max ? next : max;
-}
-
-static void slice_adapt(struct server *srv, struct writer *wr, size_t n, double seconds)
-{
-	wr->slice = writer_slice_next(n, seconds, (double)srv->cfg.reencrypt_slice_ms / 1000.0,
-	                              srv->cfg.reencrypt_batch);
-	pthread_mutex_lock(&wr->lock);
-	wr->stats.slices++;
-	wr->stats.slice_sum += seconds;
-	wr->stats.slice_last = n;
-	pthread_mutex_unlock(&wr->lock);
-}
-
-/* One merge of the index log (idxlog.c), or one slice of re-encryption after a
- * data key rotation or of the walk after an index key rotation (reindex.c), in
- * its own transaction. */
-static void upkeep_run(struct server *srv, struct writer *wr)
-{
-	struct roster_err err = {0};
-	struct upkeep u = {.merge = merge_due(srv, wr), .index = srv->keys.nold == 0};
-	double t0 = monotonic();
-	size_t txnid, merged, n = u.merge ? IDXLOG_MAX : slice_size(srv, wr);
-	int rc;
-
-	for (;;) {
-		struct wtxn w = {.srv = srv,
-		                 .keys = &srv->keys,
-		                 .log_size = wr->log_size,
-		                 .cp_size = wr->cp_size,
-		                 .ilog_next = wr->ilog_next,
-		                 .ilog_n = wr->ilog_n};
-
-		memcpy(w.head, wr->head, sizeof(w.head));
-		roster_time_rfc3339(w.now, time(NULL));
-		if ((rc = mdb_txn_begin(srv->store.env, NULL, 0, &w.txn)) != 0) {
-			store_mdb_err(&err, rc, "starting re-encryption");
-			break;
-		}
-		journal_capture(srv->store.journal);
-		srv->store.failed = 0;
-		rc = u.merge   ? idxlog_merge(&w, n, &merged, &err)
-		     : u.index ? reindex_step(&w, n, &u.event, &u.prog, &err)
-		               : reencrypt_step(&w, n, &u.retired, &u.prog, &err);
-		if (rc >= 0)
-			rc = batch_checkpoint(srv, wr, &w, NULL, &err);
-		if (rc >= 0)
-			rc = store_failed(&srv->store, &err);
-		txnid = mdb_txn_id(w.txn);
-		if (rc < 0) {
-			mdb_txn_abort(w.txn);
-		} else if ((rc = upkeep_commit(srv, wr, &w, &u, &err)) == 0) {
-			if (!u.merge) {
-				slice_adapt(srv, wr, n, monotonic() - t0);
-				return;
-			}
-			pthread_mutex_lock(&wr->lock);
-			wr->stats.merges++;
-			wr->stats.merge_sum += monotonic() - t0;
-			pthread_mutex_unlock(&wr->lock);
-			return;
-		} else if (rc == ROSTER_FATAL) {
-			writer_fail(wr, &err);
-			return;
-		} else if (rc == MDB_MAP_FULL) {
-			rc = ROSTER_RETRY;
-		} else if (commit_nospace(srv, rc, txnid)) {
-			/* Resumes after the next commit that finds room (see upkeep_due). */
-			store_mdb_err(&err, rc, "re-encrypting");
-			batch_nospace(wr, NULL, &err);
-			return;
-		}
-		if (rc != ROSTER_RETRY || store_grow(&srv->store, &err) < 0)
-			break;
-	}
-	if (u.merge)
-		log_warnx("merging the index log stopped until a restart (finds still read "
-		          "it): %s",
-		          err.message[0] ? err.message : mdb_strerror(rc));
-	else
-		log_warnx("%s stopped, the old %s key stays until a restart: %s",
-		          u.index ? "the index key rotation" : "re-encryption",
-		          u.index ? "index" : "data",
-		          err.message[0] ? err.message : mdb_strerror(rc));
-	wr->upkeep_failed = 1;
 }
 
 /* Waits (with wr->lock held) for work. A quiet writer still signs the log's
@@ -618,7 +406,7 @@ static void *writer_main(void *arg)
 			           "failure: see rosterd's log");
 		} else {
 			batch_run(srv, wr, batch);
-			wr->last_client = monotonic();
+			wr->last_client = writer_now();
 		}
 		pthread_mutex_lock(&wr->lock);
 		*wr->done_tail = batch;
@@ -703,11 +491,14 @@ int writer_start(struct server *srv, struct roster_err *err)
 	}
 	srv->writer = wr;
 	srv->ev_done = event_new(srv->base, -1, 0, writer_done_cb, srv);
+	wr->pass = idxlog_pass_new();
+	wr->merge_slice = 512;
 	if ((rc = pthread_create(&wr->thread, NULL, writer_main, srv)) == 0)
 		pthread_setname_np(wr->thread, "rosterd-writer"); /* for top -H, perf */
 	if (rc != 0) {
 		event_free(srv->ev_done);
 		srv->writer = NULL;
+		idxlog_pass_free(wr->pass);
 		free(wr);
 		return roster_err_set(err, 0, "writer", "cannot start the writer thread: %s",
 		                      strerror(rc));
@@ -789,6 +580,7 @@ void writer_stop(struct server *srv)
 	event_free(srv->ev_done);
 	pthread_mutex_destroy(&wr->lock);
 	pthread_cond_destroy(&wr->cond);
+	idxlog_pass_free(wr->pass);
 	free(wr);
 	srv->writer = NULL;
 }

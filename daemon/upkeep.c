@@ -1,0 +1,230 @@
+/*
+ * upkeep.c - the writer's background work, done in transactions of its own
+ * between client batches (one after each batch under load, back to back when
+ * idle): merging the person index's log (idxlog.c), re-encrypting records
+ * after a data key rotation (rotate.c) and walking them after an index key
+ * rotation (reindex.c). Requests that arrive during a slice wait for it, so
+ * each is sized from how long the last took.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "rosterd.h"
+#include "roster/log.h"
+#include "writer.h"
+
+/* Background work: merging the index log once it holds index_log_entries changes
+ * (until that pass is done; all of it when stopping), and what a key rotation
+ * left: re-encryption first, then the index walk. */
+int merge_due(struct server *srv, struct writer *wr)
+{
+	return wr->ilog_n > 0 &&
+	       (wr->ilog_n >= srv->cfg.index_log_entries || idxlog_pass_active(wr->pass) ||
+	        wr->stop) &&
+	       !wr->upkeep_failed && !wr->disk_full && !wr->failed;
+}
+
+int upkeep_due(struct server *srv, struct writer *wr)
+{
+	const struct keyring *kr = &srv->keys;
+
+	return ((kr->nold > 0 || kr->index_next || kr->index_old) && !wr->upkeep_failed &&
+	        !wr->disk_full && !wr->failed) ||
+	       merge_due(srv, wr);
+}
+
+/* What a slice of that work changes in memory once it commits. */
+struct upkeep {
+	int merge;                /* the index log's merge */
+	int index;                /* an index walk's slice, not a re-encryption's */
+	int retired;              /* re-encryption done: drop the old data keys */
+	enum reindex_event event; /* index walk: switch keys, or wipe the old one */
+	struct reencrypt_progress prog;
+};
+
+/* Whether readers must be held off while the slice commits: it changes the keys
+ * they open records or tag finds with. */
+static int upkeep_rekeys(const struct upkeep *u)
+{
+	return u->merge ? 0 : u->index ? u->event == REINDEX_SWITCH : u->retired;
+}
+
+static void upkeep_stats(struct writer *wr, const struct upkeep *u)
+{
+	struct reencrypt_progress *p = u->index ? &wr->stats.reindex : &wr->stats.reencrypt;
+
+	if (u->merge)
+		return;
+	pthread_mutex_lock(&wr->lock);
+	if (u->index ? u->event == REINDEX_MORE : !u->retired)
+		*p = u->prog;
+	else
+		memset(p, 0, sizeof(*p));
+	pthread_mutex_unlock(&wr->lock);
+}
+
+/* Commits a slice of re-encryption or of an index walk (the txn is gone either
+ * way). A slice that changes keys readers use does so while they are held off,
+ * so no reader is left with keys the writer has wiped or pairs a snapshot with
+ * the other index key. */
+static int upkeep_commit(struct server *srv, struct writer *wr, struct wtxn *w,
+                         const struct upkeep *u, struct roster_err *err)
+{
+	int rc, hold = upkeep_rekeys(u);
+
+	if (hold)
+		snapshot_keys_hold(srv);
+	if ((rc = mdb_txn_commit(w->txn)) != 0) {
+		if (hold)
+			snapshot_keys_release(srv, 0);
+		return rc;
+	}
+	if (journal_commit(&srv->store, err) < 0) {
+		if (hold)
+			snapshot_keys_release(srv, 0);
+		return ROSTER_FATAL;
+	}
+	if (u->merge) {
+		idxlog_pass_commit(wr->pass);
+	} else if (u->index) {
+		reindex_after(&srv->keys, u->event);
+	} else if (u->retired) {
+		keys_drop_old(&srv->keys);
+		log_info("re-encryption done: older data keys retired and wiped");
+	}
+	if (hold)
+		snapshot_keys_release(srv, 1);
+	writer_adopt(wr, w); /* after the change: stats show what is still running */
+	upkeep_stats(wr, u);
+	return 0;
+}
+
+/* Requests arriving during a slice wait for it, and a slice's cost per record
+ * grows with the registry (its index leaves are anywhere in large trees). While
+ * clients are served, each slice is sized from how long the last took (n records
+ * in `seconds`) to stay near reencrypt_slice_ms: shrinks at once, grows by a
+ * quarter. A second after the last client batch nobody waits: whole slices of
+ * reencrypt_batch records, the fastest walk. */
+#define SLICE_QUIET 1.0
+static size_t slice_size(struct server *srv, struct writer *wr)
+{
+	if (writer_now() - wr->last_client >= SLICE_QUIET)
+		return srv->cfg.reencrypt_batch;
+	return wr->slice;
+}
+
+size_t writer_slice_next(size_t n, double seconds, double budget, size_t max)
+{
+	size_t next = n;
+
+	if (seconds > budget)
+		next = (size_t)((double)n * budget / seconds);
+	else if (seconds < budget * 0.75)
+		next = n + n / 4 + 1;
+	if (next < 1)
+		next = 1;
+	return next < max ? next : max;
+}
+
+/* A merge slice is sized the same way, in index changes; when quiet, or when the
+ * log runs towards IDXLOG_MAX (where requests would drain it themselves), whole. */
+static size_t merge_slice_size(struct writer *wr)
+{
+	if (writer_now() - wr->last_client >= SLICE_QUIET || wr->ilog_n >= IDXLOG_MAX / 2)
+		return IDXLOG_MAX;
+	return wr->merge_slice;
+}
+
+static void merge_adapt(struct server *srv, struct writer *wr, size_t n, double seconds)
+{
+	wr->merge_slice =
+	    writer_slice_next(n, seconds, (double)srv->cfg.reencrypt_slice_ms / 1000.0, IDXLOG_MAX);
+	pthread_mutex_lock(&wr->lock);
+	wr->stats.merges++;
+	wr->stats.merge_sum += seconds;
+	pthread_mutex_unlock(&wr->lock);
+}
+
+static void slice_adapt(struct server *srv, struct writer *wr, size_t n, double seconds)
+{
+	wr->slice = writer_slice_next(n, seconds, (double)srv->cfg.reencrypt_slice_ms / 1000.0,
+	                              srv->cfg.reencrypt_batch);
+	pthread_mutex_lock(&wr->lock);
+	wr->stats.slices++;
+	wr->stats.slice_sum += seconds;
+	wr->stats.slice_last = n;
+	pthread_mutex_unlock(&wr->lock);
+}
+
+/* One merge of the index log (idxlog.c), or one slice of re-encryption after a
+ * data key rotation or of the walk after an index key rotation (reindex.c), in
+ * its own transaction. */
+void upkeep_run(struct server *srv, struct writer *wr)
+{
+	struct roster_err err = {0};
+	struct upkeep u = {.merge = merge_due(srv, wr), .index = srv->keys.nold == 0};
+	double t0 = writer_now();
+	size_t txnid, n = u.merge ? merge_slice_size(wr) : slice_size(srv, wr);
+	int rc;
+
+	for (;;) {
+		struct wtxn w = {.srv = srv,
+		                 .keys = &srv->keys,
+		                 .log_size = wr->log_size,
+		                 .cp_size = wr->cp_size,
+		                 .ilog_next = wr->ilog_next,
+		                 .ilog_n = wr->ilog_n,
+		                 .ilog_gen = wr->ilog_gen};
+
+		memcpy(w.head, wr->head, sizeof(w.head));
+		roster_time_rfc3339(w.now, time(NULL));
+		if ((rc = mdb_txn_begin(srv->store.env, NULL, 0, &w.txn)) != 0) {
+			store_mdb_err(&err, rc, "starting re-encryption");
+			break;
+		}
+		journal_capture(srv->store.journal);
+		srv->store.failed = 0;
+		rc = u.merge && wr->stop ? idxlog_drain(&w, &err)
+		     : u.merge           ? idxlog_merge_slice(&w, wr->pass, n, &err)
+		     : u.index           ? reindex_step(&w, n, &u.event, &u.prog, &err)
+		                         : reencrypt_step(&w, n, &u.retired, &u.prog, &err);
+		if (rc >= 0)
+			rc = batch_checkpoint(srv, wr, &w, NULL, &err);
+		if (rc >= 0)
+			rc = store_failed(&srv->store, &err);
+		txnid = mdb_txn_id(w.txn);
+		if (rc < 0) {
+			mdb_txn_abort(w.txn);
+		} else if ((rc = upkeep_commit(srv, wr, &w, &u, &err)) == 0) {
+			if (!u.merge) {
+				slice_adapt(srv, wr, n, writer_now() - t0);
+				return;
+			}
+			merge_adapt(srv, wr, n, writer_now() - t0);
+			return;
+		} else if (rc == ROSTER_FATAL) {
+			writer_fail(wr, &err);
+			return;
+		} else if (rc == MDB_MAP_FULL) {
+			rc = ROSTER_RETRY;
+		} else if (commit_nospace(srv, rc, txnid)) {
+			/* Resumes after the next commit that finds room (see upkeep_due). */
+			store_mdb_err(&err, rc, "re-encrypting");
+			batch_nospace(wr, NULL, &err);
+			return;
+		}
+		if (rc != ROSTER_RETRY || store_grow(&srv->store, &err) < 0)
+			break;
+	}
+	if (u.merge)
+		log_warnx("merging the index log stopped until a restart (finds still read "
+		          "it): %s",
+		          err.message[0] ? err.message : mdb_strerror(rc));
+	else
+		log_warnx("%s stopped, the old %s key stays until a restart: %s",
+		          u.index ? "the index key rotation" : "re-encryption",
+		          u.index ? "index" : "data",
+		          err.message[0] ? err.message : mdb_strerror(rc));
+	wr->upkeep_failed = 1;
+}

@@ -1,0 +1,53 @@
+/*
+ * writer.h - the writer thread's state, shared by writer.c (the queue, group
+ * commits, the thread's loop) and upkeep.c (the background work it does between
+ * client batches). Private to those two; the rest of the daemon uses rosterd.h's
+ * writer_* calls.
+ */
+#ifndef ROSTERD_WRITER_H
+#define ROSTERD_WRITER_H
+
+#include <pthread.h>
+
+#include "rosterd.h"
+
+struct writer {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct op *queue, **queue_tail;
+	struct op *done, **done_tail;
+	int stop;
+	int failed;
+	int disk_full;      /* the last commit found no space; cleared by the next one */
+	int upkeep_failed;  /* stop retrying a re-encryption, walk or merge that cannot proceed */
+	size_t slice;       /* records in the next walk slice while clients are served */
+	double last_client; /* when the last client batch committed (monotonic) */
+	/* The chain's state after the last commit: only this thread changes it. */
+	uint64_t log_size;
+	uint8_t head[ROSTER_HASH_BYTES];
+	uint64_t cp_size;                     /* the latest signed checkpoint's tree size */
+	time_t cp_time;                       /* and when it was signed (or the daemon started) */
+	uint64_t ilog_next, ilog_n, ilog_gen; /* the index log's (idxlog.c) */
+	struct idxlog_pass *pass;             /* its merge under way */
+	size_t merge_slice;                   /* changes in the next merge slice */
+	struct writer_stats stats;            /* for /v1/metrics, under lock */
+};
+
+double writer_now(void); /* monotonic seconds */
+/* After a commit: the chain's and the index log's state move to the txn's. */
+void writer_adopt(struct writer *wr, const struct wtxn *w);
+void writer_fail(struct writer *wr, const struct roster_err *err);
+/* Fails a batch's ops (NULL: none) on a full disk; writing goes on afterwards. */
+void batch_nospace(struct writer *wr, struct op *batch, const struct roster_err *err);
+int batch_checkpoint(struct server *srv, struct writer *wr, struct wtxn *w, struct op *batch,
+                     struct roster_err *err);
+/* Whether a failed commit found the disk full without changing anything. */
+int commit_nospace(struct server *srv, int rc, size_t txnid);
+
+/* upkeep.c */
+int merge_due(struct server *srv, struct writer *wr);
+int upkeep_due(struct server *srv, struct writer *wr);
+void upkeep_run(struct server *srv, struct writer *wr);
+
+#endif
