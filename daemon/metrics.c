@@ -142,12 +142,13 @@ void metrics_reply(struct server *srv, struct evhttp_request *req)
 	                    "log, not merged into the index yet (index_log_entries).\n"
 	                    "# TYPE roster_index_log_changes gauge\n"
 	                    "roster_index_log_changes %llu\n"
-	                    "# HELP roster_index_merges_total Merges of the index log committed; "
-	                    "requests arriving during one wait for it.\n"
-	                    "# TYPE roster_index_merges_total counter\n"
-	                    "roster_index_merges_total %llu\n"
-	                    "# HELP roster_index_merge_seconds_total Time those merges held the "
-	                    "writer.\n# TYPE roster_index_merge_seconds_total counter\n"
+	                    "# HELP roster_index_merge_slices_total Slices of index log merges "
+	                    "committed, most in a client batch's transaction.\n"
+	                    "# TYPE roster_index_merge_slices_total counter\n"
+	                    "roster_index_merge_slices_total %llu\n"
+	                    "# HELP roster_index_merge_seconds_total Time those slices took "
+	                    "(before their commit).\n"
+	                    "# TYPE roster_index_merge_seconds_total counter\n"
 	                    "roster_index_merge_seconds_total %.6f\n",
 	                    (unsigned long long)st.index_log, (unsigned long long)st.merges,
 	                    st.merge_sum);

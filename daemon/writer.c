@@ -250,7 +250,8 @@ static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
 		if ((rc = audit_append(&w, op, err)) != 0)
 			goto abort;
 	}
-	if ((rc = batch_checkpoint(srv, wr, &w, batch, err)) != 0 ||
+	if ((rc = upkeep_merge_in_batch(srv, wr, &w, err)) != 0 ||
+	    (rc = batch_checkpoint(srv, wr, &w, batch, err)) != 0 ||
 	    (rc = store_failed(&srv->store, err)) != 0)
 		goto abort;
 	t0 = writer_now();
@@ -259,6 +260,7 @@ static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
 		snapshot_keys_hold(srv);
 	if ((rc = mdb_txn_commit(w.txn)) != 0) {
 		store_mdb_err(err, rc, "committing");
+		upkeep_batch_done(srv, wr, 0);
 		batch_undo(srv, batch);
 		if (rekey)
 			snapshot_keys_release(srv, 0);
@@ -268,6 +270,7 @@ static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
 	}
 	/* Committed, visible to readers, and durable once journaled; replies wait for it. */
 	durable = journal_commit(&srv->store, err);
+	upkeep_batch_done(srv, wr, 1);
 	pthread_mutex_lock(&wr->lock);
 	stats_commit(wr, nops, writer_now() - t0);
 	pthread_mutex_unlock(&wr->lock);
@@ -282,6 +285,7 @@ static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
 	return durable < 0 ? ROSTER_FATAL : 0;
 abort:
 	mdb_txn_abort(w.txn);
+	upkeep_batch_done(srv, wr, 0);
 	batch_undo(srv, batch);
 	return rc;
 }
@@ -386,7 +390,7 @@ static void *writer_main(void *arg)
 		}
 		if (wr->queue == NULL) { /* idle, with a merge or a slice to do */
 			pthread_mutex_unlock(&wr->lock);
-			upkeep_run(srv, wr);
+			upkeep_run(srv, wr, 1);
 			writer_after(srv, wr);
 			continue;
 		}
@@ -414,9 +418,10 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&wr->lock);
 		event_active(srv->ev_done, EV_READ, 0);
 		writer_after(srv, wr);
-		/* Under steady load, background work still advances once per batch. */
-		if (upkeep_due(srv, wr)) {
-			upkeep_run(srv, wr);
+		/* Under steady load a walk still advances a slice per batch (merges ride
+		 * in the batches themselves). */
+		if (walk_due(srv, wr)) {
+			upkeep_run(srv, wr, 0);
 			writer_after(srv, wr);
 		}
 	}

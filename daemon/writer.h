@@ -31,7 +31,11 @@ struct writer {
 	uint64_t ilog_next, ilog_n, ilog_gen; /* the index log's (idxlog.c) */
 	struct idxlog_pass *pass;             /* its merge under way */
 	size_t merge_slice;                   /* changes in the next merge slice */
-	struct writer_stats stats;            /* for /v1/metrics, under lock */
+	struct {
+		size_t n;       /* the slice the batch being committed carries, or 0 */
+		double seconds; /* and how long it took */
+	} batch_merge;
+	struct writer_stats stats; /* for /v1/metrics, under lock */
 };
 
 double writer_now(void); /* monotonic seconds */
@@ -47,7 +51,13 @@ int commit_nospace(struct server *srv, int rc, size_t txnid);
 
 /* upkeep.c */
 int merge_due(struct server *srv, struct writer *wr);
+int walk_due(struct server *srv, struct writer *wr);
 int upkeep_due(struct server *srv, struct writer *wr);
-void upkeep_run(struct server *srv, struct writer *wr);
+/* merges: whether a merge slice may run (the idle writer's) or only a walk's. */
+void upkeep_run(struct server *srv, struct writer *wr, int merges);
+/* A merge slice in a client batch's txn, after its ops; then, committed or not: */
+int upkeep_merge_in_batch(struct server *srv, struct writer *wr, struct wtxn *w,
+                          struct roster_err *err);
+void upkeep_batch_done(struct server *srv, struct writer *wr, int committed);
 
 #endif
