@@ -309,7 +309,7 @@ int config_load(struct config *cfg, const char *path, struct roster_err *err)
 	cfg->batch_max = 1024;
 	cfg->reencrypt_batch = 256;
 	cfg->reencrypt_slice_ms = 2;
-	cfg->index_log_entries = 4096;
+	cfg->index_log_entries = 512;
 	cfg->kdf_ops = crypto_pwhash_OPSLIMIT_MODERATE;
 	cfg->kdf_mem = crypto_pwhash_MEMLIMIT_MODERATE;
 	cfg->checkpoint_entries = 1000;

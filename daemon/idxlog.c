@@ -5,13 +5,15 @@
  * A person's tags (name, birth date, employer, segment, status, expertise) land
  * at random leaves of person_idx, and a lone create that writes them there
  * rewrites half of the pages it commits (bench/README.md, ninth round). So a
- * request's transaction appends its tag changes to person_idx_log instead, keyed
- * by a sequence number (MDB_APPEND: the tree's right edge, one or two pages),
- * and the writer merges the log into person_idx in sorted passes, a slice at a
- * time between requests, once it holds index_log_entries changes (writer.c).
- * The national id's
- * tag is still written to person_idx at once: the uniqueness check reads it
- * there, and a person's one unique tag is one leaf.
+ * request appends its tag changes for a person to person_idx_log instead, as
+ * one entry keyed by a sequence number (MDB_APPEND: the tree's right edge, one
+ * or two pages), and once the log holds index_log_entries entries the writer
+ * merges it into person_idx in a sorted pass, a slice at a time (upkeep.c). The
+ * national id's tag is still written to person_idx at once: the uniqueness check
+ * reads it there, and a person's one unique tag is one leaf.
+ *
+ * An entry's value: the record id's length (one byte), the id, then for each
+ * change '+' (add) or '-' (remove) and the 16-byte tag.
  *
  * Finds read person_idx and the log in the same snapshot (idxlog_view): the
  * log's last change of a (tag, id) pair wins over what the index holds. Every
@@ -27,7 +29,7 @@
 
 #include "rosterd.h"
 
-#define LOG_VAL_MAX (1 + 16 + ROSTER_ID_MAX)
+#define OP_SIZE 17 /* '+' or '-', then the tag */
 
 static int log_requires(struct wtxn *w, int on)
 {
@@ -39,21 +41,26 @@ static int log_requires(struct wtxn *w, int on)
 	return meta_put(w, "requires", be, sizeof(be));
 }
 
-int idxlog_note(struct wtxn *w, int add, const uint8_t tag[16], const char *id)
+int idxlog_note(struct wtxn *w, const char *id, const struct idxlog_op *ops, size_t n)
 {
 	size_t len = strlen(id);
-	uint8_t key[8], val[LOG_VAL_MAX];
-	MDB_val k = {sizeof(key), key}, v = {1 + 16 + len, val};
+	uint8_t key[8], val[1 + ROSTER_ID_MAX + IDXLOG_OPS_MAX * OP_SIZE], *p;
+	MDB_val k = {sizeof(key), key}, v = {1 + len + n * OP_SIZE, val};
 	int rc;
 
-	if (len >= ROSTER_ID_MAX)
+	if (n == 0)
+		return 0;
+	if (len == 0 || len >= ROSTER_ID_MAX || n > IDXLOG_OPS_MAX)
 		return ROSTER_FATAL;
 	if (w->ilog_n == 0 && (rc = log_requires(w, 1)) != 0)
 		return rc;
 	roster_be64_put(key, w->ilog_next);
-	val[0] = add ? '+' : '-';
-	memcpy(val + 1, tag, 16);
-	memcpy(val + 17, id, len);
+	val[0] = (uint8_t)len;
+	memcpy(val + 1, id, len);
+	for (p = val + 1 + len; n > 0; n--, ops++, p += OP_SIZE) {
+		p[0] = ops->add ? '+' : '-';
+		memcpy(p + 1, ops->tag, 16);
+	}
 	rc = store_put(&w->srv->store, w->txn, w->srv->store.person_idx_log, &k, &v, MDB_APPEND);
 	if (rc != 0)
 		return rc == MDB_MAP_FULL ? ROSTER_RETRY : ROSTER_FATAL;
@@ -62,11 +69,40 @@ int idxlog_note(struct wtxn *w, int add, const uint8_t tag[16], const char *id)
 	return 0;
 }
 
-/* One change read back, copied out of the map: the merge writes as it goes. */
+/* An entry's id and its changes, or -1 when it is damaged. */
+struct entry {
+	uint64_t seq;
+	const char *id;
+	size_t len, n;
+	const uint8_t *ops;
+};
+
+static int entry_parse(const MDB_val *k, const MDB_val *v, struct entry *e)
+{
+	const uint8_t *p = v->mv_data;
+
+	if (k->mv_size != 8 || v->mv_size < 1)
+		return -1;
+	e->len = p[0];
+	if (e->len == 0 || e->len >= ROSTER_ID_MAX || v->mv_size < 1 + e->len + OP_SIZE ||
+	    (v->mv_size - 1 - e->len) % OP_SIZE != 0)
+		return -1;
+	e->seq = roster_be64_get(k->mv_data);
+	e->id = (const char *)p + 1;
+	e->ops = p + 1 + e->len;
+	e->n = (v->mv_size - 1 - e->len) / OP_SIZE;
+	for (size_t i = 0; i < e->n; i++)
+		if (e->ops[i * OP_SIZE] != '+' && e->ops[i * OP_SIZE] != '-')
+			return -1;
+	return 0;
+}
+
+/* One change read back, copied out of the map: the merge writes as it goes. Its
+ * order is the entry's seq, then its place in the entry. */
 struct change {
 	uint8_t tag[16];
 	char id[ROSTER_ID_MAX];
-	uint64_t seq;
+	uint64_t seq, sub;
 	int add;
 };
 
@@ -79,125 +115,131 @@ static int change_cmp(const void *a, const void *b)
 		c = strcmp(x->id, y->id);
 	if (c == 0)
 		c = x->seq < y->seq ? -1 : x->seq > y->seq;
+	if (c == 0)
+		c = x->sub < y->sub ? -1 : x->sub > y->sub;
 	return c;
 }
 
-static int change_parse(const MDB_val *k, const MDB_val *v, struct change *c)
+static int same_pair(const struct change *x, const struct change *y)
 {
-	const uint8_t *p = v->mv_data;
-
-	if (k->mv_size != 8 || v->mv_size <= 17 || v->mv_size >= LOG_VAL_MAX ||
-	    (p[0] != '+' && p[0] != '-'))
-		return -1;
-	c->seq = roster_be64_get(k->mv_data);
-	c->add = p[0] == '+';
-	memcpy(c->tag, p + 1, 16);
-	memcpy(c->id, p + 17, v->mv_size - 17);
-	c->id[v->mv_size - 17] = '\0';
-	return 0;
+	return memcmp(x->tag, y->tag, 16) == 0 && strcmp(x->id, y->id) == 0;
 }
 
-/* The first `max` changes, oldest first; *all says whether they are all there is. */
-static int changes_read(struct wtxn *w, size_t max, struct change **out, size_t *n, int *all,
+/* Every change of the log's first `max` entries, oldest first; *entries says
+ * how many entries that was. */
+static int changes_read(struct wtxn *w, size_t max, struct change **out, size_t *n, size_t *entries,
                         struct roster_err *err)
 {
-	struct change *c = roster_xcalloc(max ? max : 1, sizeof(*c));
+	struct change *c = NULL;
+	size_t cap = 0;
 	MDB_cursor *cur;
 	MDB_val k, v;
 	int rc;
 
-	*n = 0;
-	if ((rc = mdb_cursor_open(w->txn, w->srv->store.person_idx_log, &cur)) != 0) {
-		free(c);
+	*n = *entries = 0;
+	if ((rc = mdb_cursor_open(w->txn, w->srv->store.person_idx_log, &cur)) != 0)
 		return store_mdb_err(err, rc, "reading the index log");
-	}
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && *n < max;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-		if (change_parse(&k, &v, &c[(*n)++]) < 0) {
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && *entries < max;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), (*entries)++) {
+		struct entry e;
+
+		if (entry_parse(&k, &v, &e) < 0) {
 			rc = -1;
 			break;
 		}
-	*all = rc == MDB_NOTFOUND; /* the loop read one past the last it kept */
+		if (*n + e.n > cap) {
+			cap = 2 * cap + e.n + 64;
+			c = roster_xrealloc(c, cap * sizeof(*c));
+		}
+		for (size_t i = 0; i < e.n; i++, (*n)++) {
+			struct change *ch = &c[*n];
+
+			memcpy(ch->id, e.id, e.len);
+			ch->id[e.len] = '\0';
+			memcpy(ch->tag, e.ops + i * OP_SIZE + 1, 16);
+			ch->add = e.ops[i * OP_SIZE] == '+';
+			ch->seq = e.seq;
+			ch->sub = i;
+		}
+	}
 	mdb_cursor_close(cur);
 	if (rc != 0 && rc != MDB_NOTFOUND) {
 		free(c);
 		return roster_err_set(err, 500, "corrupt_index_log",
-		                      "the index log's entry %zu is damaged", *n);
+		                      "the index log's entry %zu is damaged", *entries + 1);
 	}
 	*out = c;
 	return 0;
 }
 
-/* Removes the first n changes from the log; all of it with one drop. */
-static int changes_forget(struct wtxn *w, const struct change *c, size_t n, int all)
-{
-	struct store *st = &w->srv->store;
-	uint8_t key[8];
-	int rc = 0;
-
-	if (all)
-		rc = store_drop(st, w->txn, st->person_idx_log);
-	for (size_t i = 0; !all && rc == 0 && i < n; i++) {
-		MDB_val k = {sizeof(key), key};
-
-		roster_be64_put(key, c[i].seq);
-		rc = store_del(st, w->txn, st->person_idx_log, &k, NULL);
-	}
-	if (rc != 0)
-		return rc == MDB_MAP_FULL ? ROSTER_RETRY : ROSTER_FATAL;
-	w->ilog_n = all || n > w->ilog_n ? 0 : w->ilog_n - n;
-	return w->ilog_n == 0 ? log_requires(w, 0) : 0;
-}
-
-/* Merges up to max of the oldest changes into person_idx at once. */
-static int merge_oldest(struct wtxn *w, size_t max, size_t *merged, struct roster_err *err)
+/* Applies changes [from, n) in (tag, id) order, the last of each pair, at most
+ * max of them; returns where it stopped in *at. */
+static int changes_apply(struct wtxn *w, const struct change *c, size_t from, size_t n, size_t max,
+                         size_t *at)
 {
 	MDB_dbi idx = w->srv->store.person_idx;
-	struct change *c = NULL, *byseq;
-	size_t n;
-	int rc, all = 0;
+	size_t i = from, done = 0;
+	int rc = 0;
 
-	*merged = 0;
-	if (max > w->ilog_n)
-		max = (size_t)w->ilog_n;
-	if (max == 0)
-		return 0;
-	if ((rc = changes_read(w, max, &c, &n, &all, err)) != 0)
-		return rc;
-	byseq = roster_xmalloc(n * sizeof(*c));
-	memcpy(byseq, c, n * sizeof(*c));
-	/* In (tag, id) order the changes walk the index from one end to the other, and
-	 * of one pair's changes only the last counts. */
-	qsort(c, n, sizeof(*c), change_cmp);
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		if (i + 1 < n && memcmp(c[i].tag, c[i + 1].tag, 16) == 0 &&
-		    strcmp(c[i].id, c[i + 1].id) == 0)
+	for (; rc == 0 && i < n && done < max; i++) {
+		if (i + 1 < n && same_pair(&c[i], &c[i + 1]))
 			continue;
 		rc = c[i].add ? idx_put(w, idx, c[i].tag, 16, c[i].id)
 		              : idx_del(w, idx, c[i].tag, 16, c[i].id);
+		done++;
 	}
-	if (rc == 0)
-		rc = changes_forget(w, byseq, n, all);
-	free(byseq);
-	free(c);
-	if (rc == 0)
-		*merged = n;
+	*at = i;
 	return rc;
+}
+
+/* Removes the log's first n entries; the whole log with one drop. */
+static int entries_forget(struct wtxn *w, size_t n)
+{
+	struct store *st = &w->srv->store;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc = 0;
+
+	if (n >= w->ilog_n) {
+		rc = store_drop(st, w->txn, st->person_idx_log);
+		n = (size_t)w->ilog_n;
+	}
+	for (size_t i = 0; rc == 0 && n < w->ilog_n && i < n; i++) {
+		if ((rc = mdb_cursor_open(w->txn, st->person_idx_log, &cur)) != 0)
+			break;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+		mdb_cursor_close(cur);
+		if (rc == 0)
+			rc = store_del(st, w->txn, st->person_idx_log, &k, NULL);
+	}
+	if (rc != 0)
+		return rc == MDB_MAP_FULL ? ROSTER_RETRY : ROSTER_FATAL;
+	w->ilog_n -= n;
+	return w->ilog_n == 0 ? log_requires(w, 0) : 0;
 }
 
 int idxlog_drain(struct wtxn *w, struct roster_err *err)
 {
-	size_t merged;
-	int rc = merge_oldest(w, (size_t)w->ilog_n, &merged, err);
+	struct change *c;
+	size_t n, entries, at;
+	int rc;
 
-	if (rc == 0 && merged > 0)
-		w->ilog_gen++; /* a merge pass under way read changes that are gone now */
+	if (w->ilog_n == 0)
+		return 0;
+	if ((rc = changes_read(w, (size_t)w->ilog_n, &c, &n, &entries, err)) != 0)
+		return rc;
+	/* In (tag, id) order the changes walk the index from one end to the other. */
+	qsort(c, n, sizeof(*c), change_cmp);
+	rc = changes_apply(w, c, 0, n, n, &at);
+	free(c);
+	if (rc == 0 && (rc = entries_forget(w, entries)) == 0)
+		w->ilog_gen++; /* a merge pass under way read entries that are gone now */
 	return rc;
 }
 
 /* A merge pass: the log as it stood when the pass began, sorted, applied to the
- * index a slice at a time between requests; then the changes it covered are
- * removed from the front of the log. Changes made meanwhile are appended after
+ * index a slice at a time between requests; then the entries it covered are
+ * removed from the front of the log. Entries made meanwhile are appended after
  * them and wait for the next pass; a pair's change the pass applies may be
  * older than one made meanwhile, which the log then still holds and finds still
  * prefer. Held in memory by the writer alone: a restart, or a drain (which
@@ -206,8 +248,9 @@ int idxlog_drain(struct wtxn *w, struct roster_err *err)
 struct idxlog_pass {
 	struct change *c; /* the pass's changes, in (tag, id, seq) order */
 	size_t n;
+	size_t entries;   /* the log entries they came from */
 	size_t applied;   /* changes applied to the index */
-	size_t forgotten; /* then removed from the log */
+	size_t forgotten; /* entries then removed from the log */
 	uint64_t gen;     /* the drain count (wtxn ilog_gen) it began at */
 	struct {
 		size_t applied, forgotten;
@@ -234,94 +277,60 @@ void idxlog_pass_free(struct idxlog_pass *p)
 
 int idxlog_pass_active(const struct idxlog_pass *p)
 {
-	return p->c != NULL;
+	return p->entries > 0;
 }
 
 static int pass_begin(struct wtxn *w, struct idxlog_pass *p, struct roster_err *err)
 {
-	int rc, all;
+	int rc;
 
 	pass_end(p);
-	if ((rc = changes_read(w, (size_t)w->ilog_n, &p->c, &p->n, &all, err)) != 0)
+	if ((rc = changes_read(w, (size_t)w->ilog_n, &p->c, &p->n, &p->entries, err)) != 0)
 		return rc;
 	qsort(p->c, p->n, sizeof(*p->c), change_cmp);
 	p->gen = w->ilog_gen;
-	p->next.applied = p->next.forgotten = 0;
 	return 0;
 }
 
-/* Applies up to max changes from where the pass stands, whole (tag, id) pairs;
- * *done says how many. */
-static int pass_apply(struct wtxn *w, struct idxlog_pass *p, size_t max, size_t *done)
-{
-	MDB_dbi idx = w->srv->store.person_idx;
-	const struct change *c = p->c;
-	size_t i = p->applied;
-	int rc = 0;
-
-	for (*done = 0; rc == 0 && i < p->n && *done < max; i++) {
-		if (i + 1 < p->n && memcmp(c[i].tag, c[i + 1].tag, 16) == 0 &&
-		    strcmp(c[i].id, c[i + 1].id) == 0)
-			continue;
-		rc = c[i].add ? idx_put(w, idx, c[i].tag, 16, c[i].id)
-		              : idx_del(w, idx, c[i].tag, 16, c[i].id);
-		(*done)++;
-	}
-	p->next.applied = i;
-	return rc;
-}
-
-/* Removes up to max of the pass's changes, the oldest in the log. */
+/* Removes up to max of the pass's entries, the oldest in the log. */
 static int pass_forget(struct wtxn *w, struct idxlog_pass *p, size_t max)
 {
-	struct store *st = &w->srv->store;
-	size_t left = p->n - p->forgotten, i = 0;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc;
+	size_t left = p->entries - p->forgotten, n;
 
-	if (left == w->ilog_n) { /* nothing came since the pass began: all of it */
-		if ((rc = store_drop(st, w->txn, st->person_idx_log)) != 0)
-			return rc == MDB_MAP_FULL ? ROSTER_RETRY : ROSTER_FATAL;
-		i = left;
-	}
-	for (; i < left && i < max; i++) {
-		if ((rc = mdb_cursor_open(w->txn, st->person_idx_log, &cur)) != 0)
-			return ROSTER_FATAL;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-		mdb_cursor_close(cur);
-		if (rc != 0 || (rc = store_del(st, w->txn, st->person_idx_log, &k, NULL)) != 0)
-			return rc == MDB_MAP_FULL ? ROSTER_RETRY : ROSTER_FATAL;
-	}
-	p->next.forgotten = p->forgotten + i;
-	w->ilog_n -= i;
-	return w->ilog_n == 0 ? log_requires(w, 0) : 0;
+	/* Nothing came since the pass began: the whole log, whatever max says. */
+	n = left == w->ilog_n ? left : left < max ? left : max;
+	p->next.forgotten = p->forgotten + n;
+	return entries_forget(w, n);
 }
 
 int idxlog_merge_slice(struct wtxn *w, struct idxlog_pass *p, size_t max, struct roster_err *err)
 {
-	size_t done = 0;
+	size_t at;
 	int rc;
 
-	if (p->c && p->gen != w->ilog_gen)
+	if (p->entries > 0 && p->gen != w->ilog_gen)
 		pass_end(p);
-	if (p->c == NULL && w->ilog_n > 0 && (rc = pass_begin(w, p, err)) != 0)
+	if (p->entries == 0 && w->ilog_n > 0 && (rc = pass_begin(w, p, err)) != 0)
 		return rc;
 	p->next.applied = p->applied;
 	p->next.forgotten = p->forgotten;
-	if (p->applied < p->n && (rc = pass_apply(w, p, max, &done)) != 0)
-		return rc;
-	/* What is left of the slice removes the applied changes from the log. */
-	if (p->next.applied < p->n || done >= max || p->forgotten == p->n)
-		return 0;
-	return pass_forget(w, p, max - done);
+	if (p->applied < p->n) {
+		if ((rc = changes_apply(w, p->c, p->applied, p->n, max, &at)) != 0)
+			return rc;
+		p->next.applied = at;
+		/* A slice that finished the changes with room left goes on to forget. */
+		if (at < p->n || max < 2)
+			return 0;
+		max /= 2;
+	}
+	return p->forgotten < p->entries ? pass_forget(w, p, max) : 0;
 }
 
 void idxlog_pass_commit(struct idxlog_pass *p)
 {
 	p->applied = p->next.applied;
 	p->forgotten = p->next.forgotten;
-	if (p->c && p->forgotten == p->n)
+	if (p->entries > 0 && p->forgotten == p->entries)
 		pass_end(p);
 }
 
@@ -374,26 +383,28 @@ int idxlog_view_load(MDB_txn *txn, MDB_dbi log, const uint8_t (*tags)[16], size_
 		return rc;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		const uint8_t *p = v.mv_data;
+		struct entry e;
 
-		if (k.mv_size != 8 || v.mv_size <= 17 || v.mv_size >= LOG_VAL_MAX)
-			continue;
-		for (size_t i = 0; i < ntags; i++) {
-			struct idxlog_change *c;
+		if (entry_parse(&k, &v, &e) < 0)
+			continue; /* the merge names it; a find reads what it can */
+		for (size_t j = 0; j < e.n; j++)
+			for (size_t i = 0; i < ntags; i++) {
+				const uint8_t *op = e.ops + j * OP_SIZE;
+				struct idxlog_change *c;
 
-			if (memcmp(p + 1, tags[i], 16) != 0)
-				continue;
-			if (view->n == cap) {
-				cap = cap ? 2 * cap : 16;
-				view->c = roster_xrealloc(view->c, cap * sizeof(*view->c));
+				if (memcmp(op + 1, tags[i], 16) != 0)
+					continue;
+				if (view->n == cap) {
+					cap = cap ? 2 * cap : 16;
+					view->c = roster_xrealloc(view->c, cap * sizeof(*view->c));
+				}
+				c = &view->c[view->n++];
+				c->which = (int)i;
+				c->id = e.id;
+				c->len = e.len;
+				c->seq = e.seq * IDXLOG_OPS_MAX + j;
+				c->add = op[0] == '+';
 			}
-			c = &view->c[view->n++];
-			c->which = (int)i;
-			c->id = (const char *)p + 17;
-			c->len = v.mv_size - 17;
-			c->seq = roster_be64_get(k.mv_data);
-			c->add = p[0] == '+';
-		}
 	}
 	mdb_cursor_close(cur);
 	if (rc != MDB_NOTFOUND) {

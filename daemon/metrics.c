@@ -138,10 +138,10 @@ void metrics_reply(struct server *srv, struct evhttp_request *req)
 	                    "roster_walk_slice_records %zu\n",
 	                    (unsigned long long)st.slices, st.slice_sum, st.slice_last);
 	evbuffer_add_printf(b,
-	                    "# HELP roster_index_log_changes Person index changes in the index "
-	                    "log, not merged into the index yet (index_log_entries).\n"
-	                    "# TYPE roster_index_log_changes gauge\n"
-	                    "roster_index_log_changes %llu\n"
+	                    "# HELP roster_index_log_entries Entries in the person index's log "
+	                    "(a request's tag changes each), not merged yet (index_log_entries).\n"
+	                    "# TYPE roster_index_log_entries gauge\n"
+	                    "roster_index_log_entries %llu\n"
 	                    "# HELP roster_index_merge_slices_total Slices of index log merges "
 	                    "committed, most in a client batch's transaction.\n"
 	                    "# TYPE roster_index_merge_slices_total counter\n"

@@ -607,9 +607,15 @@ void reindex_after(struct keyring *kr, enum reindex_event ev);
 json_t *reindex_status(struct wtxn *w);
 
 /* idxlog.c: person_idx's changes, appended to a log and merged later. */
-#define IDXLOG_FORMAT 2     /* meta "requires" while the log holds changes */
-#define IDXLOG_MAX    16384 /* past this many changes, drain the log and write directly */
-int idxlog_note(struct wtxn *w, int add, const uint8_t tag[16], const char *id);
+#define IDXLOG_FORMAT  2    /* meta "requires" while the log holds changes */
+#define IDXLOG_MAX     4096 /* past this many entries, drain the log and write directly */
+#define IDXLOG_OPS_MAX 64   /* changes in one entry: a person's tags, removed and added */
+struct idxlog_op {
+	int add;
+	uint8_t tag[16];
+};
+/* Appends one entry: the n changes of one record's tags. */
+int idxlog_note(struct wtxn *w, const char *id, const struct idxlog_op *ops, size_t n);
 /* Merges everything at once (a key rotation's walk, a full log, a clean stop). */
 int idxlog_drain(struct wtxn *w, struct roster_err *err);
 /* The writer's merge pass (idxlog.c): one slice of at most max changes in the

@@ -126,34 +126,58 @@ static int person_direct(struct wtxn *w, int nid, int *direct, struct roster_err
 	return rc == ROSTER_RETRY ? rc : ROSTER_FATAL;
 }
 
-static int person_change(struct wtxn *w, int add, const char *kind, const char *value,
+/* A person's tag changes bound for the log: one entry per request. */
+struct person_ops {
+	struct idxlog_op op[IDXLOG_OPS_MAX];
+	size_t n;
+};
+
+static int ops_add(struct wtxn *w, struct person_ops *ops, int add, const uint8_t tag[16],
+                   const char *id)
+{
+	int rc;
+
+	if (ops->n == IDXLOG_OPS_MAX) { /* more than a person has: a second entry */
+		if ((rc = idxlog_note(w, id, ops->op, ops->n)) != 0)
+			return rc;
+		ops->n = 0;
+	}
+	ops->op[ops->n].add = add;
+	memcpy(ops->op[ops->n++].tag, tag, 16);
+	return 0;
+}
+
+static int person_change(struct wtxn *w, struct person_ops *ops, int add, const struct term *t,
                          const char *id, struct roster_err *err)
 {
 	MDB_dbi idx = w->srv->store.person_idx;
 	uint8_t tag[16];
 	int direct, rc;
 
-	if ((rc = person_direct(w, strcmp(kind, "person.national_id") == 0, &direct, err)) != 0)
+	if ((rc = person_direct(w, strcmp(t->kind, "person.national_id") == 0, &direct, err)) != 0)
 		return rc;
 	if (direct)
-		return add ? idx_put_term(w, idx, kind, value, id)
-		           : idx_del_term(w, idx, kind, value, id);
-	keys_tag(w->keys, kind, value, tag);
-	return idxlog_note(w, add, tag, id);
+		return add ? idx_put_term(w, idx, t->kind, t->value, id)
+		           : idx_del_term(w, idx, t->kind, t->value, id);
+	keys_tag(w->keys, t->kind, t->value, tag);
+	return ops_add(w, ops, add, tag, id);
 }
 
 int search_person_update(struct wtxn *w, const json_t *old, const json_t *rec, const char *id,
                          struct roster_err *err)
 {
 	struct terms before = person_terms(old), after = person_terms(rec);
+	struct person_ops ops = {.n = 0};
 	int rc = 0;
 
 	for (size_t i = 0; rc == 0 && i < before.n; i++)
 		if (!terms_has(&after, &before.t[i]))
-			rc = person_change(w, 0, before.t[i].kind, before.t[i].value, id, err);
+			rc = person_change(w, &ops, 0, &before.t[i], id, err);
 	for (size_t i = 0; rc == 0 && i < after.n; i++)
 		if (!terms_has(&before, &after.t[i]))
-			rc = person_change(w, 1, after.t[i].kind, after.t[i].value, id, err);
+			rc = person_change(w, &ops, 1, &after.t[i], id, err);
+	if (rc == 0)
+		rc = idxlog_note(w, id, ops.op, ops.n);
 	terms_free(&before);
 	terms_free(&after);
 	return rc;
@@ -236,6 +260,7 @@ static int put_next(struct wtxn *w, MDB_dbi idx, const char *kind, const char *v
 int search_person_add(struct wtxn *w, const struct tagset *ts, const json_t *rec, const char *id,
                       struct roster_err *err)
 {
+	struct person_ops ops = {.n = 0};
 	int rc;
 
 	if (ts->nid && nid_clash(w, ts->tag[ts->nid - 1], NULL, err) < 0)
@@ -246,10 +271,12 @@ int search_person_add(struct wtxn *w, const struct tagset *ts, const json_t *rec
 		if ((rc = person_direct(w, i + 1 == ts->nid, &direct, err)) != 0)
 			return rc;
 		rc = direct ? idx_put(w, w->srv->store.person_idx, ts->tag[i], 16, id)
-		            : idxlog_note(w, 1, ts->tag[i], id);
+		            : ops_add(w, &ops, 1, ts->tag[i], id);
 		if (rc != 0)
 			return rc;
 	}
+	if ((rc = idxlog_note(w, id, ops.op, ops.n)) != 0)
+		return rc;
 	if (w->keys->index_next)
 		return search_terms_each(w, "persons", rec, id, put_next, NULL);
 	return 0;

@@ -16,7 +16,7 @@
 #include "roster/log.h"
 #include "writer.h"
 
-/* Background work: merging the index log once it holds index_log_entries changes
+/* Background work: merging the index log once it holds index_log_entries entries
  * (until that pass is done; all of it when stopping), and what a key rotation
  * left: re-encryption first, then the index walk. */
 int merge_due(struct server *srv, struct writer *wr)
@@ -135,10 +135,11 @@ size_t writer_slice_next(size_t n, double seconds, double budget, size_t max)
 
 /* A merge slice is sized the same way, in index changes; when quiet, or when the
  * log runs towards IDXLOG_MAX (where requests would drain it themselves), whole. */
+#define MERGE_SLICE_MAX ((size_t)1 << 20)
 static size_t merge_slice_size(struct writer *wr)
 {
 	if (writer_now() - wr->last_client >= SLICE_QUIET || wr->ilog_n >= IDXLOG_MAX / 2)
-		return IDXLOG_MAX;
+		return MERGE_SLICE_MAX;
 	return wr->merge_slice;
 }
 
@@ -147,8 +148,8 @@ static size_t merge_slice_size(struct writer *wr)
  * against 29-33 ms with the whole budget, the same throughput). */
 static void merge_adapt(struct server *srv, struct writer *wr, size_t n, double seconds)
 {
-	wr->merge_slice =
-	    writer_slice_next(n, seconds, (double)srv->cfg.reencrypt_slice_ms / 2000.0, IDXLOG_MAX);
+	wr->merge_slice = writer_slice_next(
+	    n, seconds, (double)srv->cfg.reencrypt_slice_ms / 2000.0, MERGE_SLICE_MAX);
 	pthread_mutex_lock(&wr->lock);
 	wr->stats.merges++;
 	wr->stats.merge_sum += seconds;

@@ -1,6 +1,6 @@
 /*
  * test-idxlog.c - the person index's log (daemon/idxlog.c) against a model, on a
- * real LMDB: thousands of random steps of tag changes noted in the log, merge
+ * real LMDB: thousands of random steps of entries of tag changes noted in the log, merge
  * slices of a few changes each (some of their transactions abandoned, as a full
  * map or a failed commit would), drains, and transactions that note changes and
  * are abandoned. After every step each (tag, id) pair must read as the model
@@ -118,7 +118,8 @@ static int check_all(int step)
 	return bad;
 }
 
-/* A transaction noting 1 to 6 random changes; kept only when `keep`. */
+/* A transaction noting 1 to 3 entries of 1 to 4 changes of one id each, on
+ * distinct tags, as a create or an update does; kept only when `keep`. */
 static void note_changes(int keep)
 {
 	int pending[TAGS][IDS];
@@ -126,16 +127,21 @@ static void note_changes(int keep)
 
 	memcpy(pending, model, sizeof(model));
 	begin(&w);
-	for (int n = 1 + rand() % 6; n > 0; n--) {
-		int t = rand() % TAGS, i = rand() % IDS, add = rand() % 2;
-		uint8_t tag[16];
+	for (int e = 1 + rand() % 3; e > 0; e--) {
+		struct idxlog_op ops[TAGS];
+		int i = rand() % IDS, n = 1 + rand() % TAGS, first = rand() % TAGS;
 		char id[ROSTER_ID_MAX];
 
-		tag_of(t, tag);
 		id_of(i, id);
-		if (idxlog_note(&w, add, tag, id) != 0)
+		for (int j = 0; j < n; j++) {
+			int t = (first + j) % TAGS;
+
+			ops[j].add = rand() % 2;
+			tag_of(t, ops[j].tag);
+			pending[t][i] = ops[j].add;
+		}
+		if (idxlog_note(&w, id, ops, (size_t)n) != 0)
 			fatalx("note");
-		pending[t][i] = add;
 	}
 	if (!keep) {
 		mdb_txn_abort(w.txn);
