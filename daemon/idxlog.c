@@ -55,8 +55,8 @@ int idxlog_note(struct wtxn *w, const char *id, const struct idxlog_op *ops, siz
 	if (w->ilog_n == 0 && (rc = log_requires(w, 1)) != 0)
 		return rc;
 	roster_be64_put(key, w->ilog_next);
-	val[0] = (uint8_t)len;
-	memcpy(val + 1, id, len);
+	val[0] = (uint8_t)len;    /* the id is length-prefixed, not NUL-terminated */
+	memcpy(val + 1, id, len); // NOLINT(bugprone-not-null-terminated-result)
 	for (p = val + 1 + len; n > 0; n--, ops++, p += OP_SIZE) {
 		p[0] = ops->add ? '+' : '-';
 		memcpy(p + 1, ops->tag, 16);
@@ -229,7 +229,8 @@ int idxlog_drain(struct wtxn *w, struct roster_err *err)
 	if ((rc = changes_read(w, (size_t)w->ilog_n, &c, &n, &entries, err)) != 0)
 		return rc;
 	/* In (tag, id) order the changes walk the index from one end to the other. */
-	qsort(c, n, sizeof(*c), change_cmp);
+	if (n > 1)
+		qsort(c, n, sizeof(*c), change_cmp);
 	rc = changes_apply(w, c, 0, n, n, &at);
 	free(c);
 	if (rc == 0 && (rc = entries_forget(w, entries)) == 0)
@@ -287,7 +288,8 @@ static int pass_begin(struct wtxn *w, struct idxlog_pass *p, struct roster_err *
 	pass_end(p);
 	if ((rc = changes_read(w, (size_t)w->ilog_n, &p->c, &p->n, &p->entries, err)) != 0)
 		return rc;
-	qsort(p->c, p->n, sizeof(*p->c), change_cmp);
+	if (p->n > 1)
+		qsort(p->c, p->n, sizeof(*p->c), change_cmp);
 	p->gen = w->ilog_gen;
 	return 0;
 }
@@ -411,7 +413,8 @@ int idxlog_view_load(MDB_txn *txn, MDB_dbi log, const uint8_t (*tags)[16], size_
 		idxlog_view_free(view);
 		return rc;
 	}
-	qsort(view->c, view->n, sizeof(*view->c), view_cmp);
+	if (view->n > 1)
+		qsort(view->c, view->n, sizeof(*view->c), view_cmp);
 	/* Of one (tag, id) pair's changes, the last counts. */
 	for (size_t i = 0; i < view->n; i++)
 		if (i + 1 == view->n || view->c[i].which != view->c[i + 1].which ||
