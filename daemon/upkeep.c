@@ -210,27 +210,20 @@ void upkeep_run(struct server *srv, struct writer *wr, int merges)
 {
 	struct roster_err err = {0};
 	struct upkeep u = {.merge = merges && merge_due(srv, wr), .index = srv->keys.nold == 0};
+	const char *what = u.merge   ? "merging the index log"
+	                   : u.index ? "the index walk"
+	                             : "re-encrypting";
 	double t0 = writer_now();
 	size_t txnid, n = u.merge ? merge_slice_size(wr) : slice_size(srv, wr);
 	int rc;
 
 	for (;;) {
-		struct wtxn w = {.srv = srv,
-		                 .keys = &srv->keys,
-		                 .log_size = wr->log_size,
-		                 .cp_size = wr->cp_size,
-		                 .ilog_next = wr->ilog_next,
-		                 .ilog_n = wr->ilog_n,
-		                 .ilog_gen = wr->ilog_gen};
+		struct wtxn w;
 
-		memcpy(w.head, wr->head, sizeof(w.head));
-		roster_time_rfc3339(w.now, time(NULL));
-		if ((rc = mdb_txn_begin(srv->store.env, NULL, 0, &w.txn)) != 0) {
-			store_mdb_err(&err, rc, "starting re-encryption");
+		if ((rc = writer_txn_begin(srv, wr, &w)) != 0) {
+			store_mdb_err(&err, rc, what);
 			break;
 		}
-		journal_capture(srv->store.journal);
-		srv->store.failed = 0;
 		rc = u.merge && wr->stop ? idxlog_drain(&w, &err)
 		     : u.merge           ? idxlog_merge_slice(&w, wr->pass, n, &err)
 		     : u.index           ? reindex_step(&w, n, &u.event, &u.prog, &err)
@@ -256,7 +249,7 @@ void upkeep_run(struct server *srv, struct writer *wr, int merges)
 			rc = ROSTER_RETRY;
 		} else if (commit_nospace(srv, rc, txnid)) {
 			/* Resumes after the next commit that finds room (see upkeep_due). */
-			store_mdb_err(&err, rc, "re-encrypting");
+			store_mdb_err(&err, rc, what);
 			batch_nospace(wr, NULL, &err);
 			return;
 		}

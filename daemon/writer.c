@@ -198,31 +198,41 @@ static int batch_rekeys(const struct op *batch)
 	return 0;
 }
 
+int writer_txn_begin(struct server *srv, struct writer *wr, struct wtxn *w)
+{
+	int rc;
+
+	*w = (struct wtxn){.srv = srv,
+	                   .keys = &srv->keys,
+	                   .log_size = wr->log_size,
+	                   .cp_size = wr->cp_size,
+	                   .ilog_next = wr->ilog_next,
+	                   .ilog_n = wr->ilog_n,
+	                   .ilog_gen = wr->ilog_gen};
+	memcpy(w->head, wr->head, sizeof(w->head));
+	roster_time_rfc3339(w->now, time(NULL));
+	if ((rc = mdb_txn_begin(srv->store.env, NULL, 0, &w->txn)) != 0)
+		return rc;
+	journal_capture(srv->store.journal);
+	srv->store.failed = 0;
+	return 0;
+}
+
 /* Runs the batch in one transaction. Returns 0 when committed, ROSTER_RETRY when
  * the map must grow, ROSTER_NOSPACE when the disk is full (nothing changed), and
  * ROSTER_FATAL (with err) when nothing could be committed. */
 static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
                      struct roster_err *err)
 {
-	struct wtxn w = {.srv = srv,
-	                 .keys = &srv->keys,
-	                 .log_size = wr->log_size,
-	                 .cp_size = wr->cp_size,
-	                 .ilog_next = wr->ilog_next,
-	                 .ilog_n = wr->ilog_n,
-	                 .ilog_gen = wr->ilog_gen};
+	struct wtxn w;
 	size_t nops = 0, txnid;
 	double t0;
 	int rc, rekey, durable;
 
-	memcpy(w.head, wr->head, sizeof(w.head));
-	roster_time_rfc3339(w.now, time(NULL));
-	if ((rc = mdb_txn_begin(srv->store.env, NULL, 0, &w.txn)) != 0) {
+	if ((rc = writer_txn_begin(srv, wr, &w)) != 0) {
 		store_mdb_err(err, rc, "starting a write transaction");
 		return rc == MDB_MAP_RESIZED ? ROSTER_RETRY : ROSTER_FATAL;
 	}
-	journal_capture(srv->store.journal);
-	srv->store.failed = 0;
 	for (struct op *op = batch; op; op = op->next) {
 		int rotated = w.rotated;
 

@@ -39,6 +39,9 @@ struct writer {
 };
 
 double writer_now(void); /* monotonic seconds */
+/* A write transaction on the chain's and the index log's state after the last
+ * commit (an LMDB error code when none could begin). */
+int writer_txn_begin(struct server *srv, struct writer *wr, struct wtxn *w);
 /* After a commit: the chain's and the index log's state move to the txn's. */
 void writer_adopt(struct writer *wr, const struct wtxn *w);
 void writer_fail(struct writer *wr, const struct roster_err *err);
