@@ -2,7 +2,7 @@
 # deps.sh - installs what building and testing roster needs, if missing (Debian).
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libsodium-dev libssl-dev liblmdb-dev lmdb-utils libevent-dev
-	libjansson-dev libinih-dev libcurl4-openssl-dev libunistring-dev libcsv-dev libsystemd-dev groff-base curl python3
+	libjansson-dev libinih-dev libcurl4-openssl-dev libunistring-dev libcsv-dev libsystemd-dev libjemalloc-dev groff-base curl python3
 	util-linux clang libclang-rt-14-dev clang-tidy cppcheck)
 missing=()
 for p in "${pkgs[@]}"; do
