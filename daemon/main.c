@@ -190,7 +190,7 @@ int main(int argc, char **argv)
 	log_init("rosterd", level);
 	/* No core dumps or ptrace by other users: the process holds keys. */
 	prctl(PR_SET_DUMPABLE, 0);
-	if (sodium_init() < 0)
+	if (sodium_init() < 0 || rng_install() != 0)
 		fatalx("libsodium failed to initialise");
 	if (config_load(&srv.cfg, conf, &err) < 0) {
 		log_warnx("%s", err.message);

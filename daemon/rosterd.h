@@ -296,6 +296,9 @@ struct writer_stats {
 };
 void writer_stats(struct server *srv, struct writer_stats *out, const double **bounds);
 
+/* rng.c: libsodium's random bytes drawn from the kernel a pool at a time. */
+int rng_install(void);
+
 /* Runs one write transaction's worth of put, growing the map if it is full. */
 int writer_start(struct server *srv, struct roster_err *err);
 void writer_submit(struct server *srv, struct op *op);
