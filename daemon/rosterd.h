@@ -531,6 +531,10 @@ void server_reply_done(struct server *srv, struct op *op);
 void routes_dispatch(struct evhttp_request *req, void *arg);
 void http_reply_json(struct evhttp_request *req, int status, json_t *body);
 void http_reply_raw(struct evhttp_request *req, int status, struct evbuffer *body);
+/* The request's connection (NULL once its client left), and a reply queued on it
+ * written out at once (http.c says when that is allowed). */
+struct bufferevent *http_reply_bev(struct evhttp_request *req);
+void http_reply_flush(struct bufferevent *bev);
 /* details (may be NULL) joins the error object, e.g. the rows an import refused. */
 void http_reply_error(struct evhttp_request *req, const struct roster_err *err,
                       const json_t *details);

@@ -22,6 +22,9 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
 #include "rosterd.h"
 #include "roster/log.h"
 #include "writer.h"
@@ -453,8 +456,12 @@ static void writer_done_cb(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_unlock(&wr->lock);
 	while (op) {
 		struct op *next = op->next;
+		struct bufferevent *bev = http_reply_bev(op->req);
+		int idle = bev && evbuffer_get_length(bufferevent_get_output(bev)) == 0;
 
-		server_reply_done(srv, op);
+		server_reply_done(srv, op); /* frees op */
+		if (idle)
+			http_reply_flush(bev);
 		op = next;
 	}
 }

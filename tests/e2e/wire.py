@@ -1,0 +1,139 @@
+"""wire.py - requests on one connection as a client may put them on the wire,
+for t-wire.sh. Replies are read byte by byte off the socket, so what rosterd
+sent is checked as sent: in order, whole, nothing twice.
+
+  wire.py SOCK pipeline N   N creates written in one send, then N reads of
+                            them in one send, then one more request: every
+                            reply in order and right, the connection kept
+  wire.py SOCK audit        one page of the audit log (more than the socket
+                            takes at once), read after a pause: whole,
+                            consecutive entries, then a second request
+  wire.py SOCK close        a request with Connection: close: its reply, then
+                            the end of the stream
+Exit 0 when all held, 1 with the reason otherwise.
+"""
+import json
+import socket
+import sys
+import time
+
+
+def fail(why):
+    print("wire: " + why, file=sys.stderr)
+    sys.exit(1)
+
+
+def request(method, path, body=None, close=False):
+    data = json.dumps(body).encode() if body is not None else b""
+    head = "%s %s HTTP/1.1\r\nHost: rosterd\r\n" % (method, path)
+    if data:
+        head += "Content-Type: application/json\r\nContent-Length: %d\r\n" % len(data)
+    if close:
+        head += "Connection: close\r\n"
+    return head.encode() + b"\r\n" + data
+
+
+def reply(f):
+    """(status, headers, body) of the next reply on the stream."""
+    line = f.readline()
+    if not line:
+        fail("the connection ended where a reply was expected")
+    parts = line.decode().split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/1."):
+        fail("not a status line: %r" % line[:80])
+    headers = {}
+    while True:
+        h = f.readline().decode()
+        if h in ("\r\n", ""):
+            break
+        k, _, v = h.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    if "content-length" not in headers:
+        fail("a reply without Content-Length: %r" % headers)
+    n = int(headers["content-length"])
+    body = f.read(n)
+    if len(body) != n:
+        fail("a body of %d bytes where %d were announced" % (len(body), n))
+    return int(parts[1]), headers, body
+
+
+def connect(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    s.settimeout(30)
+    return s, s.makefile("rb")
+
+
+def letters(i):
+    """A name for number i: names take letters, not digits."""
+    out = ""
+    for _ in range(3):
+        out = chr(ord("a") + i % 26) + out
+        i //= 26
+    return out.capitalize()
+
+
+def pipeline(path, n):
+    s, f = connect(path)
+    persons = [{"name": "Wire Person " + letters(i), "birth_date": "1980-01-01", "nationality": "DE",
+                "employer": "Wire Works", "segment": "upstream", "expertise": ["magnet-alloys"],
+                "national_id": "W%06d" % i} for i in range(n)]
+    s.sendall(b"".join(request("POST", "/v1/persons", p) for p in persons))
+    ids = []
+    for i, p in enumerate(persons):
+        status, _, body = reply(f)
+        rec = json.loads(body)
+        if status != 201 or rec.get("national_id") != p["national_id"]:
+            fail("create %d: %d %s" % (i, status, body[:200]))
+        ids.append(rec["id"])
+    if len(set(ids)) != n:
+        fail("%d distinct ids for %d creates" % (len(set(ids)), n))
+    s.sendall(b"".join(request("GET", "/v1/persons/" + pid) for pid in ids))
+    for i, pid in enumerate(ids):
+        status, _, body = reply(f)
+        if status != 200 or json.loads(body).get("id") != pid:
+            fail("read %d: %d %s" % (i, status, body[:200]))
+    s.sendall(request("GET", "/v1/persons/" + ids[0]))
+    if reply(f)[0] != 200:
+        fail("the connection did not serve a request after the pipelined ones")
+    print("pipelined %d creates and %d reads, in order" % (n, n))
+
+
+def audit(path):
+    s, f = connect(path)
+    s.sendall(request("GET", "/v1/audit/entries?from=0&limit=10000"))
+    time.sleep(0.5)  # the socket's buffer fills; the rest waits for the daemon
+    status, _, body = reply(f)
+    if status != 200:
+        fail("audit page: %d %s" % (status, body[:200]))
+    lines = body.decode().splitlines()
+    seqs = [json.loads(line)["seq"] for line in lines]
+    if seqs != list(range(seqs[0], seqs[0] + len(seqs))):
+        fail("audit entries not consecutive")
+    s.sendall(request("GET", "/v1/audit/checkpoint"))
+    if reply(f)[0] != 200:
+        fail("the connection did not serve a request after the large reply")
+    print("audit page of %d entries, %d bytes, whole" % (len(lines), len(body)))
+
+
+def close(path):
+    s, f = connect(path)
+    s.sendall(request("GET", "/v1/audit/checkpoint", close=True))
+    status, headers, _ = reply(f)
+    if status != 200:
+        fail("checkpoint: %d" % status)
+    if f.read(1) != b"":
+        fail("bytes after the reply to a Connection: close request")
+    print("closed after the reply")
+
+
+if __name__ == "__main__":
+    mode = sys.argv[2]
+    if mode == "pipeline":
+        pipeline(sys.argv[1], int(sys.argv[3]))
+    elif mode == "audit":
+        audit(sys.argv[1])
+    elif mode == "close":
+        close(sys.argv[1])
+    else:
+        fail("unknown mode " + mode)
