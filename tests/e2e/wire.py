@@ -2,11 +2,16 @@
 for t-wire.sh. Replies are read byte by byte off the socket, so what rosterd
 sent is checked as sent: in order, whole, nothing twice.
 
-  wire.py SOCK pipeline N   N creates written in one send, then N reads of
-                            them in one send, then one more request: every
-                            reply in order and right, the connection kept
-  wire.py SOCK audit        one page of the audit log (more than the socket
-                            takes at once), read after a pause: whole,
+  wire.py SOCK pipeline N K [P]
+                            K connections at once, each with N creates
+                            written in one send, then N reads of them in one
+                            send, then one more request: every reply in order
+                            and right, the connections kept (the writer
+                            answers several connections' requests together,
+                            the case whose replies are written at once);
+                            national ids start with P (default W)
+  wire.py SOCK audit R      R times one page of the audit log (more than the
+                            socket takes at once), read after a pause: whole,
                             consecutive entries, then a second request
   wire.py SOCK close        a request with Connection: close: its reply, then
                             the end of the stream
@@ -15,6 +20,7 @@ Exit 0 when all held, 1 with the reason otherwise.
 import json
 import socket
 import sys
+import threading
 import time
 
 
@@ -73,11 +79,33 @@ def letters(i):
     return out.capitalize()
 
 
-def pipeline(path, n):
+def pipeline(path, n, k, prefix):
+    errors = []
+    threads = [threading.Thread(target=one_pipeline, args=(path, n, c, prefix, errors))
+               for c in range(k)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        fail(errors[0])
+    print("pipelined %d creates and %d reads on each of %d connections, in order" % (n, n, k))
+
+
+def one_pipeline(path, n, c, prefix, errors):
+    try:
+        pipeline_on(path, n, c, prefix)
+    except SystemExit:
+        errors.append("connection %d failed (above)" % c)
+    except (OSError, ValueError, KeyError) as e:
+        errors.append("connection %d: %s" % (c, e))
+
+
+def pipeline_on(path, n, c, prefix):
     s, f = connect(path)
     persons = [{"name": "Wire Person " + letters(i), "birth_date": "1980-01-01", "nationality": "DE",
                 "employer": "Wire Works", "segment": "upstream", "expertise": ["magnet-alloys"],
-                "national_id": "W%06d" % i} for i in range(n)]
+                "national_id": "%s%02d%06d" % (prefix, c, i)} for i in range(n)]
     s.sendall(b"".join(request("POST", "/v1/persons", p) for p in persons))
     ids = []
     for i, p in enumerate(persons):
@@ -96,24 +124,27 @@ def pipeline(path, n):
     s.sendall(request("GET", "/v1/persons/" + ids[0]))
     if reply(f)[0] != 200:
         fail("the connection did not serve a request after the pipelined ones")
-    print("pipelined %d creates and %d reads, in order" % (n, n))
 
 
-def audit(path):
+def audit(path, rounds):
     s, f = connect(path)
-    s.sendall(request("GET", "/v1/audit/entries?from=0&limit=10000"))
-    time.sleep(0.5)  # the socket's buffer fills; the rest waits for the daemon
-    status, _, body = reply(f)
-    if status != 200:
-        fail("audit page: %d %s" % (status, body[:200]))
-    lines = body.decode().splitlines()
-    seqs = [json.loads(line)["seq"] for line in lines]
-    if seqs != list(range(seqs[0], seqs[0] + len(seqs))):
-        fail("audit entries not consecutive")
-    s.sendall(request("GET", "/v1/audit/checkpoint"))
-    if reply(f)[0] != 200:
-        fail("the connection did not serve a request after the large reply")
-    print("audit page of %d entries, %d bytes, whole" % (len(lines), len(body)))
+    most = 0
+    for _ in range(rounds):
+        s.sendall(request("GET", "/v1/audit/entries?from=0&limit=10000"))
+        time.sleep(0.5)  # the socket's buffer fills; the rest waits for the daemon
+        status, _, body = reply(f)
+        if status != 200:
+            fail("audit page: %d %s" % (status, body[:200]))
+        lines = body.decode().splitlines()
+        seqs = [json.loads(line)["seq"] for line in lines]
+        if seqs != list(range(seqs[0], seqs[0] + len(seqs))):
+            fail("audit entries not consecutive")
+        most = max(most, len(body))
+        s.sendall(request("GET", "/v1/audit/checkpoint"))
+        if reply(f)[0] != 200:
+            fail("the connection did not serve a request after the large reply")
+    print("%d audit pages, the last of %d entries, the largest %d bytes, each whole"
+          % (rounds, len(lines), most))
 
 
 def close(path):
@@ -130,9 +161,10 @@ def close(path):
 if __name__ == "__main__":
     mode = sys.argv[2]
     if mode == "pipeline":
-        pipeline(sys.argv[1], int(sys.argv[3]))
+        pipeline(sys.argv[1], int(sys.argv[3]), int(sys.argv[4]),
+                 sys.argv[5] if len(sys.argv) > 5 else "W")
     elif mode == "audit":
-        audit(sys.argv[1])
+        audit(sys.argv[1], int(sys.argv[3]))
     elif mode == "close":
         close(sys.argv[1])
     else:
