@@ -153,6 +153,8 @@ static int http_request_once(struct ctl *ctl, const char *method, const char *pa
 	curl_slist_free_all(headers);
 	curl_easy_cleanup(curl);
 	free(text);
+	if (rc != CURLE_OK)
+		response_free(r); /* what arrived before the failure: callers return at once */
 	if (rc == CURLE_COULDNT_CONNECT)
 		return unreachable_why(ctl->socket);
 	if (rc != CURLE_OK) {

@@ -36,6 +36,28 @@ check "the clerks' 8 connections got their replies in order ($(cat "$T/out/pipe.
 wire $AUDITOR close
 expect 0 "Connection: close ends the connection after its reply ($OUT)"
 
+# A daemon that goes away half-way through a reply: rosterctl says it could not
+# reach it, exits 69, and (built with the sanitizers) leaks none of the half it got.
+"$PY" - "$T/cut.sock" <<'PY' &
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+os.chmod(sys.argv[1], 0o777)
+s.listen(1)
+c, _ = s.accept()
+c.recv(65536)
+c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+          b"Content-Length: 100000\r\n\r\n{\"log_size\": " + b"1" * 50000)
+c.close()
+PY
+cut=$!
+for _ in $(seq 50); do [ -S "$T/cut.sock" ] && break; sleep 0.1; done
+SOCK=$T/cut.sock as $CLERK status
+expect 69 "a reply cut short: rosterctl exits 69"
+check "and says it could not reach rosterd ($ERR)" contains "$ERR" "cannot reach rosterd"
+check "with no sanitizer report" test -z "$(grep -E 'Sanitizer' <<<"$ERR")"
+wait $cut
+
 as $CLERK --json person list --limit 5
 expect 0 "rosterctl on its own connection still works"
 as $AUDITOR audit verify
