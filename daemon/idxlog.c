@@ -205,12 +205,20 @@ static int entries_forget(struct wtxn *w, size_t n)
 		n = (size_t)w->ilog_n;
 	}
 	for (size_t i = 0; rc == 0 && n < w->ilog_n && i < n; i++) {
+		uint8_t key[8];
+
 		if ((rc = mdb_cursor_open(w->txn, st->person_idx_log, &cur)) != 0)
 			break;
 		rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
 		mdb_cursor_close(cur);
-		if (rc == 0)
-			rc = store_del(st, w->txn, st->person_idx_log, &k, NULL);
+		if (rc == 0 && k.mv_size != sizeof(key))
+			rc = MDB_CORRUPTED;
+		if (rc != 0)
+			break;
+		/* Copied out of the page the removal rewrites. */
+		memcpy(key, k.mv_data, sizeof(key));
+		k.mv_data = key;
+		rc = store_del(st, w->txn, st->person_idx_log, &k, NULL);
 	}
 	if (rc != 0)
 		return rc == MDB_MAP_FULL ? ROSTER_RETRY : ROSTER_FATAL;

@@ -248,18 +248,25 @@ void journal_capture(struct journal *jr)
 	jr->capturing = jr->active;
 }
 
-void journal_note(struct journal *jr, enum journal_op op, MDB_dbi dbi, const MDB_val *k,
-                  const MDB_val *v)
+/* Called before LMDB makes the change: a key or value may point into a page of the
+ * map (a cursor's key, say), and the change itself may move what is there. */
+struct journal_mark journal_note(struct journal *jr, enum journal_op op, MDB_dbi dbi,
+                                 const MDB_val *k, const MDB_val *v)
 {
 	size_t klen = k ? k->mv_size : 0, vlen = v ? v->mv_size : 0;
-	size_t need = jr->len + JR_OP_HEAD + klen + vlen + JR_HASH;
+	struct journal_mark mark = {0, 0};
+	size_t need;
 	uint8_t *p;
 
-	if (!jr->capturing || jr->overflow)
-		return;
+	if (jr == NULL || !jr->capturing)
+		return mark;
+	mark = (struct journal_mark){jr->len, jr->overflow};
+	need = jr->len + JR_OP_HEAD + klen + vlen + JR_HASH;
+	if (jr->overflow)
+		return mark;
 	if (need > jr->limit) { /* too big for the journal: this commit checkpoints */
 		jr->overflow = 1;
-		return;
+		return mark;
 	}
 	if (need > jr->cap) {
 		jr->cap = need > 2 * jr->cap ? need : 2 * jr->cap;
@@ -275,6 +282,16 @@ void journal_note(struct journal *jr, enum journal_op op, MDB_dbi dbi, const MDB
 	if (vlen)
 		memcpy(p + JR_OP_HEAD + klen, v->mv_data, vlen);
 	jr->len += JR_OP_HEAD + klen + vlen;
+	return mark;
+}
+
+/* Takes back the last note: LMDB did not make its change. */
+void journal_unnote(struct journal *jr, struct journal_mark mark)
+{
+	if (jr == NULL || !jr->capturing)
+		return;
+	jr->len = mark.len;
+	jr->overflow = mark.overflow;
 }
 
 /* Writes len bytes of record at the tail and makes them durable. Directly: the

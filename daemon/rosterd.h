@@ -177,8 +177,14 @@ int journal_open(struct journal **out, const char *dir, size_t limit, struct ros
 int journal_replay(struct store *st, struct journal *jr, struct roster_err *err);
 int journal_begin(struct store *st, struct roster_err *err);
 void journal_capture(struct journal *jr);
-void journal_note(struct journal *jr, enum journal_op op, MDB_dbi dbi, const MDB_val *k,
-                  const MDB_val *v);
+/* Where the capture stood before a note, so a change LMDB refused is taken back. */
+struct journal_mark {
+	size_t len;
+	int overflow;
+};
+struct journal_mark journal_note(struct journal *jr, enum journal_op op, MDB_dbi dbi,
+                                 const MDB_val *k, const MDB_val *v);
+void journal_unnote(struct journal *jr, struct journal_mark mark);
 int journal_commit(struct store *st, struct roster_err *err);
 int journal_after(struct store *st, struct roster_err *err);
 int journal_release(struct store *st, struct roster_err *err);

@@ -207,34 +207,43 @@ void store_close(struct store *st)
 }
 
 /* Every change to the registry goes through these three, so the journal sees what
- * the writer's transaction did (journal.c) and can do it again after a crash. A
- * change that failed otherwise than "not found" or "exists" leaves LMDB's
- * transaction unusable: st->failed keeps the first such code, so the writer
- * aborts (or retries on a full map) whatever an op's code made of the error. */
-static int store_changed(struct store *st, int rc, enum journal_op op, MDB_dbi dbi,
-                         const MDB_val *k, const MDB_val *v)
+ * the writer's transaction did (journal.c) and can do it again after a crash.
+ * Each change is noted before LMDB makes it: a key may point into a page the
+ * change rewrites (entries_forget deletes by a cursor's key), and read after
+ * the change it named another key. A change that failed is taken back out of
+ * the note; one that failed otherwise than "not found" or "exists" leaves
+ * LMDB's transaction unusable: st->failed keeps the first such code, so the
+ * writer aborts (or retries on a full map) whatever an op's code made of it. */
+static int store_changed(struct store *st, int rc, struct journal_mark mark)
 {
-	if (rc == 0 && st->journal)
-		journal_note(st->journal, op, dbi, k, v);
-	else if (rc != 0 && rc != MDB_NOTFOUND && rc != MDB_KEYEXIST && st->failed == 0)
+	if (rc == 0)
+		return 0;
+	journal_unnote(st->journal, mark);
+	if (rc != MDB_NOTFOUND && rc != MDB_KEYEXIST && st->failed == 0)
 		st->failed = rc;
 	return rc;
 }
 
 int store_put(struct store *st, MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *v, unsigned flags)
 {
-	return store_changed(st, mdb_put(txn, dbi, k, v, flags), JOURNAL_PUT, dbi, k, v);
+	struct journal_mark m = journal_note(st->journal, JOURNAL_PUT, dbi, k, v);
+
+	return store_changed(st, mdb_put(txn, dbi, k, v, flags), m);
 }
 
 int store_del(struct store *st, MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *v)
 {
-	return store_changed(st, mdb_del(txn, dbi, k, v), v ? JOURNAL_DEL_DUP : JOURNAL_DEL, dbi, k,
-	                     v);
+	struct journal_mark m =
+	    journal_note(st->journal, v ? JOURNAL_DEL_DUP : JOURNAL_DEL, dbi, k, v);
+
+	return store_changed(st, mdb_del(txn, dbi, k, v), m);
 }
 
 int store_drop(struct store *st, MDB_txn *txn, MDB_dbi dbi)
 {
-	return store_changed(st, mdb_drop(txn, dbi, 0), JOURNAL_DROP, dbi, NULL, NULL);
+	struct journal_mark m = journal_note(st->journal, JOURNAL_DROP, dbi, NULL, NULL);
+
+	return store_changed(st, mdb_drop(txn, dbi, 0), m);
 }
 
 /* What the writer makes of a transaction a change failed in (0 if none did). */
