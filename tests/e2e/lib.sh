@@ -83,6 +83,11 @@ as() {
 		"$ROSTERCTL" "$@" 2>"$T/err")
 	RC=$?
 	ERR=$(cat "$T/err")
+	# Kept for finish(): the next call overwrites $T/err.
+	case $ERR in
+	*"ERROR: AddressSanitizer"* | *"ERROR: LeakSanitizer"* | *"runtime error:"*)
+		printf '%s\n' "$ERR" >>"$T/rosterctl.err" ;;
+	esac
 }
 
 # ctl UID rosterctl-args...: rosterctl as that uid, output left on stdout and

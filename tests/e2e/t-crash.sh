@@ -1,9 +1,10 @@
 # t-crash.sh - kill -9 at random moments while several clients write and read
 # (every other round, one client alone on one keep-alive connection instead,
 # with commits of one write each): after each restart every acknowledged write
-# is there and readable, and the log (with every record) verifies --deep. One
-# more client moves a document's custody back and forth: every acknowledged event
-# is in its history, and each history entry opens and matches the log.
+# is there, readable and found by the index, and the log (with every record)
+# verifies --deep. One more client moves a document's custody back and forth:
+# every acknowledged event is in its history, and each history entry opens and
+# matches the log.
 # ROUNDS (default 8) sets how many kills.
 # The journal at its 1M floor checkpoints every few hundred writes, so kills also
 # land in and around checkpoints.
@@ -74,6 +75,14 @@ while read -r id; do
 	[ "$RC" = 0 ] || missing=$((missing + 1))
 done < <(cat "$T"/out/acked.*)
 check "every acknowledged write survived $ROUNDS kill -9s ($missing missing)" test "$missing" = 0
+# Found, not only read: a person's tags wait in the index log and are merged
+# later, and the journal must bring back both (a merge's removals once replayed
+# wrongly, and the start refused the registry).
+as $CLERK --json person list --employer E --all
+expect 0 "every person listed by employer"
+grep -o '"id":"per_[^"]*"' <<<"$OUT" | cut -d'"' -f4 | sort >"$T/out/found"
+unfound=$(sort "$T"/out/acked.* | comm -23 - "$T/out/found" | wc -l)
+check "every acknowledged person is found by employer ($unfound not found)" test "$unfound" = 0
 lone=$(cat "$T/out/acked.lone" 2>/dev/null | wc -l)
 [ "$ROUNDS" -lt 2 ] || check "the lone client had writes acknowledged too ($lone)" test "$lone" -gt 0
 events=$(cat "$T/out/events.acked" 2>/dev/null | wc -l)
