@@ -1,17 +1,24 @@
 /*
  * test-journal.c - the journal (daemon/journal.c, journal-open.c) on a real LMDB:
- * commits of puts, deletes and a drop are journaled, data.mdb is put back as it
- * was at the checkpoint (a power loss: none of LMDB's unsynced writes reached the
- * disk), and the next open must replay the journal to exactly the state the
- * commits made.
+ * commits are journaled, a power loss is played, and the next open must replay
+ * the journal to exactly the state the commits made (the index log and the
+ * index compared byte for byte with what LMDB held before the loss).
  *
- * The commits change entries the way the daemon does: removing the first of a
- * tree's entries by the key a cursor returns, one at a time (as idxlog.c's
- * entries_forget once did), rewriting entries with longer values, and changes
- * LMDB refuses (a key already there, a key not there), which must leave no
- * trace in the journal. A cursor's key points into a page of the map that the
- * removal itself rewrites: noted after the removal, the journal named other
- * entries, and the replay refused the registry or removed the wrong ones.
+ * First the changes the daemon makes: removing the first of a tree's entries by
+ * the key a cursor returns, one at a time (as idxlog.c's entries_forget once
+ * did), rewriting entries with longer values, changes LMDB refuses (a key
+ * already there, a key not there), which must leave no trace in the journal,
+ * and a drop. A cursor's key points into a page of the map that the removal
+ * itself rewrites: noted after the removal, the journal named other entries, and
+ * the replay refused the registry or removed the wrong ones.
+ *
+ * Then rounds of random transactions of those changes (some abandoned), with the
+ * journal's upkeep after each commit as the writer does it and checkpoints
+ * between, each round ended by a power loss of one of two kinds: no page LMDB
+ * wrote since the last checkpoint reached the disk, or any of them did, page by
+ * page at random. The second holds only while LMDB reuses none of the
+ * checkpointed snapshot's pages (journal.c keeps a read transaction on it):
+ * without that, a round fails.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -28,8 +35,16 @@
 
 #define ENTRIES 200
 #define FORGET  40 /* removed from the front, one at a time */
+#define ROUNDS  40
+/* The journal's size: small, records fill it and checkpoints follow each other
+ * (a commit too large for it checkpoints at once); large, LMDB goes on long
+ * enough after a checkpoint to reuse pages, except the checkpointed snapshot's. */
+#define SMALL_JOURNAL ((size_t)256 << 10)
+#define LARGE_JOURNAL ((size_t)16 << 20)
 
 static struct store st;
+static size_t journal_limit = SMALL_JOURNAL; /* for the next open */
+static size_t journal_in_use;                /* what the journal was opened with */
 
 static void key_of(uint64_t i, uint8_t key[8])
 {
@@ -136,34 +151,43 @@ static void refused(MDB_txn *txn)
 	CHECK(store_failed(&st, &(struct roster_err){0}) == 0, "refusals leave the txn usable");
 }
 
-/* The whole index log as one string of (key, value) records. */
-static char *contents(size_t *len)
+/* The contents of db as one string of (key, value) records, duplicates included. */
+static void contents_add(MDB_txn *txn, MDB_dbi dbi, char **buf, size_t *len, size_t *cap)
 {
-	MDB_txn *txn;
 	MDB_cursor *cur;
 	MDB_val k, v;
-	char *buf = NULL;
-	size_t cap = 0;
 
-	*len = 0;
-	if (mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn) != 0 ||
-	    mdb_cursor_open(txn, st.person_idx_log, &cur) != 0)
+	if (mdb_cursor_open(txn, dbi, &cur) != 0)
 		fatalx("read");
 	for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		size_t need = *len + 16 + k.mv_size + v.mv_size;
 
-		if (need > cap) {
-			cap = 2 * need;
-			buf = roster_xrealloc(buf, cap);
+		if (need > *cap) {
+			*cap = 2 * need;
+			*buf = roster_xrealloc(*buf, *cap);
 		}
-		memcpy(buf + *len, &k.mv_size, 8);
-		memcpy(buf + *len + 8, &v.mv_size, 8);
-		memcpy(buf + *len + 16, k.mv_data, k.mv_size);
-		memcpy(buf + *len + 16 + k.mv_size, v.mv_data, v.mv_size);
+		memcpy(*buf + *len, &k.mv_size, 8);
+		memcpy(*buf + *len + 8, &v.mv_size, 8);
+		memcpy(*buf + *len + 16, k.mv_data, k.mv_size);
+		memcpy(*buf + *len + 16 + k.mv_size, v.mv_data, v.mv_size);
 		*len = need;
 	}
 	mdb_cursor_close(cur);
+}
+
+/* The index log and the index, as the last commit left them. */
+static char *contents(size_t *len)
+{
+	MDB_txn *txn;
+	char *buf = NULL;
+	size_t cap = 0;
+
+	*len = 0;
+	if (mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn) != 0)
+		fatalx("read");
+	contents_add(txn, st.person_idx_log, &buf, len, &cap);
+	contents_add(txn, st.person_idx, &buf, len, &cap);
 	mdb_txn_abort(txn);
 	return buf;
 }
@@ -184,37 +208,178 @@ static void open_registry(const char *dir, int create)
 	struct journal *jr;
 	struct roster_err err;
 
-	if (journal_open(&jr, dir, 16UL << 20, &err) < 0 ||
+	journal_in_use = journal_limit;
+	if (journal_open(&jr, dir, journal_limit, &err) < 0 ||
 	    store_open(&st, dir, 64UL << 20, create, &err) < 0 ||
 	    journal_replay(&st, jr, &err) < 0 || journal_begin(&st, &err) < 0)
 		fatalx("opening %s: %s", dir, err.message);
 }
 
-/* A power loss: the process ends without a checkpoint, and data.mdb is as it was
- * at the last one. */
-static void power_loss(const char *data, const char *at_checkpoint)
+/* A power loss: the process ends without a checkpoint, and of what LMDB wrote
+ * since the last one, any page may or may not have reached the disk (each page of
+ * data.mdb is taken from the file now or from the copy made at the checkpoint,
+ * at random; mixed = 0 takes the copy whole). */
+static void power_loss(const char *data, const char *at_checkpoint, int mixed)
 {
+	size_t now_len = 0, then_len = 0;
+	char *now, *then;
+	FILE *f;
+
 	mdb_txn_abort(st.journal->protect);
 	journal_free(st.journal);
 	st.journal = NULL;
 	store_close(&st);
-	file_copy(at_checkpoint, data);
+	if (!mixed) {
+		file_copy(at_checkpoint, data);
+		return;
+	}
+	now = test_slurp(data, &now_len);
+	then = test_slurp(at_checkpoint, &then_len);
+	if (now == NULL || then == NULL)
+		fatalx("reading %s", data);
+	for (size_t at = 0; at < now_len; at += 4096) {
+		size_t n = now_len - at < 4096 ? now_len - at : 4096;
+
+		if (rand() % 2 == 0)
+			continue;
+		if (at + n <= then_len)
+			memcpy(now + at, then + at, n);
+		else
+			memset(now + at, 0, n); /* written after the checkpoint, lost */
+	}
+	if ((f = fopen(data, "wb")) == NULL || fwrite(now, 1, now_len, f) != now_len ||
+	    fclose(f) != 0)
+		fatalx("writing %s", data);
+	free(now);
+	free(then);
+}
+
+/* Replays after a power loss and compares with what the commits had made. */
+static void check_replay(const char *dir, const char *data, const char *saved, int mixed,
+                         const char *what)
+{
+	struct journal *jr;
+	struct roster_err err = {0};
+	char *want, *have;
+	size_t wlen, hlen;
+
+	want = contents(&wlen);
+	power_loss(data, saved, mixed);
+	journal_in_use = journal_limit;
+	if (journal_open(&jr, dir, journal_limit, &err) < 0 ||
+	    store_open(&st, dir, 64UL << 20, 0, &err) < 0)
+		fatalx("reopening: %s", err.message);
+	CHECK(journal_replay(&st, jr, &err) == 0, "%s: the replay: %s", what, err.message);
+	have = contents(&hlen);
+	CHECK(hlen == wlen && memcmp(have, want, wlen) == 0,
+	      "%s: the replayed state is the one the commits made (%zu against %zu bytes)", what,
+	      hlen, wlen);
+	free(have);
+	free(want);
+	if (journal_begin(&st, &err) < 0)
+		fatalx("journal: %s", err.message);
+	file_copy(data, saved); /* just checkpointed */
+}
+
+/* ---- random commits: what the writer's transactions do, at random ---- */
+
+static void random_bytes(uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)rand();
+}
+
+static void random_op(MDB_txn *txn)
+{
+	uint8_t key[16], val[700];
+	char id[32];
+	MDB_val k = {8, key}, v = {1 + (size_t)(rand() % 600), val};
+	int r = rand() % 100;
+
+	key_of((uint64_t)(rand() % 400), key);
+	random_bytes(val, v.mv_size);
+	if (r < 30) { /* a put, over an entry or not; refused when it is there */
+		(void)store_put(&st, txn, st.person_idx_log, &k, &v,
+		                rand() % 2 ? MDB_NOOVERWRITE : 0);
+	} else if (r < 40) { /* a removal, of an entry that may not be there */
+		(void)store_del(&st, txn, st.person_idx_log, &k, NULL);
+	} else if (r < 55) { /* removals from the front, by the key a cursor returns */
+		for (int i = 1 + rand() % 6; i > 0; i--) {
+			MDB_cursor *cur;
+			int rc;
+
+			if (mdb_cursor_open(txn, st.person_idx_log, &cur) != 0)
+				fatalx("cursor");
+			rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+			mdb_cursor_close(cur);
+			if (rc == 0)
+				(void)store_del(&st, txn, st.person_idx_log, &k, NULL);
+		}
+	} else if (r < 80) { /* an index pair added, or refused as there */
+		memset(key, 'a' + rand() % 40, 16);
+		snprintf(id, sizeof(id), "per_%d", rand() % 60);
+		k = (MDB_val){16, key};
+		v = (MDB_val){strlen(id), id};
+		(void)store_put(&st, txn, st.person_idx, &k, &v, MDB_NODUPDATA);
+	} else if (r < 97) { /* an index pair removed, if there */
+		memset(key, 'a' + rand() % 40, 16);
+		snprintf(id, sizeof(id), "per_%d", rand() % 60);
+		k = (MDB_val){16, key};
+		v = (MDB_val){strlen(id), id};
+		(void)store_del(&st, txn, st.person_idx, &k, &v);
+	} else if (r < 99) { /* a tag with all its ids */
+		memset(key, 'a' + rand() % 40, 16);
+		k = (MDB_val){16, key};
+		(void)store_del(&st, txn, st.person_idx, &k, NULL);
+	} else {
+		CHECK(store_drop(&st, txn, st.person_idx_log) == 0, "a drop");
+	}
+}
+
+/* Commits (or, one in eight, abandons) transactions of random changes, with the
+ * journal's upkeep after each as the writer does it, and a checkpoint now and
+ * then; each checkpoint's data.mdb is copied as the disk would hold it. */
+static void random_commits(const char *data, const char *saved, int commits)
+{
+	struct journal_stats js;
+	struct roster_err err;
+	uint64_t checkpoints;
+
+	journal_stats(&st, &js);
+	checkpoints = js.checkpoints;
+	for (int c = 0; c < commits; c++) {
+		MDB_txn *txn = txn_begin();
+
+		for (int n = 1 + rand() % (rand() % 10 == 0 ? 400 : 30); n > 0; n--)
+			random_op(txn);
+		CHECK(store_failed(&st, &err) == 0, "a refusal left the txn usable");
+		if (rand() % 8 == 0) {
+			mdb_txn_abort(txn);
+			continue;
+		}
+		txn_commit(txn);
+		if (journal_after(&st, &err) < 0 ||
+		    (rand() % 40 == 0 && journal_checkpoint(&st, 0, &err) < 0))
+			fatalx("journal: %s", err.message);
+		journal_stats(&st, &js);
+		if (js.checkpoints != checkpoints)
+			file_copy(data, saved);
+		checkpoints = js.checkpoints;
+	}
 }
 
 int main(void)
 {
-	char dir[] = "/tmp/test-journal.XXXXXX", data[64], saved[64], lock[64];
-	struct journal *jr;
-	struct roster_err err;
-	char *want, *have;
-	size_t wlen, hlen;
+	char dir[] = "/tmp/test-journal.XXXXXX", data[64], saved[64], path[64];
 	MDB_txn *txn;
+	char *have;
+	size_t hlen;
 
 	if (sodium_init() < 0 || mkdtemp(dir) == NULL)
 		fatalx("setup");
+	srand(20261204);
 	snprintf(data, sizeof(data), "%s/data.mdb", dir);
 	snprintf(saved, sizeof(saved), "%s/saved.mdb", dir);
-	snprintf(lock, sizeof(lock), "%s/lock.mdb", dir);
 	open_registry(dir, 1);
 	file_copy(data, saved); /* just checkpointed: data.mdb is whole by itself */
 
@@ -227,38 +392,38 @@ int main(void)
 	txn = txn_begin();
 	forget_first(txn); /* the next commit removes from where this one stopped */
 	txn_commit(txn);
-	want = contents(&wlen);
+	check_replay(dir, data, saved, 0, "removals by a cursor's key");
 
-	power_loss(data, saved);
-	if (journal_open(&jr, dir, 16UL << 20, &err) < 0 ||
-	    store_open(&st, dir, 64UL << 20, 0, &err) < 0)
-		fatalx("reopening: %s", err.message);
-	CHECK(journal_replay(&st, jr, &err) == 0, "the replay: %s", err.message);
-	have = contents(&hlen);
-	CHECK(hlen == wlen && memcmp(have, want, wlen) == 0,
-	      "the replayed log is the one the commits made (%zu against %zu bytes)", hlen, wlen);
-	free(have);
-
-	/* A drop, then a crash again: replayed, the log is empty. */
-	if (journal_begin(&st, &err) < 0)
-		fatalx("journal: %s", err.message);
-	file_copy(data, saved);
 	txn = txn_begin();
 	CHECK(store_drop(&st, txn, st.person_idx_log) == 0, "a drop");
 	txn_commit(txn);
-	power_loss(data, saved);
-	open_registry(dir, 0);
+	check_replay(dir, data, saved, 0, "a drop");
 	have = contents(&hlen);
 	CHECK(hlen == 0, "the drop replayed (%zu bytes left)", hlen);
 	free(have);
-	free(want);
+
+	/* Rounds of random commits, each ended by a power loss: the journal alone
+	 * (no page LMDB wrote since the checkpoint kept), then pages kept at random
+	 * (the checkpointed snapshot's pages must be intact whatever else was). */
+	for (int round = 0; round < ROUNDS; round++) {
+		char what[64];
+
+		random_commits(data, saved, 1 + rand() % 120);
+		snprintf(what, sizeof(what), "random round %d (%s journal%s)", round,
+		         journal_in_use == SMALL_JOURNAL ? "small" : "large",
+		         round % 2 ? ", pages kept at random" : "");
+		journal_limit =
+		    round % 4 < 2 ? LARGE_JOURNAL : SMALL_JOURNAL; /* the next round's */
+		check_replay(dir, data, saved, round % 2, what);
+	}
 	store_close(&st);
 
 	unlink(data);
 	unlink(saved);
-	unlink(lock);
-	snprintf(saved, sizeof(saved), "%s/journal", dir);
-	unlink(saved);
+	snprintf(path, sizeof(path), "%s/lock.mdb", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/journal", dir);
+	unlink(path);
 	rmdir(dir);
 	printf("%d passed, %d failed\n", test_pass, test_fail);
 	return test_fail != 0;
