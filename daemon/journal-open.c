@@ -252,9 +252,15 @@ static int replay_once(struct store *st, struct journal *jr, size_t *n, struct r
 			free(buf);
 			if (rc == MDB_MAP_FULL)
 				return ROSTER_RETRY;
-			return roster_err_set(err, 0, "journal",
+			/* Intact (its hash holds) yet not what the checkpointed state
+			 * can take: a fault in what was journaled, which a restart
+			 * would meet again. */
+			return roster_err_set(err, 0, "journal_damaged",
 			                      "record %llu of %s does not apply to the "
-			                      "checkpointed registry (%s); refusing to start",
+			                      "checkpointed registry (%s); refusing to start. "
+			                      "data.mdb is at its last checkpoint and the journal "
+			                      "is as it was: keep both for inspection and restore "
+			                      "the last backup",
 			                      (unsigned long long)jr->seq + *n + 1, jr->path,
 			                      rc ? mdb_strerror(rc) : "malformed");
 		}

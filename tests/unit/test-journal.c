@@ -368,6 +368,29 @@ static void random_commits(const char *data, const char *saved, int commits)
 	}
 }
 
+/* An intact record that does not apply (a removal of an entry that is not there,
+ * as a fault in what was journaled would leave): the start is refused as a
+ * damaged journal, which a restart would meet again (exit 65, not 70). */
+static void not_applying(const char *dir, const char *data, const char *saved)
+{
+	uint8_t key[8];
+	MDB_val k = {sizeof(key), key};
+	struct journal *jr;
+	struct roster_err err = {0};
+	MDB_txn *txn = txn_begin();
+
+	key_of(UINT64_MAX, key);
+	(void)journal_note(st.journal, JOURNAL_DEL, st.person_idx_log, &k, NULL);
+	txn_commit(txn);
+	power_loss(data, saved, 0);
+	if (journal_open(&jr, dir, journal_limit, &err) < 0 ||
+	    store_open(&st, dir, 64UL << 20, 0, &err) < 0)
+		fatalx("reopening: %s", err.message);
+	CHECK(journal_replay(&st, jr, &err) < 0 && strcmp(err.code, "journal_damaged") == 0 &&
+	          strstr(err.message, "restore the last backup") != NULL,
+	      "a record that does not apply: %s: %s", err.code, err.message);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/test-journal.XXXXXX", data[64], saved[64], path[64];
@@ -416,6 +439,7 @@ int main(void)
 		    round % 4 < 2 ? LARGE_JOURNAL : SMALL_JOURNAL; /* the next round's */
 		check_replay(dir, data, saved, round % 2, what);
 	}
+	not_applying(dir, data, saved);
 	store_close(&st);
 
 	unlink(data);
