@@ -13,12 +13,13 @@
  * the replay refused the registry or removed the wrong ones.
  *
  * Then rounds of random transactions of those changes (some abandoned), with the
- * journal's upkeep after each commit as the writer does it and checkpoints
- * between, each round ended by a power loss of one of two kinds: no page LMDB
- * wrote since the last checkpoint reached the disk, or any of them did, page by
- * page at random. The second holds only while LMDB reuses none of the
- * checkpointed snapshot's pages (journal.c keeps a read transaction on it):
- * without that, a round fails.
+ * journal's upkeep after each commit as the writer does it, checkpoints between,
+ * and the map grown as the writer grows it when a transaction does not fit; each
+ * round ends in a power loss of one of two kinds: no page LMDB wrote since the
+ * last checkpoint reached the disk, or any of them did, page by page at random.
+ * The second holds only while LMDB reuses none of the checkpointed snapshot's
+ * pages (journal.c keeps a read transaction on it, and lets it go to resize the
+ * map only right after a checkpoint): without either, a round fails.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -45,6 +46,8 @@
 static struct store st;
 static size_t journal_limit = SMALL_JOURNAL; /* for the next open */
 static size_t journal_in_use;                /* what the journal was opened with */
+static int grows;                            /* of the map, in all */
+#define MAP_START ((size_t)1 << 20)          /* grown as the writer grows it */
 
 static void key_of(uint64_t i, uint8_t key[8])
 {
@@ -210,7 +213,7 @@ static void open_registry(const char *dir, int create)
 
 	journal_in_use = journal_limit;
 	if (journal_open(&jr, dir, journal_limit, &err) < 0 ||
-	    store_open(&st, dir, 64UL << 20, create, &err) < 0 ||
+	    store_open(&st, dir, MAP_START, create, &err) < 0 ||
 	    journal_replay(&st, jr, &err) < 0 || journal_begin(&st, &err) < 0)
 		fatalx("opening %s: %s", dir, err.message);
 }
@@ -267,7 +270,7 @@ static void check_replay(const char *dir, const char *data, const char *saved, i
 	power_loss(data, saved, mixed);
 	journal_in_use = journal_limit;
 	if (journal_open(&jr, dir, journal_limit, &err) < 0 ||
-	    store_open(&st, dir, 64UL << 20, 0, &err) < 0)
+	    store_open(&st, dir, MAP_START, 0, &err) < 0)
 		fatalx("reopening: %s", err.message);
 	CHECK(journal_replay(&st, jr, &err) == 0, "%s: the replay: %s", what, err.message);
 	have = contents(&hlen);
@@ -283,62 +286,113 @@ static void check_replay(const char *dir, const char *data, const char *saved, i
 
 /* ---- random commits: what the writer's transactions do, at random ---- */
 
+/* A transaction's changes come from a seed of their own, so a transaction the
+ * map was too small for runs again, the same, once the map has grown. */
+static unsigned op_seed;
+
+static int rnd(void)
+{
+	return rand_r(&op_seed);
+}
+
 static void random_bytes(uint8_t *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)rand();
+		p[i] = (uint8_t)rnd();
 }
 
 static void random_op(MDB_txn *txn)
 {
 	uint8_t key[16], val[700];
 	char id[32];
-	MDB_val k = {8, key}, v = {1 + (size_t)(rand() % 600), val};
-	int r = rand() % 100;
+	MDB_val k = {8, key}, v = {1 + (size_t)(rnd() % 600), val};
+	int r = rnd() % 100;
 
-	key_of((uint64_t)(rand() % 400), key);
+	key_of((uint64_t)(rnd() % 400), key);
 	random_bytes(val, v.mv_size);
 	if (r < 30) { /* a put, over an entry or not; refused when it is there */
 		(void)store_put(&st, txn, st.person_idx_log, &k, &v,
-		                rand() % 2 ? MDB_NOOVERWRITE : 0);
+		                rnd() % 2 ? MDB_NOOVERWRITE : 0);
 	} else if (r < 40) { /* a removal, of an entry that may not be there */
 		(void)store_del(&st, txn, st.person_idx_log, &k, NULL);
 	} else if (r < 55) { /* removals from the front, by the key a cursor returns */
-		for (int i = 1 + rand() % 6; i > 0; i--) {
+		for (int i = 1 + rnd() % 6; i > 0; i--) {
 			MDB_cursor *cur;
 			int rc;
 
 			if (mdb_cursor_open(txn, st.person_idx_log, &cur) != 0)
-				fatalx("cursor");
+				return; /* a full map failed the txn: store_failed says so */
 			rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
 			mdb_cursor_close(cur);
 			if (rc == 0)
 				(void)store_del(&st, txn, st.person_idx_log, &k, NULL);
 		}
 	} else if (r < 80) { /* an index pair added, or refused as there */
-		memset(key, 'a' + rand() % 40, 16);
-		snprintf(id, sizeof(id), "per_%d", rand() % 60);
+		memset(key, 'a' + rnd() % 40, 16);
+		snprintf(id, sizeof(id), "per_%d", rnd() % 60);
 		k = (MDB_val){16, key};
 		v = (MDB_val){strlen(id), id};
 		(void)store_put(&st, txn, st.person_idx, &k, &v, MDB_NODUPDATA);
 	} else if (r < 97) { /* an index pair removed, if there */
-		memset(key, 'a' + rand() % 40, 16);
-		snprintf(id, sizeof(id), "per_%d", rand() % 60);
+		memset(key, 'a' + rnd() % 40, 16);
+		snprintf(id, sizeof(id), "per_%d", rnd() % 60);
 		k = (MDB_val){16, key};
 		v = (MDB_val){strlen(id), id};
 		(void)store_del(&st, txn, st.person_idx, &k, &v);
 	} else if (r < 99) { /* a tag with all its ids */
-		memset(key, 'a' + rand() % 40, 16);
+		memset(key, 'a' + rnd() % 40, 16);
 		k = (MDB_val){16, key};
 		(void)store_del(&st, txn, st.person_idx, &k, NULL);
 	} else {
-		CHECK(store_drop(&st, txn, st.person_idx_log) == 0, "a drop");
+		(void)store_drop(&st, txn, st.person_idx_log); /* a full map: store_failed */
 	}
 }
 
-/* Commits (or, one in eight, abandons) transactions of random changes, with the
- * journal's upkeep after each as the writer does it, and a checkpoint now and
- * then; each checkpoint's data.mdb is copied as the disk would hold it. */
+/* Copies data.mdb when a checkpoint was made since the last copy: as the disk holds
+ * it then. */
+static void checkpoint_copy(const char *data, const char *saved, uint64_t *checkpoints)
+{
+	struct journal_stats js;
+
+	journal_stats(&st, &js);
+	if (js.checkpoints != *checkpoints)
+		file_copy(data, saved);
+	*checkpoints = js.checkpoints;
+}
+
+/* One transaction of random changes from seed: committed, or abandoned (one in
+ * eight). Returns 1 when the map was too small (nothing changed). */
+static int random_txn(unsigned seed)
+{
+	struct roster_err err;
+	MDB_txn *txn = txn_begin();
+	int rc;
+
+	op_seed = seed;
+	for (int n = 1 + rnd() % (rnd() % 10 == 0 ? 400 : 30); n > 0; n--)
+		random_op(txn);
+	rc = store_failed(&st, &err);
+	if (rc == 0 && rnd() % 8 == 0) {
+		mdb_txn_abort(txn);
+		return 0;
+	}
+	if (rc == 0 && (rc = mdb_txn_commit(txn)) == 0) {
+		if (journal_commit(&st, &err) < 0)
+			fatalx("journal: %s", err.message);
+		return 0;
+	}
+	if (rc != MDB_MAP_FULL && rc != ROSTER_RETRY)
+		fatalx("a random transaction failed: %d", rc);
+	if (rc == ROSTER_RETRY)
+		mdb_txn_abort(txn);
+	return 1;
+}
+
+/* Commits transactions of random changes, with the journal's upkeep after each as
+ * the writer does it, and a checkpoint now and then; each checkpoint's data.mdb is
+ * copied as the disk would hold it. The map starts small and grows as the
+ * writer's does (a checkpoint, the checkpointed snapshot let go, the map resized,
+ * the snapshot taken again). */
 static void random_commits(const char *data, const char *saved, int commits)
 {
 	struct journal_stats js;
@@ -348,23 +402,18 @@ static void random_commits(const char *data, const char *saved, int commits)
 	journal_stats(&st, &js);
 	checkpoints = js.checkpoints;
 	for (int c = 0; c < commits; c++) {
-		MDB_txn *txn = txn_begin();
+		unsigned seed = (unsigned)rand();
 
-		for (int n = 1 + rand() % (rand() % 10 == 0 ? 400 : 30); n > 0; n--)
-			random_op(txn);
-		CHECK(store_failed(&st, &err) == 0, "a refusal left the txn usable");
-		if (rand() % 8 == 0) {
-			mdb_txn_abort(txn);
-			continue;
+		while (random_txn(seed)) {
+			if (store_grow(&st, &err) < 0)
+				fatalx("growing the map: %s", err.message);
+			grows++;
+			checkpoint_copy(data, saved, &checkpoints);
 		}
-		txn_commit(txn);
 		if (journal_after(&st, &err) < 0 ||
 		    (rand() % 40 == 0 && journal_checkpoint(&st, 0, &err) < 0))
 			fatalx("journal: %s", err.message);
-		journal_stats(&st, &js);
-		if (js.checkpoints != checkpoints)
-			file_copy(data, saved);
-		checkpoints = js.checkpoints;
+		checkpoint_copy(data, saved, &checkpoints);
 	}
 }
 
@@ -384,7 +433,7 @@ static void not_applying(const char *dir, const char *data, const char *saved)
 	txn_commit(txn);
 	power_loss(data, saved, 0);
 	if (journal_open(&jr, dir, journal_limit, &err) < 0 ||
-	    store_open(&st, dir, 64UL << 20, 0, &err) < 0)
+	    store_open(&st, dir, MAP_START, 0, &err) < 0)
 		fatalx("reopening: %s", err.message);
 	CHECK(journal_replay(&st, jr, &err) < 0 && strcmp(err.code, "journal_damaged") == 0 &&
 	          strstr(err.message, "restore the last backup") != NULL,
@@ -439,6 +488,7 @@ int main(void)
 		    round % 4 < 2 ? LARGE_JOURNAL : SMALL_JOURNAL; /* the next round's */
 		check_replay(dir, data, saved, round % 2, what);
 	}
+	CHECK(grows > 0, "the map grew during the rounds (%d times)", grows);
 	not_applying(dir, data, saved);
 	store_close(&st);
 
