@@ -92,7 +92,7 @@ static struct rng_pool *pool_get(void)
 
 static void rng_buf(void *const out, const size_t n)
 {
-	struct rng_pool *pool = pool_get();
+	struct rng_pool *pool;
 	uint8_t *p = out;
 	size_t left = n;
 
@@ -100,6 +100,7 @@ static void rng_buf(void *const out, const size_t n)
 		kernel_fill(p, n);
 		return;
 	}
+	pool = pool_get(); /* a thread that only draws large requests needs none */
 	while (left > 0) {
 		size_t take;
 
