@@ -104,7 +104,10 @@ check "by name too" contains "$OUT" '"national_id":"IMP00042"'
 # removal had rewritten: the journal named other entries, and the start refused
 # the registry or silently dropped changes the log held.
 stop_daemon
-EXTRA_SETTINGS="index_log_entries = 300" # passes longer than a slice
+# Passes longer than a slice; a journal no checkpoint empties before the kill (a
+# grown map checkpoints too, but the commit that needed it follows).
+EXTRA_SETTINGS="index_log_entries = 300
+journal_size = 256M"
 write_conf
 start_daemon
 setpriv --reuid=$CLERK --regid=$CLERK --clear-groups "$PY" "$(dirname "$0")/keepalive.py" \
@@ -125,6 +128,7 @@ settled() { # until a merge pass left running has finished
 }
 settled
 before_log=$(dump person_idx_log) before_idx=$(dump person_idx)
+replays=$(grep -c "applied again" "$T/rosterd.log")
 kill -9 "$DPID"
 wait "$DPID" 2>/dev/null
 DPID=
@@ -132,7 +136,8 @@ EXTRA_SETTINGS="index_log_entries = 2000" # no merge before the comparison
 write_conf
 start_daemon
 check "the start after the kill applied the journal's merges" \
-	grep -qE "journal: [1-9][0-9]* commits since the checkpoint applied again" "$T/rosterd.log"
+	test "$(grep -cE "journal: [1-9][0-9]* commits since the checkpoint applied again" \
+		"$T/rosterd.log")" -gt "$replays"
 check "the index log is as the killed rosterd left it" test "$(dump person_idx_log)" = "$before_log"
 check "so is the index" test "$(dump person_idx)" = "$before_idx"
 as $CLERK --json person find --name "Lone Client" --all
