@@ -38,6 +38,45 @@ static uint64_t slot_read(int fd, int i, uint8_t *buf)
 	return roster_be64_get(buf + 8);
 }
 
+/* Keeps data.mdb's meta pages as the stop left them in journal.undo, synced,
+ * before the checkpoint's replace them: should the replay then be refused, they
+ * name the state LMDB held at the stop (whole after a crash of the process, not
+ * after a power loss), which an operator can put back (docs/operations.md).
+ * Pages that already are the checkpoint's were put back by an earlier start
+ * whose replay was refused or cut short: its journal.undo stays as it is. */
+static int metas_keep(int fd, const char *dir, const uint8_t *checkpoint, size_t len,
+                      struct roster_err *err)
+{
+	uint8_t *metas = roster_xmalloc(len);
+	char path[PATH_MAX];
+	int ufd, dfd, rc = -1;
+
+	snprintf(path, sizeof(path), "%s/journal.undo", dir);
+	if (pread(fd, metas, len, 0) != (ssize_t)len) {
+		journal_sys_err(err, "cannot read the meta pages of", "data.mdb");
+		goto done;
+	}
+	if (memcmp(metas, checkpoint, len) == 0) {
+		rc = 0;
+		goto done;
+	}
+	if ((ufd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
+		journal_sys_err(err, "cannot create", path);
+		goto done;
+	}
+	rc = write(ufd, metas, len) == (ssize_t)len && fdatasync(ufd) == 0 ? 0 : -1;
+	close(ufd);
+	if (rc == 0 && (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		rc = fsync(dfd);
+		close(dfd);
+	}
+	if (rc < 0)
+		journal_sys_err(err, "cannot write", path);
+done:
+	free(metas);
+	return rc;
+}
+
 /* Puts the checkpoint's meta pages back into data.mdb, so LMDB opens the
  * checkpointed state; refuses, touching nothing, a data.mdb that is not the one
  * the journal was written for (a backup put in place of a registry that had not
@@ -62,6 +101,8 @@ static int metas_restore(struct journal *jr, const char *dir, struct roster_err 
 		               path, jr->path, jr->path);
 		goto done;
 	}
+	if (metas_keep(fd, dir, jr->slot + JR_FIXED, 2 * (size_t)psize, err) < 0)
+		goto done;
 	if (pwrite(fd, jr->slot + JR_FIXED, 2 * (size_t)psize, 0) != (ssize_t)(2 * (size_t)psize) ||
 	    fdatasync(fd) < 0) {
 		journal_sys_err(err, "cannot restore the checkpoint into", path);
@@ -153,6 +194,15 @@ void journal_free(struct journal *jr)
 	free(jr->slot);
 	free(jr->buf);
 	free(jr);
+}
+
+static void journal_undo_forget(struct journal *jr)
+{
+	char path[PATH_MAX + 8];
+
+	snprintf(path, sizeof(path), "%s.undo", jr->path);
+	if (unlink(path) < 0 && errno != ENOENT)
+		log_warn("%s", path);
 }
 
 /* The database a record's dbi named when it was written, as opened now. */
@@ -258,11 +308,14 @@ static int replay_once(struct store *st, struct journal *jr, size_t *n, struct r
 			return roster_err_set(err, 0, "journal_damaged",
 			                      "record %llu of %s does not apply to the "
 			                      "checkpointed registry (%s); refusing to start. "
-			                      "data.mdb is at its last checkpoint and the journal "
-			                      "is as it was: keep both for inspection and restore "
-			                      "the last backup",
+			                      "data.mdb is at its last checkpoint, the journal "
+			                      "as it was, and %s.undo holds data.mdb's meta "
+			                      "pages as the stop left them: keep all three and "
+			                      "restore the last backup, or, after a crash of the "
+			                      "process (not a power loss), put those pages back "
+			                      "(docs/operations.md)",
 			                      (unsigned long long)jr->seq + *n + 1, jr->path,
-			                      rc ? mdb_strerror(rc) : "malformed");
+			                      rc ? mdb_strerror(rc) : "malformed", jr->path);
 		}
 		off += (off_t)len;
 		(*n)++;
@@ -289,7 +342,13 @@ int journal_replay(struct store *st, struct journal *jr, struct roster_err *err)
 	if (jr->replay)
 		log_info("journal: %zu commits since the checkpoint applied again", n);
 	jr->seq += n;
+	if (!jr->replay)
+		return journal_checkpoint(st, 1, err);
 	jr->replay = 0;
-	/* LMDB syncs every commit until journal_begin: the state now is durable. */
-	return journal_checkpoint(st, 1, err);
+	/* LMDB syncs every commit until journal_begin: the state now is durable, and
+	 * the meta pages kept in case of a refused replay are of no more use. */
+	if (journal_checkpoint(st, 1, err) < 0)
+		return -1;
+	journal_undo_forget(jr);
+	return 0;
 }

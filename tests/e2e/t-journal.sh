@@ -49,6 +49,7 @@ cp "$T/at-checkpoint.mdb" "$T/data/data.mdb"
 start_daemon
 check "the start says it recovered" grep -q "did not stop cleanly" "$T/rosterd.log"
 check "and applied the journal" grep -qE "journal: [1-9][0-9]* commits since the checkpoint applied again" "$T/rosterd.log"
+check "the meta pages it kept in case of a refused replay are gone" test ! -e "$T/data/journal.undo"
 missing=0
 for id in "${ids[@]}"; do
 	as $CLERK --json person get "$id"
