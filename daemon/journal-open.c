@@ -70,8 +70,10 @@ static int metas_keep(int fd, const char *dir, const uint8_t *checkpoint, size_t
 		rc = fsync(dfd);
 		close(dfd);
 	}
-	if (rc < 0)
+	if (rc < 0) {
 		journal_sys_err(err, "cannot write", path);
+		unlink(path); /* not half of the pages an operator would put back */
+	}
 done:
 	free(metas);
 	return rc;
@@ -101,8 +103,9 @@ static int metas_restore(struct journal *jr, const char *dir, struct roster_err 
 		               path, jr->path, jr->path);
 		goto done;
 	}
+	/* Only a refused replay needs them: a start on a full disk goes on without. */
 	if (metas_keep(fd, dir, jr->slot + JR_FIXED, 2 * (size_t)psize, err) < 0)
-		goto done;
+		log_warnx("%s: a replay refused could not be undone", err->message);
 	if (pwrite(fd, jr->slot + JR_FIXED, 2 * (size_t)psize, 0) != (ssize_t)(2 * (size_t)psize) ||
 	    fdatasync(fd) < 0) {
 		journal_sys_err(err, "cannot restore the checkpoint into", path);
