@@ -206,15 +206,24 @@ static void file_copy(const char *from, const char *to)
 	free(buf);
 }
 
-static void open_registry(const char *dir, int create)
+/* Opens the journal and the registry as rosterd's start does, and replays; the
+ * replay's result (0, or -1 with err) is the caller's to judge. */
+static int reopen(const char *dir, int create, struct roster_err *err)
 {
 	struct journal *jr;
-	struct roster_err err;
 
 	journal_in_use = journal_limit;
-	if (journal_open(&jr, dir, journal_limit, &err) < 0 ||
-	    store_open(&st, dir, MAP_START, create, &err) < 0 ||
-	    journal_replay(&st, jr, &err) < 0 || journal_begin(&st, &err) < 0)
+	if (journal_open(&jr, dir, journal_limit, err) < 0 ||
+	    store_open(&st, dir, MAP_START, create, err) < 0)
+		fatalx("opening %s: %s", dir, err->message);
+	return journal_replay(&st, jr, err);
+}
+
+static void open_registry(const char *dir, int create)
+{
+	struct roster_err err;
+
+	if (reopen(dir, create, &err) < 0 || journal_begin(&st, &err) < 0)
 		fatalx("opening %s: %s", dir, err.message);
 }
 
@@ -267,18 +276,13 @@ static void power_loss(const char *data, const char *at_checkpoint, int mixed)
 static void check_replay(const char *dir, const char *data, const char *saved, int mixed,
                          const char *what)
 {
-	struct journal *jr;
 	struct roster_err err = {0};
 	char *want, *have, undo[64];
 	size_t wlen, hlen;
 
 	want = contents(&wlen);
 	power_loss(data, saved, mixed);
-	journal_in_use = journal_limit;
-	if (journal_open(&jr, dir, journal_limit, &err) < 0 ||
-	    store_open(&st, dir, MAP_START, 0, &err) < 0)
-		fatalx("reopening: %s", err.message);
-	CHECK(journal_replay(&st, jr, &err) == 0, "%s: the replay: %s", what, err.message);
+	CHECK(reopen(dir, 0, &err) == 0, "%s: the replay: %s", what, err.message);
 	snprintf(undo, sizeof(undo), "%s/journal.undo", dir);
 	CHECK(access(undo, F_OK) != 0, "%s: journal.undo removed once the replay is whole", what);
 	have = contents(&hlen);
@@ -435,7 +439,6 @@ static void not_applying(const char *dir, const char *data)
 {
 	uint8_t key[8];
 	MDB_val k = {sizeof(key), key};
-	struct journal *jr;
 	struct roster_err err = {0};
 	char undo[64], moved[64], journal[64], *undo_pages, *want, *have;
 	size_t ulen = 0, wlen, hlen;
@@ -449,18 +452,12 @@ static void not_applying(const char *dir, const char *data)
 	txn_commit(txn);
 	want = contents(&wlen);
 	crash();
-	if (journal_open(&jr, dir, journal_limit, &err) < 0 ||
-	    store_open(&st, dir, MAP_START, 0, &err) < 0)
-		fatalx("reopening: %s", err.message);
-	CHECK(journal_replay(&st, jr, &err) < 0 && strcmp(err.code, "journal_damaged") == 0 &&
+	CHECK(reopen(dir, 0, &err) < 0 && strcmp(err.code, "journal_damaged") == 0 &&
 	          strstr(err.message, "restore the last backup") != NULL,
 	      "a record that does not apply: %s: %s", err.code, err.message);
 	store_close(&st);
 	/* Started again as it is: refused again, and journal.undo still the kill's. */
-	if (journal_open(&jr, dir, journal_limit, &err) < 0 ||
-	    store_open(&st, dir, MAP_START, 0, &err) < 0)
-		fatalx("reopening: %s", err.message);
-	CHECK(journal_replay(&st, jr, &err) < 0 && strcmp(err.code, "journal_damaged") == 0,
+	CHECK(reopen(dir, 0, &err) < 0 && strcmp(err.code, "journal_damaged") == 0,
 	      "refused again: %s", err.code);
 	store_close(&st);
 
