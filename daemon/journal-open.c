@@ -21,7 +21,7 @@
 #include "roster/log.h"
 
 /* Reads slot i into buf; returns its generation, or 0 when it is not valid. */
-static uint64_t slot_read(int fd, int i, uint8_t *buf)
+uint64_t journal_slot_read(int fd, int i, uint8_t *buf)
 {
 	uint8_t want[JR_HASH];
 	uint32_t psize;
@@ -145,8 +145,8 @@ int journal_open(struct journal **out, const char *dir, size_t limit, struct ros
 		goto fail;
 	}
 	jr->size = sb.st_size;
-	g0 = slot_read(jr->fd, 0, jr->slot);
-	g1 = slot_read(jr->fd, 1, other);
+	g0 = journal_slot_read(jr->fd, 0, jr->slot);
+	g1 = journal_slot_read(jr->fd, 1, other);
 	if (g1 > g0) {
 		uint8_t *t = jr->slot;
 
@@ -313,10 +313,10 @@ static int replay_once(struct store *st, struct journal *jr, size_t *n, struct r
 			                      "checkpointed registry (%s); refusing to start. "
 			                      "data.mdb is at its last checkpoint, the journal "
 			                      "as it was, and %s.undo holds data.mdb's meta "
-			                      "pages as the stop left them: keep all three and "
-			                      "restore the last backup, or, after a crash of the "
-			                      "process (not a power loss), put those pages back "
-			                      "(docs/operations.md)",
+			                      "pages as the stop left them: copy the data folder "
+			                      "aside and restore the last backup, or, after a "
+			                      "crash of the process (not a power loss), run "
+			                      "'rosterd recover' (rosterd(8))",
 			                      (unsigned long long)jr->seq + *n + 1, jr->path,
 			                      rc ? mdb_strerror(rc) : "malformed", jr->path);
 		}

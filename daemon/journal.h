@@ -60,6 +60,7 @@ static inline uint32_t get32(const uint8_t *p)
 	return roster_be32_get(p);
 }
 
+uint64_t journal_slot_read(int fd, int i, uint8_t *buf);
 void journal_slot_hash(uint8_t out[JR_HASH], const uint8_t *slot, uint32_t psize);
 int journal_root_hash(int fd, const uint8_t *metas, uint32_t psize, uint8_t out[JR_HASH]);
 int journal_sys_err(struct roster_err *err, const char *what, const char *path);

@@ -22,6 +22,8 @@ static void usage(FILE *f)
 	        "usage: rosterd [-c FILE] [--log-level LEVEL]    serve the registry\n"
 	        "       rosterd init [-c FILE]                   create a new registry\n"
 	        "       rosterd verify-backup [-c FILE] PATH     check a backup with FILE's key\n"
+	        "       rosterd recover [-c FILE]                after a refused journal replay "
+	        "(rosterd(8))\n"
 	        "       rosterd --version\n"
 	        "FILE defaults to /etc/roster/rosterd.conf; LEVEL is error, warning, info "
 	        "or debug.\n");
@@ -50,7 +52,8 @@ static void fd_limit_raise(size_t conns)
  * error's code. 75: another process holds the registry or the socket, so a later
  * start may succeed. 65: the registry, its keys or its journal cannot be served as
  * found, and starting again changes nothing (restore a backup, or give the right
- * key). 66: data_dir (or a backup's folder) holds no registry. 73: init cannot
+ * key). 66: data_dir (or a backup's folder) holds no registry, or recover finds
+ * nothing to recover. 73: init cannot
  * create the registry or its master key, or one is there already. 78: the master
  * key file is missing, open to others or malformed, or map_size too small for a
  * registry. 70 for the rest (an I/O error, say). rosterd.service restarts on 70
@@ -68,6 +71,9 @@ static int exit_status(const struct roster_err *err)
 	    {"format", 65},
 	    {"journal_mismatch", 65},
 	    {"journal_damaged", 65},
+	    {"not_rewound", 65},
+	    {"undo_damaged", 65},
+	    {"nothing_to_recover", 66},
 	    {"audit_truncated", 65},
 	    {"no_registry", 66},
 	    {"exists", 73},
@@ -160,6 +166,10 @@ int main(int argc, char **argv)
 		init = 2;
 		argv++;
 		argc--;
+	} else if (argc > 1 && strcmp(argv[1], "recover") == 0) {
+		init = 3;
+		argv++;
+		argc--;
 	}
 	while ((ch = getopt_long(argc, argv, "c:l:Vh", opts, NULL)) != -1) {
 		switch (ch) {
@@ -197,7 +207,7 @@ int main(int argc, char **argv)
 		config_free(&srv.cfg);
 		return 78;
 	}
-	if (init != 2 && geteuid() == 0 && !srv.cfg.allow_root) {
+	if (init < 2 && geteuid() == 0 && !srv.cfg.allow_root) {
 		log_warnx("refusing to run as root: run rosterd as its own account (the package's "
 		          "'roster'), or set allow_root = yes in %s",
 		          conf);
@@ -212,6 +222,20 @@ int main(int argc, char **argv)
 			        err.message);
 		config_free(&srv.cfg);
 		return rc < 0 ? exit_status(&err) : rc;
+	}
+	if (init == 3) {
+		/* Writes in place and renames: owners and modes stay, so root may run it. */
+		rc = journal_recover(srv.cfg.data_dir, &err);
+		if (rc < 0)
+			log_warnx("%s", err.message);
+		else
+			log_info(
+			    "%s/data.mdb is back at the state rosterd left when it stopped; the "
+			    "journal is set aside as journal.refused. Start rosterd, then run "
+			    "'rosterctl audit verify --deep' with an auditor's state file",
+			    srv.cfg.data_dir);
+		config_free(&srv.cfg);
+		return rc < 0 ? exit_status(&err) : 0;
 	}
 	if (init) {
 		rc = registry_init(&srv.cfg, &err);

@@ -175,6 +175,8 @@ enum journal_op { JOURNAL_PUT = 1, JOURNAL_DEL, JOURNAL_DEL_DUP, JOURNAL_DROP };
 struct journal;
 int journal_open(struct journal **out, const char *dir, size_t limit, struct roster_err *err);
 int journal_replay(struct store *st, struct journal *jr, struct roster_err *err);
+/* `rosterd recover`: the stop's meta pages back after a refused replay (journal-undo.c). */
+int journal_recover(const char *dir, struct roster_err *err);
 int journal_begin(struct store *st, struct roster_err *err);
 void journal_capture(struct journal *jr);
 /* Where the capture stood before a note, so a change LMDB refused is taken back. */

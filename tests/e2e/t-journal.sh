@@ -65,6 +65,39 @@ check "the blind index is back" contains "$OUT" "$first"
 as $AUDITOR audit verify --state "$T/out/audit.json" --deep
 expect 0 "the log verifies --deep, consistent with the auditor's state before the crash"
 
+# rosterd recover, which puts back the meta pages a start refused to replay from
+# (test-journal.c walks that): refused while rosterd serves, with nothing to do
+# after a clean stop, and refused, changing nothing, when data.mdb is neither at
+# the journal's checkpoint nor at the pages journal.undo holds (here: pages from
+# before the last write, and a kill after it that no start rewound).
+"$ROSTERD" recover -c "$CONF" 2>"$T/recover.log"
+rc=$?
+check "recover is refused while rosterd serves (exit $rc: EX_TEMPFAIL)" test $rc = 75
+dd if="$T/data/data.mdb" of="$T/data/journal.undo" bs=4096 count=2 2>/dev/null
+add_person
+kept=$PID
+kill -9 "$DPID"
+wait "$DPID" 2>/dev/null
+DPID=
+cp "$T/data/data.mdb" "$T/killed.mdb"
+cp "$T/data/journal" "$T/killed.journal"
+"$ROSTERD" recover -c "$CONF" 2>"$T/recover.log"
+rc=$?
+check "recover refuses a data.mdb no start rewound (exit $rc: EX_DATAERR)" test $rc = 65
+check "and says why" grep -q "no longer at the journal's checkpoint" "$T/recover.log"
+check "changing nothing" cmp -s "$T/data/data.mdb" "$T/killed.mdb"
+check "not even the journal" cmp -s "$T/data/journal" "$T/killed.journal"
+start_daemon
+as $CLERK --json person get "$kept"
+expect 0 "the start after it replays as ever: the last person is there"
+check "and journal.undo is gone" test ! -e "$T/data/journal.undo"
+stop_daemon
+"$ROSTERD" recover -c "$CONF" 2>"$T/recover.log"
+rc=$?
+check "after a clean stop recover has nothing to do (exit $rc: EX_NOINPUT)" test $rc = 66
+check "and says so" grep -q "nothing to recover" "$T/recover.log"
+start_daemon
+
 # A data file that is not the journal's (a backup put back after a crash, without
 # moving the journal away) is refused, and left as it was.
 add_person

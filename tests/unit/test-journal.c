@@ -434,8 +434,8 @@ static void random_commits(const char *data, const char *saved, int commits)
  * is refused as a damaged journal, which a restart would meet again (exit 65, not
  * 70), and journal.undo holds the meta pages the kill left, still after a second
  * refused start; put back (with the journal moved away, as docs/operations.md
- * says) they give the state LMDB had at the kill. */
-static void not_applying(const char *dir, const char *data)
+ * says, by `rosterd recover`) they give the state LMDB had at the kill. */
+static void not_applying(const char *dir, const char *data, int interrupted)
 {
 	uint8_t key[8];
 	MDB_val k = {sizeof(key), key};
@@ -463,15 +463,28 @@ static void not_applying(const char *dir, const char *data)
 
 	snprintf(undo, sizeof(undo), "%s/journal.undo", dir);
 	snprintf(moved, sizeof(moved), "%s/journal.refused", dir);
+	snprintf(journal, sizeof(journal), "%s/journal", dir);
 	undo_pages = test_slurp(undo, &ulen);
 	CHECK(undo_pages != NULL && ulen == 2 * 4096,
 	      "journal.undo holds two meta pages (%zu bytes)", ulen);
-	if (undo_pages == NULL || (f = fopen(data, "r+b")) == NULL ||
-	    fwrite(undo_pages, 1, ulen, f) != ulen || fclose(f) != 0)
-		fatalx("putting the meta pages back");
-	snprintf(journal, sizeof(journal), "%s/journal", dir);
-	if (rename(journal, moved) != 0)
-		fatalx("moving the journal away");
+	/* rosterd recover: refused while journal.refused is in the way, untouched. */
+	if ((f = fopen(moved, "w")) == NULL || fclose(f) != 0)
+		fatalx("creating %s", moved);
+	CHECK(journal_recover(dir, &err) < 0 && strcmp(err.code, "exists") == 0 &&
+	          access(journal, F_OK) == 0 && access(undo, F_OK) == 0,
+	      "recover refuses with journal.refused in the way: %s", err.code);
+	unlink(moved);
+	/* A recover stopped after it wrote the pages, before it moved the journal:
+	 * the next one finishes the work. */
+	if (interrupted && ((f = fopen(data, "r+b")) == NULL ||
+	                    fwrite(undo_pages, 1, ulen, f) != ulen || fclose(f) != 0))
+		fatalx("writing the pages as an interrupted recover would");
+	CHECK(journal_recover(dir, &err) == 0, "recover%s: %s",
+	      interrupted ? " after an interrupted one" : "", err.message);
+	CHECK(access(journal, F_OK) != 0 && access(moved, F_OK) == 0 && access(undo, F_OK) != 0,
+	      "recover set the journal aside and removed journal.undo");
+	CHECK(journal_recover(dir, &err) < 0 && strcmp(err.code, "nothing_to_recover") == 0,
+	      "a second recover finds nothing to do: %s", err.code);
 	open_registry(dir, 0);
 	have = contents(&hlen);
 	CHECK(hlen == wlen && (wlen == 0 || memcmp(have, want, wlen) == 0),
@@ -533,7 +546,8 @@ int main(void)
 		check_replay(dir, data, saved, round % 2, what);
 	}
 	CHECK(grows > 0, "the map grew during the rounds (%d times)", grows);
-	not_applying(dir, data);
+	not_applying(dir, data, 0);
+	not_applying(dir, data, 1);
 	store_close(&st);
 
 	unlink(data);
