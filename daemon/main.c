@@ -48,13 +48,13 @@ static void fd_limit_raise(size_t conns)
 		          (unsigned long long)rl.rlim_cur, conns);
 }
 
-/* What a failed start, init or verify-backup exits with (sysexits.h), by the
+/* What a failed start, init, verify-backup or recover exits with (sysexits.h), by the
  * error's code. 75: another process holds the registry or the socket, so a later
  * start may succeed. 65: the registry, its keys or its journal cannot be served as
  * found, and starting again changes nothing (restore a backup, or give the right
  * key). 66: data_dir (or a backup's folder) holds no registry, or recover finds
- * nothing to recover. 73: init cannot
- * create the registry or its master key, or one is there already. 78: the master
+ * nothing to recover. 73: init cannot create the registry or its master key, or
+ * one is there already, or recover finds journal.refused in its way. 78: the master
  * key file is missing, open to others or malformed, or map_size too small for a
  * registry. 70 for the rest (an I/O error, say). rosterd.service restarts on 70
  * and 75 only. */
