@@ -4,6 +4,8 @@
 # the last checkpoint (none of LMDB's writes since reached the disk): the next
 # start rewinds to the checkpoint and applies the journal, and every acknowledged
 # write is there with the log verifying --deep against an auditor's earlier state.
+# After a crash of the process, a record that does not apply makes every start
+# refuse, and `rosterd recover` brings back the state at the crash.
 # Also: a damaged record ends the replay, a data file the journal was not written for is
 # refused untouched, so is a journal with no valid header, a second rosterd on the
 # same registry is refused, a clean stop leaves nothing to redo, and the journal
@@ -124,24 +126,7 @@ b=$PID
 kill -9 "$DPID"
 wait "$DPID" 2>/dev/null
 DPID=
-python3 - "$J" <<'PY'
-import struct, sys
-# Records follow two header slots of 4096 + 2 * 65536 bytes: magic "RJR1", payload
-# length, generation, seq (big-endian), payload, 32-byte hash. The current slot is
-# the valid one with the higher generation; its records carry that generation.
-f = open(sys.argv[1], "r+b")
-data = f.read()
-slot = 4096 + 2 * 65536
-gens = [struct.unpack(">Q", data[i * slot + 8:i * slot + 16])[0] for i in (0, 1)]
-gen = max(g for i, g in enumerate(gens) if data[i * slot:i * slot + 8] == b"RSTRJRN1")
-off, last = 2 * slot, None
-while data[off:off + 4] == b"RJR1" and struct.unpack(">Q", data[off + 8:off + 16])[0] == gen:
-    last = off
-    off += 24 + struct.unpack(">I", data[off + 4:off + 8])[0] + 32
-assert last is not None, "no record to damage"
-f.seek(last + 30)
-f.write(bytes([data[last + 30] ^ 0xFF]))
-PY
+python3 "$(dirname "$0")/journal.py" "$J" damage
 start_daemon
 as $CLERK --json person get "$a"
 expect 0 "the write before the damaged record is there"
@@ -149,6 +134,63 @@ as $CLERK --json person get "$b"
 expect 1 "the write in the damaged record is not"
 as $AUDITOR audit verify --deep
 expect 0 "the log verifies --deep"
+
+# An intact record that does not apply: a fault in what was journaled, played by
+# rewriting the last record's first change to a kind rosterd does not know and
+# hashing the record again. After a crash of the process (data.mdb as the kill
+# left it) every start refuses, and `rosterd recover` puts back the meta pages
+# the first refused start kept: every acknowledged write is there, the refused
+# record's too, and the log verifies against an auditor's state from before.
+add_person
+c=$PID
+add_person
+d=$PID
+dnid="T22$((100000 + ADDED - 1))"
+as $AUDITOR audit verify --state "$T/out/audit.json"
+expect 0 "an auditor's state before the second crash"
+kill -9 "$DPID"
+wait "$DPID" 2>/dev/null
+DPID=
+python3 "$(dirname "$0")/journal.py" "$J" spoil
+cp "$T/data/journal" "$T/spoilt.journal"
+"$ROSTERD" -c "$CONF" 2>"$T/refused.log"
+rc=$?
+check "a record that does not apply is refused (exit $rc: EX_DATAERR)" test $rc = 65
+check "and the message names the record and rosterd recover" \
+	grep -q "does not apply to the checkpointed registry (malformed).*'rosterd recover'" "$T/refused.log"
+check "the refused start kept data.mdb's meta pages in journal.undo" test -s "$T/data/journal.undo"
+cp "$T/data/journal.undo" "$T/undo.first"
+"$ROSTERD" -c "$CONF" 2>"$T/refused2.log"
+rc=$?
+check "a second start is refused the same way (exit $rc)" test $rc = 65
+check "and leaves journal.undo as the first kept it" cmp -s "$T/data/journal.undo" "$T/undo.first"
+touch "$T/data/journal.refused"
+cp "$T/data/data.mdb" "$T/rewound.mdb"
+"$ROSTERD" recover -c "$CONF" 2>"$T/recover.log"
+rc=$?
+check "recover will not overwrite an earlier journal.refused (exit $rc: EX_CANTCREAT)" test $rc = 73
+check "and says so" grep -q "journal.refused exists" "$T/recover.log"
+check "changing nothing" cmp -s "$T/data/data.mdb" "$T/rewound.mdb"
+check "not the journal" cmp -s "$T/data/journal" "$T/spoilt.journal"
+rm "$T/data/journal.refused"
+"$ROSTERD" recover -c "$CONF" 2>"$T/recover.log"
+rc=$?
+check "then recover puts the pages back (exit $rc)" test $rc = 0
+check "sets the journal aside as journal.refused" cmp -s "$T/data/journal.refused" "$T/spoilt.journal"
+check "and removes journal.undo" test ! -e "$T/data/journal.undo"
+before=$(grep -c "did not stop cleanly" "$T/rosterd.log")
+start_daemon
+check "the start after it has nothing to replay" \
+	test "$(grep -c "did not stop cleanly" "$T/rosterd.log")" = "$before"
+for id in "$c" "$d"; do
+	as $CLERK --json person get "$id"
+	expect 0 "a person acknowledged before the crash is there ($id)"
+done
+as $CLERK --json person find --national-id "$dnid"
+check "and found by national id" contains "$OUT" "$d"
+as $AUDITOR audit verify --state "$T/out/audit.json" --deep
+expect 0 "the log verifies --deep, consistent with the auditor's state before the crash"
+rm "$T/data/journal.refused"
 
 # A journal whose two header slots are both damaged is refused: the registry may
 # lack what its records held.
