@@ -173,6 +173,28 @@ check "and says so" grep -q "journal.refused exists" "$T/recover.log"
 check "changing nothing" cmp -s "$T/data/data.mdb" "$T/rewound.mdb"
 check "not the journal" cmp -s "$T/data/journal" "$T/spoilt.journal"
 rm "$T/data/journal.refused"
+# What recover finds wrong, it names, and changes nothing: journal.undo cut short
+# or not LMDB's meta pages, data.mdb not the journal's file.
+head -c 5000 "$T/undo.first" >"$T/data/journal.undo"
+"$ROSTERD" recover -c "$CONF" 2>"$T/recover.log"
+rc=$?
+check "recover refuses a journal.undo cut short (exit $rc: EX_DATAERR)" test $rc = 65
+check "and says why" grep -q "does not hold two meta pages of 4096 bytes" "$T/recover.log"
+cp "$T/undo.first" "$T/data/journal.undo"
+printf 'XXXX' | dd of="$T/data/journal.undo" bs=1 seek=$((4096 + 16)) conv=notrunc status=none
+"$ROSTERD" recover -c "$CONF" 2>"$T/recover.log"
+rc=$?
+check "recover refuses a journal.undo whose page is not LMDB's (exit $rc)" test $rc = 65
+check "and says which page" grep -q "page 1 is not an LMDB meta page" "$T/recover.log"
+cp "$T/undo.first" "$T/data/journal.undo"
+cp "$T/at-checkpoint.mdb" "$T/data/data.mdb"
+"$ROSTERD" recover -c "$CONF" 2>"$T/recover.log"
+rc=$?
+check "recover refuses a data.mdb the journal was not written for (exit $rc)" test $rc = 65
+check "and says so" grep -q "is not the data file .* was written for" "$T/recover.log"
+check "changing nothing in it" cmp -s "$T/data/data.mdb" "$T/at-checkpoint.mdb"
+cp "$T/rewound.mdb" "$T/data/data.mdb"
+check "nor in the journal" cmp -s "$T/data/journal" "$T/spoilt.journal"
 "$ROSTERD" recover -c "$CONF" 2>"$T/recover.log"
 rc=$?
 check "then recover puts the pages back (exit $rc)" test $rc = 0
