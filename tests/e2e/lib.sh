@@ -154,6 +154,17 @@ check() {
 
 contains() { case "$1" in *"$2"*) return 0 ;; *) return 1 ;; esac; }
 
+# rosterd_exits CODE WHAT PATTERN ARGS...: runs rosterd ARGS (not in the background;
+# its errors in $T/rosterd.err) and checks it exits CODE, and says PATTERN (grep's).
+rosterd_exits() {
+	local want=$1 what=$2 pattern=$3 rc
+	shift 3
+	"$ROSTERD" "$@" 2>"$T/rosterd.err"
+	rc=$?
+	check "$what (exit $rc)" test "$rc" = "$want"
+	check "$what: says '$pattern'" grep -q "$pattern" "$T/rosterd.err"
+}
+
 # field JSON KEY: one top-level field of a JSON object.
 # The JSON goes on stdin: a long reply (a document's whole history) would pass the
 # kernel's limit on one argument.

@@ -35,10 +35,8 @@ for secret in "Ana Müller" "T22000129" "Patent EP3141592" "C01X00T47" "Moved Gm
 	check "the journal does not hold '$secret'" test "$(grep -c -F -a "$secret" "$J")" = 0
 done
 
-"$ROSTERD" -c "$CONF" 2>"$T/second.log"
-rc=$?
-check "a second rosterd on the same registry is refused (exit $rc: EX_TEMPFAIL)" test $rc = 75
-check "and says why" grep -q "another rosterd is serving" "$T/second.log"
+rosterd_exits 75 "a second rosterd on the same registry is refused" \
+	"another rosterd is serving" -c "$CONF"
 as $CLERK --json person get "$first"
 expect 0 "the first one still serves"
 
@@ -72,9 +70,8 @@ expect 0 "the log verifies --deep, consistent with the auditor's state before th
 # after a clean stop, and refused, changing nothing, when data.mdb is neither at
 # the journal's checkpoint nor at the pages journal.undo holds (here: pages from
 # before the last write, and a kill after it that no start rewound).
-"$ROSTERD" recover -c "$CONF" 2>"$T/recover.log"
-rc=$?
-check "recover is refused while rosterd serves (exit $rc: EX_TEMPFAIL)" test $rc = 75
+rosterd_exits 75 "recover is refused while rosterd serves" \
+	"a rosterd is serving the registry" recover -c "$CONF"
 dd if="$T/data/data.mdb" of="$T/data/journal.undo" bs=4096 count=2 2>/dev/null
 add_person
 kept=$PID
@@ -83,10 +80,8 @@ wait "$DPID" 2>/dev/null
 DPID=
 cp "$T/data/data.mdb" "$T/killed.mdb"
 cp "$T/data/journal" "$T/killed.journal"
-"$ROSTERD" recover -c "$CONF" 2>"$T/recover.log"
-rc=$?
-check "recover refuses a data.mdb no start rewound (exit $rc: EX_DATAERR)" test $rc = 65
-check "and says why" grep -q "no longer at the journal's checkpoint" "$T/recover.log"
+rosterd_exits 65 "recover refuses a data.mdb no start rewound" \
+	"no longer at the journal's checkpoint" recover -c "$CONF"
 check "changing nothing" cmp -s "$T/data/data.mdb" "$T/killed.mdb"
 check "not even the journal" cmp -s "$T/data/journal" "$T/killed.journal"
 start_daemon
@@ -94,10 +89,8 @@ as $CLERK --json person get "$kept"
 expect 0 "the start after it replays as ever: the last person is there"
 check "and journal.undo is gone" test ! -e "$T/data/journal.undo"
 stop_daemon
-"$ROSTERD" recover -c "$CONF" 2>"$T/recover.log"
-rc=$?
-check "after a clean stop recover has nothing to do (exit $rc: EX_NOINPUT)" test $rc = 66
-check "and says so" grep -q "nothing to recover" "$T/recover.log"
+rosterd_exits 66 "after a clean stop recover has nothing to do" \
+	"nothing to recover" recover -c "$CONF"
 start_daemon
 
 # A data file that is not the journal's (a backup put back after a crash, without
@@ -108,10 +101,8 @@ wait "$DPID" 2>/dev/null
 DPID=
 cp "$T/data/data.mdb" "$T/latest.mdb"
 cp "$T/at-checkpoint.mdb" "$T/data/data.mdb"
-"$ROSTERD" -c "$CONF" 2>"$T/older.log"
-rc=$?
-check "rosterd refuses a data file the journal was not written for (exit $rc: EX_DATAERR)" test $rc = 65
-check "and says what to do" grep -q "is not the data file .* was written for" "$T/older.log"
+rosterd_exits 65 "rosterd refuses a data file the journal was not written for" \
+	"is not the data file .* was written for" -c "$CONF"
 check "the data file was not touched" cmp -s "$T/at-checkpoint.mdb" "$T/data/data.mdb"
 cp "$T/latest.mdb" "$T/data/data.mdb"
 start_daemon
@@ -153,51 +144,38 @@ wait "$DPID" 2>/dev/null
 DPID=
 python3 "$(dirname "$0")/journal.py" "$J" spoil
 cp "$T/data/journal" "$T/spoilt.journal"
-"$ROSTERD" -c "$CONF" 2>"$T/refused.log"
-rc=$?
-check "a record that does not apply is refused (exit $rc: EX_DATAERR)" test $rc = 65
-check "and the message names the record and rosterd recover" \
-	grep -q "does not apply to the checkpointed registry (malformed).*'rosterd recover'" "$T/refused.log"
+rosterd_exits 65 "a record that does not apply is refused" \
+	"does not apply to the checkpointed registry (malformed).*'rosterd recover'" -c "$CONF"
 check "the refused start kept data.mdb's meta pages in journal.undo" test -s "$T/data/journal.undo"
 cp "$T/data/journal.undo" "$T/undo.first"
-"$ROSTERD" -c "$CONF" 2>"$T/refused2.log"
-rc=$?
-check "a second start is refused the same way (exit $rc)" test $rc = 65
+rosterd_exits 65 "a second start is refused the same way" \
+	"does not apply to the checkpointed registry" -c "$CONF"
 check "and leaves journal.undo as the first kept it" cmp -s "$T/data/journal.undo" "$T/undo.first"
 touch "$T/data/journal.refused"
 cp "$T/data/data.mdb" "$T/rewound.mdb"
-"$ROSTERD" recover -c "$CONF" 2>"$T/recover.log"
-rc=$?
-check "recover will not overwrite an earlier journal.refused (exit $rc: EX_CANTCREAT)" test $rc = 73
-check "and says so" grep -q "journal.refused exists" "$T/recover.log"
+rosterd_exits 73 "recover will not overwrite an earlier journal.refused" \
+	"journal.refused exists" recover -c "$CONF"
 check "changing nothing" cmp -s "$T/data/data.mdb" "$T/rewound.mdb"
 check "not the journal" cmp -s "$T/data/journal" "$T/spoilt.journal"
 rm "$T/data/journal.refused"
 # What recover finds wrong, it names, and changes nothing: journal.undo cut short
 # or not LMDB's meta pages, data.mdb not the journal's file.
 head -c 5000 "$T/undo.first" >"$T/data/journal.undo"
-"$ROSTERD" recover -c "$CONF" 2>"$T/recover.log"
-rc=$?
-check "recover refuses a journal.undo cut short (exit $rc: EX_DATAERR)" test $rc = 65
-check "and says why" grep -q "does not hold two meta pages of 4096 bytes" "$T/recover.log"
+rosterd_exits 65 "recover refuses a journal.undo cut short" \
+	"does not hold two meta pages of 4096 bytes" recover -c "$CONF"
 cp "$T/undo.first" "$T/data/journal.undo"
 printf 'XXXX' | dd of="$T/data/journal.undo" bs=1 seek=$((4096 + 16)) conv=notrunc status=none
-"$ROSTERD" recover -c "$CONF" 2>"$T/recover.log"
-rc=$?
-check "recover refuses a journal.undo whose page is not LMDB's (exit $rc)" test $rc = 65
-check "and says which page" grep -q "page 1 is not an LMDB meta page" "$T/recover.log"
+rosterd_exits 65 "recover refuses a journal.undo whose page is not LMDB's" \
+	"page 1 is not an LMDB meta page" recover -c "$CONF"
 cp "$T/undo.first" "$T/data/journal.undo"
 cp "$T/at-checkpoint.mdb" "$T/data/data.mdb"
-"$ROSTERD" recover -c "$CONF" 2>"$T/recover.log"
-rc=$?
-check "recover refuses a data.mdb the journal was not written for (exit $rc)" test $rc = 65
-check "and says so" grep -q "is not the data file .* was written for" "$T/recover.log"
+rosterd_exits 65 "recover refuses a data.mdb the journal was not written for" \
+	"is not the data file .* was written for" recover -c "$CONF"
 check "changing nothing in it" cmp -s "$T/data/data.mdb" "$T/at-checkpoint.mdb"
 cp "$T/rewound.mdb" "$T/data/data.mdb"
 check "nor in the journal" cmp -s "$T/data/journal" "$T/spoilt.journal"
-"$ROSTERD" recover -c "$CONF" 2>"$T/recover.log"
-rc=$?
-check "then recover puts the pages back (exit $rc)" test $rc = 0
+rosterd_exits 0 "then recover puts the pages back" \
+	"is back at the state rosterd left when it stopped" recover -c "$CONF"
 check "sets the journal aside as journal.refused" cmp -s "$T/data/journal.refused" "$T/spoilt.journal"
 check "and removes journal.undo" test ! -e "$T/data/journal.undo"
 before=$(grep -c "did not stop cleanly" "$T/rosterd.log")
@@ -223,10 +201,8 @@ DPID=
 cp "$J" "$T/journal.copy"
 printf 'XXXXXXXX' | dd of="$J" bs=1 seek=0 conv=notrunc status=none
 printf 'XXXXXXXX' | dd of="$J" bs=1 seek=$((4096 + 2 * 65536)) conv=notrunc status=none
-"$ROSTERD" -c "$CONF" 2>"$T/damaged.log"
-rc=$?
-check "a journal without a valid header is refused (exit $rc: EX_DATAERR)" test $rc = 65
-check "and says so" grep -q "has no valid header" "$T/damaged.log"
+rosterd_exits 65 "a journal without a valid header is refused" \
+	"has no valid header" -c "$CONF"
 cp "$T/journal.copy" "$J"
 start_daemon
 as $CLERK --json person get "$PID"

@@ -98,10 +98,8 @@ bad_setting "kdf = weird" "kdf is interactive, moderate or sensitive"
 bad_setting "colour = blue" "unknown setting 'colour'"
 
 # init refuses an existing registry; the daemon refuses a wrong or exposed key.
-"$ROSTERD" init -c "$CONF" 2>"$T/init.err"
-rc=$?
-check "init refuses an existing registry (exit $rc: EX_CANTCREAT)" test $rc = 73
-check "init says why" grep -q "already holds a registry" "$T/init.err"
+rosterd_exits 73 "init refuses an existing registry" \
+	"already holds a registry" init -c "$CONF"
 # A data_dir that cannot be made (under a file): 73, and no master key left behind.
 sed "s|^data_dir = .*|data_dir = $T/master.key/data|; s|^master_key = .*|master_key = $T/init2.key|" \
 	"$CONF" >"$T/init2.conf"
@@ -132,16 +130,12 @@ rc=$?
 check "a wrong master key is refused" grep -q "does not open this registry" "$T/start.err"
 check "as data it cannot serve, which a restart does not change (exit $rc)" test $rc = 65
 rm "$T/master.key"
-"$ROSTERD" -c "$CONF" 2>"$T/start.err"
-rc=$?
-check "a missing master key is a configuration error (exit $rc)" test $rc = 78
-check "naming the file" grep -q "cannot open master key $T/master.key" "$T/start.err"
+rosterd_exits 78 "a missing master key is a configuration error" \
+	"cannot open master key $T/master.key" -c "$CONF"
 sed "s|^data_dir = .*|data_dir = $T/empty|" "$CONF" >"$T/empty.conf"
 mkdir -p "$T/empty"
-"$ROSTERD" -c "$T/empty.conf" 2>"$T/start.err"
-rc=$?
-check "a data_dir without a registry is refused (exit $rc: EX_NOINPUT)" test $rc = 66
-check "saying what to run" grep -q "does not hold a roster registry (run 'rosterd init')" "$T/start.err"
+rosterd_exits 66 "a data_dir without a registry is refused" \
+	"does not hold a roster registry (run 'rosterd init')" -c "$T/empty.conf"
 cp "$T/master.key.good" "$T/master.key"
 chmod 600 "$T/master.key"
 
