@@ -57,7 +57,7 @@ extern const struct cmd_entry cmd_doc_add_entry, cmd_doc_get_entry, cmd_doc_list
 extern const struct cmd_entry cmd_travel_request_entry, cmd_travel_get_entry, cmd_travel_list_entry,
     cmd_travel_approve_entry, cmd_travel_deny_entry, cmd_travel_complete_entry,
     cmd_travel_cancel_entry;
-extern const struct cmd_entry cmd_audit_tail_entry, cmd_audit_export_entry,
+extern const struct cmd_entry cmd_audit_tail_entry, cmd_audit_export_entry, cmd_audit_find_entry,
     cmd_audit_checkpoint_entry, cmd_audit_pubkey_entry, cmd_audit_prove_entry,
     cmd_audit_consistency_entry, cmd_audit_verify_entry;
 extern const struct cmd_entry cmd_status_entry;

@@ -1,0 +1,115 @@
+# t-auditfind.sh - `rosterctl audit find`: an auditor asks the log who touched a
+# person (created, read, refused a read, listed it) and gets exactly those
+# entries, byte for byte as `audit export` prints them; by account (name or
+# uid), action, outcome and time span; from the live log and from an export file
+# with no daemon; bad filters and a damaged export are refused; other roles may
+# not ask.
+. "$(dirname "$0")/lib.sh"
+new_registry
+add_person
+P1=$PID
+add_person
+P2=$PID
+as $CLERK --json person get "$P1"
+expect 0 "a clerk reads the first person"
+as $NOBODY --json person get "$P1"
+expect 77 "an account without a role is refused the same read"
+as $CLERK --json person list --limit 5
+expect 0 "a clerk lists persons (both in the page)"
+as $CLERK2 --json person get "$P2"
+expect 0 "another clerk reads the second person"
+
+as $AUDITOR audit export
+expect 0 "the auditor exports the log"
+printf '%s\n' "$OUT" >"$T/out/export.jsonl"
+chmod 644 "$T/out/export.jsonl"
+
+# What the export says about P1, worked out here from the export itself.
+expected() { # expected FILE PYTHON-CONDITION-ON-e: the matching lines of FILE
+	python3 - "$1" "$2" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    line = line.rstrip("\n")
+    if not line:
+        continue
+    e = json.loads(line)
+    if eval(sys.argv[2]):
+        print(line)
+PY
+}
+names_p1="e.get('target') == '$P1' or '$P1' in e.get('targets', []) or e.get('stored', {}).get('target') == '$P1'"
+want=$(expected "$T/out/export.jsonl" "$names_p1")
+
+as $AUDITOR audit find --target "$P1" --export "$T/out/export.jsonl"
+expect 0 "find --target in an export file"
+check "gives exactly the export's entries naming the person" test "$OUT" = "$want"
+actions=$(printf '%s\n' "$OUT" | python3 -c 'import json,sys; print(" ".join(sorted(json.loads(l)["action"] + "/" + json.loads(l)["outcome"] for l in sys.stdin)))')
+check "its create, reads (one refused) and list page ($actions)" \
+	test "$actions" = "person.create/ok person.list/ok person.read/denied person.read/ok"
+check "not the other person's" test "$(printf '%s\n' "$OUT" | grep -c "\"target\":\"$P2\"")" = 0
+
+as $AUDITOR audit find --target "$P1"
+expect 0 "find --target on the live log"
+check "the same entries (the later ones are the auditor's own reads, which name no person)" \
+	test "$OUT" = "$want"
+check "each line byte for byte as exported" \
+	test "$(printf '%s\n' "$OUT" | grep -cxFf "$T/out/export.jsonl")" = "$(printf '%s\n' "$want" | wc -l)"
+
+user=$(printf '%s\n' "$want" | python3 -c 'import json,sys; print([json.loads(l)["actor"]["user"] for l in sys.stdin][0])')
+by_clerk="e['actor']['uid'] == $CLERK"
+as $AUDITOR audit find --actor "uid:$CLERK" --export "$T/out/export.jsonl"
+check "find --actor uid:N: the first clerk's entries" test "$OUT" = "$(expected "$T/out/export.jsonl" "$by_clerk")"
+as $AUDITOR audit find --actor "$user" --export "$T/out/export.jsonl"
+check "find --actor NAME ($user): the same" test "$OUT" = "$(expected "$T/out/export.jsonl" "e['actor']['user'] == '$user'")"
+as $AUDITOR audit find --action person.read --outcome denied --export "$T/out/export.jsonl"
+check "find --action --outcome: the one refused read" \
+	test "$OUT" = "$(expected "$T/out/export.jsonl" "e['action'] == 'person.read' and e['outcome'] == 'denied'")"
+check "of the first person" contains "$OUT" "\"target\":\"$P1\""
+check "by the account without a role" contains "$OUT" "\"uid\":$NOBODY"
+as $AUDITOR audit find --target "$P1" --actor "uid:$CLERK2" --export "$T/out/export.jsonl"
+expect 1 "filters combine: the second clerk never touched the first person"
+check "and it says how many entries it looked at" contains "$ERR" "none of $(wc -l <"$T/out/export.jsonl") entries matched"
+
+today=$(date -u +%F)
+as $AUDITOR audit find --since "$today" --until "$today" --target "$P2" --export "$T/out/export.jsonl"
+check "a span of today (a date covers the whole day) holds the second person's entries" \
+	test "$OUT" = "$(expected "$T/out/export.jsonl" "e.get('target') == '$P2' or '$P2' in e.get('targets', [])")"
+as $AUDITOR audit find --until 2000-01-01 --export "$T/out/export.jsonl"
+expect 1 "nothing before 2000"
+as $AUDITOR audit find --since "$(date -u -d tomorrow +%FT%TZ)"
+expect 1 "nothing from tomorrow on, in the live log"
+
+# The auditor's own questions are on record too.
+as $AUDITOR audit find --actor "uid:$AUDITOR" --action audit.read
+expect 0 "the auditor's reads of the log are entries of their own"
+check "one for each page read so far, at least" test "$(printf '%s\n' "$OUT" | wc -l)" -ge 3
+
+# Bad filters, changing nothing.
+size0=$(log_size)
+size=$(log_size)
+for bad in "--since 2026-13-01" "--until 2026-12-07T24:00:00Z" "--actor uid:x" "--from -1 --target x" \
+	"--from 3 --export $T/out/export.jsonl --target x" "--colour blue --target x"; do
+	# shellcheck disable=SC2086
+	as $AUDITOR audit find $bad
+	expect 64 "audit find $bad is a usage error"
+done
+as $AUDITOR audit find
+expect 64 "audit find with no filter is a usage error"
+check "pointing at audit export" contains "$ERR" "audit export"
+as $AUDITOR audit find --target x --export "$T/out/no-such-file"
+expect 64 "a missing export file is a usage error"
+check "naming it" contains "$ERR" "cannot read export $T/out/no-such-file"
+check "none of them reached the daemon" test "$(log_size)" = "$((2 * size - size0))"
+head -n 3 "$T/out/export.jsonl" >"$T/out/damaged.jsonl"
+echo '{"seq":3,"not closed' >>"$T/out/damaged.jsonl"
+chmod 644 "$T/out/damaged.jsonl"
+as $AUDITOR audit find --action person.create --export "$T/out/damaged.jsonl"
+expect 65 "a damaged export is refused"
+check "naming the line" contains "$ERR" "line 4 is not an audit entry"
+
+# Only auditors read the log.
+for who in $CLERK $ADMIN $APPROVER; do
+	as "$who" audit find --target "$P1"
+	expect 77 "uid $who (not an auditor) may not search the log"
+done
+finish
