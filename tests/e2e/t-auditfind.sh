@@ -70,9 +70,11 @@ as $AUDITOR audit find --target "$P1" --actor "uid:$CLERK2" --export "$T/out/exp
 expect 1 "filters combine: the second clerk never touched the first person"
 check "and it says how many entries it looked at" contains "$ERR" "none of $(wc -l <"$T/out/export.jsonl") entries matched"
 
-today=$(date -u +%F)
-as $AUDITOR audit find --since "$today" --until "$today" --target "$P2" --export "$T/out/export.jsonl"
-check "a span of today (a date covers the whole day) holds the second person's entries" \
+# The days of the second person's first and last entries (a run may cross midnight).
+read -r first last < <(expected "$T/out/export.jsonl" "e.get('target') == '$P2'" |
+	python3 -c 'import json,sys; d=[json.loads(l)["time"][:10] for l in sys.stdin]; print(d[0], d[-1])')
+as $AUDITOR audit find --since "$first" --until "$last" --target "$P2" --export "$T/out/export.jsonl"
+check "a span of days (a date covers the whole day) holds the second person's entries" \
 	test "$OUT" = "$(expected "$T/out/export.jsonl" "e.get('target') == '$P2' or '$P2' in e.get('targets', [])")"
 as $AUDITOR audit find --until 2000-01-01 --export "$T/out/export.jsonl"
 expect 1 "nothing before 2000"
