@@ -70,15 +70,17 @@ static int str_is(const json_t *v, const char *want)
 	return json_is_string(v) && strcmp(json_string_value(v), want) == 0;
 }
 
-/* The record it names: its target, one of a list's targets, or a value stored
- * beside the target (a custody event's history entry). */
+/* The record it names: its target, one of a list's targets, a value stored
+ * beside the target (a custody event's history entry), or the person whose
+ * document or travel request the target is. */
 static int names_target(const json_t *e, const char *id)
 {
 	const json_t *v;
 	size_t i;
 
 	if (str_is(json_object_get(e, "target"), id) ||
-	    str_is(json_object_get(json_object_get(e, "stored"), "target"), id))
+	    str_is(json_object_get(json_object_get(e, "stored"), "target"), id) ||
+	    str_is(json_object_get(e, "person"), id))
 		return 1;
 	json_array_foreach(json_object_get(e, "targets"), i, v)
 	{

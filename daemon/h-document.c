@@ -76,6 +76,7 @@ static int get_apply(struct wtxn *w, struct op *op)
 	if (rec_open(w, st->documents, "documents", op->target, &pt, &len, &op->err) < 0)
 		return -1;
 	doc = json_loadb((const char *)pt, len, 0, NULL);
+	op_person_of(op, doc);
 	n = json_integer_value(json_object_get(doc, "events"));
 	op->reply_raw = evbuffer_new();
 	op->status = 200;
@@ -176,6 +177,7 @@ static int custody_apply(struct wtxn *w, struct op *op)
 
 	if (rec_get(w, st->documents, "documents", op->target, &doc, &op->err) < 0)
 		return -1;
+	op_person_of(op, doc);
 	if (req_id && rec_get(w, st->travel, "travel", req_id, &travel, &op->err) < 0 &&
 	    op->err.status != 404)
 		goto done;

@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
+#include <sodium.h>
+
 #include "rosterd.h"
 #include "roster/record.h"
 
@@ -37,9 +40,24 @@ int h_travel_create(struct server *srv, struct op *op, const char *id)
 	return 0;
 }
 
+/* The request as stored; its person is noted for the entry. */
 static int get_apply(struct wtxn *w, struct op *op)
 {
-	return rec_reply(w, op, w->srv->store.travel, "travel");
+	uint8_t *pt = NULL;
+	size_t len = 0;
+	json_t *t;
+
+	if (rec_open(w, w->srv->store.travel, "travel", op->target, &pt, &len, &op->err) < 0)
+		return -1;
+	t = json_loadb((const char *)pt, len, 0, NULL);
+	op_person_of(op, t);
+	json_decref(t);
+	op->reply_raw = evbuffer_new();
+	evbuffer_add(op->reply_raw, pt, len);
+	op->status = 200;
+	sodium_memzero(pt, len);
+	free(pt);
+	return 0;
 }
 
 int h_travel_get(struct server *srv, struct op *op, const char *id)
@@ -79,6 +97,7 @@ static int transition(struct wtxn *w, struct op *op, int (*change)(json_t *t, st
 
 	if (rec_get(w, st->travel, "travel", op->target, &t, &op->err) < 0)
 		return -1;
+	op_person_of(op, t);
 	from = roster_xstrdup(str(t, "status"));
 	if (change(t, op) < 0)
 		goto done;

@@ -20,6 +20,14 @@ void op_reply_clear(struct op *op)
 	op->reply_raw = NULL;
 }
 
+void op_person_of(struct op *op, const json_t *rec)
+{
+	const char *person = json_string_value(json_object_get(rec, "person"));
+
+	if (person && roster_id_valid(person, "per_"))
+		snprintf(op->person, sizeof(op->person), "%s", person);
+}
+
 /* Appends a record's stored JSON to the op's serialised reply: a read replies with
  * the plaintext as sealed, with no parse and re-serialisation in between. */
 static int reply_add_record(struct wtxn *w, struct op *op, MDB_dbi dbi, const char *db,
@@ -218,6 +226,7 @@ int rec_create_owned(struct wtxn *w, struct op *op, const struct owned_kind *k, 
 		return roster_err_set(&op->err, 422, "no_such_person",
 		                      "%s field 'person': no person %s in the registry", k->what,
 		                      person);
+	op_person_of(op, op->body);
 	json_object_set_new(op->body, "id", json_string(op->target));
 	rec_stamp(w, op->body, 1);
 	if ((rc = rec_put_reply(w, k->dbi, k->db, op->target, op->body, op)) ||

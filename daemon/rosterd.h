@@ -248,6 +248,9 @@ struct op {
 	/* A value stored beside the target (a custody history entry), named in the
 	 * entry's "stored" member with its digest; "" for none. */
 	char stored_target[ROSTER_ID_MAX], stored_object[2 * ROSTER_HASH_BYTES + 1];
+	/* The person the document or travel request belongs to, named in the entry's
+	 * "person" member so an auditor finds it by the person's id; "" for none. */
+	char person[ROSTER_ID_MAX];
 	enum outcome outcome;
 	struct roster_err err;
 	json_t *err_details; /* more about the error, such as every refused row */
@@ -345,6 +348,8 @@ int rec_open(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, uint8_
              size_t *ptlen, struct roster_err *err);
 /* Drops whatever reply an op holds (it failed after all). */
 void op_reply_clear(struct op *op);
+/* Notes the record's "person" (a document's, a travel request's) for its entry. */
+void op_person_of(struct op *op, const json_t *rec);
 int rec_put(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id, json_t *rec, struct op *op,
             struct roster_err *err);
 /* rec_put, and the record as stored becomes op's reply (status unchanged). */

@@ -43,7 +43,8 @@ char *roster_audit_entry_dump(const struct roster_audit_fields *f, size_t *len,
 	                      f->object,
 	                      f->prev,
 	                      f->stored_target ? f->stored_object : "",
-	                      f->stored_target ? f->stored_target : ""};
+	                      f->stored_target ? f->stored_target : "",
+	                      f->person ? f->person : ""};
 	struct roster_canon_buf b = {0};
 	size_t i;
 
@@ -63,6 +64,10 @@ char *roster_audit_entry_dump(const struct roster_audit_fields *f, size_t *len,
 	roster_canon_str(&b, f->object);
 	member(&b, ",\"outcome\":");
 	roster_canon_str(&b, f->outcome);
+	if (f->person) {
+		member(&b, ",\"person\":");
+		roster_canon_str(&b, f->person);
+	}
 	member(&b, ",\"prev\":");
 	roster_canon_str(&b, f->prev);
 	member(&b, ",\"seq\":");

@@ -25,6 +25,7 @@ struct roster_audit_fields {
 	int status;
 	const json_t *targets;
 	const char *stored_target, *stored_object;
+	const char *person; /* the person a document or travel request is of, or NULL */
 };
 
 /* The entry's canonical bytes (malloc'd, NUL-terminated), written directly in RFC

@@ -18,6 +18,23 @@ as $CLERK --json person list --limit 5
 expect 0 "a clerk lists persons (both in the page)"
 as $CLERK2 --json person get "$P2"
 expect 0 "another clerk reads the second person"
+# The first person's passport and trip: entries of their own ids, naming the person.
+as $CLERK --json doc add --person "$P1" --type passport --number F01X00T47 --country DE --expires 2031-05-01
+expect 0 "a clerk registers the first person's passport"
+DID=$(field "$OUT" id)
+as $CLERK doc custody "$DID" surrender --to employer --custodian "HR safe"
+expect 0 "and surrenders it"
+as $CLERK --json doc get "$DID"
+expect 0 "and reads it"
+as $CLERK --json travel request --person "$P1" --destinations FR --depart 2031-01-01 --return 2031-01-05 --purpose "Trade fair"
+expect 0 "a clerk files a trip for the first person"
+TID=$(field "$OUT" id)
+as $APPROVER --json travel get "$TID"
+expect 0 "an approver reads it"
+as $APPROVER travel approve "$TID"
+expect 0 "and approves it"
+as $CLERK --json doc add --person "$P2" --type passport --number F02X00T47 --country DE --expires 2031-05-01
+expect 0 "a passport for the second person"
 
 as $AUDITOR audit export
 expect 0 "the auditor exports the log"
@@ -37,15 +54,19 @@ for line in open(sys.argv[1]):
         print(line)
 PY
 }
-names_p1="e.get('target') == '$P1' or '$P1' in e.get('targets', []) or e.get('stored', {}).get('target') == '$P1'"
+names_p1="e.get('target') == '$P1' or '$P1' in e.get('targets', []) or e.get('stored', {}).get('target') == '$P1' or e.get('person') == '$P1'"
 want=$(expected "$T/out/export.jsonl" "$names_p1")
 
 as $AUDITOR audit find --target "$P1" --export "$T/out/export.jsonl"
 expect 0 "find --target in an export file"
 check "gives exactly the export's entries naming the person" test "$OUT" = "$want"
 actions=$(printf '%s\n' "$OUT" | python3 -c 'import json,sys; print(" ".join(sorted(json.loads(l)["action"] + "/" + json.loads(l)["outcome"] for l in sys.stdin)))')
-check "its create, reads (one refused) and list page ($actions)" \
-	test "$actions" = "person.create/ok person.list/ok person.read/denied person.read/ok"
+check "its create, reads (one refused), list page, passport and trip ($actions)" \
+	test "$actions" = "document.create/ok document.custody/ok document.read/ok person.create/ok person.list/ok person.read/denied person.read/ok travel.create/ok travel.decide/ok travel.read/ok"
+for id in "$DID" "$TID"; do
+	check "the entries of $id name the person" \
+		test "$(printf '%s\n' "$OUT" | grep "\"target\":\"$id\"" | grep -vc "\"person\":\"$P1\"")" = 0
+done
 check "not the other person's" test "$(printf '%s\n' "$OUT" | grep -c "\"target\":\"$P2\"")" = 0
 
 as $AUDITOR audit find --target "$P1"
@@ -75,7 +96,7 @@ read -r first last < <(expected "$T/out/export.jsonl" "e.get('target') == '$P2'"
 	python3 -c 'import json,sys; d=[json.loads(l)["time"][:10] for l in sys.stdin]; print(d[0], d[-1])')
 as $AUDITOR audit find --since "$first" --until "$last" --target "$P2" --export "$T/out/export.jsonl"
 check "a span of days (a date covers the whole day) holds the second person's entries" \
-	test "$OUT" = "$(expected "$T/out/export.jsonl" "e.get('target') == '$P2' or '$P2' in e.get('targets', [])")"
+	test "$OUT" = "$(expected "$T/out/export.jsonl" "e.get('target') == '$P2' or '$P2' in e.get('targets', []) or e.get('person') == '$P2'")"
 as $AUDITOR audit find --until 2000-01-01 --export "$T/out/export.jsonl"
 expect 1 "nothing before 2000"
 as $AUDITOR audit find --since "$(date -u -d tomorrow +%FT%TZ)"

@@ -39,6 +39,8 @@ static char *entry_via_json(const struct roster_audit_fields *f)
 
 	if (f->targets)
 		json_object_set(v, "targets", (json_t *)f->targets);
+	if (f->person)
+		json_object_set_new(v, "person", json_string(f->person));
 	if (f->stored_target)
 		json_object_set_new(v, "stored",
 		                    json_pack("{s:s, s:s}", "target", f->stored_target, "object",
@@ -85,7 +87,8 @@ static void test_entry_dump(void)
 		                                .status = status[i % 4],
 		                                .targets = lists[i % 4],
 		                                .stored_target = i % 3 ? NULL : strs[(i + 6) % n],
-		                                .stored_object = strs[(i + 7) % n]};
+		                                .stored_object = strs[(i + 7) % n],
+		                                .person = i % 5 ? NULL : strs[(i + 8) % n]};
 		char *direct = roster_audit_entry_dump(&f, &len, &err), *ref = entry_via_json(&f);
 
 		total++;
