@@ -31,6 +31,8 @@ struct filter {
 	size_t nneedles;
 };
 
+static int in_span(const char *time, const struct filter *f);
+
 /* A value as a JSON string, when it needs no escaping (else no needle). */
 static void needle_add(struct filter *f, const char *value)
 {
@@ -57,12 +59,31 @@ static void needles_free(struct filter *f)
 		free(f->needle[--f->nneedles]);
 }
 
+/* The time span without a parse: "time":" occurs once in a canonical entry, as
+ * its member (inside a string every quote is escaped). A line without it is left
+ * to the parse. */
+static int time_could_be_in(const struct filter *f, const char *line, size_t n)
+{
+	static const char key[] = "\"time\":\"";
+	const char *at = memmem(line, n, key, sizeof(key) - 1);
+	char time[32];
+	size_t len;
+
+	if (at == NULL)
+		return 1;
+	at += sizeof(key) - 1;
+	for (len = 0; at + len < line + n && at[len] != '"' && len < sizeof(time) - 1; len++)
+		time[len] = at[len];
+	time[len] = '\0';
+	return in_span(time, f);
+}
+
 static int needles_in(const struct filter *f, const char *line, size_t n)
 {
 	for (size_t i = 0; i < f->nneedles; i++)
 		if (memmem(line, n, f->needle[i], strlen(f->needle[i])) == NULL)
 			return 0;
-	return 1;
+	return !(f->since || f->until) || time_could_be_in(f, line, n);
 }
 
 static int str_is(const json_t *v, const char *want)
