@@ -19,8 +19,6 @@
 #include "roster/util.h"
 #include "rosterctl.h"
 
-#define AUDIT_PAGE 10000 /* the daemon's largest page */
-
 struct filter {
 	const char *target, *user, *action, *outcome, *since, *until;
 	long long uid; /* -1: not by uid */
@@ -175,31 +173,9 @@ static int lines_filter(const char *buf, size_t len, struct filter *f, const cha
 	return 0;
 }
 
-static int find_online(struct ctl *ctl, struct filter *f, unsigned long long from)
+static int page_filter(const char *body, size_t len, void *arg)
 {
-	char path[128];
-	int rc;
-
-	for (;;) {
-		struct response r;
-		size_t lines = 0;
-
-		snprintf(path, sizeof(path), "/v1/audit/entries?from=%llu&limit=%d", from,
-		         AUDIT_PAGE);
-		if ((rc = http_request(ctl, "GET", path, NULL, &r)) != 0)
-			return rc;
-		if (r.status != 200)
-			return http_finish(ctl, &r, NULL);
-		for (size_t i = 0; r.body && i < r.len; i++)
-			lines += r.body[i] == '\n';
-		rc = lines_filter(r.body ? r.body : "", r.len, f, "the daemon's reply");
-		response_free(&r);
-		if (rc < 0)
-			return EXIT_INTERNAL;
-		if (lines < AUDIT_PAGE)
-			return EXIT_OK;
-		from += lines;
-	}
+	return lines_filter(body, len, arg, "the daemon's reply") < 0 ? EXIT_INTERNAL : EXIT_OK;
 }
 
 static int find_offline(const char *path, struct filter *f)
@@ -302,7 +278,7 @@ static int cmd_audit_find(struct ctl *ctl, int argc, char **argv)
 			                          "the file holds what was exported");
 	}
 	needles_make(&f);
-	rc = a.opt[7] ? find_offline(a.opt[7], &f) : find_online(ctl, &f, from);
+	rc = a.opt[7] ? find_offline(a.opt[7], &f) : audit_pages(ctl, from, page_filter, &f);
 	needles_free(&f);
 	if (fflush(stdout) != 0 && rc == EXIT_OK)
 		rc = EXIT_INTERNAL;

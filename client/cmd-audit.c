@@ -55,20 +55,13 @@ const struct cmd_entry cmd_audit_tail_entry = {
     "audit", "tail", "[--n N]", "print the last N audit entries (default 20)", cmd_audit_tail};
 
 /* Pages through the log with ?from= until a page comes back short. Each page is
- * itself an audited read, so the export ends with the entry of its last page. */
-static int cmd_audit_export(struct ctl *ctl, int argc, char **argv)
+ * itself an audited read, so what is read ends with the entry of its last page. */
+int audit_pages(struct ctl *ctl, unsigned long long from,
+                int (*page)(const char *body, size_t len, void *arg), void *arg)
 {
-	static const char *const opts[] = {"from", NULL};
-	unsigned long long from;
 	char path[128];
-	struct args a;
-	int rc = args_parse(&cmd_audit_export_entry, argc, argv, NULL, opts, 0, 0, &a);
+	int rc;
 
-	if (rc)
-		return ARGS_DONE(rc);
-	if (a.opt[0] && !number_ok(a.opt[0]))
-		return cmd_usage_error(&cmd_audit_export_entry, "--from takes a sequence number");
-	from = a.opt[0] ? strtoull(a.opt[0], NULL, 10) : 0;
 	for (;;) {
 		struct response r;
 		size_t lines = 0;
@@ -79,14 +72,34 @@ static int cmd_audit_export(struct ctl *ctl, int argc, char **argv)
 			return rc;
 		if (r.status != 200)
 			return http_finish(ctl, &r, NULL);
-		fwrite(r.body ? r.body : "", 1, r.len, stdout);
 		for (size_t i = 0; r.body && i < r.len; i++)
 			lines += r.body[i] == '\n';
+		rc = page(r.body ? r.body : "", r.len, arg);
 		response_free(&r);
-		if (lines < AUDIT_PAGE)
-			return EXIT_OK;
+		if (rc != EXIT_OK || lines < AUDIT_PAGE)
+			return rc;
 		from += lines;
 	}
+}
+
+static int page_print(const char *body, size_t len, void *arg)
+{
+	(void)arg;
+	fwrite(body, 1, len, stdout);
+	return EXIT_OK;
+}
+
+static int cmd_audit_export(struct ctl *ctl, int argc, char **argv)
+{
+	static const char *const opts[] = {"from", NULL};
+	struct args a;
+	int rc = args_parse(&cmd_audit_export_entry, argc, argv, NULL, opts, 0, 0, &a);
+
+	if (rc)
+		return ARGS_DONE(rc);
+	if (a.opt[0] && !number_ok(a.opt[0]))
+		return cmd_usage_error(&cmd_audit_export_entry, "--from takes a sequence number");
+	return audit_pages(ctl, a.opt[0] ? strtoull(a.opt[0], NULL, 10) : 0, page_print, NULL);
 }
 
 const struct cmd_entry cmd_audit_export_entry = {

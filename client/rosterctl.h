@@ -65,6 +65,11 @@ extern const struct cmd_entry cmd_role_list_entry, cmd_role_grant_entry, cmd_rol
     cmd_backup_entry, cmd_key_status_entry, cmd_key_rotate_entry;
 void print_keys(const json_t *keys);
 
+/* cmd-audit.c: calls page with each page of the log from SEQ on, as the daemon
+ * sent it (JSON lines), until a page comes back short or page returns non-zero. */
+int audit_pages(struct ctl *ctl, unsigned long long from,
+                int (*page)(const char *body, size_t len, void *arg), void *arg);
+
 /* docgen.c: the manual page and bash completion, from the command table. */
 void docgen_man(FILE *f, const struct cmd_entry *const *table);
 void docgen_completion(FILE *f, const struct cmd_entry *const *table);
