@@ -107,6 +107,30 @@ as $AUDITOR audit find --actor "uid:$AUDITOR" --action audit.read
 expect 0 "the auditor's reads of the log are entries of their own"
 check "one for each page read so far, at least" test "$(printf '%s\n' "$OUT" | wc -l)" -ge 3
 
+# Across pages of the log (10,000 entries each): an import of 10,500 persons is
+# 10,500 consecutive person.create entries, every one found once, in order.
+python3 - "$T/out/many.jsonl" <<'PY'
+import json, sys
+with open(sys.argv[1], "w") as f:
+    for i in range(10500):
+        f.write(json.dumps({"name": "Many Person", "birth_date": "1980-01-01", "nationality": "DE",
+                            "employer": "Pages GmbH", "segment": "upstream",
+                            "expertise": ["metallurgy"]}) + "\n")
+PY
+chmod 644 "$T/out/many.jsonl"
+as $CLERK person import "$T/out/many.jsonl"
+expect 0 "an import of 10,500 persons"
+as $AUDITOR audit find --action person.create --actor "uid:$CLERK"
+expect 0 "find every create by the clerk, over two pages and more"
+printf '%s\n' "$OUT" >"$T/out/found.jsonl" # too long for one argument
+check "each import row's entry once, in order, none missing" python3 - "$T/out/found.jsonl" <<'PY'
+import json, sys
+seqs = [json.loads(l)["seq"] for l in open(sys.argv[1]) if l.strip()]
+run = [s for s in seqs if s >= seqs[-1] - 10499]
+sys.exit(0 if len(run) == 10500 and run == list(range(run[0], run[0] + 10500)) and
+         len(seqs) == len(set(seqs)) and seqs == sorted(seqs) else 1)
+PY
+
 # Bad filters, changing nothing.
 size0=$(log_size)
 size=$(log_size)
