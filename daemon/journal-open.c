@@ -27,7 +27,7 @@ uint64_t journal_slot_read(int fd, int i, uint8_t *buf)
 	uint32_t psize;
 
 	if (pread(fd, buf, JR_SLOT, (off_t)i * JR_SLOT) != (ssize_t)JR_SLOT ||
-	    memcmp(buf, JR_MAGIC, 8) != 0)
+	    (memcmp(buf, JR_MAGIC, 8) != 0 && memcmp(buf, JR_MAGIC_V1, 8) != 0))
 		return 0;
 	psize = get32(buf + 32);
 	if (psize < 512 || psize > JR_PAGE_MAX || get32(buf + 40) > JR_DBS_MAX)
@@ -117,6 +117,25 @@ done:
 	return rc;
 }
 
+/* Where the records after the header's checkpoint begin, the generation they
+ * carry and the last one's seq it covers (a 0.7.1 header has zeros for the first
+ * two: its records began at the front and carried its own generation). */
+static int slot_records(struct journal *jr, struct roster_err *err)
+{
+	uint64_t start = jr->gen ? roster_be64_get(jr->slot + JR_START_AT) : 0;
+	uint64_t chain = jr->gen ? roster_be64_get(jr->slot + JR_CHAIN_AT) : 0;
+
+	jr->seq = jr->gen ? roster_be64_get(jr->slot + 16) : 0;
+	jr->start = jr->tail = start ? (off_t)start : JR_RECORDS;
+	jr->chain = chain ? chain : jr->gen;
+	if (start != 0 && (start < (uint64_t)JR_RECORDS || start > (uint64_t)jr->size))
+		return roster_err_set(err, 0, "journal_damaged",
+		                      "%s names records at byte %llu, outside the file: refusing "
+		                      "to start; restore the last backup",
+		                      jr->path, (unsigned long long)start);
+	return 0;
+}
+
 int journal_open(struct journal **out, const char *dir, size_t limit, struct roster_err *err)
 {
 	struct journal *jr = roster_xcalloc(1, sizeof(*jr));
@@ -166,12 +185,12 @@ int journal_open(struct journal **out, const char *dir, size_t limit, struct ros
 		               jr->path);
 		goto fail;
 	}
+	if (slot_records(jr, err) < 0)
+		goto fail;
 	if (jr->gen == 0 || get32(jr->slot + 36) == 1) {
-		jr->seq = jr->gen ? roster_be64_get(jr->slot + 16) : 0;
 		*out = jr;
 		return 0;
 	}
-	jr->seq = roster_be64_get(jr->slot + 16);
 	log_warnx("rosterd did not stop cleanly: restoring the registry to its last "
 	          "checkpoint and applying the journal since");
 	if (metas_restore(jr, dir, err) < 0)
@@ -189,6 +208,7 @@ void journal_free(struct journal *jr)
 {
 	if (jr == NULL)
 		return;
+	journal_checkpoint_abandon(jr);
 	if (jr->fd >= 0)
 		close(jr->fd);
 	if (jr->dfd >= 0)
@@ -270,7 +290,7 @@ static size_t record_read(struct journal *jr, off_t off, uint64_t seq, uint8_t *
 	size_t len;
 
 	if (pread(jr->fd, head, sizeof(head), off) != (ssize_t)sizeof(head) ||
-	    get32(head) != JR_REC_MAGIC || roster_be64_get(head + 8) != jr->gen ||
+	    get32(head) != JR_REC_MAGIC || roster_be64_get(head + 8) != jr->chain ||
 	    roster_be64_get(head + 16) != seq)
 		return 0;
 	len = JR_REC_HEAD + (size_t)get32(head + 4) + JR_HASH;
@@ -286,19 +306,27 @@ static size_t record_read(struct journal *jr, off_t off, uint64_t seq, uint8_t *
 	return sodium_memcmp(want, *buf + len - JR_HASH, JR_HASH) == 0 ? len : 0;
 }
 
-/* One transaction with every intact record since the checkpoint. */
+/* One transaction with every intact record since the checkpoint: from where the
+ * header says, each after the last or, when the writer found no room there, at
+ * the front of the ring (journal.c); a record is the next one only with the next
+ * seq and the header's generation, which no stale one has. */
 static int replay_once(struct store *st, struct journal *jr, size_t *n, struct roster_err *err)
 {
 	uint8_t *buf = NULL;
 	size_t cap = 0, len;
-	off_t off = JR_RECORDS;
+	off_t off = jr->start;
 	MDB_txn *txn;
 	int rc = 0;
 
 	*n = 0;
 	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
 		return store_mdb_err(err, rc, "replaying the journal");
-	while ((len = record_read(jr, off, jr->seq + *n + 1, &buf, &cap)) != 0) {
+	for (;;) {
+		if ((len = record_read(jr, off, jr->seq + *n + 1, &buf, &cap)) == 0 &&
+		    off != JR_RECORDS)
+			len = record_read(jr, off = JR_RECORDS, jr->seq + *n + 1, &buf, &cap);
+		if (len == 0)
+			break;
 		if (replay_ops(st, jr, txn, buf + JR_REC_HEAD, len - JR_REC_HEAD - JR_HASH, &rc) <
 		    0) {
 			mdb_txn_abort(txn);

@@ -9,21 +9,25 @@
  * Replies wait for that sync (writer.c).
  *
  * Why a power loss between checkpoints loses nothing acknowledged:
- *  - A checkpoint syncs LMDB's file, copies its two meta pages into a header
- *    slot here and syncs that. The records after the header are what the
+ *  - A checkpoint syncs LMDB's file, copies its two meta pages (as they were
+ *    when the checkpoint began) into a header slot here and syncs that. The
+ *    header names where the records after it begin; they are what the
  *    checkpointed state lacks.
  *  - A read transaction stays open on the checkpointed snapshot until the next
- *    checkpoint, so LMDB never reuses a page that snapshot uses: whatever the
- *    kernel wrote back since, in whatever order, those pages are intact on disk.
+ *    checkpoint is durable, so LMDB never reuses a page that snapshot uses:
+ *    whatever the kernel wrote back since, in whatever order, those pages are
+ *    intact on disk.
  *  - After a stop that was not clean, the next start writes the header's meta
  *    pages back over LMDB's (LMDB is then exactly at the checkpoint) and applies
  *    the records again in order, up to the first torn or stale one. A record is
  *    written after its commit and a reply after its record's sync, so every
  *    acknowledged change is here.
  * The header has two slots, written in turn, each with its own hash: a torn
- * header write leaves the previous checkpoint. Records carry the header's
- * generation, a sequence number and a hash. A clean stop checkpoints and marks
- * the header clean, and the next start changes nothing.
+ * header write leaves the previous checkpoint. Records carry a generation, a
+ * sequence number and a hash, and follow each other in a ring of journal_size
+ * bytes: a checkpoint usually runs beside the writer (journal-checkpoint.c),
+ * and the records written during its sync must outlive it. A clean stop
+ * checkpoints and marks the header clean, and the next start changes nothing.
  *
  * The file holds what data.mdb holds (sealed records, keyed index tags, audit
  * entries), so no personal data in plaintext.
@@ -58,49 +62,6 @@ int journal_sys_err(struct roster_err *err, const char *what, const char *path)
 	return roster_err_set(err, 0, "journal", "%s %s: %s", what, path, strerror(errno));
 }
 
-/* LMDB's meta page (format 1): after a 16-byte page header, its magic, and at
- * byte 128 the main database's root page, at 144 the transaction id. */
-#define META_MAGIC_AT 16
-#define META_ROOT_AT  128
-#define META_TXNID_AT 144
-
-/* The root page of the newer of two meta pages, or UINT64_MAX if it has none. */
-static uint64_t metas_root(const uint8_t *metas, uint32_t psize)
-{
-	const uint8_t *m = metas;
-	uint64_t t0, t1, root;
-	uint32_t magic;
-
-	memcpy(&t0, metas + META_TXNID_AT, 8);
-	memcpy(&t1, metas + psize + META_TXNID_AT, 8);
-	if (t1 > t0)
-		m = metas + psize;
-	memcpy(&magic, m + META_MAGIC_AT, 4);
-	memcpy(&root, m + META_ROOT_AT, 8);
-	return magic == 0xBEEFC0DEu ? root : UINT64_MAX;
-}
-
-/* Hashes the checkpoint's root page as data.mdb holds it: the checkpoint names the
- * main database's root page, and that page, kept from reuse while rosterd ran,
- * tells this registry's data file (at this checkpoint) from any other. */
-int journal_root_hash(int fd, const uint8_t *metas, uint32_t psize, uint8_t out[JR_HASH])
-{
-	uint64_t root = metas_root(metas, psize);
-	uint8_t *page;
-	int rc = -1;
-
-	memset(out, 0, JR_HASH);
-	if (root == UINT64_MAX)
-		return 0;
-	page = roster_xmalloc(psize);
-	if (pread(fd, page, psize, (off_t)(root * psize)) == (ssize_t)psize) {
-		crypto_generichash(out, JR_HASH, page, psize, NULL, 0);
-		rc = 0;
-	}
-	free(page);
-	return rc;
-}
-
 /* Writes zeros ahead of the records, so a record's sync never changes the file's
  * size (which would cost a filesystem journal commit per sync). */
 static int journal_grow(struct journal *jr, off_t need)
@@ -116,89 +77,6 @@ static int journal_grow(struct journal *jr, off_t need)
 		if (fdatasync(jr->fd) < 0)
 			return -1;
 		jr->size = end;
-	}
-	return 0;
-}
-
-static void slot_fill(struct journal *jr, struct store *st, uint32_t psize, int clean)
-{
-	size_t n = store_db_count();
-	uint8_t *s = jr->slot;
-
-	memset(s, 0, JR_FIXED);
-	memcpy(s, JR_MAGIC, sizeof(JR_MAGIC) - 1); /* 8 bytes, no terminator */
-	roster_be64_put(s + 8, jr->gen + 1);
-	roster_be64_put(s + 16, jr->seq);
-	/* bytes 24-31 are reserved (zero) */
-	roster_be32_put(s + 32, psize);
-	roster_be32_put(s + 36, (uint32_t)clean);
-	roster_be32_put(s + 40, (uint32_t)n);
-	for (size_t i = 0; i < n; i++) {
-		uint8_t *e = s + JR_DBS_AT + i * (4 + JR_DB_NAME);
-		MDB_dbi dbi = store_db_at(st, i);
-
-		roster_be32_put(e, (uint32_t)dbi);
-		strncpy((char *)e + 4, store_db_name(st, dbi), JR_DB_NAME);
-	}
-}
-
-static double seconds_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-int journal_checkpoint(struct store *st, int clean, struct roster_err *err)
-{
-	struct journal *jr = st->journal;
-	double t0 = seconds_now();
-	MDB_envinfo info;
-	MDB_stat ms;
-	int rc, fd;
-
-	if (jr->broken)
-		return roster_err_set(err, 0, "journal", "the journal failed earlier");
-	jr->broken = 1; /* until this checkpoint is whole */
-
-	if ((rc = mdb_env_sync(st->env, 1)) != 0 || (rc = mdb_env_stat(st->env, &ms)) != 0 ||
-	    (rc = mdb_env_get_fd(st->env, &fd)) != 0 || (rc = mdb_env_info(st->env, &info)) != 0)
-		return store_mdb_err(err, rc, "checkpointing the registry");
-	if (ms.ms_psize > JR_PAGE_MAX || store_db_count() > JR_DBS_MAX)
-		return roster_err_set(err, 0, "journal", "LMDB pages of %u bytes are not supported",
-		                      ms.ms_psize);
-	if (pread(fd, jr->slot + JR_FIXED, 2 * (size_t)ms.ms_psize, 0) !=
-	    (ssize_t)(2 * (size_t)ms.ms_psize))
-		return journal_sys_err(err, "cannot read the meta pages of", "data.mdb");
-	/* The slot is written whole: what smaller pages leave of it is zeros. */
-	memset(jr->slot + JR_FIXED + 2 * (size_t)ms.ms_psize, 0,
-	       JR_SLOT - JR_FIXED - 2 * (size_t)ms.ms_psize);
-	slot_fill(jr, st, ms.ms_psize, clean);
-	if (journal_root_hash(fd, jr->slot + JR_FIXED, ms.ms_psize, jr->slot + JR_ROOT_AT) < 0)
-		return journal_sys_err(err, "cannot read the root page of", "data.mdb");
-	journal_slot_hash(jr->slot + JR_HASH_AT, jr->slot, ms.ms_psize);
-	if (pwrite(jr->fd, jr->slot, JR_SLOT, (off_t)((jr->gen + 1) % 2) * JR_SLOT) !=
-	        (ssize_t)JR_SLOT ||
-	    fdatasync(jr->fd) < 0)
-		return journal_sys_err(err, "cannot write the checkpoint to", jr->path);
-	jr->broken = 0;
-	if (jr->size < JR_RECORDS)
-		jr->size = JR_RECORDS;
-	jr->pages = info.me_last_pgno;
-	jr->psize = ms.ms_psize;
-	jr->gen++;
-	jr->tail = JR_RECORDS;
-	jr->stats.checkpoints++;
-	t0 = seconds_now() - t0;
-	jr->stats.checkpoint_seconds += t0;
-	if (t0 > jr->stats.checkpoint_max)
-		jr->stats.checkpoint_max = t0;
-	/* Only now may the pages of the previous checkpoint be reused. */
-	if (jr->protect) {
-		mdb_txn_reset(jr->protect);
-		if ((rc = mdb_txn_renew(jr->protect)) != 0)
-			return store_mdb_err(err, rc, "keeping the checkpointed snapshot");
 	}
 	return 0;
 }
@@ -228,6 +106,8 @@ void journal_end(struct store *st)
 
 	if (jr == NULL || !jr->active)
 		return;
+	if (journal_checkpoint_finish(st, 1, &err) < 0)
+		log_warnx("%s", err.message);
 	if (jr->broken)
 		log_warnx("the journal failed: the next start restores the last checkpoint and "
 		          "applies the journal's intact records");
@@ -332,11 +212,36 @@ static int record_write(struct journal *jr, const uint8_t *rec, size_t len)
 	return 0;
 }
 
+/* The end of the last block a record of len bytes at off is written with. */
+static off_t blocks_end(off_t off, size_t len)
+{
+	off_t end = off + (off_t)len;
+
+	return (end + JR_BLOCK - 1) / JR_BLOCK * JR_BLOCK;
+}
+
+/* Where a record of len bytes goes in the ring, or -1 when it has no room: after
+ * the last record, or at the front, short of the block where the records the
+ * durable checkpoint needs begin (a direct write rewrites whole blocks). */
+static off_t record_place(const struct journal *jr, size_t len)
+{
+	off_t fence = jr->start - jr->start % JR_BLOCK;
+
+	if (jr->tail >= jr->start) {
+		if (jr->tail + (off_t)len <= JR_RECORDS + (off_t)jr->limit)
+			return jr->tail;
+		return blocks_end(JR_RECORDS, len) <= fence ? JR_RECORDS : -1;
+	}
+	return blocks_end(jr->tail, len) <= fence ? jr->tail : -1;
+}
+
 /* After each commit of the writer: its record written and synced, or, when it
- * does not fit, a checkpoint, which makes it durable as well. */
+ * does not fit, a checkpoint, which makes it durable as well. A full ring waits
+ * for the checkpoint running beside the writer, which frees the front. */
 int journal_commit(struct store *st, struct roster_err *err)
 {
 	struct journal *jr = st->journal;
+	off_t at = -1;
 	size_t len;
 	int rc = 0;
 
@@ -344,14 +249,21 @@ int journal_commit(struct store *st, struct roster_err *err)
 		return 0;
 	jr->capturing = 0;
 	len = jr->len + JR_HASH;
-	if (jr->overflow || jr->tail + (off_t)len > JR_RECORDS + (off_t)jr->limit ||
-	    journal_grow(jr, jr->tail + (off_t)len + JR_BLOCK) < 0) {
+	if (!jr->overflow && (at = record_place(jr, len)) < 0 && jr->async.running) {
+		if (journal_checkpoint_finish(st, 1, err) < 0) {
+			rc = -1;
+			goto done;
+		}
+		at = record_place(jr, len);
+	}
+	if (at < 0 || journal_grow(jr, at + (off_t)len + JR_BLOCK) < 0) {
 		rc = journal_checkpoint(st, 0, err);
 		goto done;
 	}
+	jr->tail = at;
 	roster_be32_put(jr->buf, JR_REC_MAGIC);
 	roster_be32_put(jr->buf + 4, (uint32_t)(jr->len - JR_REC_HEAD));
-	roster_be64_put(jr->buf + 8, jr->gen);
+	roster_be64_put(jr->buf + 8, jr->chain);
 	roster_be64_put(jr->buf + 16, jr->seq + 1);
 	crypto_generichash(jr->buf + jr->len, JR_HASH, jr->buf, jr->len, NULL, 0);
 	if (record_write(jr, jr->buf, len) < 0) {
@@ -368,6 +280,7 @@ int journal_commit(struct store *st, struct roster_err *err)
 	}
 	jr->seq++;
 	jr->tail += (off_t)len;
+	jr->written += len;
 	jr->stats.records++;
 done:
 	if (jr->cap > JR_KEEP) { /* a big commit's capture: do not keep its memory */
@@ -383,9 +296,13 @@ done:
 	return rc;
 }
 
-/* After the replies of a commit are on their way: starts writing LMDB's pages back
- * (so a checkpoint has little left to sync) and checkpoints when one is due. */
-int journal_after(struct store *st, struct roster_err *err)
+/* After the replies of a commit are on their way: a checkpoint beside the writer
+ * finished or started when one is due. With writeback (a commit of several
+ * requests), LMDB's pages start on their way to the disk now, so that the
+ * checkpoint has little left to sync while many clients' journal syncs would
+ * meet it; a client alone gains more from leaving them to the checkpoint, since
+ * its next record's sync would wait for them (bench/README.md, fifteenth round). */
+int journal_after(struct store *st, int writeback, struct roster_err *err)
 {
 	struct journal *jr = st->journal;
 	MDB_envinfo info;
@@ -393,43 +310,17 @@ int journal_after(struct store *st, struct roster_err *err)
 
 	if (jr == NULL || !jr->active)
 		return 0;
-	if (mdb_env_get_fd(st->env, &fd) == 0)
+	if (journal_checkpoint_finish(st, 0, err) < 0)
+		return -1;
+	if (writeback && mdb_env_get_fd(st->env, &fd) == 0)
 		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	/* Pages freed since the checkpoint cannot be reused before the next one, so
 	 * LMDB takes new pages at the end of its file: its growth bounds the interval
 	 * as much as the journal's size does. */
-	if (jr->tail - JR_RECORDS > (off_t)(jr->limit / 2) ||
+	if (jr->written - jr->start_written > jr->limit / 2 ||
 	    (mdb_env_info(st->env, &info) == 0 &&
 	     (info.me_last_pgno - jr->pages) * jr->psize > jr->limit))
-		return journal_checkpoint(st, 0, err);
-	return 0;
-}
-
-/* Before the map is resized: the snapshot kept for the checkpoint is let go, which
- * is safe only right after a checkpoint, with no commit until journal_retake. */
-int journal_release(struct store *st, struct roster_err *err)
-{
-	struct journal *jr = st->journal;
-
-	if (jr == NULL || !jr->active)
-		return 0;
-	if (journal_checkpoint(st, 0, err) < 0)
-		return -1;
-	mdb_txn_reset(jr->protect);
-	return 0;
-}
-
-int journal_retake(struct store *st, struct roster_err *err)
-{
-	struct journal *jr = st->journal;
-	int rc;
-
-	if (jr == NULL || !jr->active)
-		return 0;
-	if ((rc = mdb_txn_renew(jr->protect)) != 0) {
-		jr->broken = 1;
-		return store_mdb_err(err, rc, "keeping the checkpointed snapshot");
-	}
+		return journal_checkpoint_start(st, err);
 	return 0;
 }
 
@@ -442,5 +333,6 @@ void journal_stats(struct store *st, struct journal_stats *out)
 	if (jr == NULL)
 		return;
 	*out = jr->stats;
-	out->bytes = jr->tail > JR_RECORDS ? (uint64_t)(jr->tail - JR_RECORDS) : 0;
+	out->bytes = jr->written - jr->start_written;
+	out->pending = jr->async.running;
 }

@@ -157,15 +157,20 @@ void metrics_reply(struct server *srv, struct evhttp_request *req)
 	                    "journal record.\n# TYPE roster_journal_records_total counter\n"
 	                    "roster_journal_records_total %llu\n"
 	                    "# HELP roster_journal_checkpoints_total Checkpoints (data.mdb "
-	                    "synced, the journal started again).\n"
+	                    "synced, the records before them let go).\n"
 	                    "# TYPE roster_journal_checkpoints_total counter\n"
 	                    "roster_journal_checkpoints_total %llu\n"
+	                    "# HELP roster_journal_checkpoints_beside_total Of those, the "
+	                    "ones whose sync ran beside the writer (requests did not wait).\n"
+	                    "# TYPE roster_journal_checkpoints_beside_total counter\n"
+	                    "roster_journal_checkpoints_beside_total %llu\n"
 	                    "# HELP roster_journal_checkpoint_seconds_total Time the writer "
 	                    "spent in checkpoints.\n"
 	                    "# TYPE roster_journal_checkpoint_seconds_total counter\n"
 	                    "roster_journal_checkpoint_seconds_total %.6f\n"
 	                    "# HELP roster_journal_checkpoint_seconds_max The longest "
-	                    "checkpoint since the start (requests wait for it).\n"
+	                    "time the writer spent in one checkpoint since the start (requests "
+	                    "wait for it).\n"
 	                    "# TYPE roster_journal_checkpoint_seconds_max gauge\n"
 	                    "roster_journal_checkpoint_seconds_max %.6f\n"
 	                    "# HELP roster_journal_bytes Records written since the last "
@@ -173,8 +178,8 @@ void metrics_reply(struct server *srv, struct evhttp_request *req)
 	                    "roster_journal_bytes %llu\n",
 	                    (unsigned long long)st.journal.records,
 	                    (unsigned long long)st.journal.checkpoints,
-	                    st.journal.checkpoint_seconds, st.journal.checkpoint_max,
-	                    (unsigned long long)st.journal.bytes);
+	                    (unsigned long long)st.journal.beside, st.journal.checkpoint_seconds,
+	                    st.journal.checkpoint_max, (unsigned long long)st.journal.bytes);
 	evbuffer_add_printf(b,
 	                    "# HELP roster_writer_failed 1 once a commit failed and writes "
 	                    "stopped.\n# TYPE roster_writer_failed gauge\n"

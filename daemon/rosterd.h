@@ -188,7 +188,7 @@ struct journal_mark journal_note(struct journal *jr, enum journal_op op, MDB_dbi
                                  const MDB_val *k, const MDB_val *v);
 void journal_unnote(struct journal *jr, struct journal_mark mark);
 int journal_commit(struct store *st, struct roster_err *err);
-int journal_after(struct store *st, struct roster_err *err);
+int journal_after(struct store *st, int writeback, struct roster_err *err);
 int journal_release(struct store *st, struct roster_err *err);
 int journal_retake(struct store *st, struct roster_err *err);
 int journal_checkpoint(struct store *st, int clean, struct roster_err *err);
@@ -281,8 +281,11 @@ struct reencrypt_progress {
 #define WRITER_BATCH_BUCKETS  12 /* ops per commit: <=1, <=2, <=4 ... <=1024, more */
 #define WRITER_COMMIT_BUCKETS 10 /* commit seconds: bounds in writer.c, then +Inf */
 struct journal_stats {
-	uint64_t records, checkpoints; /* since the start */
-	double checkpoint_seconds;     /* spent checkpointing, in all */
+	uint64_t records, checkpoints; /* since the start; checkpoints completed */
+	uint64_t beside;               /* of those, the ones synced beside the writer */
+	uint64_t started;              /* checkpoints begun beside the writer */
+	int pending;                   /* one of those is running */
+	double checkpoint_seconds;     /* the writer's time in checkpoints, in all */
 	double checkpoint_max;         /* the longest checkpoint */
 	uint64_t bytes;                /* of records since the last checkpoint */
 };

@@ -334,13 +334,14 @@ static void batch_run(struct server *srv, struct writer *wr, struct op *batch)
 	           "an administrator must look at rosterd's log");
 }
 
-/* Off the replies' path: the journal's upkeep after each commit. */
-static void writer_after(struct server *srv, struct writer *wr)
+/* Off the replies' path: the journal's upkeep after each commit (writeback: the
+ * commit carried several requests, journal_after says why). */
+static void writer_after(struct server *srv, struct writer *wr, int writeback)
 {
 	struct journal_stats js;
 	struct roster_err err;
 
-	if (!writer_failed(srv) && journal_after(&srv->store, &err) < 0)
+	if (!writer_failed(srv) && journal_after(&srv->store, writeback, &err) < 0)
 		writer_fail(wr, &err);
 	store_prime(&srv->store);
 	journal_stats(&srv->store, &js);
@@ -381,7 +382,7 @@ static void writer_wait(struct server *srv, struct writer *wr)
 		batch_run(srv, wr, NULL); /* the log grew and went quiet: sign it on time */
 	else if (journal_checkpoint(&srv->store, 0, &err) < 0)
 		writer_fail(wr, &err);
-	writer_after(srv, wr);
+	writer_after(srv, wr, 0);
 	pthread_mutex_lock(&wr->lock);
 }
 
@@ -404,7 +405,7 @@ static void *writer_main(void *arg)
 		if (wr->queue == NULL) { /* idle, with a merge or a slice to do */
 			pthread_mutex_unlock(&wr->lock);
 			upkeep_run(srv, wr, 1);
-			writer_after(srv, wr);
+			writer_after(srv, wr, 0);
 			continue;
 		}
 		/* Take up to batch_max ops; leave the rest queued for the next commit. */
@@ -430,12 +431,12 @@ static void *writer_main(void *arg)
 		wr->done_tail = tail;
 		pthread_mutex_unlock(&wr->lock);
 		event_active(srv->ev_done, EV_READ, 0);
-		writer_after(srv, wr);
+		writer_after(srv, wr, n > 1);
 		/* Under steady load a walk still advances a slice per batch (merges ride
 		 * in the batches themselves). */
 		if (walk_due(srv, wr)) {
 			upkeep_run(srv, wr, 0);
-			writer_after(srv, wr);
+			writer_after(srv, wr, 0);
 		}
 	}
 }

@@ -16,15 +16,27 @@ HASH = 32  # BLAKE2b-256 of the record before it
 
 
 def last_record(data):
-    """The start and the end (before its hash) of the current generation's last record."""
-    gens = [struct.unpack(">Q", data[i * SLOT + 8:i * SLOT + 16])[0]
-            for i in (0, 1) if data[i * SLOT:i * SLOT + 8] == b"RSTRJRN1"]
-    gen, off, last = max(gens), 2 * SLOT, None
-    while data[off:off + 4] == b"RJR1" and struct.unpack(">Q", data[off + 8:off + 16])[0] == gen:
-        end = off + HEAD + struct.unpack(">I", data[off + 4:off + 8])[0]
-        last, off = (off, end), end + HASH
+    """The start and the end (before its hash) of the last record after the newest
+    header: from where the header says, each after the last or at the front of
+    the ring, with the next seq and the header's record generation."""
+    slots = [i * SLOT for i in (0, 1) if data[i * SLOT:i * SLOT + 8] in (b"RSTRJRN1", b"RSTRJRN2")]
+    if not slots:
+        sys.exit("journal.py: the journal has no header")
+    slot = max(slots, key=lambda o: struct.unpack(">Q", data[o + 8:o + 16])[0])
+    gen, seq, start, chain = (struct.unpack(">Q", data[slot + a:slot + a + 8])[0]
+                              for a in (8, 16, 4000, 4008))
+    off, last = start or 2 * SLOT, None
+    chain = chain or gen
+    while True:
+        at = [o for o in (off, 2 * SLOT)
+              if data[o:o + 4] == b"RJR1"
+              and struct.unpack(">QQ", data[o + 8:o + 24]) == (chain, seq + 1)]
+        if not at:
+            break
+        end = at[0] + HEAD + struct.unpack(">I", data[at[0] + 4:at[0] + 8])[0]
+        last, off, seq = (at[0], end), end + HASH, seq + 1
     if last is None:
-        sys.exit("journal.py: the journal holds no record of its generation")
+        sys.exit("journal.py: the journal holds no record after its header")
     return last
 
 

@@ -7,7 +7,8 @@
 # matches the log.
 # ROUNDS (default 8) sets how many kills.
 # The journal at its 1M floor checkpoints every few hundred writes, so kills also
-# land in and around checkpoints.
+# land in and around checkpoints, most of them running beside the writer while
+# its records go on round the journal's ring.
 . "$(dirname "$0")/lib.sh"
 ROUNDS=${ROUNDS:-8}
 EXTRA_SETTINGS="journal_size = 1M" new_registry
@@ -52,6 +53,7 @@ lone() { # one client alone on one keep-alive connection, as fast as it is answe
 		"$SOCK" persons 1000000 "R$1" >>"$T/out/acked.lone" 2>/dev/null
 }
 
+beside=0
 for round in $(seq "$ROUNDS"); do
 	pids=()
 	if [ $((round % 2)) = 0 ]; then
@@ -61,6 +63,8 @@ for round in $(seq "$ROUNDS"); do
 		custodian & pids+=($!)
 	fi
 	sleep "0.$((2 + RANDOM % 6))"
+	curl_as $ADMIN GET /v1/metrics
+	beside=$((beside + $(awk '$1 == "roster_journal_checkpoints_beside_total" {print $2}' <<<"$OUT")))
 	kill -9 "$DPID"
 	wait "$DPID" 2>/dev/null
 	DPID=
@@ -68,6 +72,7 @@ for round in $(seq "$ROUNDS"); do
 	start_daemon
 done
 total=$(cat "$T"/out/acked.* | wc -l)
+check "checkpoints ran beside the writer before the kills ($beside)" test "$beside" -gt 0
 check "the clients had writes acknowledged ($total)" test "$total" -gt 0
 missing=0
 while read -r id; do
@@ -93,7 +98,7 @@ stored=$("$PY" -c 'import json, sys; print(json.load(sys.stdin)["events"])' <<<"
 check "every acknowledged custody event is in its history ($events acknowledged, $stored stored)" \
 	test "$stored" -ge "$events"
 check "custody events were acknowledged" test "$events" -gt 0
-echo "crash: $ROUNDS kill -9s under 3 writing clients and a custodian or a lone one, $total acknowledged writes ($lone lone) and $events custody events, $missing missing"
+echo "crash: $ROUNDS kill -9s under 3 writing clients and a custodian or a lone one, $total acknowledged writes ($lone lone) and $events custody events, $missing missing; $beside checkpoints beside the writer before the kills"
 as $AUDITOR audit verify --state "$T/out/audit.json" --deep
 expect 0 "the log and every record verify --deep, consistent with the state before the kills"
 finish

@@ -2,7 +2,10 @@
 # return EIO): rosterd never reports a write it could not make durable, stops
 # taking writes (fail-stop, no retry of a failed fsync), says why in its log,
 # health and metrics, and a restart on a healthy disk recovers with every
-# acknowledged write intact and the log verifying.
+# acknowledged write intact and the log verifying. Then the same when only the
+# sync of a checkpoint running beside the writer fails, while the journal's
+# records still reach the disk: the writes acknowledged during that sync are
+# kept by the checkpoint before it.
 . "$(dirname "$0")/lib.sh"
 : "${FAILSYNC:?set FAILSYNC to the failsync shim}"
 write_conf
@@ -42,4 +45,40 @@ as $AUDITOR audit verify --deep
 expect 0 "and the log verifies --deep"
 add_person
 expect 0 "writing resumes after the restart"
+stop_daemon
+
+# The journal at its floor (a checkpoint every few hundred writes) and grown
+# whole first, so that the first sync to fail is a checkpoint's, beside the writer.
+EXTRA_SETTINGS="journal_size = 1M" write_conf
+PY=/usr/bin/python3 # the system's: test identities cannot reach a per-user one
+[ -x "$PY" ] || PY=$(command -v python3)
+lone() { # lone TAG N: one client creating persons until refused; acknowledged ids out
+	setpriv --reuid=$CLERK --regid=$CLERK --clear-groups "$PY" "$(dirname "$0")/keepalive.py" \
+		"$SOCK" persons "$2" "$1" >>"$T/out/acked.beside" 2>"$T/out/lone.err"
+}
+FAILSYNC_TRIGGER=$T/fail FAILSYNC_WRITES=no LD_PRELOAD=$FAILSYNC \
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+	"$ROSTERD" -c "$CONF" 2>>"$T/rosterd.log" &
+DPID=$!
+for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
+lone B 400
+check "400 writes before the disk fails" test "$(wc -l <"$T/out/acked.beside")" = 400
+touch "$T/fail"
+lone F 100000
+check "writes were acknowledged while the checkpoint's sync was failing" \
+	test "$(wc -l <"$T/out/acked.beside")" -gt 400
+check "then writes stopped" grep -q "503" "$T/out/lone.err"
+check "the log names the checkpoint's sync of data.mdb" \
+	grep -q "a checkpoint could not sync data.mdb" "$T/rosterd.log"
+rm "$T/fail"
+stop_daemon
+start_daemon
+missing=0
+while read -r id; do
+	as $CLERK --json person get "$id"
+	[ "$RC" = 0 ] || missing=$((missing + 1))
+done <"$T/out/acked.beside"
+check "after a restart every acknowledged write is there ($missing missing)" test "$missing" = 0
+as $AUDITOR audit verify --deep
+expect 0 "and the log verifies --deep"
 finish

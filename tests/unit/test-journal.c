@@ -47,7 +47,11 @@ static struct store st;
 static size_t journal_limit = SMALL_JOURNAL; /* for the next open */
 static size_t journal_in_use;                /* what the journal was opened with */
 static int grows;                            /* of the map, in all */
-#define MAP_START ((size_t)1 << 20)          /* grown as the writer grows it */
+static int beside_lost, beside_kept;         /* power losses during a checkpoint beside */
+/* data.mdb as the checkpoint running beside the writer took it: what the disk is
+ * sure to hold once that checkpoint's header is written. */
+static char pending[64];
+#define MAP_START ((size_t)1 << 20) /* grown as the writer grows it */
 
 static void key_of(uint64_t i, uint8_t key[8])
 {
@@ -236,6 +240,35 @@ static void crash(void)
 	store_close(&st);
 }
 
+/* A power loss while a checkpoint ran beside the writer: its thread is let finish
+ * (crash() waits for it), then either its header is taken as written, and the
+ * disk holds the snapshot it synced, or the header is wiped as lost, and the disk
+ * holds the last checkpoint's: records written during the sync must then come
+ * back from the old header. */
+static void crash_beside(const char *saved)
+{
+	char path[64];
+	uint64_t gen = st.journal->gen;
+	int pending_run = st.journal->async.running, fd;
+	static const uint8_t zero[JR_FIXED];
+
+	crash();
+	if (!pending_run)
+		return;
+	if (rand() % 2) {
+		file_copy(pending, saved);
+		beside_kept++;
+		return;
+	}
+	snprintf(path, sizeof(path), "%.*s/journal", (int)(strrchr(saved, '/') - saved), saved);
+	if ((fd = open(path, O_WRONLY)) < 0 ||
+	    pwrite(fd, zero, sizeof(zero), (off_t)((gen + 1) % 2) * JR_SLOT) !=
+	        (ssize_t)sizeof(zero) ||
+	    close(fd) != 0)
+		fatalx("wiping the header a power loss kept from %s", path);
+	beside_lost++;
+}
+
 /* A power loss: the process ends without a checkpoint, and of what LMDB wrote
  * since the last one, any page may or may not have reached the disk (each page of
  * data.mdb is taken from the file now or from the copy made at the checkpoint,
@@ -246,7 +279,7 @@ static void power_loss(const char *data, const char *at_checkpoint, int mixed)
 	char *now, *then;
 	FILE *f;
 
-	crash();
+	crash_beside(at_checkpoint);
 	if (!mixed) {
 		file_copy(at_checkpoint, data);
 		return;
@@ -360,16 +393,29 @@ static void random_op(MDB_txn *txn)
 	}
 }
 
-/* Copies data.mdb when a checkpoint was made since the last copy: as the disk holds
- * it then. */
-static void checkpoint_copy(const char *data, const char *saved, uint64_t *checkpoints)
+/* What the disk surely holds after the checkpoints since the last call: a
+ * checkpoint in the writer's path, data.mdb now; one beside it that finished,
+ * data.mdb as it was when that one began. */
+struct copies {
+	uint64_t checkpoints, beside, started;
+};
+
+static void checkpoint_copy(const char *data, const char *saved, struct copies *c)
 {
 	struct journal_stats js;
 
 	journal_stats(&st, &js);
-	if (js.checkpoints != *checkpoints)
-		file_copy(data, saved);
-	*checkpoints = js.checkpoints;
+	if (js.checkpoints != c->checkpoints) {
+		if (js.checkpoints - c->checkpoints == js.beside - c->beside)
+			file_copy(pending, saved);
+		else
+			file_copy(data, saved);
+	}
+	if (js.started != c->started)
+		file_copy(data, pending);
+	c->checkpoints = js.checkpoints;
+	c->beside = js.beside;
+	c->started = js.started;
 }
 
 /* One transaction of random changes from seed: committed, or abandoned (one in
@@ -409,10 +455,10 @@ static void random_commits(const char *data, const char *saved, int commits)
 {
 	struct journal_stats js;
 	struct roster_err err;
-	uint64_t checkpoints;
+	struct copies cp;
 
 	journal_stats(&st, &js);
-	checkpoints = js.checkpoints;
+	cp = (struct copies){js.checkpoints, js.beside, js.started};
 	for (int c = 0; c < commits; c++) {
 		unsigned seed = (unsigned)rand();
 
@@ -420,12 +466,22 @@ static void random_commits(const char *data, const char *saved, int commits)
 			if (store_grow(&st, &err) < 0)
 				fatalx("growing the map: %s", err.message);
 			grows++;
-			checkpoint_copy(data, saved, &checkpoints);
+			checkpoint_copy(data, saved, &cp);
 		}
-		if (journal_after(&st, &err) < 0 ||
+		if (journal_after(&st, rand() % 2, &err) < 0 ||
 		    (rand() % 40 == 0 && journal_checkpoint(&st, 0, &err) < 0))
 			fatalx("journal: %s", err.message);
-		checkpoint_copy(data, saved, &checkpoints);
+		checkpoint_copy(data, saved, &cp);
+	}
+	/* Half the rounds end while a checkpoint beside the writer runs, with commits
+	 * journaled during its sync. */
+	if (rand() % 2 == 0) {
+		if (journal_checkpoint_start(&st, &err) < 0)
+			fatalx("journal: %s", err.message);
+		checkpoint_copy(data, saved, &cp);
+		for (int c = rand() % 8; c > 0; c--)
+			if (random_txn((unsigned)rand()) == 0)
+				checkpoint_copy(data, saved, &cp);
 	}
 }
 
@@ -509,6 +565,7 @@ int main(void)
 	srand(20261204);
 	snprintf(data, sizeof(data), "%s/data.mdb", dir);
 	snprintf(saved, sizeof(saved), "%s/saved.mdb", dir);
+	snprintf(pending, sizeof(pending), "%s/pending.mdb", dir);
 	open_registry(dir, 1);
 	file_copy(data, saved); /* just checkpointed: data.mdb is whole by itself */
 
@@ -546,12 +603,17 @@ int main(void)
 		check_replay(dir, data, saved, round % 2, what);
 	}
 	CHECK(grows > 0, "the map grew during the rounds (%d times)", grows);
+	CHECK(beside_lost > 0 && beside_kept > 0,
+	      "power losses met checkpoints beside the writer (%d with the header lost, %d "
+	      "kept)",
+	      beside_lost, beside_kept);
 	not_applying(dir, data, 0);
 	not_applying(dir, data, 1);
 	store_close(&st);
 
 	unlink(data);
 	unlink(saved);
+	unlink(pending);
 	snprintf(path, sizeof(path), "%s/lock.mdb", dir);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/journal", dir);
