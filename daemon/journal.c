@@ -67,18 +67,27 @@ int journal_sys_err(struct roster_err *err, const char *what, const char *path)
 static int journal_grow(struct journal *jr, off_t need)
 {
 	static const uint8_t zero[64 << 10];
+	off_t size = jr->size;
 
-	while (jr->size < need) {
-		off_t end = (jr->size / JR_CHUNK + 1) * JR_CHUNK;
+	if (size >= need)
+		return 0;
+	while (size < need) {
+		off_t end = (size / JR_CHUNK + 1) * JR_CHUNK;
 
-		for (off_t o = jr->size; o < end; o += (off_t)sizeof(zero))
+		for (off_t o = size; o < end; o += (off_t)sizeof(zero))
 			if (pwrite(jr->fd, zero, sizeof(zero), o) != (ssize_t)sizeof(zero))
-				return -1;
-		if (fdatasync(jr->fd) < 0)
-			return -1;
-		jr->size = end;
+				goto fail;
+		size = end;
 	}
+	if (fdatasync(jr->fd) < 0)
+		goto fail;
+	jr->size = size;
 	return 0;
+fail:
+	/* Short of room: what was written gives the space back to data.mdb. */
+	if (ftruncate(jr->fd, jr->size) < 0)
+		log_warn("%s", jr->path);
+	return -1;
 }
 
 int journal_begin(struct store *st, struct roster_err *err)
@@ -90,6 +99,11 @@ int journal_begin(struct store *st, struct roster_err *err)
 		return store_mdb_err(err, rc, "keeping the checkpointed snapshot");
 	if (journal_checkpoint(st, 0, err) < 0)
 		return -1;
+	/* The whole ring written at once, now: grown while serving, the file's sync
+	 * would queue behind a checkpoint's sync of data.mdb (tens of ms). Short of
+	 * room, the ring is what the file holds, and checkpoints come sooner. */
+	if (journal_grow(jr, JR_RECORDS + (off_t)jr->limit + JR_BLOCK) < 0)
+		log_warn("%s: cannot write the journal's %zu bytes ahead", jr->path, jr->limit);
 	if ((rc = mdb_env_set_flags(st->env, MDB_NOSYNC, 1)) != 0)
 		return store_mdb_err(err, rc, "setting up the journal");
 	/* A direct, synchronous write of a few blocks is quicker than a write through the
@@ -250,6 +264,7 @@ int journal_commit(struct store *st, struct roster_err *err)
 	jr->capturing = 0;
 	len = jr->len + JR_HASH;
 	if (!jr->overflow && (at = record_place(jr, len)) < 0 && jr->async.running) {
+		jr->stats.waits++;
 		if (journal_checkpoint_finish(st, 1, err) < 0) {
 			rc = -1;
 			goto done;

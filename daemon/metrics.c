@@ -164,6 +164,10 @@ void metrics_reply(struct server *srv, struct evhttp_request *req)
 	                    "ones whose sync ran beside the writer (requests did not wait).\n"
 	                    "# TYPE roster_journal_checkpoints_beside_total counter\n"
 	                    "roster_journal_checkpoints_beside_total %llu\n"
+	                    "# HELP roster_journal_ring_waits_total Commits that waited for "
+	                    "a checkpoint beside the writer to free the journal's ring.\n"
+	                    "# TYPE roster_journal_ring_waits_total counter\n"
+	                    "roster_journal_ring_waits_total %llu\n"
 	                    "# HELP roster_journal_checkpoint_seconds_total Time the writer "
 	                    "spent in checkpoints.\n"
 	                    "# TYPE roster_journal_checkpoint_seconds_total counter\n"
@@ -178,7 +182,8 @@ void metrics_reply(struct server *srv, struct evhttp_request *req)
 	                    "roster_journal_bytes %llu\n",
 	                    (unsigned long long)st.journal.records,
 	                    (unsigned long long)st.journal.checkpoints,
-	                    (unsigned long long)st.journal.beside, st.journal.checkpoint_seconds,
+	                    (unsigned long long)st.journal.beside,
+	                    (unsigned long long)st.journal.waits, st.journal.checkpoint_seconds,
 	                    st.journal.checkpoint_max, (unsigned long long)st.journal.bytes);
 	evbuffer_add_printf(b,
 	                    "# HELP roster_writer_failed 1 once a commit failed and writes "
