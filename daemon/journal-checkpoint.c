@@ -245,10 +245,13 @@ int journal_checkpoint_start(struct store *st, struct roster_err *err)
 	a->failed = NULL;
 	atomic_store(&a->done, 0);
 	if ((rc = pthread_create(&a->thread, NULL, checkpoint_sync, a)) != 0) {
+		/* No thread to be had (a process limit): the writer checkpoints itself. */
+		log_warnx("cannot start a thread for a checkpoint (%s): checkpointing in the "
+		          "writer's path",
+		          strerror(rc));
 		mdb_txn_abort(a->protect);
 		a->protect = NULL;
-		return roster_err_set(err, 0, "journal", "cannot start a checkpoint: %s",
-		                      strerror(rc));
+		return journal_checkpoint(st, 0, err);
 	}
 	a->running = 1;
 	jr->stats.started++;
