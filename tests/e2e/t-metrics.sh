@@ -38,6 +38,14 @@ check "map use is reported" grep -q '^roster_map_bytes{kind="used"} [1-9]' "$T/m
 check "journal records are counted" grep -q '^roster_journal_records_total [1-9]' "$T/metrics.txt"
 check "journal checkpoints are counted" grep -q '^roster_journal_checkpoints_total [1-9]' "$T/metrics.txt"
 check "the journal's use is reported" grep -q '^roster_journal_bytes [1-9]' "$T/metrics.txt"
+# (t-crash.sh makes checkpoints run beside the writer and counts them)
+check "checkpoints beside the writer and waits for the ring are reported" \
+	grep -q '^roster_journal_ring_waits_total 0$' "$T/metrics.txt"
+check "... with the checkpoints beside the writer among all of them" python3 -c '
+import re, sys
+t = open(sys.argv[1]).read()
+n = lambda k: int(re.search("^%s ([0-9]+)$" % k, t, re.M).group(1))
+sys.exit(not n("roster_journal_checkpoints_beside_total") <= n("roster_journal_checkpoints_total"))' "$T/metrics.txt"
 cp_max=$(awk '$1 == "roster_journal_checkpoint_seconds_max" {print $2}' "$T/metrics.txt")
 cp_sum=$(awk '$1 == "roster_journal_checkpoint_seconds_total" {print $2}' "$T/metrics.txt")
 check "the longest checkpoint is reported, above 0 and within the total ($cp_max of $cp_sum s)" \
