@@ -19,7 +19,10 @@
  * last checkpoint reached the disk, or any of them did, page by page at random.
  * The second holds only while LMDB reuses none of the checkpointed snapshot's
  * pages (journal.c keeps a read transaction on it, and lets it go to resize the
- * map only right after a checkpoint): without either, a round fails.
+ * map only right after a checkpoint): without either, a round fails. Half the
+ * rounds end while a checkpoint runs beside the writer (journal-checkpoint.c),
+ * commits journaled during its sync; the loss keeps its header or not, and the
+ * disk holds the snapshot it took or the one before.
  */
 #include <fcntl.h>
 #include <stdio.h>
