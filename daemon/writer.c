@@ -447,7 +447,6 @@ static void writer_done_cb(evutil_socket_t fd, short what, void *arg)
 	struct server *srv = arg;
 	struct writer *wr = srv->writer;
 	struct op *op;
-	int flush;
 
 	(void)fd;
 	(void)what;
@@ -456,15 +455,15 @@ static void writer_done_cb(evutil_socket_t fd, short what, void *arg)
 	wr->done = NULL;
 	wr->done_tail = &wr->done;
 	pthread_mutex_unlock(&wr->lock);
-	/* Several replies at once: each written straight away (http_reply_flush)
-	 * saves the main thread a turn of the loop. A lone one is left to libevent:
-	 * written sooner, it brings the client's next create to the writer while
-	 * this commit's pages are still on their way to the disk, and that create's
-	 * journal sync then waits for them (bench/README.md, eleventh round). */
-	flush = op && op->next;
+	/* Each reply written straight away (http_reply_flush) saves the main thread a
+	 * turn of the loop. Until 0.7.2 a lone one was left to libevent: written
+	 * sooner, it brought the client's next create to the writer while the last
+	 * commit's pages were still on their way to the disk; a commit of one request
+	 * no longer writes them back (journal_after; bench/README.md, eleventh and
+	 * fifteenth rounds). */
 	while (op) {
 		struct op *next = op->next;
-		struct bufferevent *bev = flush ? http_reply_bev(op->req) : NULL;
+		struct bufferevent *bev = http_reply_bev(op->req);
 		int idle = bev && evbuffer_get_length(bufferevent_get_output(bev)) == 0;
 
 		server_reply_done(srv, op); /* frees op */
