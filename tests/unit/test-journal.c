@@ -51,6 +51,7 @@ static size_t journal_limit = SMALL_JOURNAL; /* for the next open */
 static size_t journal_in_use;                /* what the journal was opened with */
 static int grows;                            /* of the map, in all */
 static int beside_lost, beside_kept;         /* power losses during a checkpoint beside */
+static int wrapped; /* power losses with the records round the ring's end */
 /* data.mdb as the checkpoint running beside the writer took it: what the disk is
  * sure to hold once that checkpoint's header is written. */
 static char pending[64];
@@ -454,6 +455,14 @@ static int random_txn(unsigned seed)
  * copied as the disk would hold it. The map starts small and grows as the
  * writer's does (a checkpoint, the checkpointed snapshot let go, the map resized,
  * the snapshot taken again). */
+/* The records the durable checkpoint needs run from the ring's end round to its
+ * front: a replay must follow them there. */
+static int ring_wrapped(void)
+{
+	return st.journal->tail < st.journal->start &&
+	       st.journal->written > st.journal->start_written;
+}
+
 static void random_commits(const char *data, const char *saved, int commits)
 {
 	struct journal_stats js;
@@ -462,7 +471,9 @@ static void random_commits(const char *data, const char *saved, int commits)
 
 	journal_stats(&st, &js);
 	cp = (struct copies){js.checkpoints, js.beside, js.started};
-	for (int c = 0; c < commits; c++) {
+	for (int c = 0; commits < 0 ? !ring_wrapped() : c < commits; c++) {
+		if (c > 100000)
+			fatalx("the journal's records never went round its ring");
 		unsigned seed = (unsigned)rand();
 
 		while (random_txn(seed)) {
@@ -597,7 +608,11 @@ int main(void)
 	for (int round = 0; round < ROUNDS; round++) {
 		char what[64];
 
-		random_commits(data, saved, 1 + rand() % 120);
+		/* Every other round of a small journal goes on until its records wrap. */
+		int wrap = journal_in_use == SMALL_JOURNAL && round % 8 >= 4;
+
+		random_commits(data, saved, wrap ? -1 : 1 + rand() % 120);
+		wrapped += ring_wrapped();
 		snprintf(what, sizeof(what), "random round %d (%s journal%s)", round,
 		         journal_in_use == SMALL_JOURNAL ? "small" : "large",
 		         round % 2 ? ", pages kept at random" : "");
@@ -606,6 +621,7 @@ int main(void)
 		check_replay(dir, data, saved, round % 2, what);
 	}
 	CHECK(grows > 0, "the map grew during the rounds (%d times)", grows);
+	CHECK(wrapped >= 5, "power losses met records round the ring's end (%d)", wrapped);
 	CHECK(beside_lost > 0 && beside_kept > 0,
 	      "power losses met checkpoints beside the writer (%d with the header lost, %d "
 	      "kept)",
