@@ -349,5 +349,4 @@ void journal_stats(struct store *st, struct journal_stats *out)
 		return;
 	*out = jr->stats;
 	out->bytes = jr->written - jr->start_written;
-	out->pending = jr->async.running;
 }

@@ -285,7 +285,6 @@ struct journal_stats {
 	uint64_t beside;               /* of those, the ones synced beside the writer */
 	uint64_t started;              /* checkpoints begun beside the writer */
 	uint64_t waits;                /* commits that waited for one: the ring was full */
-	int pending;                   /* one of those is running */
 	double checkpoint_seconds;     /* the writer's time in checkpoints, in all */
 	double checkpoint_max;         /* the longest checkpoint */
 	uint64_t bytes;                /* of records since the last checkpoint */
