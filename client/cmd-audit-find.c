@@ -4,20 +4,23 @@
  * the daemon hashed them. An auditor's question "who read this person, and
  * when" answered from the log itself.
  *
- * The log has no index by target (a read's entry would land at a random place
- * in one, as the blind index's tags did: bench/README.md, ninth round), so the
- * filter runs here, over the log paged from --from on (each page an audited
- * read, as `audit export` does), or over a file `audit export` wrote
- * (--export), which needs no daemon at all. `audit verify` is what proves the
- * entries; this only selects them.
+ * With --target the daemon selects the entries naming the record, reading only
+ * the blocks of the log whose filter may hold it (daemon/audit-filter.c); the
+ * other filters run here, over what it sends or, without --target, over the log
+ * paged from --from on (each page an audited read, as `audit export` does), or
+ * over a file `audit export` wrote (--export), which needs no daemon at all.
+ * `audit verify` is what proves the entries; this only selects them.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "roster/afilter.h"
 #include "roster/util.h"
 #include "rosterctl.h"
+
+#define AUDIT_PAGE_FIND 10000 /* the daemon's largest page */
 
 struct filter {
 	const char *target, *user, *action, *outcome, *since, *until;
@@ -89,26 +92,6 @@ static int str_is(const json_t *v, const char *want)
 	return json_is_string(v) && strcmp(json_string_value(v), want) == 0;
 }
 
-/* The record it names: its target, one of a list's targets, a value stored
- * beside the target (a custody event's history entry), or the person whose
- * document or travel request the target is. */
-static int names_target(const json_t *e, const char *id)
-{
-	const json_t *v;
-	size_t i;
-
-	if (str_is(json_object_get(e, "target"), id) ||
-	    str_is(json_object_get(json_object_get(e, "stored"), "target"), id) ||
-	    str_is(json_object_get(e, "person"), id))
-		return 1;
-	json_array_foreach(json_object_get(e, "targets"), i, v)
-	{
-		if (str_is(v, id))
-			return 1;
-	}
-	return 0;
-}
-
 /* Times are RFC 3339 UTC to the second, so text order is time order; a bound
  * given as a date covers that whole day. */
 static int in_span(const char *time, const struct filter *f)
@@ -124,7 +107,10 @@ static int entry_matches(const json_t *e, const struct filter *f)
 {
 	const json_t *actor = json_object_get(e, "actor"), *time = json_object_get(e, "time");
 
-	if (f->target && !names_target(e, f->target))
+	/* Its target, one of a list's targets, a value stored beside the target (a
+	 * custody event's history entry), or the person whose document or trip the
+	 * target is: the daemon's filters go by the same names. */
+	if (f->target && !roster_audit_names_id(e, f->target))
 		return 0;
 	if (f->uid >= 0 && json_integer_value(json_object_get(actor, "uid")) != f->uid)
 		return 0;
@@ -176,6 +162,43 @@ static int lines_filter(const char *buf, size_t len, struct filter *f, const cha
 static int page_filter(const char *body, size_t len, void *arg)
 {
 	return lines_filter(body, len, arg, "the daemon's reply") < 0 ? EXIT_INTERNAL : EXIT_OK;
+}
+
+/* The daemon's pages of the entries naming f->target, from `from` on: each page
+ * says where the next begins (Roster-Audit-Next) until the log's end. */
+static int find_by_target(struct ctl *ctl, unsigned long long from, struct filter *f)
+{
+	char *id = http_escape(f->target), path[256];
+	int rc;
+
+	for (;;) {
+		unsigned long long next;
+		struct response r;
+
+		snprintf(path, sizeof(path), "/v1/audit/entries?target=%s&from=%llu&limit=%d", id,
+		         from, AUDIT_PAGE_FIND);
+		if ((rc = http_request(ctl, "GET", path, NULL, &r)) != 0)
+			break;
+		if (r.status != 200) {
+			rc = http_finish(ctl, &r, NULL);
+			break;
+		}
+		rc = page_filter(r.body ? r.body : "", r.len, f);
+		next = strtoull(r.audit_next, NULL, 10);
+		if (rc == EXIT_OK && r.audit_next[0] && next <= from) {
+			fprintf(stderr, "rosterctl: the daemon's find went back to entry %llu\n",
+			        next);
+			rc = EXIT_INTERNAL;
+		}
+		if (rc != EXIT_OK || r.audit_next[0] == '\0') {
+			response_free(&r);
+			break;
+		}
+		response_free(&r);
+		from = next;
+	}
+	free(id);
+	return rc;
 }
 
 static int find_offline(const char *path, struct filter *f)
@@ -278,12 +301,18 @@ static int cmd_audit_find(struct ctl *ctl, int argc, char **argv)
 			                          "the file holds what was exported");
 	}
 	needles_make(&f);
-	rc = a.opt[7] ? find_offline(a.opt[7], &f) : audit_pages(ctl, from, page_filter, &f);
+	rc = a.opt[7]   ? find_offline(a.opt[7], &f)
+	     : f.target ? find_by_target(ctl, from, &f)
+	                : audit_pages(ctl, from, page_filter, &f);
 	needles_free(&f);
 	if (fflush(stdout) != 0 && rc == EXIT_OK)
 		rc = EXIT_INTERNAL;
 	if (rc == EXIT_OK && f.matched == 0) {
-		fprintf(stderr, "rosterctl: none of %zu entries matched\n", f.seen);
+		if (f.target && !a.opt[7])
+			fprintf(stderr, "rosterctl: none of the %zu entries naming %s matched\n",
+			        f.seen, f.target);
+		else
+			fprintf(stderr, "rosterctl: none of %zu entries matched\n", f.seen);
 		rc = EXIT_NOTFOUND;
 	}
 	return rc;

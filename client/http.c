@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -27,6 +28,23 @@ static size_t collect(char *data, size_t size, size_t n, void *arg)
 	r->len += size * n;
 	r->body[r->len] = '\0';
 	return size * n;
+}
+
+/* Keeps the one header a command reads: where an audit find goes on from. */
+static size_t header(char *data, size_t size, size_t n, void *arg)
+{
+	static const char name[] = "roster-audit-next:";
+	struct response *r = arg;
+	size_t len = size * n, i = sizeof(name) - 1, j = 0;
+
+	if (len <= i || strncasecmp(data, name, i) != 0)
+		return len;
+	while (i < len && data[i] == ' ')
+		i++;
+	while (i < len && data[i] >= '0' && data[i] <= '9' && j < sizeof(r->audit_next) - 1)
+		r->audit_next[j++] = data[i++];
+	r->audit_next[j] = '\0';
+	return len;
 }
 
 struct transfer {
@@ -134,6 +152,8 @@ static int http_request_once(struct ctl *ctl, const char *method, const char *pa
 	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, header);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	if (ctl->progress || ctl->watch) {
 		clock_gettime(CLOCK_MONOTONIC, &t.last_watch);

@@ -37,7 +37,8 @@ struct response {
 	long status;
 	char *body;
 	size_t len;
-	json_t *json; /* the body parsed, when it is JSON */
+	json_t *json;        /* the body parsed, when it is JSON */
+	char audit_next[24]; /* header Roster-Audit-Next: where a find goes on, or "" */
 };
 
 struct cmd_entry {

@@ -149,6 +149,7 @@ static const struct count_setting {
     {"batch_max", 65536, offsetof(struct config, batch_max), sizeof(size_t)},
     {"index_log_entries", IDXLOG_MAX / 2, offsetof(struct config, index_log_entries),
      sizeof(size_t)},
+    {"audit_filter_block", 65536, offsetof(struct config, audit_filter_block), sizeof(size_t)},
     {"max_connections", 1000000, offsetof(struct config, max_connections), sizeof(size_t)},
     {"max_connections_per_uid", 1000000, offsetof(struct config, max_connections_per_uid),
      sizeof(size_t)},
@@ -310,6 +311,7 @@ int config_load(struct config *cfg, const char *path, struct roster_err *err)
 	cfg->reencrypt_batch = 256;
 	cfg->reencrypt_slice_ms = 2;
 	cfg->index_log_entries = 512;
+	cfg->audit_filter_block = 1024;
 	cfg->kdf_ops = crypto_pwhash_OPSLIMIT_MODERATE;
 	cfg->kdf_mem = crypto_pwhash_MEMLIMIT_MODERATE;
 	cfg->checkpoint_entries = 1000;

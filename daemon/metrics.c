@@ -70,6 +70,13 @@ void metrics_reply(struct server *srv, struct evhttp_request *req)
 	                    "# HELP roster_audit_entries Entries in the audit log.\n"
 	                    "# TYPE roster_audit_entries gauge\nroster_audit_entries %llu\n",
 	                    (unsigned long long)writer_log_size(srv));
+	evbuffer_add_printf(
+	    b,
+	    "# HELP roster_audit_filtered_entries Audit entries in blocks with a "
+	    "filter (finds by target skip those that lack it).\n"
+	    "# TYPE roster_audit_filtered_entries gauge\n"
+	    "roster_audit_filtered_entries %llu\n",
+	    (unsigned long long)(st.afilter_end == AFILTER_OFF ? 0 : st.afilter_end));
 	evbuffer_add_printf(b,
 	                    "# HELP roster_data_keys Data keys by state.\n"
 	                    "# TYPE roster_data_keys gauge\n"

@@ -57,6 +57,7 @@ struct config {
 	size_t journal_size; /* records between checkpoints of the journal (journal.c) */
 	size_t batch_max;
 	size_t index_log_entries;       /* person index changes merged once the log holds so many */
+	size_t audit_filter_block;      /* audit entries per filter block (audit-filter.c) */
 	int allow_root;                 /* rosterd refuses to run as root unless this is set */
 	size_t reencrypt_batch;         /* records re-encrypted per transaction after a rotation */
 	unsigned reencrypt_slice_ms;    /* ... fewer when such a transaction takes longer */
@@ -139,6 +140,7 @@ struct store {
 	MDB_dbi person_idx, doc_idx; /* blind indexes: keyed tag -> record ids */
 	MDB_dbi person_idx_log;      /* person_idx's changes not merged yet (idxlog.c) */
 	MDB_dbi custody;             /* "doc_ID.NNNNNNNN" -> a document's history entry */
+	MDB_dbi audit_filter;        /* first seq of a block of entries -> its filter */
 	MDB_dbi doc_by_person, travel_by_person, doc_by_state, travel_by_state;
 	size_t map_size;
 	/* Readers outside the writer hold it shared; growing the map holds it exclusive. */
@@ -220,6 +222,7 @@ struct wtxn {
 	uint64_t ilog_next, ilog_n;      /* the index log's next seq and its changes */
 	uint64_t ilog_gen;               /* drains of the index log (idxlog.c) */
 	int ilog_off;                    /* writing person_idx directly (search.c) */
+	uint64_t afilter_end;            /* entries before it have filters (audit-filter.c) */
 };
 typedef int (*op_apply_fn)(struct wtxn *w, struct op *op);
 
@@ -304,6 +307,7 @@ struct writer_stats {
 	double slice_sum;                    /* ... seconds they held the writer */
 	size_t slice_last;                   /* records the last one asked for */
 	uint64_t index_log;                  /* changes in the index log, not merged */
+	uint64_t afilter_end;                /* audit entries before it have filters */
 	uint64_t merges;                     /* index log merge slices committed */
 	double merge_sum;                    /* ... seconds they held the writer */
 	struct journal_stats journal;
@@ -564,6 +568,16 @@ int http_query_limit(struct evhttp_request *req, size_t def, size_t max, size_t 
                      struct roster_err *err);
 void http_reply_audit(struct server *srv, struct evhttp_request *req, uint64_t from, uint64_t to);
 #define AUDIT_PAGE_MAX 10000
+
+/* audit-filter.c: a Bloom filter of the ids each block of entries names. */
+#define AFILTER_OFF UINT64_MAX /* the last filter is damaged: no more are made */
+int afilter_end_load(MDB_txn *txn, MDB_dbi dbi, uint64_t *end, struct roster_err *err);
+/* In a write txn: the next block's filter, if the log holds that block whole. */
+int afilter_build_next(struct wtxn *w, size_t block, struct roster_err *err);
+/* After the commit that records the read: the entries from `from` (before size)
+ * naming id, at most limit; header Roster-Audit-Next when there may be more. */
+void afilter_reply(struct server *srv, struct evhttp_request *req, const char *id, uint64_t from,
+                   uint64_t size, size_t limit);
 
 /* Handlers: prepare an op from the request, or fill op->err to reject it. */
 struct route;

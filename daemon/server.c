@@ -133,6 +133,8 @@ void server_reply_done(struct server *srv, struct op *op)
 		grants_apply(srv, op);
 	if (op->status >= 400)
 		http_reply_error(op->req, &op->err, op->err_details);
+	else if (op->reply_audit && op->param[0])
+		afilter_reply(srv, op->req, op->param, op->seq_from, op->seq_to, op->limit);
 	else if (op->reply_audit)
 		http_reply_audit(srv, op->req, op->seq_from, op->seq_to);
 	else if (op->reply_raw)

@@ -83,6 +83,7 @@ static const struct store_db {
     DB(doc_by_state, MDB_DUPSORT, 0),
     DB(travel_by_state, MDB_DUPSORT, 0),
     DB(person_idx_log, 0, 1),
+    DB(audit_filter, 0, 1),
 };
 #undef DB
 #define STORE_NDBS (sizeof(store_dbs) / sizeof(store_dbs[0]))

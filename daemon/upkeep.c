@@ -1,7 +1,8 @@
 /*
  * upkeep.c - the writer's background work: merging the person index's log
- * (idxlog.c), re-encrypting records after a data key rotation (rotate.c) and
- * walking them after an index key rotation (reindex.c). Re-encryption and walks
+ * (idxlog.c), re-encrypting records after a data key rotation (rotate.c),
+ * walking them after an index key rotation (reindex.c), and the audit log's
+ * block filters an idle writer is behind on (audit-filter.c). Re-encryption and walks
  * run in transactions of their own between client batches (one after each
  * batch under load, back to back when idle). A merge slice rides in the client
  * batch's own transaction under load, sharing its commit and journal sync, and
@@ -35,9 +36,16 @@ int walk_due(struct server *srv, struct writer *wr)
 	       !wr->disk_full && !wr->failed;
 }
 
+int afilter_behind(struct server *srv, struct writer *wr)
+{
+	return wr->afilter_end != AFILTER_OFF &&
+	       wr->log_size >= wr->afilter_end + srv->cfg.audit_filter_block && !wr->disk_full &&
+	       !wr->failed;
+}
+
 int upkeep_due(struct server *srv, struct writer *wr)
 {
-	return walk_due(srv, wr) || merge_due(srv, wr);
+	return walk_due(srv, wr) || merge_due(srv, wr) || afilter_behind(srv, wr);
 }
 
 /* What a slice of that work changes in memory once it commits. */
@@ -264,4 +272,56 @@ void upkeep_run(struct server *srv, struct writer *wr, int merges)
 	          u.index ? "the index key rotation" : "re-encryption", u.index ? "index" : "data",
 	          err.message[0] ? err.message : mdb_strerror(rc));
 	wr->upkeep_failed = 1;
+}
+
+/* An idle writer's block filter, in a transaction of its own. A failure stops
+ * the filters until a restart: finds read the entries after the last one, one by
+ * one, and stay right. */
+void afilter_catch_up(struct server *srv, struct writer *wr)
+{
+	struct roster_err err = {0};
+	int rc;
+
+	for (;;) {
+		struct wtxn w;
+		size_t txnid;
+
+		if ((rc = writer_txn_begin(srv, wr, &w)) != 0) {
+			store_mdb_err(&err, rc, "starting an audit filter's transaction");
+			break;
+		}
+		rc = afilter_build_next(&w, srv->cfg.audit_filter_block, &err);
+		if (rc == 0)
+			rc = store_failed(&srv->store, &err);
+		if (rc != 0) {
+			mdb_txn_abort(w.txn);
+		} else {
+			txnid = mdb_txn_id(w.txn);
+			if ((rc = mdb_txn_commit(w.txn)) == 0) { /* the txn is gone either way */
+				if (journal_commit(&srv->store, &err) < 0) {
+					writer_fail(wr, &err);
+					return;
+				}
+				writer_adopt(wr, &w);
+				return;
+			}
+			if (commit_nospace(srv, rc,
+			                   txnid)) { /* resumes after a commit finds room */
+				store_mdb_err(&err, rc, "storing an audit filter");
+				batch_nospace(wr, NULL, &err);
+				return;
+			}
+			store_mdb_err(&err, rc, "storing an audit filter");
+			rc = rc == MDB_MAP_FULL ? ROSTER_RETRY : ROSTER_FATAL;
+		}
+		if (rc != ROSTER_RETRY || store_grow(&srv->store, &err) < 0)
+			break;
+	}
+	log_warnx("audit filters stopped until a restart (finds read the entries after the "
+	          "last one, one by one): %s",
+	          err.message);
+	wr->afilter_end = AFILTER_OFF;
+	pthread_mutex_lock(&wr->lock);
+	wr->stats.afilter_end = AFILTER_OFF;
+	pthread_mutex_unlock(&wr->lock);
 }

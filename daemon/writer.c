@@ -90,7 +90,9 @@ void writer_adopt(struct writer *wr, const struct wtxn *w)
 	wr->ilog_next = w->ilog_next;
 	wr->ilog_n = w->ilog_n;
 	wr->ilog_gen = w->ilog_gen;
+	wr->afilter_end = w->afilter_end;
 	wr->stats.index_log = w->ilog_n;
+	wr->stats.afilter_end = w->afilter_end;
 	memcpy(wr->head, w->head, sizeof(wr->head));
 	if (wr->disk_full)
 		log_info("the disk has room again: writing resumed");
@@ -211,7 +213,8 @@ int writer_txn_begin(struct server *srv, struct writer *wr, struct wtxn *w)
 	                   .cp_size = wr->cp_size,
 	                   .ilog_next = wr->ilog_next,
 	                   .ilog_n = wr->ilog_n,
-	                   .ilog_gen = wr->ilog_gen};
+	                   .ilog_gen = wr->ilog_gen,
+	                   .afilter_end = wr->afilter_end};
 	memcpy(w->head, wr->head, sizeof(w->head));
 	roster_time_rfc3339(w->now, time(NULL));
 	if ((rc = mdb_txn_begin(srv->store.env, NULL, 0, &w->txn)) != 0)
@@ -219,6 +222,24 @@ int writer_txn_begin(struct server *srv, struct writer *wr, struct wtxn *w)
 	journal_capture(srv->store.journal);
 	srv->store.failed = 0;
 	return 0;
+}
+
+/* Keeping up costs one block's filter per block of entries, in the batch that
+ * completes it. Catching up (an upgraded registry, a large import) goes a block
+ * per tenth of a second while clients are served, since each batch that builds
+ * one waits a few milliseconds for it, and block after block when idle. */
+#define AFILTER_CATCH_UP 0.1
+static int afilter_due_in_batch(struct server *srv, struct writer *wr, const struct wtxn *w)
+{
+	size_t block = srv->cfg.audit_filter_block;
+
+	if (w->afilter_end == AFILTER_OFF || w->log_size < w->afilter_end + block)
+		return 0;
+	if (w->log_size >= w->afilter_end + 2 * block &&
+	    writer_now() - wr->afilter_at < AFILTER_CATCH_UP)
+		return 0;
+	wr->afilter_at = writer_now();
+	return 1;
 }
 
 /* Runs the batch in one transaction. Returns 0 when committed, ROSTER_RETRY when
@@ -263,7 +284,9 @@ static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
 		if ((rc = audit_append(&w, op, err)) != 0)
 			goto abort;
 	}
-	if ((rc = upkeep_merge_in_batch(srv, wr, &w, err)) != 0 ||
+	if ((afilter_due_in_batch(srv, wr, &w) &&
+	     (rc = afilter_build_next(&w, srv->cfg.audit_filter_block, err)) != 0) ||
+	    (rc = upkeep_merge_in_batch(srv, wr, &w, err)) != 0 ||
 	    (rc = batch_checkpoint(srv, wr, &w, batch, err)) != 0 ||
 	    (rc = store_failed(&srv->store, err)) != 0)
 		goto abort;
@@ -402,9 +425,12 @@ static void *writer_main(void *arg)
 			pthread_mutex_unlock(&wr->lock);
 			return NULL;
 		}
-		if (wr->queue == NULL) { /* idle, with a merge or a slice to do */
+		if (wr->queue == NULL) { /* idle, with a merge, a slice or a filter to do */
 			pthread_mutex_unlock(&wr->lock);
-			upkeep_run(srv, wr, 1);
+			if (merge_due(srv, wr) || walk_due(srv, wr))
+				upkeep_run(srv, wr, 1);
+			else
+				afilter_catch_up(srv, wr);
 			writer_after(srv, wr, 0);
 			continue;
 		}
@@ -493,7 +519,10 @@ int writer_start(struct server *srv, struct roster_err *err)
 		rc = checkpoint_latest(txn, srv->store.checkpoints, &wr->cp_size, NULL, err);
 	if (rc == 0)
 		rc = idxlog_state(txn, srv->store.person_idx_log, &wr->ilog_next, &wr->ilog_n, err);
+	if (rc == 0)
+		rc = afilter_end_load(txn, srv->store.audit_filter, &wr->afilter_end, err);
 	wr->stats.index_log = wr->ilog_n;
+	wr->stats.afilter_end = wr->afilter_end;
 	mdb_txn_abort(txn);
 	wr->cp_time = time(NULL);
 	wr->stats.reindex_phase = srv->keys.index_next ? 'b' : srv->keys.index_old ? 'c' : 0;

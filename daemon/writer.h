@@ -29,6 +29,8 @@ struct writer {
 	uint64_t cp_size;                     /* the latest signed checkpoint's tree size */
 	time_t cp_time;                       /* and when it was signed (or the daemon started) */
 	uint64_t ilog_next, ilog_n, ilog_gen; /* the index log's (idxlog.c) */
+	uint64_t afilter_end;                 /* entries before it have filters */
+	double afilter_at;                    /* when a batch last built one */
 	struct idxlog_pass *pass;             /* its merge under way */
 	size_t merge_slice;                   /* changes in the next merge slice */
 	struct {
@@ -56,6 +58,9 @@ int commit_nospace(struct server *srv, int rc, size_t txnid);
 int merge_due(struct server *srv, struct writer *wr);
 int walk_due(struct server *srv, struct writer *wr);
 int upkeep_due(struct server *srv, struct writer *wr);
+/* Whether a whole block of entries has no filter yet; then, one in its own txn. */
+int afilter_behind(struct server *srv, struct writer *wr);
+void afilter_catch_up(struct server *srv, struct writer *wr);
 /* merges: whether a merge slice may run (the idle writer's) or only a walk's. */
 void upkeep_run(struct server *srv, struct writer *wr, int merges);
 /* A merge slice in a client batch's txn, after its ops; then, committed or not: */

@@ -1,0 +1,333 @@
+/*
+ * audit-filter.c - finding the audit entries that name one record without
+ * reading the whole log: a Bloom filter (roster/afilter.h) for each block of
+ * audit_filter_block entries, in the audit_filter database keyed by the block's
+ * first seq.
+ *
+ * An index from each id to its entries would put every read's entry at a
+ * random leaf of a large tree (what the blind index cost creates: bench/
+ * README.md, ninth round). A block's filter is written once, at the tree's right
+ * edge, by the client batch that completes the block; a log further behind (a
+ * registry upgraded with millions of entries, a large import) gains its filters
+ * a block at a time when the writer is idle, and one block a tenth of a second
+ * in client batches while it is not (writer.c, upkeep.c).
+ * A question reads the filters in order, skips the blocks that certainly lack
+ * the id, and matches the entries of the others, and of the stretch after the
+ * last filter, one by one. The filters only select: `audit verify` proves the
+ * entries, and a filter that cannot be read makes its block be read whole.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "rosterd.h"
+#include "roster/afilter.h"
+#include "roster/log.h"
+
+static const uint8_t magic[4] = {'R', 'A', 'F', '1'};
+
+/* What one reply may read before it hands back a place to go on from. */
+#define SCAN_MAX   65536 /* entries matched one by one */
+#define BLOCKS_MAX 65536 /* filters probed */
+
+struct hashes {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+static int hash_add(const char *id, size_t len, void *arg)
+{
+	struct hashes *h = arg;
+
+	if (h->n == h->cap) {
+		h->cap = h->cap ? 2 * h->cap : 1024;
+		h->v = roster_xrealloc(h->v, h->cap * sizeof(*h->v));
+	}
+	h->v[h->n++] = roster_afilter_hash(id, len);
+	return 0;
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The hashes of every id entries [first, first+count) name: 0, or 1 when one of
+ * them is missing or not JSON (its block then gets no filter: always read), or
+ * -1 with err set. */
+static int block_hashes(struct wtxn *w, uint64_t first, uint32_t count, struct hashes *h,
+                        struct roster_err *err)
+{
+	uint8_t key[8];
+	MDB_val k = {8, key}, v;
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(w->txn, w->srv->store.audit, &cur), whole = 1;
+
+	if (rc)
+		return store_mdb_err(err, rc, "reading the audit log for its filters");
+	roster_be64_put(key, first);
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+	for (uint32_t i = 0; i < count && whole; i++) {
+		json_t *e;
+
+		if (rc != 0 || k.mv_size != 8 || roster_be64_get(k.mv_data) != first + i ||
+		    (e = json_loadb(v.mv_data, v.mv_size, 0, NULL)) == NULL) {
+			whole = 0;
+			break;
+		}
+		roster_audit_names(e, hash_add, h);
+		json_decref(e);
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	return !whole;
+}
+
+/* Stores the filter of entries [first, first+count). */
+static int block_build(struct wtxn *w, uint64_t first, uint32_t count, struct roster_err *err)
+{
+	struct hashes h = {0};
+	size_t nbytes = 0, uniq = 0;
+	uint8_t key[8], *val;
+	MDB_val k = {8, key}, v;
+	int rc = block_hashes(w, first, count, &h, err);
+
+	if (rc < 0) {
+		free(h.v);
+		return ROSTER_FATAL;
+	}
+	if (rc == 0) {
+		if (h.n > 1)
+			qsort(h.v, h.n, sizeof(*h.v), u64_cmp);
+		for (size_t i = 0; i < h.n; i++)
+			if (i == 0 || h.v[i] != h.v[i - 1])
+				h.v[uniq++] = h.v[i];
+		nbytes = roster_afilter_bytes(uniq);
+	}
+	val = roster_xcalloc(1, ROSTER_AFILTER_HEAD + nbytes);
+	memcpy(val, magic, sizeof(magic));
+	roster_be64_put(val + 4, first);
+	roster_be32_put(val + 12, count);
+	for (size_t i = 0; i < uniq; i++)
+		roster_afilter_add(val + ROSTER_AFILTER_HEAD, nbytes, h.v[i]);
+	free(h.v);
+	roster_be64_put(key, first);
+	v = (MDB_val){ROSTER_AFILTER_HEAD + nbytes, val};
+	rc = store_put(&w->srv->store, w->txn, w->srv->store.audit_filter, &k, &v, MDB_APPEND);
+	free(val);
+	if (rc == MDB_MAP_FULL)
+		return ROSTER_RETRY;
+	if (rc)
+		return store_mdb_err(err, rc, "storing an audit filter"), ROSTER_FATAL;
+	w->afilter_end = first + count;
+	return 0;
+}
+
+int afilter_build_next(struct wtxn *w, size_t block, struct roster_err *err)
+{
+	if (w->afilter_end == AFILTER_OFF || w->log_size < w->afilter_end + block)
+		return 0;
+	return block_build(w, w->afilter_end, (uint32_t)block, err);
+}
+
+/* A stored filter's block and bits; -1 when the value is not one. */
+static int filter_parse(const MDB_val *k, const MDB_val *v, uint64_t *first, uint32_t *count,
+                        const uint8_t **bits, size_t *nbytes)
+{
+	const uint8_t *p = v->mv_data;
+
+	if (k->mv_size != 8 || v->mv_size < ROSTER_AFILTER_HEAD ||
+	    memcmp(p, magic, sizeof(magic)) != 0 ||
+	    roster_be64_get(p + 4) != roster_be64_get(k->mv_data))
+		return -1;
+	*first = roster_be64_get(p + 4);
+	*count = roster_be32_get(p + 12);
+	*bits = p + ROSTER_AFILTER_HEAD;
+	*nbytes = v->mv_size - ROSTER_AFILTER_HEAD;
+	return *count > 0 ? 0 : -1;
+}
+
+int afilter_end_load(MDB_txn *txn, MDB_dbi dbi, uint64_t *end, struct roster_err *err)
+{
+	MDB_val k, v;
+	MDB_cursor *cur;
+	const uint8_t *bits;
+	size_t nbytes;
+	uint64_t first;
+	uint32_t count;
+	int rc = mdb_cursor_open(txn, dbi, &cur);
+
+	*end = 0;
+	if (rc)
+		return store_mdb_err(err, rc, "reading the audit filters");
+	rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc)
+		return store_mdb_err(err, rc, "reading the audit filters");
+	if (filter_parse(&k, &v, &first, &count, &bits, &nbytes) < 0) {
+		/* Finds stay right (they read on past the last good filter); only new
+		 * filters stop. */
+		log_warnx("the last audit filter is damaged: no more are made, and finds read "
+		          "the log after the last good one entry by entry");
+		*end = AFILTER_OFF;
+		return 0;
+	}
+	*end = first + count;
+	return 0;
+}
+
+/* A question in progress: the id, where it has got to, what it has found. */
+struct find {
+	const char *id;
+	size_t idlen;
+	uint64_t hash, seq, size;
+	size_t limit, found, scanned, probed;
+	char needle[ROSTER_ID_MAX + 3];
+	struct evbuffer *out;
+};
+
+static int find_more(const struct find *f)
+{
+	return f->seq < f->size && f->found < f->limit && f->scanned < SCAN_MAX &&
+	       f->probed < BLOCKS_MAX;
+}
+
+/* Matches entries from f->seq up to end one by one. */
+static int scan_to(MDB_cursor *cur, struct find *f, uint64_t end)
+{
+	uint8_t key[8];
+	MDB_val k = {8, key}, v;
+	int rc;
+
+	roster_be64_put(key, f->seq);
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+	while (rc == 0 && f->seq < end && find_more(f)) {
+		json_t *e;
+
+		f->scanned++;
+		/* The id appears quoted in any entry that names it: most are passed over
+		 * unparsed. */
+		if (memmem(v.mv_data, v.mv_size, f->needle, strlen(f->needle)) &&
+		    (e = json_loadb(v.mv_data, v.mv_size, 0, NULL)) != NULL) {
+			if (roster_audit_names_id(e, f->id)) {
+				evbuffer_add(f->out, v.mv_data, v.mv_size);
+				evbuffer_add(f->out, "\n", 1);
+				f->found++;
+			}
+			json_decref(e);
+		}
+		f->seq++;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Positions fcur at the filter of the block holding seq, or the first after it. */
+static int filter_seek(MDB_cursor *fcur, uint64_t seq, MDB_val *k, MDB_val *v)
+{
+	uint8_t key[8];
+	int rc;
+
+	roster_be64_put(key, seq);
+	*k = (MDB_val){8, key};
+	rc = mdb_cursor_get(fcur, k, v, MDB_SET_RANGE);
+	if (rc == 0 && roster_be64_get(k->mv_data) == seq)
+		return 0;
+	if (mdb_cursor_get(fcur, k, v, rc == 0 ? MDB_PREV : MDB_LAST) == 0) {
+		const uint8_t *p = v->mv_data;
+
+		if (v->mv_size >= ROSTER_AFILTER_HEAD && roster_be64_get(p + 4) <= seq &&
+		    seq - roster_be64_get(p + 4) < roster_be32_get(p + 12))
+			return 0;
+		return mdb_cursor_get(fcur, k, v, MDB_NEXT);
+	}
+	return rc;
+}
+
+static int find_run(MDB_txn *txn, struct store *st, struct find *f)
+{
+	MDB_cursor *cur = NULL, *fcur = NULL;
+	MDB_val k, v;
+	int rc, have;
+
+	if ((rc = mdb_cursor_open(txn, st->audit, &cur)) != 0 ||
+	    (rc = mdb_cursor_open(txn, st->audit_filter, &fcur)) != 0)
+		goto done;
+	have = filter_seek(fcur, f->seq, &k, &v) == 0;
+	while (find_more(f)) {
+		const uint8_t *bits;
+		size_t nbytes;
+		uint64_t first, end = f->size;
+		uint32_t count;
+		int filtered = 0;
+
+		if (have && filter_parse(&k, &v, &first, &count, &bits, &nbytes) == 0) {
+			if (f->seq >= first + count) {
+				have = mdb_cursor_get(fcur, &k, &v, MDB_NEXT) == 0;
+				continue;
+			}
+			if (first <= f->seq) {
+				filtered = 1;
+				end = first + count;
+				f->probed++;
+			} else {
+				end = first; /* a stretch no filter covers */
+			}
+		} else if (have) { /* a damaged filter: its block is read whole */
+			have = mdb_cursor_get(fcur, &k, &v, MDB_NEXT) == 0;
+			if (have && roster_be64_get(k.mv_data) > f->seq)
+				end = roster_be64_get(k.mv_data);
+		}
+		if (filtered && !roster_afilter_may_hold(bits, nbytes, f->hash))
+			f->seq = end;
+		else if ((rc = scan_to(cur, f, end < f->size ? end : f->size)) != 0)
+			goto done;
+	}
+done:
+	if (fcur)
+		mdb_cursor_close(fcur);
+	if (cur)
+		mdb_cursor_close(cur);
+	return rc;
+}
+
+void afilter_reply(struct server *srv, struct evhttp_request *req, const char *id, uint64_t from,
+                   uint64_t size, size_t limit)
+{
+	struct store *st = &srv->store;
+	struct find f = {.id = id, .idlen = strlen(id), .seq = from, .size = size, .limit = limit};
+	MDB_txn *txn = NULL;
+	char next[24];
+	int rc;
+
+	f.hash = roster_afilter_hash(id, f.idlen);
+	snprintf(f.needle, sizeof(f.needle), "\"%s\"", id);
+	f.out = evbuffer_new();
+	pthread_rwlock_rdlock(&st->resize);
+	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) == 0)
+		rc = find_run(txn, st, &f);
+	if (txn)
+		mdb_txn_abort(txn);
+	pthread_rwlock_unlock(&st->resize);
+	if (rc != 0) {
+		struct roster_err err;
+
+		store_mdb_err(&err, rc, "reading the audit log");
+		http_reply_error(req, &err, NULL);
+	} else {
+		struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+
+		evhttp_add_header(h, "Content-Type", "application/jsonl");
+		if (f.seq < f.size) { /* stopped early: the client asks again from here */
+			snprintf(next, sizeof(next), "%llu", (unsigned long long)f.seq);
+			evhttp_add_header(h, "Roster-Audit-Next", next);
+		}
+		evhttp_send_reply(req, 200, "OK", f.out);
+	}
+	evbuffer_free(f.out);
+}

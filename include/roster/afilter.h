@@ -1,0 +1,43 @@
+/*
+ * afilter.h - the audit log's block filters: for each block of consecutive
+ * entries, a Bloom filter of the record ids they name, so a question about one
+ * record reads only the blocks that may hold it instead of the whole log.
+ * Shared by the daemon (which builds and probes them) and the client (which
+ * tells which entries name a record the same way).
+ *
+ * A filter answers "maybe" or "no": "no" is certain (every id added is found),
+ * "maybe" is wrong about 1% of the time (ten bits and seven probes an id), and
+ * the entries of a "maybe" block are read and matched one by one. The ids are
+ * not secret (the entries hold them in the clear), so the hash is unkeyed.
+ */
+#ifndef ROSTER_AFILTER_H
+#define ROSTER_AFILTER_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ROSTER_AFILTER_BITS_PER_ID 10
+#define ROSTER_AFILTER_PROBES      7
+
+/* A stored filter: "RAF1", the block's first seq and entry count, then the bits
+ * (none: the block could not be read whole, and is always read). */
+#define ROSTER_AFILTER_HEAD 16
+
+/* The filter's size in bytes for n distinct ids (at least 8). */
+size_t roster_afilter_bytes(size_t n);
+/* The 64-bit hash an id is added and probed by. */
+uint64_t roster_afilter_hash(const char *id, size_t len);
+void roster_afilter_add(uint8_t *bits, size_t nbytes, uint64_t hash);
+/* 0 when the filter certainly lacks the id; 1 when it may hold it. */
+int roster_afilter_may_hold(const uint8_t *bits, size_t nbytes, uint64_t hash);
+
+/* The record ids an entry names: its target, each of a list's targets, the value
+ * stored beside the target (a custody event), and the person a document or trip
+ * belongs to. Calls fn for each (an id may come twice); stops at fn's nonzero. */
+int roster_audit_names(const json_t *entry, int (*fn)(const char *id, size_t len, void *arg),
+                       void *arg);
+/* Whether the entry names id. */
+int roster_audit_names_id(const json_t *entry, const char *id);
+
+#endif

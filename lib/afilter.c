@@ -1,0 +1,99 @@
+/*
+ * afilter.c - Bloom filters over the ids a block of audit entries names
+ * (roster/afilter.h), and which ids an entry names.
+ *
+ * Probes are spread by double hashing (h1 + i*h2) from one SipHash of the id:
+ * two independent halves of a 64-bit hash do as well as seven hashes for a
+ * filter this size. The hash and the bit order are part of the stored format.
+ */
+#include <string.h>
+
+#include <sodium.h>
+
+#include "roster/afilter.h"
+
+size_t roster_afilter_bytes(size_t n)
+{
+	size_t bytes = (n * ROSTER_AFILTER_BITS_PER_ID + 7) / 8;
+
+	return bytes < 8 ? 8 : bytes;
+}
+
+uint64_t roster_afilter_hash(const char *id, size_t len)
+{
+	/* Unkeyed: a fixed all-zero key, so every rosterd and test agrees. */
+	static const uint8_t key[crypto_shorthash_KEYBYTES];
+	uint8_t out[crypto_shorthash_BYTES];
+	uint64_t h = 0;
+
+	crypto_shorthash(out, (const uint8_t *)id, len, key);
+	for (size_t i = 0; i < sizeof(out); i++)
+		h = h << 8 | out[i];
+	return h;
+}
+
+static size_t probe(uint64_t hash, unsigned i, size_t nbits)
+{
+	uint32_t h1 = (uint32_t)hash, h2 = (uint32_t)(hash >> 32) | 1;
+
+	return (size_t)(((uint64_t)h1 + (uint64_t)i * h2) % nbits);
+}
+
+void roster_afilter_add(uint8_t *bits, size_t nbytes, uint64_t hash)
+{
+	for (unsigned i = 0; i < ROSTER_AFILTER_PROBES; i++) {
+		size_t b = probe(hash, i, nbytes * 8);
+
+		bits[b / 8] |= (uint8_t)(1u << (b % 8));
+	}
+}
+
+int roster_afilter_may_hold(const uint8_t *bits, size_t nbytes, uint64_t hash)
+{
+	if (nbytes == 0)
+		return 1;
+	for (unsigned i = 0; i < ROSTER_AFILTER_PROBES; i++) {
+		size_t b = probe(hash, i, nbytes * 8);
+
+		if (!(bits[b / 8] & (1u << (b % 8))))
+			return 0;
+	}
+	return 1;
+}
+
+static int name(const json_t *v, int (*fn)(const char *, size_t, void *), void *arg)
+{
+	return json_is_string(v) ? fn(json_string_value(v), json_string_length(v), arg) : 0;
+}
+
+int roster_audit_names(const json_t *entry, int (*fn)(const char *id, size_t len, void *arg),
+                       void *arg)
+{
+	const json_t *v;
+	size_t i;
+	int rc;
+
+	if ((rc = name(json_object_get(entry, "target"), fn, arg)) != 0 ||
+	    (rc = name(json_object_get(json_object_get(entry, "stored"), "target"), fn, arg)) !=
+	        0 ||
+	    (rc = name(json_object_get(entry, "person"), fn, arg)) != 0)
+		return rc;
+	json_array_foreach(json_object_get(entry, "targets"), i, v)
+	{
+		if ((rc = name(v, fn, arg)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int is_wanted(const char *id, size_t len, void *arg)
+{
+	const char *want = arg;
+
+	return strlen(want) == len && memcmp(id, want, len) == 0;
+}
+
+int roster_audit_names_id(const json_t *entry, const char *id)
+{
+	return roster_audit_names(entry, is_wanted, (void *)id) != 0;
+}

@@ -1,0 +1,191 @@
+# t-auditfilter.sh - `audit find --target` through the daemon's block filters:
+# with blocks of 16 entries, every record's entries come back exactly as the
+# export holds them (filtered blocks, the stretch after the last filter, pages
+# that stop early and say where to go on), after a restart, and with a damaged
+# filter (its block is read whole; a damaged last one stops new filters, not
+# finds). Bad questions are refused and other roles may not ask.
+. "$(dirname "$0")/lib.sh"
+: "${TAMPER:?set TAMPER to the roster-tamper binary}"
+EXTRA_SETTINGS="audit_filter_block = 16"
+new_registry
+
+filtered() { # the metric: entries in blocks with a filter
+	curl_as $ADMIN GET /v1/metrics
+	printf '%s\n' "$OUT" | awk '/^roster_audit_filtered_entries / {print $2}'
+}
+
+IDS=()
+for i in $(seq 24); do
+	add_person
+	IDS+=("$PID")
+	if [ $((i % 3)) = 0 ]; then
+		as $CLERK --json person get "$PID"
+		as $CLERK2 --json person get "$PID"
+	fi
+	if [ $((i % 8)) = 1 ]; then
+		as $CLERK --json doc add --person "$PID" --type passport --number "F0${i}X00T47" \
+			--country DE --expires 2031-05-01
+		IDS+=("$(field "$OUT" id)")
+	fi
+	[ $((i % 10)) = 5 ] && as $CLERK --json person list --limit 4
+done
+as $NOBODY --json person get "${IDS[0]}"
+expect 77 "an account without a role is refused a read (an entry naming the person)"
+as $ADMIN role grant "uid:$NOBODY" approver
+expect 0 "a grant: an entry whose target is uid:N"
+IDS+=("uid:$NOBODY")
+DOC=${IDS[1]}
+as $CLERK doc custody "$DOC" surrender --to employer --custodian "HR safe"
+expect 0 "a custody event: its history entry is stored beside the document"
+
+size=$(log_size)
+n=$(filtered)
+check "the filters cover whole blocks of 16 ($n of $size entries)" \
+	test "$n" -gt 0 -a $((n % 16)) = 0 -a "$n" -le "$size"
+
+as $AUDITOR audit export
+expect 0 "the auditor exports the log"
+printf '%s\n' "$OUT" >"$T/out/export.jsonl"
+chmod 644 "$T/out/export.jsonl"
+IDS+=("$(python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    s = json.loads(l).get("stored")
+    if s: print(s["target"]); break' "$T/out/export.jsonl")")
+
+want_all() { # each id's entries in the export, worked out here from it
+	python3 - "$T/out/export.jsonl" "$T/out/want" "${IDS[@]}" <<'PY'
+import json, os, sys
+entries = [l.rstrip("\n") for l in open(sys.argv[1]) if l.strip()]
+os.makedirs(sys.argv[2], exist_ok=True)
+for id in sys.argv[3:]:
+    with open(os.path.join(sys.argv[2], id.replace(":", "_")), "w") as f:
+        for line in entries:
+            e = json.loads(line)
+            if (e.get("target") == id or id in e.get("targets", []) or
+                    e.get("stored", {}).get("target") == id or e.get("person") == id):
+                f.write(line + "\n")
+PY
+}
+want_all
+
+# find_all LABEL: every id's entries from the daemon, against the export's.
+find_all() {
+	local id want wrong=0 empty=0
+	for id in "${IDS[@]}"; do
+		want=$(cat "$T/out/want/${id//:/_}")
+		[ -z "$want" ] && empty=$((empty + 1))
+		as $AUDITOR audit find --target "$id"
+		if [ "$RC" != 0 ] || [ "$OUT" != "$want" ]; then
+			wrong=$((wrong + 1))
+			echo "  $1: $id: rc $RC, $(printf '%s\n' "$OUT" | grep -c .) lines, want $(printf '%s\n' "$want" | grep -c .)"
+		fi
+	done
+	check "$1: each of ${#IDS[@]} ids' entries exactly as exported" test "$wrong" = 0
+	check "$1: every id was named somewhere" test "$empty" = 0
+}
+find_all "filters and the stretch after them"
+
+as $AUDITOR audit find --target per_00000000000000000000000000
+expect 1 "an id the log never named: none"
+check "says so" contains "$ERR" "naming per_00000000000000000000000000"
+
+# Pages: one entry each, each saying where the next begins, until the last.
+follow() { # follow ID LIMIT: the pages' entries concatenated; page count in $PAGES
+	local from=0 next
+	PAGES=0
+	: >"$T/out/pages"
+	while :; do
+		setpriv --reuid="$AUDITOR" --regid="$AUDITOR" --clear-groups curl -s -D "$T/out/h" \
+			-o "$T/out/b" --unix-socket "$SOCK" \
+			"http://r/v1/audit/entries?target=$1&from=$from&limit=$2" || return 1
+		cat "$T/out/b" >>"$T/out/pages"
+		PAGES=$((PAGES + 1))
+		next=$(tr -d '\r' <"$T/out/h" | awk -F': ' 'tolower($1) == "roster-audit-next" {print $2}')
+		[ -z "$next" ] && return 0
+		[ "$next" -gt "$from" ] || return 1
+		from=$next
+		[ "$PAGES" -lt 1000 ] || return 1
+	done
+}
+P=${IDS[2]}
+check "pages of one entry follow Roster-Audit-Next to the end" follow "$P" 1
+check "and give the same entries" cmp -s "$T/out/pages" "$T/out/want/$P"
+check "one page an entry, and a last one ($PAGES pages)" \
+	test "$PAGES" = $(($(grep -c . "$T/out/want/$P") + 1))
+from=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readlines()[1])["seq"])' "$T/out/want/$P")
+as $AUDITOR audit find --target "$P" --from "$from"
+check "--from: the entries from that seq on" test "$OUT" = "$(tail -n +2 "$T/out/want/$P")"
+
+# Bad questions change nothing and reach no entry.
+before=$(log_size)
+for q in "target=$P&last=3" "target=per_$(printf 'x%.0s' $(seq 40))" "target=a%22b" "target=" \
+	"target=$P&limit=0" "target=$P&from=x"; do
+	curl_as $AUDITOR GET "/v1/audit/entries?$q"
+	expect_status 400 "?$q is refused"
+done
+curl_as $CLERK GET "/v1/audit/entries?target=$P"
+expect_status 403 "a clerk may not ask the log"
+check "a refusal is itself an entry, and nothing else was written" \
+	test "$(log_size)" -le $((before + 8))
+
+# After a restart the daemon knows where the filters end, and goes on making them.
+stop_daemon
+start_daemon
+n0=$(filtered)
+for i in $(seq 20); do
+	as $CLERK --json person get "${IDS[4]}"
+done
+n1=$(filtered)
+check "after a restart, more filters as the log grows ($n0 -> $n1)" test "$n1" -gt "$n0"
+as $AUDITOR audit export
+printf '%s\n' "$OUT" >"$T/out/export.jsonl"
+want_all
+find_all "after a restart"
+
+# An import's entries come in one batch, many blocks at once: an idle writer
+# makes their filters a block at a time, until all whole blocks have one.
+python3 -c 'import json, sys
+with open(sys.argv[1], "w") as f:
+    for i in range(200):
+        f.write(json.dumps({"name": "Many Person", "birth_date": "1980-01-01",
+                            "nationality": "DE", "employer": "Blocks GmbH",
+                            "segment": "upstream", "expertise": ["metallurgy"]}) + "\n")' \
+	"$T/out/many.jsonl"
+chmod 644 "$T/out/many.jsonl"
+as $CLERK person import "$T/out/many.jsonl"
+expect 0 "an import of 200 persons: 200 entries in one batch"
+caught_up() {
+	local size n
+	size=$(log_size)
+	n=$(filtered)
+	[ "$n" -ge $((size / 16 * 16 - 16)) ]
+}
+sleep 1 # no request meanwhile: each would carry a block of its own
+check "the idle writer catches up ($(filtered) of $(log_size) entries filtered)" caught_up
+as $AUDITOR audit export
+printf '%s\n' "$OUT" >"$T/out/export.jsonl"
+IDS+=("$(python3 -c 'import json, sys
+e = [json.loads(l) for l in open(sys.argv[1])]
+print([x["target"] for x in e if x["action"] == "person.create"][-100])' "$T/out/export.jsonl")")
+want_all
+find_all "after the import, caught up"
+
+# A damaged filter: its block is read entry by entry, and nothing is missed.
+stop_daemon
+first=$("$TAMPER" "$T/data" audit_filter keys | head -1)
+"$TAMPER" "$T/data" audit_filter put "$first" 00
+check "the first filter damaged" test "$("$TAMPER" "$T/data" audit_filter get "$first")" = 00
+start_daemon
+find_all "the first filter damaged"
+stop_daemon
+last=$("$TAMPER" "$T/data" audit_filter keys | tail -1)
+"$TAMPER" "$T/data" audit_filter put "$last" 524146310000
+start_daemon
+check "a damaged last filter is logged at start" grep -q "the last audit filter is damaged" "$T/rosterd.log"
+n2=$(filtered)
+check "and no filter is made after it ($n2)" test "$n2" = 0
+find_all "the last filter damaged"
+as $CLERK --json person get "${IDS[4]}"
+expect 0 "the registry serves on"
+
+finish

@@ -1,0 +1,121 @@
+/*
+ * test-afilter.c - the audit log's block filters (lib/afilter.c): an id added
+ * is always found, ids never added are mostly not (about 1%), the bits an id
+ * sets are the stored format's, and an entry names exactly the ids its target,
+ * list targets, stored target and person hold.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "roster/afilter.h"
+#include "test.h"
+
+static void id_make(char *out, size_t len, const char *prefix, unsigned i)
+{
+	snprintf(out, len, "%s%026u", prefix, i * 2654435761u);
+}
+
+static void test_sizes(void)
+{
+	CHECK(roster_afilter_bytes(0) == 8, "an empty block still gets 8 bytes");
+	CHECK(roster_afilter_bytes(1) == 8, "one id: 8 bytes");
+	CHECK(roster_afilter_bytes(1000) == 1250, "ten bits an id");
+}
+
+static void test_no_false_negatives_few_false_positives(void)
+{
+	enum { N = 2000, OTHERS = 200000 };
+	size_t nbytes = roster_afilter_bytes(N);
+	uint8_t *bits = calloc(1, nbytes);
+	char id[48];
+	unsigned missed = 0, false_pos = 0;
+
+	for (unsigned i = 0; i < N; i++) {
+		id_make(id, sizeof(id), "per_", i);
+		roster_afilter_add(bits, nbytes, roster_afilter_hash(id, strlen(id)));
+	}
+	for (unsigned i = 0; i < N; i++) {
+		id_make(id, sizeof(id), "per_", i);
+		missed +=
+		    !roster_afilter_may_hold(bits, nbytes, roster_afilter_hash(id, strlen(id)));
+	}
+	CHECK(missed == 0, "%u of %d ids added were not found", missed, N);
+	for (unsigned i = N; i < N + OTHERS; i++) {
+		id_make(id, sizeof(id), "doc_", i);
+		false_pos +=
+		    roster_afilter_may_hold(bits, nbytes, roster_afilter_hash(id, strlen(id)));
+	}
+	/* Ten bits and seven probes an id: 0.82% expected. */
+	CHECK(false_pos > OTHERS / 1000 && false_pos < OTHERS / 50,
+	      "%u false positives of %d (about 1%% expected)", false_pos, OTHERS);
+	CHECK(roster_afilter_may_hold(bits, 0, 1) == 1, "no bits: every block may hold anything");
+	free(bits);
+}
+
+/* The layout stored filters depend on, worked out here on its own: SipHash-2-4
+ * with a zero key, big-endian, probes h1 + i*h2 (h2 odd) modulo the bits. */
+static void test_layout(void)
+{
+	static const uint8_t zero[crypto_shorthash_KEYBYTES];
+	const char *id = "per_01kb6z3y9m2x8q4r7t5v0w1a2b";
+	uint8_t out[8], bits[64] = {0}, want[64] = {0};
+	uint64_t h = 0;
+
+	crypto_shorthash(out, (const uint8_t *)id, strlen(id), zero);
+	for (int i = 0; i < 8; i++)
+		h = h << 8 | out[i];
+	CHECK(roster_afilter_hash(id, strlen(id)) == h, "the hash is SipHash-2-4, big-endian");
+	for (uint64_t i = 0; i < ROSTER_AFILTER_PROBES; i++) {
+		uint64_t b = ((h & 0xffffffffu) + i * ((h >> 32) | 1)) % (8 * sizeof(want));
+
+		want[b / 8] |= (uint8_t)(1u << (b % 8));
+	}
+	roster_afilter_add(bits, sizeof(bits), h);
+	CHECK(memcmp(bits, want, sizeof(bits)) == 0, "the bits set are the stored format's");
+}
+
+static int collect(const char *id, size_t len, void *arg)
+{
+	char *seen = arg;
+
+	strncat(seen, id, len);
+	strcat(seen, " ");
+	return 0;
+}
+
+static void test_names(void)
+{
+	const char *text = "{\"action\":\"document.custody\",\"person\":\"per_P\",\"seq\":7,"
+	                   "\"stored\":{\"object\":\"00\",\"target\":\"doc_D.00000001\"},"
+	                   "\"target\":\"doc_D\",\"targets\":[\"per_A\",\"per_B\"],\"actor\":{"
+	                   "\"user\":\"per_U\"}}";
+	json_t *e = json_loads(text, 0, NULL), *bare = json_loads("{\"seq\":1}", 0, NULL);
+	char seen[256] = "";
+
+	roster_audit_names(e, collect, seen);
+	CHECK(strcmp(seen, "doc_D doc_D.00000001 per_P per_A per_B ") == 0, "names: %s", seen);
+	CHECK(roster_audit_names_id(e, "per_A") && roster_audit_names_id(e, "doc_D.00000001") &&
+	          roster_audit_names_id(e, "per_P"),
+	      "each name is found");
+	CHECK(!roster_audit_names_id(e, "per_U"), "an account name is no record's id");
+	CHECK(!roster_audit_names_id(e, "doc_"), "nor a prefix of one");
+	CHECK(!roster_audit_names_id(e, "7"), "nor another member's value");
+	seen[0] = '\0';
+	roster_audit_names(bare, collect, seen);
+	CHECK(seen[0] == '\0', "an entry naming nothing");
+	json_decref(e);
+	json_decref(bare);
+}
+
+int main(void)
+{
+	if (sodium_init() < 0)
+		return 2;
+	test_sizes();
+	test_no_false_negatives_few_false_positives();
+	test_layout();
+	test_names();
+	return test_done();
+}
