@@ -11,7 +11,9 @@
  * -B only builds the registry in DIR (for bench/rotate-live.sh, which rotates it
  * under a running rosterd while a client measures its latency, and for
  * bench/scale.sh); -e then pads the audit log with person.read entries until it
- * holds ENTRIES, as a registry that has served that many requests would.
+ * holds ENTRIES, as a registry that has served that many requests would: every
+ * 10,000th reads one watched person (printed, for timing a find). Blocks of
+ * entries get their filters (audit-filter.c) as the writer makes them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +45,21 @@ static int cmp_double(const void *a, const void *b)
 	double x = *(const double *)a, y = *(const double *)b;
 
 	return x < y ? -1 : x > y;
+}
+
+/* Commits a building transaction with the filters of the blocks it completed,
+ * made from the names the appends noted, as the writer makes them. */
+static void commit_with_filters(struct server *srv, struct wtxn *w)
+{
+	struct roster_err err;
+	uint64_t end;
+
+	do {
+		end = w->afilter_end;
+		check(afilter_build_next(w, srv->cfg.audit_filter_block, &err), &err, "filter");
+	} while (w->afilter_end != end);
+	check(mdb_txn_commit(w->txn), &err, "commit");
+	afilter_acc_commit(w->acc, w->afilter_end, w->log_size);
 }
 
 static void build(struct server *srv, struct wtxn *w, uint64_t n)
@@ -77,14 +94,35 @@ static void build(struct server *srv, struct wtxn *w, uint64_t n)
 			check(audit_append(w, &op, &err), &err, "append");
 			json_decref(p);
 		}
-		check(mdb_txn_commit(w->txn), &err, "commit");
+		commit_with_filters(srv, w);
 	}
 	printf("build:        %llu persons in %.1f s (no fsync)\n", (unsigned long long)n,
 	       now() - t0);
 }
 
-/* Pads the log with audited reads of a few persons until it holds `entries`. */
-static void pad_log(struct server *srv, struct wtxn *w, uint64_t entries)
+/* The id of the first person stored (ids start with their creation time). */
+static const char *first_person(struct server *srv)
+{
+	static char id[ROSTER_ID_MAX];
+	struct roster_err err;
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+
+	check(mdb_txn_begin(srv->store.env, NULL, MDB_RDONLY, &txn), &err, "txn");
+	check(mdb_cursor_open(txn, srv->store.persons, &cur), &err, "cursor");
+	if (mdb_cursor_get(cur, &k, &v, MDB_FIRST) != 0 || k.mv_size >= sizeof(id))
+		fatalx("no person to watch");
+	memcpy(id, k.mv_data, k.mv_size);
+	id[k.mv_size] = '\0';
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return id;
+}
+
+/* Pads the log with audited reads until it holds `entries`: of a new id each,
+ * and every 10,000th of the watched person. */
+static void pad_log(struct server *srv, struct wtxn *w, uint64_t entries, const char *watched)
 {
 	struct roster_err err;
 	double t0 = now();
@@ -97,20 +135,26 @@ static void pad_log(struct server *srv, struct wtxn *w, uint64_t entries)
 			struct op op = {.status = 200, .outcome = OUT_OK, .action = "person.read"};
 
 			snprintf(op.peer.user, sizeof(op.peer.user), "clerk");
-			roster_id_new(op.target, sizeof(op.target), "per_");
+			if (w->log_size % 10000 == 0)
+				snprintf(op.target, sizeof(op.target), "%s", watched);
+			else
+				roster_id_new(op.target, sizeof(op.target), "per_");
 			check(audit_append(w, &op, &err), &err, "append");
 		}
-		check(mdb_txn_commit(w->txn), &err, "commit");
+		commit_with_filters(srv, w);
 	}
 	printf("pad:          %llu audit entries in %.1f s (no fsync)\n",
 	       (unsigned long long)(w->log_size - start), now() - t0);
+	printf("watched:      %s\n", watched);
 }
 
 int main(int argc, char **argv)
 {
 	struct server srv = {0};
 	struct roster_err err;
-	struct wtxn w = {.srv = &srv, .keys = &srv.keys, .ilog_off = 1}; /* person_idx directly */
+	struct afilter_acc acc = {0};
+	struct wtxn w = {
+	    .srv = &srv, .keys = &srv.keys, .ilog_off = 1, .acc = &acc}; /* person_idx directly */
 	char dir[4096] = "", key[4200], cmd[4300];
 	uint64_t n = 1000000, entries = 0;
 	size_t batch = 256, nslices = 0, cap = 1024;
@@ -140,6 +184,7 @@ int main(int argc, char **argv)
 		fatal("mkdtemp");
 	snprintf(key, sizeof(key), "%s/master.key", dir);
 	srv.cfg.origin = "bench.example/roster";
+	srv.cfg.audit_filter_block = 1024;
 	check(keys_master_create(key, &err), &err, "master key");
 	check(keys_master_load(&srv.keys, key, &err), &err, "master key");
 	check(store_open(&srv.store, dir, (size_t)n * 4000 + (size_t)entries * 800 + (256UL << 20),
@@ -151,7 +196,10 @@ int main(int argc, char **argv)
 
 	mdb_env_set_flags(srv.store.env, MDB_NOSYNC, 1);
 	build(&srv, &w, n);
-	pad_log(&srv, &w, entries);
+	pad_log(&srv, &w, entries, first_person(&srv));
+	printf("filters:      %llu of %llu entries in blocks with a filter\n",
+	       (unsigned long long)w.afilter_end, (unsigned long long)w.log_size);
+	free(acc.v);
 	mdb_env_set_flags(srv.store.env, MDB_NOSYNC, 0);
 	mdb_env_sync(srv.store.env, 1); /* the build's pages reach the disk before timing */
 	if (build_only) {

@@ -28,23 +28,27 @@
 static const uint8_t magic[4] = {'R', 'A', 'F', '1'};
 
 /* What one reply may read before it hands back a place to go on from. */
-#define SCAN_MAX   65536 /* entries matched one by one */
-#define BLOCKS_MAX 65536 /* filters probed */
+#define SCAN_MAX   65536     /* entries matched one by one */
+#define BLOCKS_MAX 65536     /* filters probed */
+#define ACC_MAX    (1 << 20) /* names noted ahead of the filters (16 MiB) */
 
 struct hashes {
 	uint64_t *v;
 	size_t n, cap;
 };
 
-static int hash_add(const char *id, size_t len, void *arg)
+static void hash_add_raw(struct hashes *h, uint64_t hash)
 {
-	struct hashes *h = arg;
-
 	if (h->n == h->cap) {
 		h->cap = h->cap ? 2 * h->cap : 1024;
 		h->v = roster_xrealloc(h->v, h->cap * sizeof(*h->v));
 	}
-	h->v[h->n++] = roster_afilter_hash(id, len);
+	h->v[h->n++] = hash;
+}
+
+static int hash_add(const char *id, size_t len, void *arg)
+{
+	hash_add_raw(arg, roster_afilter_hash(id, len));
 	return 0;
 }
 
@@ -86,6 +90,68 @@ static int block_hashes(struct wtxn *w, uint64_t first, uint32_t count, struct h
 	return !whole;
 }
 
+struct note {
+	struct afilter_acc *acc;
+	uint64_t seq;
+};
+
+static int acc_add(const char *id, size_t len, void *arg)
+{
+	struct note *n = arg;
+	struct afilter_acc *acc = n->acc;
+
+	if (acc->n == acc->cap) {
+		acc->cap = acc->cap ? 2 * acc->cap : 4096;
+		acc->v = roster_xrealloc(acc->v, acc->cap * sizeof(*acc->v));
+	}
+	acc->v[acc->n++] = (struct afilter_name){n->seq, roster_afilter_hash(id, len)};
+	return 0;
+}
+
+void afilter_note(struct wtxn *w, const struct roster_audit_fields *f)
+{
+	struct note n = {w->acc, f->seq};
+
+	if (w->acc && f->seq >= w->acc->first)
+		roster_audit_fields_names(f, acc_add, &n);
+}
+
+void afilter_acc_rewind(struct afilter_acc *acc)
+{
+	acc->n = acc->committed;
+}
+
+void afilter_acc_commit(struct afilter_acc *acc, uint64_t afilter_end, uint64_t log_size)
+{
+	size_t drop = 0;
+
+	while (drop < acc->n && acc->v[drop].seq < afilter_end)
+		drop++;
+	memmove(acc->v, acc->v + drop, (acc->n - drop) * sizeof(*acc->v));
+	acc->n -= drop;
+	if (acc->n > ACC_MAX) {
+		/* The filters are far behind (an upgraded registry under steady load):
+		 * notes start again here, and the blocks before read their entries back. */
+		acc->n = 0;
+		acc->first = log_size;
+	}
+	acc->committed = acc->n;
+	if (afilter_end != AFILTER_OFF && acc->first < afilter_end)
+		acc->first = afilter_end;
+}
+
+/* The names of entries [first, first+count) as the writer noted them, when it
+ * noted them all (every block but the one a start or an upgrade broke into). */
+static int block_noted(struct wtxn *w, uint64_t first, uint32_t count, struct hashes *h)
+{
+	if (w->acc == NULL || w->acc->first > first)
+		return -1;
+	for (size_t i = 0; i < w->acc->n; i++)
+		if (w->acc->v[i].seq >= first && w->acc->v[i].seq - first < count)
+			hash_add_raw(h, w->acc->v[i].hash);
+	return 0;
+}
+
 /* Stores the filter of entries [first, first+count). */
 static int block_build(struct wtxn *w, uint64_t first, uint32_t count, struct roster_err *err)
 {
@@ -93,7 +159,7 @@ static int block_build(struct wtxn *w, uint64_t first, uint32_t count, struct ro
 	size_t nbytes = 0, uniq = 0;
 	uint8_t key[8], *val;
 	MDB_val k = {8, key}, v;
-	int rc = block_hashes(w, first, count, &h, err);
+	int rc = block_noted(w, first, count, &h) == 0 ? 0 : block_hashes(w, first, count, &h, err);
 
 	if (rc < 0) {
 		free(h.v);

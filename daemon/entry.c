@@ -86,6 +86,7 @@ int audit_append(struct wtxn *w, struct op *op, struct roster_err *err)
 	}
 	if ((rc = tree_append(&w->srv->store, w->txn, w->log_size, w->head, err)) != 0)
 		return rc;
+	afilter_note(w, &f);
 	op->seq = w->log_size++;
 	return 0;
 }

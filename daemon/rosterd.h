@@ -208,6 +208,18 @@ struct peer {
 
 /* writer.c: one thread that applies queued operations in group commits. */
 struct op;
+/* The ids the entries after the last filter name, noted as the writer appends
+ * them, so the next block's filter needs no entry read back (audit-filter.c). */
+struct afilter_name {
+	uint64_t seq, hash;
+};
+struct afilter_acc {
+	struct afilter_name *v;
+	size_t n, cap;
+	size_t committed; /* names of committed entries; any after, an open txn's */
+	uint64_t first;   /* every entry from this seq on has its names here */
+};
+
 struct wtxn {
 	MDB_txn *txn;
 	struct server *srv;
@@ -223,6 +235,7 @@ struct wtxn {
 	uint64_t ilog_gen;               /* drains of the index log (idxlog.c) */
 	int ilog_off;                    /* writing person_idx directly (search.c) */
 	uint64_t afilter_end;            /* entries before it have filters (audit-filter.c) */
+	struct afilter_acc *acc;         /* the writer's names of entries since, or NULL */
 };
 typedef int (*op_apply_fn)(struct wtxn *w, struct op *op);
 
@@ -572,6 +585,12 @@ void http_reply_audit(struct server *srv, struct evhttp_request *req, uint64_t f
 /* audit-filter.c: a Bloom filter of the ids each block of entries names. */
 #define AFILTER_OFF UINT64_MAX /* the last filter is damaged: no more are made */
 int afilter_end_load(MDB_txn *txn, MDB_dbi dbi, uint64_t *end, struct roster_err *err);
+/* Notes the names of the entry f describes (audit_append). */
+void afilter_note(struct wtxn *w, const struct roster_audit_fields *f);
+/* After a commit: its names are kept, those of entries now filtered dropped;
+ * before a txn: an uncommitted one's are dropped. */
+void afilter_acc_commit(struct afilter_acc *acc, uint64_t afilter_end, uint64_t log_size);
+void afilter_acc_rewind(struct afilter_acc *acc);
 /* In a write txn: the next block's filter, if the log holds that block whole. */
 int afilter_build_next(struct wtxn *w, size_t block, struct roster_err *err);
 /* After the commit that records the read: the entries from `from` (before size)

@@ -91,6 +91,7 @@ void writer_adopt(struct writer *wr, const struct wtxn *w)
 	wr->ilog_n = w->ilog_n;
 	wr->ilog_gen = w->ilog_gen;
 	wr->afilter_end = w->afilter_end;
+	afilter_acc_commit(&wr->acc, w->afilter_end, w->log_size);
 	wr->stats.index_log = w->ilog_n;
 	wr->stats.afilter_end = w->afilter_end;
 	memcpy(wr->head, w->head, sizeof(wr->head));
@@ -214,7 +215,9 @@ int writer_txn_begin(struct server *srv, struct writer *wr, struct wtxn *w)
 	                   .ilog_next = wr->ilog_next,
 	                   .ilog_n = wr->ilog_n,
 	                   .ilog_gen = wr->ilog_gen,
-	                   .afilter_end = wr->afilter_end};
+	                   .afilter_end = wr->afilter_end,
+	                   .acc = &wr->acc};
+	afilter_acc_rewind(&wr->acc);
 	memcpy(w->head, wr->head, sizeof(w->head));
 	roster_time_rfc3339(w->now, time(NULL));
 	if ((rc = mdb_txn_begin(srv->store.env, NULL, 0, &w->txn)) != 0)
@@ -523,6 +526,7 @@ int writer_start(struct server *srv, struct roster_err *err)
 		rc = afilter_end_load(txn, srv->store.audit_filter, &wr->afilter_end, err);
 	wr->stats.index_log = wr->ilog_n;
 	wr->stats.afilter_end = wr->afilter_end;
+	wr->acc.first = wr->log_size; /* the entries before: read back for their filter */
 	mdb_txn_abort(txn);
 	wr->cp_time = time(NULL);
 	wr->stats.reindex_phase = srv->keys.index_next ? 'b' : srv->keys.index_old ? 'c' : 0;
@@ -639,6 +643,7 @@ void writer_stop(struct server *srv)
 	pthread_mutex_destroy(&wr->lock);
 	pthread_cond_destroy(&wr->cond);
 	idxlog_pass_free(wr->pass);
+	free(wr->acc.v);
 	free(wr);
 	srv->writer = NULL;
 }

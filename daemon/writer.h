@@ -31,6 +31,7 @@ struct writer {
 	uint64_t ilog_next, ilog_n, ilog_gen; /* the index log's (idxlog.c) */
 	uint64_t afilter_end;                 /* entries before it have filters */
 	double afilter_at;                    /* when a batch last built one */
+	struct afilter_acc acc;               /* the names of entries since */
 	struct idxlog_pass *pass;             /* its merge under way */
 	size_t merge_slice;                   /* changes in the next merge slice */
 	struct {

@@ -86,6 +86,27 @@ int roster_audit_names(const json_t *entry, int (*fn)(const char *id, size_t len
 	return 0;
 }
 
+static int field_name(const char *s, int (*fn)(const char *, size_t, void *), void *arg)
+{
+	return s ? fn(s, strlen(s), arg) : 0;
+}
+
+int roster_audit_fields_names(const struct roster_audit_fields *f,
+                              int (*fn)(const char *id, size_t len, void *arg), void *arg)
+{
+	int rc;
+
+	if ((rc = field_name(f->target, fn, arg)) != 0 ||
+	    (rc = field_name(f->stored_target, fn, arg)) != 0 ||
+	    (rc = field_name(f->person, fn, arg)) != 0)
+		return rc;
+	for (size_t i = 0; i < json_array_size(f->targets); i++)
+		if ((rc = field_name(json_string_value(json_array_get(f->targets, i)), fn, arg)) !=
+		    0)
+			return rc;
+	return 0;
+}
+
 static int is_wanted(const char *id, size_t len, void *arg)
 {
 	const char *want = arg;

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "roster/audit.h"
+
 #define ROSTER_AFILTER_BITS_PER_ID 10
 #define ROSTER_AFILTER_PROBES      7
 
@@ -39,5 +41,9 @@ int roster_audit_names(const json_t *entry, int (*fn)(const char *id, size_t len
                        void *arg);
 /* Whether the entry names id. */
 int roster_audit_names_id(const json_t *entry, const char *id);
+/* The same names, from the fields an entry is written from (no parse): what
+ * roster_audit_names finds in roster_audit_entry_dump's bytes, in that order. */
+int roster_audit_fields_names(const struct roster_audit_fields *f,
+                              int (*fn)(const char *id, size_t len, void *arg), void *arg);
 
 #endif

@@ -109,6 +109,52 @@ static void test_names(void)
 	json_decref(bare);
 }
 
+/* The writer notes an entry's names from its fields; finds match the written
+ * bytes. Both must give the same ids, for every shape of entry. */
+static void test_fields_match_bytes(void)
+{
+	json_t *targets = json_pack("[s,s,s]", "per_A", "per_B", "per_A");
+	const struct {
+		const char *target, *stored, *person;
+		json_t *targets;
+	} cases[] = {{"per_T", NULL, NULL, NULL},
+	             {"", NULL, NULL, NULL},
+	             {"doc_D", "doc_D.00000002", "per_P", NULL},
+	             {"", NULL, NULL, targets},
+	             {"uid:2009", NULL, "per_P", targets}};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct roster_audit_fields f = {.seq = i,
+		                                .time = "2026-12-07T05:00:00Z",
+		                                .uid = 2001,
+		                                .user = "per_U",
+		                                .action = "person.read",
+		                                .target = cases[i].target,
+		                                .outcome = "ok",
+		                                .object = "",
+		                                .prev = "00",
+		                                .status = 200,
+		                                .targets = cases[i].targets,
+		                                .stored_target = cases[i].stored,
+		                                .stored_object = "ab",
+		                                .person = cases[i].person};
+		struct roster_err err;
+		char from_fields[256] = "", from_bytes[256] = "", *bytes;
+		json_t *e;
+
+		bytes = roster_audit_entry_dump(&f, NULL, &err);
+		e = bytes ? json_loads(bytes, 0, NULL) : NULL;
+		CHECK(e != NULL, "case %zu: an entry", i);
+		roster_audit_fields_names(&f, collect, from_fields);
+		roster_audit_names(e, collect, from_bytes);
+		CHECK(strcmp(from_fields, from_bytes) == 0,
+		      "case %zu: fields name '%s', bytes '%s'", i, from_fields, from_bytes);
+		json_decref(e);
+		free(bytes);
+	}
+	json_decref(targets);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -117,5 +163,6 @@ int main(void)
 	test_no_false_negatives_few_false_positives();
 	test_layout();
 	test_names();
+	test_fields_match_bytes();
 	return test_done();
 }
