@@ -66,6 +66,7 @@ static void build(struct server *srv, struct wtxn *w, uint64_t n)
 {
 	struct roster_err err;
 	double t0 = now();
+	char last[ROSTER_ID_MAX] = "";
 
 	for (uint64_t made = 0; made < n;) {
 		check(mdb_txn_begin(srv->store.env, NULL, 0, &w->txn), &err, "txn");
@@ -92,12 +93,14 @@ static void build(struct server *srv, struct wtxn *w, uint64_t n)
 			      &err, "put");
 			check(search_person_update(w, NULL, p, op.target, &err), &err, "index");
 			check(audit_append(w, &op, &err), &err, "append");
+			snprintf(last, sizeof(last), "%s", op.target);
 			json_decref(p);
 		}
 		commit_with_filters(srv, w);
 	}
 	printf("build:        %llu persons in %.1f s (no fsync)\n", (unsigned long long)n,
 	       now() - t0);
+	printf("last person:  %s\n", last);
 }
 
 /* The id of the first person stored (ids start with their creation time). */

@@ -4,8 +4,9 @@
 # built with rotate-bench -B -e. Prints the daemon's start time, its memory
 # (private, and LMDB's shared page cache apart), audited read and durable create
 # latency at 1 and 64 connections (creates of one constant person and of a
-# different person each time), and bytes on disk per person and per audit
-# entry (from mdb_stat's page counts). Run as root from the checkout, after a
+# different person each time), `audit find --target` through the block filters
+# against a question that reads every page, and bytes on disk per person and
+# per audit entry (from mdb_stat's page counts). Run as root from the checkout, after a
 # build:   bench/scale.sh [PERSONS] [ENTRIES] [SECONDS]
 set -euo pipefail
 P=${1:-1000000}
@@ -13,9 +14,11 @@ E=${2:-10000000}
 SECS=${3:-5}
 B=$(cd "$(dirname "$0")/../build" && pwd)
 D=$(mktemp -d /tmp/roster-scale.XXXXXX)
-trap 'kill $(cat "$D/pid" 2>/dev/null) 2>/dev/null; rm -rf "$D"' EXIT
+trap 'kill $(cat "$D/pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$D"' EXIT
 echo "building $P persons and $E audit entries in $D ..."
-"$B/rotate-bench" -B -n "$P" -e "$E" -d "$D"
+"$B/rotate-bench" -B -n "$P" -e "$E" -d "$D" | tee "$D/built"
+watched=$(awk '/^watched:/ {print $2}' "$D/built")
+rare=$(awk '/^last person:/ {print $3}' "$D/built")
 cat >"$D/rosterd.conf" <<CONF
 data_dir = $D
 socket = $D/sock
@@ -26,6 +29,7 @@ allow_root = yes
 [roles]
 clerk = uid:0
 admin = uid:0
+auditor = uid:0
 CONF
 
 start() { # starts rosterd; prints the ms until /v1/health answers
@@ -33,8 +37,15 @@ start() { # starts rosterd; prints the ms until /v1/health answers
 	t0=$(date +%s%N)
 	"$B/rosterd" -c "$D/rosterd.conf" >/dev/null 2>>"$D/log" & # not our $(...)'s stdout
 	echo $! >"$D/pid"
-	until curl -sf --unix-socket "$D/sock" http://r/v1/health >/dev/null 2>&1; do sleep 0.005; done
+	until curl -sf --unix-socket "$D/sock" http://r/v1/health >/dev/null 2>&1; do
+		kill -0 "$(cat "$D/pid")" 2>/dev/null || { echo "rosterd did not start:" >&2; tail -3 "$D/log" >&2; exit 1; }
+		sleep 0.005
+	done
 	echo $((($(date +%s%N) - t0) / 1000000))
+}
+stop() { # rosterd is not this shell's child (started in $(start)): wait for it to go
+	kill -TERM "$(cat "$D/pid")"
+	while kill -0 "$(cat "$D/pid")" 2>/dev/null; do sleep 0.05; done
 }
 mem() { # private and shared (LMDB page cache) resident memory of rosterd, MiB
 	awk '/^RssAnon/ {a=$2} /^RssFile/ {f=$2} /^RssShmem/ {s=$2}
@@ -56,11 +67,22 @@ lg create 64
 lg create-varied 1
 lg create-varied 64
 echo "after load:   $(mem)"
-kill -TERM "$(cat "$D/pid")"
-wait "$(cat "$D/pid")" 2>/dev/null || true
+finds() { # the watched person's entries through the filters, then a question they cannot help
+	local t0 n
+	t0=$(date +%s%N)
+	n=$("$B/rosterctl" -s "$D/sock" audit find --target "$watched" | wc -l)
+	echo "audit find:   --target (read every 10,000 entries): $n entries in $((($(date +%s%N) - t0) / 1000000)) ms"
+	t0=$(date +%s%N)
+	n=$("$B/rosterctl" -s "$D/sock" audit find --target "$rare" | wc -l)
+	echo "audit find:   --target (the last person built, never read): $n entries in $((($(date +%s%N) - t0) / 1000000)) ms"
+	t0=$(date +%s%N)
+	"$B/rosterctl" -s "$D/sock" audit find --action person.read --outcome denied 2>/dev/null || true
+	echo "audit find:   --action --outcome (every page read, none match): $((($(date +%s%N) - t0) / 1000000)) ms"
+}
+finds
+stop
 echo "restart:      $(start) ms to the first answer"
-kill -TERM "$(cat "$D/pid")"
-wait "$(cat "$D/pid")" 2>/dev/null || true
+stop
 mdb_stat -e -a "$D" | python3 -c '
 import re, sys
 dbs, cur = {}, None
@@ -76,9 +98,9 @@ for line in sys.stdin:
         dbs[cur + ":n"] = int(m.group(1))
 page = 4096
 per = sum(dbs.get(d, 0) for d in ("persons", "person_idx")) * page / dbs["persons:n"]
-log = sum(dbs.get(d, 0) for d in ("audit", "tree")) * page / dbs["audit:n"]
+log = sum(dbs.get(d, 0) for d in ("audit", "tree", "audit_filter")) * page / dbs["audit:n"]
 npersons, nentries = dbs["persons:n"], dbs["audit:n"]
 print(f"on disk:      {per:.0f} B per person (record and blind indexes), "
-      f"{log:.0f} B per audit entry (entry and Merkle tree), "
+      f"{log:.0f} B per audit entry (entry, Merkle tree, filters), "
       f"{npersons} persons, {nentries} entries")'
 ls -l "$D/data.mdb" | awk '{printf "data.mdb:     %.2f GiB\n", $5 / 1073741824}'
