@@ -266,7 +266,8 @@ static int find_more(const struct find *f)
 	       f->probed < BLOCKS_MAX;
 }
 
-/* Matches entries from f->seq up to end one by one. */
+/* Matches entries from f->seq up to end one by one. A log with a gap before
+ * size is damaged (MDB_CORRUPTED): `audit verify` says where. */
 static int scan_to(MDB_cursor *cur, struct find *f, uint64_t end)
 {
 	uint8_t key[8];
@@ -278,6 +279,8 @@ static int scan_to(MDB_cursor *cur, struct find *f, uint64_t end)
 	while (rc == 0 && f->seq < end && find_more(f)) {
 		json_t *e;
 
+		if (k.mv_size != 8 || roster_be64_get(k.mv_data) != f->seq)
+			return MDB_CORRUPTED;
 		f->scanned++;
 		/* The id appears quoted in any entry that names it: most are passed over
 		 * unparsed. */
@@ -294,6 +297,8 @@ static int scan_to(MDB_cursor *cur, struct find *f, uint64_t end)
 		f->seq++;
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
+	if (rc == MDB_NOTFOUND && f->seq < end && find_more(f))
+		return MDB_CORRUPTED; /* the log ends before its size */
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 

@@ -188,4 +188,13 @@ find_all "the last filter damaged"
 as $CLERK --json person get "${IDS[4]}"
 expect 0 "the registry serves on"
 
+# An entry removed from the log: a find that reaches the gap fails, and says the
+# log is damaged, rather than skip it or go round in circles.
+stop_daemon
+"$TAMPER" "$T/data" audit del 0000000000000005
+start_daemon
+as $AUDITOR audit find --target "${IDS[0]}"
+check "a find over a log with an entry missing fails (exit $RC)" test "$RC" != 0 -a "$RC" != 1
+check "naming the damage" contains "$ERR" "MDB_CORRUPTED"
+
 finish
