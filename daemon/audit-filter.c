@@ -130,8 +130,10 @@ void afilter_acc_commit(struct afilter_acc *acc, uint64_t afilter_end, uint64_t 
 
 	while (drop < acc->n && acc->v[drop].seq < afilter_end)
 		drop++;
-	memmove(acc->v, acc->v + drop, (acc->n - drop) * sizeof(*acc->v));
-	acc->n -= drop;
+	if (drop > 0) { /* never with no names: memmove takes no null pointer */
+		memmove(acc->v, acc->v + drop, (acc->n - drop) * sizeof(*acc->v));
+		acc->n -= drop;
+	}
 	if (acc->n > ACC_MAX) {
 		/* The filters are far behind (an upgraded registry under steady load):
 		 * notes start again here, and the blocks before read their entries back. */
