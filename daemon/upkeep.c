@@ -2,12 +2,12 @@
  * upkeep.c - the writer's background work: merging the person index's log
  * (idxlog.c), re-encrypting records after a data key rotation (rotate.c),
  * walking them after an index key rotation (reindex.c), and the audit log's
- * block filters an idle writer is behind on (audit-filter.c). Re-encryption and walks
- * run in transactions of their own between client batches (one after each
- * batch under load, back to back when idle). A merge slice rides in the client
- * batch's own transaction under load, sharing its commit and journal sync, and
- * runs alone only when idle. Requests wait for a slice either way, so each is
- * sized from how long the last took.
+ * block filters an idle writer is behind on (audit-filter.c). Re-encryption,
+ * walks and filters run in transactions of their own between client batches
+ * (walks one after each batch under load, back to back when idle). A merge
+ * slice rides in the client batch's own transaction under load, sharing its
+ * commit and journal sync, and runs alone only when idle. Requests wait for a
+ * slice either way, so each is sized from how long the last took.
  */
 #include <stdio.h>
 #include <string.h>
@@ -305,8 +305,8 @@ void afilter_catch_up(struct server *srv, struct writer *wr)
 				writer_adopt(wr, &w);
 				return;
 			}
-			if (commit_nospace(srv, rc,
-			                   txnid)) { /* resumes after a commit finds room */
+			if (commit_nospace(srv, rc, txnid)) {
+				/* Resumes once a commit finds room (afilter_behind). */
 				store_mdb_err(&err, rc, "storing an audit filter");
 				batch_nospace(wr, NULL, &err);
 				return;
