@@ -172,6 +172,23 @@ field() { python3 -c 'import json,sys; v=json.load(sys.stdin).get(sys.argv[1]); 
 
 log_size() { as $ADMIN --json status; field "$OUT" log_size; }
 
+# entries_naming FILE ID: the lines of an audit export whose entry names ID (its
+# target, one of a list's targets, stored.target or person), worked out here
+# from the export itself, for comparing with what `audit find --target` selects.
+entries_naming() {
+	python3 - "$1" "$2" <<'PY'
+import json, sys
+id = sys.argv[2]
+for line in open(sys.argv[1]):
+    if not line.strip():
+        continue
+    e = json.loads(line)
+    if (e.get("target") == id or id in e.get("targets", []) or
+            e.get("stored", {}).get("target") == id or e.get("person") == id):
+        print(line, end="")
+PY
+}
+
 person_json='{"name":"Ana Müller","name_native":"Анна Мюллер","birth_date":"1979-04-13","nationality":"DE","national_id":"T22000129","employer":"Acme Magnets","site":"Plant 2","segment":"downstream","expertise":["magnet-alloys","powder-metallurgy"],"education":[{"degree":"PhD","field":"Materials Science","institution":"TU Dresden","year":2006}],"research":"Patent EP3141592 on grain-boundary diffusion"}'
 
 ADDED=0

@@ -52,19 +52,12 @@ for l in open(sys.argv[1]):
     s = json.loads(l).get("stored")
     if s: print(s["target"]); break' "$T/out/export.jsonl")")
 
-want_all() { # each id's entries in the export, worked out here from it
-	python3 - "$T/out/export.jsonl" "$T/out/want" "${IDS[@]}" <<'PY'
-import json, os, sys
-entries = [l.rstrip("\n") for l in open(sys.argv[1]) if l.strip()]
-os.makedirs(sys.argv[2], exist_ok=True)
-for id in sys.argv[3:]:
-    with open(os.path.join(sys.argv[2], id.replace(":", "_")), "w") as f:
-        for line in entries:
-            e = json.loads(line)
-            if (e.get("target") == id or id in e.get("targets", []) or
-                    e.get("stored", {}).get("target") == id or e.get("person") == id):
-                f.write(line + "\n")
-PY
+want_all() { # each id's entries in the export
+	local id
+	mkdir -p "$T/out/want"
+	for id in "${IDS[@]}"; do
+		entries_naming "$T/out/export.jsonl" "$id" >"$T/out/want/${id//:/_}"
+	done
 }
 want_all
 

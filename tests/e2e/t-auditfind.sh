@@ -54,8 +54,7 @@ for line in open(sys.argv[1]):
         print(line)
 PY
 }
-names_p1="e.get('target') == '$P1' or '$P1' in e.get('targets', []) or e.get('stored', {}).get('target') == '$P1' or e.get('person') == '$P1'"
-want=$(expected "$T/out/export.jsonl" "$names_p1")
+want=$(entries_naming "$T/out/export.jsonl" "$P1")
 
 as $AUDITOR audit find --target "$P1" --export "$T/out/export.jsonl"
 expect 0 "find --target in an export file"

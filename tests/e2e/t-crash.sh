@@ -110,16 +110,7 @@ printf '%s\n' "$OUT" >"$T/out/export.jsonl"
 wrong=0
 for id in "$DID" $(sort -R "$T"/out/acked.* | head -n 10); do
 	as $AUDITOR audit find --target "$id"
-	want=$("$PY" - "$T/out/export.jsonl" "$id" <<'PY'
-import json, sys
-id = sys.argv[2]
-for line in open(sys.argv[1]):
-    e = json.loads(line)
-    if (e.get("target") == id or id in e.get("targets", []) or
-            e.get("stored", {}).get("target") == id or e.get("person") == id):
-        print(line, end="")
-PY
-)
+	want=$(entries_naming "$T/out/export.jsonl" "$id")
 	[ "$RC" = 0 ] && [ "$OUT" = "$want" ] || wrong=$((wrong + 1))
 done
 check "audit find --target through the filters: the document's and 10 persons' entries as exported ($wrong wrong)" \
