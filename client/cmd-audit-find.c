@@ -20,8 +20,6 @@
 #include "roster/util.h"
 #include "rosterctl.h"
 
-#define AUDIT_PAGE_FIND 10000 /* the daemon's largest page */
-
 struct filter {
 	const char *target, *user, *action, *outcome, *since, *until;
 	long long uid; /* -1: not by uid */
@@ -176,7 +174,7 @@ static int find_by_target(struct ctl *ctl, unsigned long long from, struct filte
 		struct response r;
 
 		snprintf(path, sizeof(path), "/v1/audit/entries?target=%s&from=%llu&limit=%d", id,
-		         from, AUDIT_PAGE_FIND);
+		         from, AUDIT_PAGE);
 		if ((rc = http_request(ctl, "GET", path, NULL, &r)) != 0)
 			break;
 		if (r.status != 200) {

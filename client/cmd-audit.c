@@ -8,8 +8,6 @@
 
 #include "rosterctl.h"
 
-#define AUDIT_PAGE 10000 /* the daemon's largest page */
-
 static int audit_get(struct ctl *ctl, const char *path)
 {
 	struct response r;

@@ -66,6 +66,8 @@ extern const struct cmd_entry cmd_role_list_entry, cmd_role_grant_entry, cmd_rol
     cmd_backup_entry, cmd_key_status_entry, cmd_key_rotate_entry;
 void print_keys(const json_t *keys);
 
+#define AUDIT_PAGE 10000 /* the daemon's largest page of audit entries */
+
 /* cmd-audit.c: calls page with each page of the log from SEQ on, as the daemon
  * sent it (JSON lines), until a page comes back short or page returns non-zero. */
 int audit_pages(struct ctl *ctl, unsigned long long from,

@@ -307,6 +307,10 @@ static int scan_to(MDB_cursor *cur, struct find *f, uint64_t end)
 /* Positions fcur at the filter of the block holding seq, or the first after it. */
 static int filter_seek(MDB_cursor *fcur, uint64_t seq, MDB_val *k, MDB_val *v)
 {
+	const uint8_t *bits;
+	size_t nbytes;
+	uint64_t first;
+	uint32_t count;
 	uint8_t key[8];
 	int rc;
 
@@ -316,10 +320,8 @@ static int filter_seek(MDB_cursor *fcur, uint64_t seq, MDB_val *k, MDB_val *v)
 	if (rc == 0 && roster_be64_get(k->mv_data) == seq)
 		return 0;
 	if (mdb_cursor_get(fcur, k, v, rc == 0 ? MDB_PREV : MDB_LAST) == 0) {
-		const uint8_t *p = v->mv_data;
-
-		if (v->mv_size >= ROSTER_AFILTER_HEAD && roster_be64_get(p + 4) <= seq &&
-		    seq - roster_be64_get(p + 4) < roster_be32_get(p + 12))
+		if (filter_parse(k, v, &first, &count, &bits, &nbytes) == 0 && first <= seq &&
+		    seq - first < count)
 			return 0;
 		return mdb_cursor_get(fcur, k, v, MDB_NEXT);
 	}
