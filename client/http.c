@@ -30,20 +30,29 @@ static size_t collect(char *data, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-/* Keeps the one header a command reads: where an audit find goes on from. */
-static size_t header(char *data, size_t size, size_t n, void *arg)
+/* The digits of a header's value, into out (len bytes), when data is that header. */
+static void header_number(const char *data, size_t len, const char *name, char *out, size_t outlen)
 {
-	static const char name[] = "roster-audit-next:";
-	struct response *r = arg;
-	size_t len = size * n, i = sizeof(name) - 1, j = 0;
+	size_t i = strlen(name), j = 0;
 
 	if (len <= i || strncasecmp(data, name, i) != 0)
-		return len;
+		return;
 	while (i < len && data[i] == ' ')
 		i++;
-	while (i < len && data[i] >= '0' && data[i] <= '9' && j < sizeof(r->audit_next) - 1)
-		r->audit_next[j++] = data[i++];
-	r->audit_next[j] = '\0';
+	while (i < len && data[i] >= '0' && data[i] <= '9' && j < outlen - 1)
+		out[j++] = data[i++];
+	out[j] = '\0';
+}
+
+/* Keeps the headers a command reads: where an audit find goes on from, and the
+ * log size a daemon that answered the question searched to. */
+static size_t header(char *data, size_t size, size_t n, void *arg)
+{
+	struct response *r = arg;
+	size_t len = size * n;
+
+	header_number(data, len, "roster-audit-next:", r->audit_next, sizeof(r->audit_next));
+	header_number(data, len, "roster-audit-end:", r->audit_end, sizeof(r->audit_end));
 	return len;
 }
 

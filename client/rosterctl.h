@@ -39,6 +39,7 @@ struct response {
 	size_t len;
 	json_t *json;        /* the body parsed, when it is JSON */
 	char audit_next[24]; /* header Roster-Audit-Next: where a find goes on, or "" */
+	char audit_end[24];  /* header Roster-Audit-End: a question answered, or "" */
 };
 
 struct cmd_entry {

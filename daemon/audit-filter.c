@@ -1,8 +1,10 @@
 /*
- * audit-filter.c - finding the audit entries that name one record without
- * reading the whole log: a Bloom filter (roster/afilter.h) for each block of
- * audit_filter_block entries, in the audit_filter database keyed by the block's
- * first seq.
+ * audit-filter.c - answering an auditor's question (roster/aquery.h: the
+ * entries naming a record, by an account, of an action or outcome, in a time
+ * span) without reading the whole log: for each block of audit_filter_block
+ * entries, a Bloom filter (roster/afilter.h) of the ids, account names and uids,
+ * actions and outcomes its entries hold, and the span of their times, in the
+ * audit_filter database keyed by the block's first seq.
  *
  * An index from each id to its entries would put every read's entry at a
  * random leaf of a large tree (what the blind index cost creates: bench/
@@ -11,10 +13,12 @@
  * registry upgraded with millions of entries, a large import) gains its filters
  * a block at a time when the writer is idle, and one block a tenth of a second
  * in client batches while it is not (writer.c, upkeep.c).
- * A question reads the filters in order, skips the blocks that certainly lack
- * the id, and matches the entries of the others, and of the stretch after the
- * last filter, one by one, a bounded amount a reply. The filters only select: `audit verify` proves
- * the entries, and a filter that cannot be read makes its block be read whole.
+ * A question reads the filters in order, skips the blocks that certainly hold
+ * no match, and matches the entries of the others, and of the stretch after the
+ * last filter, one by one, a bounded amount a reply. The filters only select:
+ * `audit verify` proves the entries, and a filter that cannot be read makes its
+ * block be read whole. 0.7.3's filters ("RAF1") hold ids only and no times: for
+ * any other condition their blocks are read.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +27,10 @@
 
 #include "rosterd.h"
 #include "roster/afilter.h"
+#include "roster/aquery.h"
 #include "roster/log.h"
 
-static const uint8_t magic[4] = {'R', 'A', 'F', '1'};
+static const uint8_t magic[4] = {'R', 'A', 'F', '2'}, magic1[4] = {'R', 'A', 'F', '1'};
 
 /* What one reply may read before it hands back a place to go on from: it runs on
  * the main thread, as every read does, so about what a page of `audit export`
@@ -35,10 +40,23 @@ static const uint8_t magic[4] = {'R', 'A', 'F', '1'};
 #define BLOCKS_MAX 65536     /* filters probed */
 #define ACC_MAX    (1 << 20) /* names noted ahead of the filters (16 MiB) */
 
+/* A block's keys as it is built, and the span of its entries' times. */
 struct hashes {
 	uint64_t *v;
 	size_t n, cap;
+	uint64_t tmin, tmax; /* 0, 0 while unknown */
+	int untimed;         /* an entry's time was not one: the span stays unknown */
 };
+
+static void span_add(struct hashes *h, uint64_t at)
+{
+	if (at == 0)
+		h->untimed = 1;
+	if (h->tmin == 0 || at < h->tmin)
+		h->tmin = at;
+	if (at > h->tmax)
+		h->tmax = at;
+}
 
 static void hash_add_raw(struct hashes *h, uint64_t hash)
 {
@@ -49,10 +67,9 @@ static void hash_add_raw(struct hashes *h, uint64_t hash)
 	h->v[h->n++] = hash;
 }
 
-static int hash_add(const char *id, size_t len, void *arg)
+static void hash_add(uint64_t hash, void *arg)
 {
-	hash_add_raw(arg, roster_afilter_hash(id, len));
-	return 0;
+	hash_add_raw(arg, hash);
 }
 
 static int u64_cmp(const void *a, const void *b)
@@ -62,9 +79,9 @@ static int u64_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The hashes of every id entries [first, first+count) name: 0, or 1 when one of
- * them is missing or not JSON (its block then gets no filter: always read), or
- * -1 with err set. */
+/* The keys and times of entries [first, first+count), read back: 0, or 1 when
+ * one of them is missing or not JSON (its block then gets no filter: always
+ * read), or -1 with err set. */
 static int block_hashes(struct wtxn *w, uint64_t first, uint32_t count, struct hashes *h,
                         struct roster_err *err)
 {
@@ -85,7 +102,9 @@ static int block_hashes(struct wtxn *w, uint64_t first, uint32_t count, struct h
 			whole = 0;
 			break;
 		}
-		roster_audit_names(e, hash_add, h);
+		roster_audit_keys(e, hash_add, h);
+		span_add(h, roster_audit_time_pack(json_string_value(json_object_get(e, "time")),
+		                                   json_string_length(json_object_get(e, "time"))));
 		json_decref(e);
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
@@ -98,25 +117,30 @@ struct note {
 	uint64_t seq;
 };
 
-static int acc_add(const char *id, size_t len, void *arg)
+static void acc_push(struct afilter_acc *acc, uint64_t seq, uint64_t hash, int is_time)
 {
-	struct note *n = arg;
-	struct afilter_acc *acc = n->acc;
-
 	if (acc->n == acc->cap) {
 		acc->cap = acc->cap ? 2 * acc->cap : 4096;
 		acc->v = roster_xrealloc(acc->v, acc->cap * sizeof(*acc->v));
 	}
-	acc->v[acc->n++] = (struct afilter_name){n->seq, roster_afilter_hash(id, len)};
-	return 0;
+	acc->v[acc->n++] = (struct afilter_name){seq, hash, is_time};
+}
+
+static void acc_add(uint64_t hash, void *arg)
+{
+	struct note *n = arg;
+
+	acc_push(n->acc, n->seq, hash, 0);
 }
 
 void afilter_note(struct wtxn *w, const struct roster_audit_fields *f)
 {
 	struct note n = {w->acc, f->seq};
 
-	if (w->acc && f->seq >= w->acc->first)
-		roster_audit_fields_names(f, acc_add, &n);
+	if (w->acc == NULL || f->seq < w->acc->first)
+		return;
+	roster_audit_fields_keys(f, acc_add, &n);
+	acc_push(w->acc, f->seq, roster_audit_time_pack(f->time, f->time ? strlen(f->time) : 0), 1);
 }
 
 void afilter_acc_rewind(struct afilter_acc *acc)
@@ -145,15 +169,20 @@ void afilter_acc_commit(struct afilter_acc *acc, uint64_t afilter_end, uint64_t 
 		acc->first = afilter_end;
 }
 
-/* The names of entries [first, first+count) as the writer noted them, when it
- * noted them all (every block but the one a start or an upgrade broke into). */
+/* The keys and times of entries [first, first+count) as the writer noted them,
+ * when it noted them all (every block but the one a start or an upgrade broke
+ * into). */
 static int block_noted(struct wtxn *w, uint64_t first, uint32_t count, struct hashes *h)
 {
 	if (w->acc == NULL || w->acc->first > first)
 		return -1;
 	for (size_t i = 0; i < w->acc->n; i++)
-		if (w->acc->v[i].seq >= first && w->acc->v[i].seq - first < count)
-			hash_add_raw(h, w->acc->v[i].hash);
+		if (w->acc->v[i].seq >= first && w->acc->v[i].seq - first < count) {
+			if (w->acc->v[i].is_time)
+				span_add(h, w->acc->v[i].hash);
+			else
+				hash_add_raw(h, w->acc->v[i].hash);
+		}
 	return 0;
 }
 
@@ -182,6 +211,10 @@ static int block_build(struct wtxn *w, uint64_t first, uint32_t count, struct ro
 	memcpy(val, magic, sizeof(magic));
 	roster_be64_put(val + 4, first);
 	roster_be32_put(val + 12, count);
+	if (rc == 0 && !h.untimed) {
+		roster_be64_put(val + 16, h.tmin);
+		roster_be64_put(val + 24, h.tmax);
+	}
 	for (size_t i = 0; i < uniq; i++)
 		roster_afilter_add(val + ROSTER_AFILTER_HEAD, nbytes, h.v[i]);
 	free(h.v);
@@ -204,31 +237,47 @@ int afilter_build_next(struct wtxn *w, size_t block, struct roster_err *err)
 	return block_build(w, w->afilter_end, (uint32_t)block, err);
 }
 
-/* A stored filter's block and bits; -1 when the value is not one. */
-static int filter_parse(const MDB_val *k, const MDB_val *v, uint64_t *first, uint32_t *count,
-                        const uint8_t **bits, size_t *nbytes)
+/* A stored filter as read. */
+struct filter {
+	uint64_t first, tmin, tmax;
+	uint32_t count;
+	const uint8_t *bits;
+	size_t nbytes;
+	int typed; /* holds accounts, actions and outcomes (RAF2), not only ids */
+};
+
+/* A stored filter's block, span and bits; -1 when the value is not one. */
+static int filter_parse(const MDB_val *k, const MDB_val *v, struct filter *f)
 {
 	const uint8_t *p = v->mv_data;
+	size_t head;
 
-	if (k->mv_size != 8 || v->mv_size < ROSTER_AFILTER_HEAD ||
-	    memcmp(p, magic, sizeof(magic)) != 0 ||
-	    roster_be64_get(p + 4) != roster_be64_get(k->mv_data))
+	if (k->mv_size != 8 || v->mv_size < ROSTER_AFILTER_HEAD1)
 		return -1;
-	*first = roster_be64_get(p + 4);
-	*count = roster_be32_get(p + 12);
-	*bits = p + ROSTER_AFILTER_HEAD;
-	*nbytes = v->mv_size - ROSTER_AFILTER_HEAD;
-	return *count > 0 ? 0 : -1;
+	if (memcmp(p, magic, sizeof(magic)) == 0 && v->mv_size >= ROSTER_AFILTER_HEAD) {
+		head = ROSTER_AFILTER_HEAD;
+		f->typed = 1;
+		f->tmin = roster_be64_get(p + 16);
+		f->tmax = roster_be64_get(p + 24);
+	} else if (memcmp(p, magic1, sizeof(magic1)) == 0) {
+		head = ROSTER_AFILTER_HEAD1;
+		f->typed = 0;
+		f->tmin = f->tmax = 0;
+	} else {
+		return -1;
+	}
+	f->first = roster_be64_get(p + 4);
+	f->count = roster_be32_get(p + 12);
+	f->bits = p + head;
+	f->nbytes = v->mv_size - head;
+	return f->first == roster_be64_get(k->mv_data) && f->count > 0 ? 0 : -1;
 }
 
 int afilter_end_load(MDB_txn *txn, MDB_dbi dbi, uint64_t *end, struct roster_err *err)
 {
 	MDB_val k, v;
 	MDB_cursor *cur;
-	const uint8_t *bits;
-	size_t nbytes;
-	uint64_t first;
-	uint32_t count;
+	struct filter f;
 	int rc = mdb_cursor_open(txn, dbi, &cur);
 
 	*end = 0;
@@ -240,7 +289,7 @@ int afilter_end_load(MDB_txn *txn, MDB_dbi dbi, uint64_t *end, struct roster_err
 		return 0;
 	if (rc)
 		return store_mdb_err(err, rc, "reading the audit filters");
-	if (filter_parse(&k, &v, &first, &count, &bits, &nbytes) < 0) {
+	if (filter_parse(&k, &v, &f) < 0) {
 		/* Finds stay right (they read on past the last good filter); only new
 		 * filters stop. */
 		log_warnx("the last audit filter is damaged: no more are made, and finds read "
@@ -248,17 +297,15 @@ int afilter_end_load(MDB_txn *txn, MDB_dbi dbi, uint64_t *end, struct roster_err
 		*end = AFILTER_OFF;
 		return 0;
 	}
-	*end = first + count;
+	*end = f.first + f.count;
 	return 0;
 }
 
-/* A question in progress: the id, where it has got to, what it has found. */
+/* A question in progress: what it asks, where it has got to, what it found. */
 struct find {
-	const char *id;
-	size_t idlen;
-	uint64_t hash, seq, size;
+	const struct roster_aquery *q;
+	uint64_t seq, size;
 	size_t limit, found, scanned, probed;
-	char needle[ROSTER_ID_MAX + 3];
 	struct evbuffer *out;
 };
 
@@ -284,12 +331,11 @@ static int scan_to(MDB_cursor *cur, struct find *f, uint64_t end)
 		if (k.mv_size != 8 || roster_be64_get(k.mv_data) != f->seq)
 			return MDB_CORRUPTED;
 		f->scanned++;
-		/* The id appears quoted in any entry that names it: most are passed over
-		 * unparsed. */
-		if (memmem(v.mv_data, v.mv_size, f->needle, strlen(f->needle)) &&
+		/* Most entries are passed over by their text, unparsed. */
+		if (roster_aquery_text_may_match(f->q, v.mv_data, v.mv_size) &&
 		    (f->scanned += PARSE_COST,
 		     (e = json_loadb(v.mv_data, v.mv_size, 0, NULL)) != NULL)) {
-			if (roster_audit_names_id(e, f->id)) {
+			if (roster_aquery_match(f->q, e)) {
 				evbuffer_add(f->out, v.mv_data, v.mv_size);
 				evbuffer_add(f->out, "\n", 1);
 				f->found++;
@@ -307,10 +353,7 @@ static int scan_to(MDB_cursor *cur, struct find *f, uint64_t end)
 /* Positions fcur at the filter of the block holding seq, or the first after it. */
 static int filter_seek(MDB_cursor *fcur, uint64_t seq, MDB_val *k, MDB_val *v)
 {
-	const uint8_t *bits;
-	size_t nbytes;
-	uint64_t first;
-	uint32_t count;
+	struct filter flt;
 	uint8_t key[8];
 	int rc;
 
@@ -320,8 +363,8 @@ static int filter_seek(MDB_cursor *fcur, uint64_t seq, MDB_val *k, MDB_val *v)
 	if (rc == 0 && roster_be64_get(k->mv_data) == seq)
 		return 0;
 	if (mdb_cursor_get(fcur, k, v, rc == 0 ? MDB_PREV : MDB_LAST) == 0) {
-		if (filter_parse(k, v, &first, &count, &bits, &nbytes) == 0 && first <= seq &&
-		    seq - first < count)
+		if (filter_parse(k, v, &flt) == 0 && flt.first <= seq &&
+		    seq - flt.first < flt.count)
 			return 0;
 		return mdb_cursor_get(fcur, k, v, MDB_NEXT);
 	}
@@ -339,30 +382,29 @@ static int find_run(MDB_txn *txn, struct store *st, struct find *f)
 		goto done;
 	have = filter_seek(fcur, f->seq, &k, &v) == 0;
 	while (find_more(f)) {
-		const uint8_t *bits;
-		size_t nbytes;
-		uint64_t first, end = f->size;
-		uint32_t count;
+		struct filter flt;
+		uint64_t end = f->size;
 		int filtered = 0;
 
-		if (have && filter_parse(&k, &v, &first, &count, &bits, &nbytes) == 0) {
-			if (f->seq >= first + count) {
+		if (have && filter_parse(&k, &v, &flt) == 0) {
+			if (f->seq >= flt.first + flt.count) {
 				have = mdb_cursor_get(fcur, &k, &v, MDB_NEXT) == 0;
 				continue;
 			}
-			if (first <= f->seq) {
+			if (flt.first <= f->seq) {
 				filtered = 1;
-				end = first + count;
+				end = flt.first + flt.count;
 				f->probed++;
 			} else {
-				end = first; /* a stretch no filter covers */
+				end = flt.first; /* a stretch no filter covers */
 			}
 		} else if (have) { /* a damaged filter: its block is read whole */
 			have = mdb_cursor_get(fcur, &k, &v, MDB_NEXT) == 0;
 			if (have && roster_be64_get(k.mv_data) > f->seq)
 				end = roster_be64_get(k.mv_data);
 		}
-		if (filtered && !roster_afilter_may_hold(bits, nbytes, f->hash))
+		if (filtered && !roster_aquery_block_may_match(f->q, flt.bits, flt.nbytes,
+		                                               flt.typed, flt.tmin, flt.tmax))
 			f->seq = end;
 		else if ((rc = scan_to(cur, f, end < f->size ? end : f->size)) != 0)
 			goto done;
@@ -375,17 +417,15 @@ done:
 	return rc;
 }
 
-void afilter_reply(struct server *srv, struct evhttp_request *req, const char *id, uint64_t from,
-                   uint64_t size, size_t limit)
+void afilter_reply(struct server *srv, struct evhttp_request *req, const struct roster_aquery *q,
+                   uint64_t from, uint64_t size, size_t limit)
 {
 	struct store *st = &srv->store;
-	struct find f = {.id = id, .idlen = strlen(id), .seq = from, .size = size, .limit = limit};
+	struct find f = {.q = q, .seq = from, .size = size, .limit = limit};
 	MDB_txn *txn = NULL;
-	char next[24];
+	char num[24];
 	int rc;
 
-	f.hash = roster_afilter_hash(id, f.idlen);
-	snprintf(f.needle, sizeof(f.needle), "\"%s\"", id);
 	f.out = evbuffer_new();
 	pthread_rwlock_rdlock(&st->resize);
 	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) == 0)
@@ -403,9 +443,13 @@ void afilter_reply(struct server *srv, struct evhttp_request *req, const char *i
 
 		evhttp_add_header(h, "Content-Type", "application/jsonl");
 		if (f.seq < f.size) { /* stopped early: the client asks again from here */
-			snprintf(next, sizeof(next), "%llu", (unsigned long long)f.seq);
-			evhttp_add_header(h, "Roster-Audit-Next", next);
+			snprintf(num, sizeof(num), "%llu", (unsigned long long)f.seq);
+			evhttp_add_header(h, "Roster-Audit-Next", num);
 		}
+		/* Says the question was answered, not a page of the log sent: a daemon
+		 * before 0.7.4 sends a page for conditions it does not know. */
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)f.size);
+		evhttp_add_header(h, "Roster-Audit-End", num);
 		evhttp_send_reply(req, 200, "OK", f.out);
 	}
 	evbuffer_free(f.out);

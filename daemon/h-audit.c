@@ -1,7 +1,8 @@
 /*
  * h-audit.c - reading the audit log (auditors): ?from=SEQ&limit=N or ?last=N,
- * a page of at most AUDIT_PAGE_MAX entries, or ?target=ID[&from=SEQ] for the
- * entries naming one record (audit-filter.c). The read is itself audited; the
+ * a page of at most AUDIT_PAGE_MAX entries, or a question (any of target=ID,
+ * actor=NAME|uid:N, action=A, outcome=O, since=T, until=T; from=SEQ) answered
+ * through the log's block filters (audit-filter.c). The read is itself audited; the
  * entries go out as JSON lines, byte for byte as hashed, after the commit that
  * records the read, so a page can end with the entry of its own read.
  */
@@ -12,6 +13,7 @@
 #include <sodium.h>
 
 #include "rosterd.h"
+#include "roster/aquery.h"
 #include "roster/note.h"
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -37,42 +39,49 @@ static int entries_apply(struct wtxn *w, struct op *op)
 	if (op->seq_from > size)
 		op->seq_from = size;
 	op->seq_to = op->seq_from + op->limit < size ? op->seq_from + op->limit : size;
-	if (op->param[0]) /* a target's entries: the whole log, read until limit match */
+	if (op->query) /* a question: the whole log, read until limit match */
 		op->seq_to = size;
 	op->status = 200;
 	return 0;
 }
 
-/* An id as entries hold it: printable ASCII with nothing JSON escapes. */
-static int target_ok(const char *s)
+static const char *const conditions[] = {"target", "actor", "action", "outcome", "since", "until"};
+
+/* The question's conditions, if any: into op->query, or -1 with op->err set. */
+static int query_parse(struct op *op)
 {
-	if (*s == '\0')
-		return 0;
-	for (; *s; s++)
-		if (*s <= ' ' || *s > '~' || *s == '"' || *s == '\\')
-			return 0;
-	return 1;
+	struct roster_aquery *q = NULL;
+	char value[256];
+
+	for (size_t i = 0; i < sizeof(conditions) / sizeof(conditions[0]); i++) {
+		if (http_query(op->req, conditions[i], value, sizeof(value)) == NULL)
+			continue;
+		if (q == NULL) {
+			q = op->query = roster_xcalloc(1, sizeof(*q));
+			roster_aquery_init(q);
+		}
+		if (roster_aquery_set(q, conditions[i], value, &op->err) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 int h_audit_entries(struct server *srv, struct op *op, const char *id)
 {
-	char from[32], last[32], target[256];
+	char from[32], last[32];
 	int has_from = http_query(op->req, "from", from, sizeof(from)) != NULL;
 	int has_last = http_query(op->req, "last", last, sizeof(last)) != NULL;
-	int has_target = http_query(op->req, "target", target, sizeof(target)) != NULL;
 
 	(void)srv;
 	(void)id;
 	if (has_from && has_last)
 		return roster_err_set(&op->err, 400, "bad_query", "give from or last, not both");
-	if (has_target && (has_last || !target_ok(target) || strlen(target) >= ROSTER_ID_MAX))
+	if (query_parse(op) < 0)
+		return -1;
+	if (op->query && has_last)
 		return roster_err_set(&op->err, 400, "bad_query",
-		                      has_last ? "target takes from, not last"
-		                               : "target must be a record id (or uid:N), "
-		                                 "at most %d characters",
-		                      ROSTER_ID_MAX - 1);
-	if (has_target)
-		snprintf(op->param, sizeof(op->param), "%s", target);
+		                      "a question (target, actor, action, outcome, since, until) "
+		                      "takes from, not last");
 	if ((has_from && parse_u64(from, &op->version) < 0) ||
 	    (has_last && parse_u64(last, &op->version) < 0))
 		return roster_err_set(&op->err, 400, "bad_query",

@@ -211,7 +211,9 @@ struct op;
 /* The ids the entries after the last filter name, noted as the writer appends
  * them, so the next block's filter needs no entry read back (audit-filter.c). */
 struct afilter_name {
-	uint64_t seq, hash;
+	uint64_t seq;
+	uint64_t hash; /* a key's hash, or the entry's time (roster_audit_time_pack) */
+	int is_time;
 };
 struct afilter_acc {
 	struct afilter_name *v;
@@ -287,6 +289,7 @@ struct op {
 	/* Undoes what apply changed in memory, when its transaction is abandoned. */
 	void (*after_abort)(struct server *srv, struct op *op);
 	uint64_t seq_from, seq_to;
+	struct roster_aquery *query; /* an audit question (h-audit.c), or NULL */
 };
 
 /* How far a re-encryption's walk over every record has come. */
@@ -582,10 +585,11 @@ int http_query_limit(struct evhttp_request *req, size_t def, size_t max, size_t 
 void http_reply_audit(struct server *srv, struct evhttp_request *req, uint64_t from, uint64_t to);
 #define AUDIT_PAGE_MAX 10000
 
-/* audit-filter.c: a Bloom filter of the ids each block of entries names. */
+/* audit-filter.c: for each block of entries, a Bloom filter of the ids, accounts,
+ * actions and outcomes they name, and the span of their times. */
 #define AFILTER_OFF UINT64_MAX /* the last filter is damaged: no more are made */
 int afilter_end_load(MDB_txn *txn, MDB_dbi dbi, uint64_t *end, struct roster_err *err);
-/* Notes the names of the entry f describes (audit_append). */
+/* Notes the keys and time of the entry f describes (audit_append). */
 void afilter_note(struct wtxn *w, const struct roster_audit_fields *f);
 /* After a commit: its names are kept, those of entries now filtered dropped;
  * before a txn: an uncommitted one's are dropped. */
@@ -594,9 +598,11 @@ void afilter_acc_rewind(struct afilter_acc *acc);
 /* In a write txn: the next block's filter, if the log holds that block whole. */
 int afilter_build_next(struct wtxn *w, size_t block, struct roster_err *err);
 /* After the commit that records the read: the entries from `from` (before size)
- * naming id, at most limit; header Roster-Audit-Next when there may be more. */
-void afilter_reply(struct server *srv, struct evhttp_request *req, const char *id, uint64_t from,
-                   uint64_t size, size_t limit);
+ * that match q, at most limit; header Roster-Audit-Next when there may be more,
+ * and Roster-Audit-End (size) always. */
+struct roster_aquery;
+void afilter_reply(struct server *srv, struct evhttp_request *req, const struct roster_aquery *q,
+                   uint64_t from, uint64_t size, size_t limit);
 
 /* Handlers: prepare an op from the request, or fill op->err to reject it. */
 struct route;

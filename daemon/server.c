@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "rosterd.h"
+#include "roster/aquery.h"
 #include "roster/log.h"
 
 static int socket_claim(const char *path, struct roster_err *err)
@@ -133,8 +134,8 @@ void server_reply_done(struct server *srv, struct op *op)
 		grants_apply(srv, op);
 	if (op->status >= 400)
 		http_reply_error(op->req, &op->err, op->err_details);
-	else if (op->reply_audit && op->param[0])
-		afilter_reply(srv, op->req, op->param, op->seq_from, op->seq_to, op->limit);
+	else if (op->reply_audit && op->query)
+		afilter_reply(srv, op->req, op->query, op->seq_from, op->seq_to, op->limit);
 	else if (op->reply_audit)
 		http_reply_audit(srv, op->req, op->seq_from, op->seq_to);
 	else if (op->reply_raw)
@@ -146,6 +147,10 @@ void server_reply_done(struct server *srv, struct op *op)
 	json_decref(op->body);
 	free(op->tags);
 	json_decref(op->err_details);
+	if (op->query) {
+		roster_aquery_free(op->query);
+		free(op->query);
+	}
 	sodium_free(op->newkey); /* a rotation that did not commit */
 	conn_busy(op->conn, -1);
 	free(op);

@@ -6,6 +6,7 @@
  * two independent halves of a 64-bit hash do as well as seven hashes for a
  * filter this size. The hash and the bit order are part of the stored format.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -27,6 +28,17 @@ uint64_t roster_afilter_hash(const char *id, size_t len)
 	uint64_t h = 0;
 
 	crypto_shorthash(out, (const uint8_t *)id, len, key);
+	for (size_t i = 0; i < sizeof(out); i++)
+		h = h << 8 | out[i];
+	return h;
+}
+
+uint64_t roster_afilter_key_hash(char kind, const char *s, size_t len)
+{
+	uint8_t key[crypto_shorthash_KEYBYTES] = {(uint8_t)kind}, out[crypto_shorthash_BYTES];
+	uint64_t h = 0;
+
+	crypto_shorthash(out, (const uint8_t *)s, len, key);
 	for (size_t i = 0; i < sizeof(out); i++)
 		h = h << 8 | out[i];
 	return h;
@@ -117,4 +129,76 @@ static int is_wanted(const char *id, size_t len, void *arg)
 int roster_audit_names_id(const json_t *entry, const char *id)
 {
 	return roster_audit_names(entry, is_wanted, (void *)id) != 0;
+}
+
+struct key_sink {
+	void (*fn)(uint64_t hash, void *arg);
+	void *arg;
+};
+
+static int id_key(const char *id, size_t len, void *arg)
+{
+	struct key_sink *k = arg;
+
+	k->fn(roster_afilter_hash(id, len), k->arg);
+	return 0;
+}
+
+static void typed_key(const struct key_sink *k, char kind, const char *s)
+{
+	if (s)
+		k->fn(roster_afilter_key_hash(kind, s, strlen(s)), k->arg);
+}
+
+static void uid_key(const struct key_sink *k, unsigned long long uid)
+{
+	char s[24];
+
+	snprintf(s, sizeof(s), "%llu", uid);
+	typed_key(k, ROSTER_AFILTER_UID, s);
+}
+
+void roster_audit_keys(const json_t *entry, void (*fn)(uint64_t hash, void *arg), void *arg)
+{
+	struct key_sink k = {fn, arg};
+	const json_t *actor = json_object_get(entry, "actor"), *uid = json_object_get(actor, "uid");
+
+	roster_audit_names(entry, id_key, &k);
+	typed_key(&k, ROSTER_AFILTER_USER, json_string_value(json_object_get(actor, "user")));
+	if (json_is_integer(uid) && json_integer_value(uid) >= 0)
+		uid_key(&k, (unsigned long long)json_integer_value(uid));
+	typed_key(&k, ROSTER_AFILTER_ACTION, json_string_value(json_object_get(entry, "action")));
+	typed_key(&k, ROSTER_AFILTER_OUTCOME, json_string_value(json_object_get(entry, "outcome")));
+}
+
+void roster_audit_fields_keys(const struct roster_audit_fields *f,
+                              void (*fn)(uint64_t hash, void *arg), void *arg)
+{
+	struct key_sink k = {fn, arg};
+
+	roster_audit_fields_names(f, id_key, &k);
+	typed_key(&k, ROSTER_AFILTER_USER, f->user);
+	uid_key(&k, f->uid);
+	typed_key(&k, ROSTER_AFILTER_ACTION, f->action);
+	typed_key(&k, ROSTER_AFILTER_OUTCOME, f->outcome);
+}
+
+uint64_t roster_audit_time_pack(const char *s, size_t len)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+	uint64_t v = 0;
+
+	if (s == NULL || len != sizeof(shape) - 1)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		if (shape[i] != 'd') {
+			if (s[i] != shape[i])
+				return 0;
+		} else if (s[i] < '0' || s[i] > '9') {
+			return 0;
+		} else {
+			v = v * 10 + (uint64_t)(s[i] - '0');
+		}
+	}
+	return v;
 }

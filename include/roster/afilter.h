@@ -22,14 +22,26 @@
 #define ROSTER_AFILTER_BITS_PER_ID 10
 #define ROSTER_AFILTER_PROBES      7
 
-/* A stored filter: "RAF1", the block's first seq and entry count, then the bits
- * (none: the block could not be read whole, and is always read). */
-#define ROSTER_AFILTER_HEAD 16
+/* A stored filter: "RAF2", the block's first seq and entry count, its entries'
+ * earliest and latest times (roster_audit_time_pack; 0 for both when unknown),
+ * then the bits (none: the block could not be read whole, and is always read).
+ * "RAF1" (0.7.3) has no times and its bits hold record ids only. */
+#define ROSTER_AFILTER_HEAD1 16
+#define ROSTER_AFILTER_HEAD  32
+
+/* Keys a filter holds besides record ids, each hashed under a key of its own so
+ * that no account name, action or outcome is mistaken for an id. */
+#define ROSTER_AFILTER_USER    'u'
+#define ROSTER_AFILTER_UID     'n'
+#define ROSTER_AFILTER_ACTION  'a'
+#define ROSTER_AFILTER_OUTCOME 'o'
 
 /* The filter's size in bytes for n distinct ids (at least 8). */
 size_t roster_afilter_bytes(size_t n);
 /* The 64-bit hash an id is added and probed by. */
 uint64_t roster_afilter_hash(const char *id, size_t len);
+/* The hash of a key of one of the kinds above. */
+uint64_t roster_afilter_key_hash(char kind, const char *s, size_t len);
 void roster_afilter_add(uint8_t *bits, size_t nbytes, uint64_t hash);
 /* 0 when the filter certainly lacks the id; 1 when it may hold it. */
 int roster_afilter_may_hold(const uint8_t *bits, size_t nbytes, uint64_t hash);
@@ -45,5 +57,16 @@ int roster_audit_names_id(const json_t *entry, const char *id);
  * roster_audit_names finds in roster_audit_entry_dump's bytes, in that order. */
 int roster_audit_fields_names(const struct roster_audit_fields *f,
                               int (*fn)(const char *id, size_t len, void *arg), void *arg);
+
+/* Every key a block's filter holds for an entry: the ids it names, then its
+ * account's name and uid, its action and its outcome. Calls fn with each hash. */
+void roster_audit_keys(const json_t *entry, void (*fn)(uint64_t hash, void *arg), void *arg);
+/* The same keys from the fields an entry is written from. */
+void roster_audit_fields_keys(const struct roster_audit_fields *f,
+                              void (*fn)(uint64_t hash, void *arg), void *arg);
+
+/* An entry's time, "YYYY-MM-DDTHH:MM:SSZ", as the number YYYYMMDDHHMMSS (so
+ * number order is time order); 0 when s is not a time of that shape. */
+uint64_t roster_audit_time_pack(const char *s, size_t len);
 
 #endif

@@ -76,6 +76,19 @@ static void test_layout(void)
 	CHECK(memcmp(bits, want, sizeof(bits)) == 0, "the bits set are the stored format's");
 }
 
+struct keys {
+	uint64_t v[32];
+	size_t n;
+};
+
+static void key_collect(uint64_t hash, void *arg)
+{
+	struct keys *k = arg;
+
+	if (k->n < 32)
+		k->v[k->n++] = hash;
+}
+
 static int collect(const char *id, size_t len, void *arg)
 {
 	char *seen = arg;
@@ -149,10 +162,66 @@ static void test_fields_match_bytes(void)
 		roster_audit_names(e, collect, from_bytes);
 		CHECK(strcmp(from_fields, from_bytes) == 0,
 		      "case %zu: fields name '%s', bytes '%s'", i, from_fields, from_bytes);
+		struct keys kf = {0}, kb = {0};
+
+		roster_audit_fields_keys(&f, key_collect, &kf);
+		roster_audit_keys(e, key_collect, &kb);
+		CHECK(kf.n == kb.n && memcmp(kf.v, kb.v, kf.n * sizeof(kf.v[0])) == 0,
+		      "case %zu: the fields' keys (%zu) are the bytes' (%zu)", i, kf.n, kb.n);
+		CHECK(
+		    kf.n >= 4 &&
+		        kf.v[kf.n - 1] ==
+		            roster_afilter_key_hash(ROSTER_AFILTER_OUTCOME, "ok", 2) &&
+		        kf.v[kf.n - 2] ==
+		            roster_afilter_key_hash(ROSTER_AFILTER_ACTION, "person.read", 11) &&
+		        kf.v[kf.n - 3] == roster_afilter_key_hash(ROSTER_AFILTER_UID, "2001", 4) &&
+		        kf.v[kf.n - 4] == roster_afilter_key_hash(ROSTER_AFILTER_USER, "per_U", 5),
+		    "case %zu: the account's name and uid, the action and the outcome follow the "
+		    "ids",
+		    i);
 		json_decref(e);
 		free(bytes);
 	}
 	json_decref(targets);
+}
+
+/* An account named like a record, or an action named like an outcome, must not
+ * be taken for it: each kind hashes under a key of its own. */
+static void test_typed_keys(void)
+{
+	const char *s = "per_01kb6z3y9m2x8q4r7t5v0w1a2b";
+	uint64_t id = roster_afilter_hash(s, strlen(s));
+	const char kinds[] = {ROSTER_AFILTER_USER, ROSTER_AFILTER_UID, ROSTER_AFILTER_ACTION,
+	                      ROSTER_AFILTER_OUTCOME};
+
+	for (size_t i = 0; i < sizeof(kinds); i++) {
+		uint64_t h = roster_afilter_key_hash(kinds[i], s, strlen(s));
+
+		CHECK(h != id, "kind %c hashes apart from ids", kinds[i]);
+		for (size_t j = i + 1; j < sizeof(kinds); j++)
+			CHECK(h != roster_afilter_key_hash(kinds[j], s, strlen(s)),
+			      "kinds %c and %c hash apart", kinds[i], kinds[j]);
+	}
+}
+
+static void test_time_pack(void)
+{
+	const char *bad[] = {"",
+	                     "2026-12-07",
+	                     "2026-12-07T05:00:00",
+	                     "2026-12-07 05:00:00Z",
+	                     "2026-12-07T05:00:0xZ",
+	                     "2026-12-07T05:00:00.1Z"};
+
+	CHECK(roster_audit_time_pack("2026-12-07T05:06:07Z", 20) == 20261207050607ULL,
+	      "a time packs to its digits");
+	CHECK(roster_audit_time_pack("1999-12-31T23:59:60Z", 20) <
+	          roster_audit_time_pack("2000-01-01T00:00:00Z", 20),
+	      "number order is time order");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(roster_audit_time_pack(bad[i], strlen(bad[i])) == 0, "'%s' is no time",
+		      bad[i]);
+	CHECK(roster_audit_time_pack(NULL, 0) == 0, "nor is nothing");
 }
 
 int main(void)
@@ -164,5 +233,7 @@ int main(void)
 	test_layout();
 	test_names();
 	test_fields_match_bytes();
+	test_typed_keys();
+	test_time_pack();
 	return test_done();
 }
