@@ -24,10 +24,12 @@ void roster_aquery_init(struct roster_aquery *q)
 
 void roster_aquery_free(struct roster_aquery *q)
 {
-	char **strs[] = {&q->target, &q->user, &q->action, &q->outcome, &q->since, &q->until};
-
-	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
-		free(*strs[i]);
+	free(q->target);
+	free(q->user);
+	free(q->action);
+	free(q->outcome);
+	free(q->since);
+	free(q->until);
 	while (q->nneedles > 0)
 		free(q->needle[--q->nneedles]);
 	roster_aquery_init(q);
