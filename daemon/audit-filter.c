@@ -305,7 +305,7 @@ int afilter_end_load(MDB_txn *txn, MDB_dbi dbi, uint64_t *end, struct roster_err
 struct find {
 	const struct roster_aquery *q;
 	uint64_t seq, size;
-	size_t limit, found, scanned, probed;
+	size_t limit, found, scanned, probed, skipped, read;
 	struct evbuffer *out;
 };
 
@@ -331,6 +331,7 @@ static int scan_to(MDB_cursor *cur, struct find *f, uint64_t end)
 		if (k.mv_size != 8 || roster_be64_get(k.mv_data) != f->seq)
 			return MDB_CORRUPTED;
 		f->scanned++;
+		f->read++;
 		/* Most entries are passed over by their text, unparsed. */
 		if (roster_aquery_text_may_match(f->q, v.mv_data, v.mv_size) &&
 		    (f->scanned += PARSE_COST,
@@ -404,9 +405,10 @@ static int find_run(MDB_txn *txn, struct store *st, struct find *f)
 				end = roster_be64_get(k.mv_data);
 		}
 		if (filtered && !roster_aquery_block_may_match(f->q, flt.bits, flt.nbytes,
-		                                               flt.typed, flt.tmin, flt.tmax))
+		                                               flt.typed, flt.tmin, flt.tmax)) {
 			f->seq = end;
-		else if ((rc = scan_to(cur, f, end < f->size ? end : f->size)) != 0)
+			f->skipped++;
+		} else if ((rc = scan_to(cur, f, end < f->size ? end : f->size)) != 0)
 			goto done;
 	}
 done:
@@ -433,6 +435,8 @@ void afilter_reply(struct server *srv, struct evhttp_request *req, const struct 
 	if (txn)
 		mdb_txn_abort(txn);
 	pthread_rwlock_unlock(&st->resize);
+	srv->afind.blocks_skipped += f.skipped;
+	srv->afind.entries_read += f.read;
 	if (rc != 0) {
 		struct roster_err err;
 

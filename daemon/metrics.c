@@ -73,10 +73,21 @@ void metrics_reply(struct server *srv, struct evhttp_request *req)
 	evbuffer_add_printf(
 	    b,
 	    "# HELP roster_audit_filtered_entries Audit entries in blocks with a "
-	    "filter (finds by target skip those that lack it).\n"
+	    "filter (questions skip those whose filter rules them out).\n"
 	    "# TYPE roster_audit_filtered_entries gauge\n"
 	    "roster_audit_filtered_entries %llu\n",
 	    (unsigned long long)(st.afilter_end == AFILTER_OFF ? 0 : st.afilter_end));
+	evbuffer_add_printf(b,
+	                    "# HELP roster_audit_find_blocks_skipped_total Blocks of the audit "
+	                    "log that questions skipped by their filter.\n"
+	                    "# TYPE roster_audit_find_blocks_skipped_total counter\n"
+	                    "roster_audit_find_blocks_skipped_total %llu\n"
+	                    "# HELP roster_audit_find_entries_read_total Audit entries that "
+	                    "questions read.\n"
+	                    "# TYPE roster_audit_find_entries_read_total counter\n"
+	                    "roster_audit_find_entries_read_total %llu\n",
+	                    (unsigned long long)srv->afind.blocks_skipped,
+	                    (unsigned long long)srv->afind.entries_read);
 	evbuffer_add_printf(b,
 	                    "# HELP roster_data_keys Data keys by state.\n"
 	                    "# TYPE roster_data_keys gauge\n"

@@ -504,6 +504,11 @@ struct server {
 		uint64_t n;
 	} counts[256];
 	size_t ncounts;
+	/* What audit questions cost (audit-filter.c; main thread only): blocks a
+	 * filter let them skip, and entries they read. */
+	struct {
+		uint64_t blocks_skipped, entries_read;
+	} afind;
 	/* Every client connection (conn.c). */
 	struct conn_table {
 		struct conn *head;

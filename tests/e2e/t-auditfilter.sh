@@ -1,18 +1,21 @@
-# t-auditfilter.sh - `audit find --target` through the daemon's block filters:
-# with blocks of 16 entries, every record's entries come back exactly as the
-# export holds them (filtered blocks, the stretch after the last filter, pages
-# that stop early and say where to go on), after a restart, and with a damaged
-# filter (its block is read whole; a damaged last one stops new filters, not
-# finds). Bad questions are refused and other roles may not ask.
+# t-auditfilter.sh - `audit find` through the daemon's block filters: with
+# blocks of 16 entries, every record's entries, and the answers to questions by
+# account, action, outcome and time span, come back exactly as the export holds
+# them (filtered blocks, the stretch after the last filter, pages that stop
+# early and say where to go on), with blocks skipped, after a restart, with a
+# 0.7.3 filter (ids only: read for other questions) and with a damaged filter
+# (its block is read whole; a damaged last one stops new filters, not finds).
+# Bad questions are refused and other roles may not ask.
 . "$(dirname "$0")/lib.sh"
 : "${TAMPER:?set TAMPER to the roster-tamper binary}"
 EXTRA_SETTINGS="audit_filter_block = 16"
 new_registry
 
-filtered() { # the metric: entries in blocks with a filter
+metric() { # metric NAME: its value
 	curl_as $ADMIN GET /v1/metrics
-	printf '%s\n' "$OUT" | awk '/^roster_audit_filtered_entries / {print $2}'
+	printf '%s\n' "$OUT" | awk -v m="$1" '$1 == m {print $2}'
 }
+filtered() { metric roster_audit_filtered_entries; } # entries in blocks with a filter
 
 IDS=()
 for i in $(seq 24); do
@@ -78,6 +81,53 @@ find_all() {
 }
 find_all "filters and the stretch after them"
 
+# Questions without a target: the daemon's answer is what the export holds.
+QUESTIONS=("--action role.grant" "--outcome denied" "--actor uid:$NOBODY"
+	"--actor uid:$CLERK2 --action person.read" "--action document.custody --outcome ok"
+	"--since $(date -u +%F)" "--until $(date -u +%F) --action person.list")
+# A time halfway through the log: the blocks on either side of it hold no match.
+mid=$(python3 -c 'import json,sys
+e = open(sys.argv[1]).readlines()
+print(json.loads(e[len(e) // 2])["time"])' "$T/out/export.jsonl")
+QUESTIONS+=("--until $mid" "--since $mid --action person.read")
+# ask_all LABEL: each question live and offline; the live answer must be the
+# offline one, not empty, and must have skipped at least one block.
+ask_all() {
+	local q want wrong=0 skipped0 skipped1
+	for q in "${QUESTIONS[@]}"; do
+		as $AUDITOR audit find $q --export "$T/out/export.jsonl"
+		want=$OUT
+		skipped0=$(metric roster_audit_find_blocks_skipped_total)
+		as $AUDITOR audit find $q
+		skipped1=$(metric roster_audit_find_blocks_skipped_total)
+		# Entries after the export (the reads of this loop) are left out.
+		OUT=$(printf '%s\n' "$OUT" | head -n "$(printf '%s\n' "$want" | grep -c .)")
+		if [ "$RC" != 0 ] || [ -z "$want" ] || [ "$OUT" != "$want" ]; then
+			wrong=$((wrong + 1))
+			echo "  $1: $q: rc $RC, $(printf '%s\n' "$OUT" | grep -c .) lines, want $(printf '%s\n' "$want" | grep -c .)"
+		fi
+		case $q in "--since $(date -u +%F)") ;; *)
+			[ "$skipped1" -gt "$skipped0" ] || { wrong=$((wrong + 1)); echo "  $1: $q skipped no block"; } ;;
+		esac
+	done
+	check "$1: ${#QUESTIONS[@]} questions answered as the export answers them" test "$wrong" = 0
+}
+ask_all "questions"
+
+read0=$(metric roster_audit_find_entries_read_total)
+as $AUDITOR audit find --since "$(date -u -d tomorrow +%F)"
+expect 1 "a span after every entry: none"
+check "says so" contains "$ERR" "no entry matched"
+read1=$(metric roster_audit_find_entries_read_total)
+check "and reads no more than the stretch after the last filter ($((read1 - read0)) entries)" \
+	test $((read1 - read0)) -le 32
+read0=$read1
+as $AUDITOR audit find --until 2000-01-01
+expect 1 "a span before every entry: none"
+read1=$(metric roster_audit_find_entries_read_total)
+check "and reads no more than the stretch after the last filter ($((read1 - read0)) entries)" \
+	test $((read1 - read0)) -le 32
+
 as $AUDITOR audit find --target per_00000000000000000000000000
 expect 1 "an id the log never named: none"
 check "says so" contains "$ERR" "naming per_00000000000000000000000000"
@@ -111,15 +161,18 @@ check "--from: the entries from that seq on" test "$OUT" = "$(tail -n +2 "$T/out
 
 # Bad questions change nothing and reach no entry.
 before=$(log_size)
+asked=0
 for q in "target=$P&last=3" "target=per_$(printf 'x%.0s' $(seq 40))" "target=a%22b" "target=" \
-	"target=$P&limit=0" "target=$P&from=x"; do
+	"target=$P&limit=0" "target=$P&from=x" "action=person.read&last=3" "since=2026-13-01" \
+	"until=today" "actor=uid:x" "actor=a%5Cb" "outcome=" "action=$(printf 'a%.0s' $(seq 70))"; do
 	curl_as $AUDITOR GET "/v1/audit/entries?$q"
 	expect_status 400 "?$q is refused"
+	asked=$((asked + 1))
 done
 curl_as $CLERK GET "/v1/audit/entries?target=$P"
 expect_status 403 "a clerk may not ask the log"
 check "a refusal is itself an entry, and nothing else was written" \
-	test "$(log_size)" -le $((before + 8))
+	test "$(log_size)" -le $((before + asked + 2))
 
 # After a restart the daemon knows where the filters end, and goes on making them.
 stop_daemon
@@ -134,6 +187,7 @@ as $AUDITOR audit export
 printf '%s\n' "$OUT" >"$T/out/export.jsonl"
 want_all
 find_all "after a restart"
+ask_all "after a restart"
 
 # An import's entries come in one batch, many blocks at once: an idle writer
 # makes their filters a block at a time, until all whole blocks have one.
@@ -162,6 +216,17 @@ e = [json.loads(l) for l in open(sys.argv[1])]
 print([x["target"] for x in e if x["action"] == "person.create"][-100])' "$T/out/export.jsonl")")
 want_all
 find_all "after the import, caught up"
+
+# A filter 0.7.3 wrote holds ids only, and no times: a question by target still
+# skips by it, any other reads its block.
+stop_daemon
+first=$("$TAMPER" "$T/data" audit_filter keys | head -1)
+v=$("$TAMPER" "$T/data" audit_filter get "$first")
+check "filters are written as RAF2" test "${v:0:8}" = 52414632
+"$TAMPER" "$T/data" audit_filter put "$first" "52414631${v:8:24}${v:64}"
+start_daemon
+find_all "a 0.7.3 filter first"
+ask_all "a 0.7.3 filter first"
 
 # A damaged filter: its block is read entry by entry, and nothing is missed.
 stop_daemon
