@@ -4,8 +4,8 @@
 # built with rotate-bench -B -e. Prints the daemon's start time, its memory
 # (private, and LMDB's shared page cache apart), audited read and durable create
 # latency at 1 and 64 connections (creates of one constant person and of a
-# different person each time), `audit find --target` through the block filters
-# against a question that reads every page, and bytes on disk per person and
+# different person each time), `audit find` through the block filters (by
+# target, outcome, time span), and bytes on disk per person and
 # per audit entry (from mdb_stat's page counts). Run as root from the checkout, after a
 # build:   bench/scale.sh [PERSONS] [ENTRIES] [SECONDS]
 set -euo pipefail
@@ -59,6 +59,7 @@ print("{workload:13} c={connections:<3} {rps:>8.0f} req/s  p50 {p50_ms:.3f} ms  
       "p99 {p99_ms:.3f} ms  p99.9 {p999_ms:.3f} ms".format(**r))'; }
 
 cold=$(start)
+loaded=$(date -u +%FT%TZ)
 echo "start:        $cold ms to the first answer; $(mem)"
 lg read 1
 lg read 64
@@ -77,7 +78,15 @@ finds() { # the watched person's entries through the filters, then a question th
 	echo "audit find:   --target (the last person built, never read): $n entries in $((($(date +%s%N) - t0) / 1000000)) ms"
 	t0=$(date +%s%N)
 	"$B/rosterctl" -s "$D/sock" audit find --action person.read --outcome denied 2>/dev/null || true
-	echo "audit find:   --action --outcome (every page read, none match): $((($(date +%s%N) - t0) / 1000000)) ms"
+	echo "audit find:   --action person.read --outcome denied (none match): $((($(date +%s%N) - t0) / 1000000)) ms"
+	t0=$(date +%s%N)
+	n=$("$B/rosterctl" -s "$D/sock" audit find --since "$loaded" --action person.read | wc -l)
+	echo "audit find:   --since (the load above) --action person.read: $n entries in $((($(date +%s%N) - t0) / 1000000)) ms"
+	mid=$(curl -sf --unix-socket "$D/sock" "http://r/v1/audit/entries?from=$((E / 2))&limit=1" |
+		python3 -c 'import json, sys; print(json.loads(sys.stdin.readline())["time"])')
+	t0=$(date +%s%N)
+	n=$("$B/rosterctl" -s "$D/sock" audit find --since "$mid" --until "$mid" | wc -l)
+	echo "audit find:   --since and --until (one second, halfway through the log): $n entries in $((($(date +%s%N) - t0) / 1000000)) ms"
 }
 finds
 stop

@@ -38,7 +38,7 @@ static const uint8_t magic[4] = {'R', 'A', 'F', '2'}, magic1[4] = {'R', 'A', 'F'
 #define SCAN_MAX   32768
 #define PARSE_COST 16
 #define BLOCKS_MAX 65536     /* filters probed */
-#define ACC_MAX    (1 << 20) /* names noted ahead of the filters (16 MiB) */
+#define ACC_MAX    (1 << 20) /* keys and times noted ahead of the filters (24 MiB) */
 
 /* A block's keys as it is built, and the span of its entries' times. */
 struct hashes {

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # lint.sh - clang-format, cppcheck and clang-tidy over every C file, with the
 # checked-in configuration (.clang-format, .clang-tidy; tools/lint/jansson.cfg
-# tells cppcheck about jansson's macros). Any finding fails. CI runs it
-# (tools/test.sh).
+# tells cppcheck about jansson's macros), and tools/api-check.sh (every route in
+# the API description). Any finding fails. CI runs it (tools/test.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 files=(lib/*.c daemon/*.c client/*.c tests/*.c tests/fuzz/*.c bench/*.c)
@@ -23,5 +23,7 @@ tidy=$(printf '%s\n' "${files[@]}" | xargs -P"$(nproc)" -n4 clang-tidy -p build-
 	grep -E '(warning|error):' || true)
 n_tidy=$(grep -c . <<<"$tidy" || true)
 [ "$n_tidy" = 0 ] || echo "$tidy"
+api=0
+bash tools/api-check.sh || api=1
 echo "lint: clang-format $n_fmt files off, cppcheck $n_cpp findings, clang-tidy $n_tidy findings (${#files[@]} files)"
-[ "$n_fmt" = 0 ] && [ "$n_cpp" = 0 ] && [ "$n_tidy" = 0 ]
+[ "$n_fmt" = 0 ] && [ "$n_cpp" = 0 ] && [ "$n_tidy" = 0 ] && [ "$api" = 0 ]
