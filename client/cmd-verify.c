@@ -3,8 +3,9 @@
  * complete, unaltered and only ever grew, against the log's public key, the
  * signed checkpoints and this auditor's own last state (--state FILE). With
  * --offline it needs no daemon at all; with --deep it also checks every stored
- * record against the last audited write of it. Exits 1 naming the first bad
- * entry and what is wrong with it.
+ * record against the last audited write of it, and the log's block filters
+ * against the entries (verify-filters.c). Exits 1 naming the first bad entry and
+ * what is wrong with it.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@ struct vrun {
 	uint64_t fed;    /* entries read into the verifier */
 	uint8_t root[MERKLE_HASH];
 	struct verifier v;
+	struct vfilters filters; /* --deep: the block filters checked against the entries */
 };
 
 static int verify_failed(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -516,6 +518,11 @@ static int cmd_audit_verify(struct ctl *ctl, int argc, char **argv)
 		                       "--offline needs --export, --checkpoint and --pubkey (and "
 		                       "cannot check records: no --deep)");
 	verifier_init(&vr.v, vr.deep);
+	vfilters_init(&vr.filters, ctl);
+	if (vr.deep) {
+		vr.v.entry_check = vfilters_check;
+		vr.v.entry_arg = &vr.filters;
+	}
 	if ((rc = load_state(&vr, &state)) || (rc = load_key(&vr, state)) ||
 	    (rc = fetch_checkpoint(&vr)) || (!vr.offline && (rc = load_history(&vr))) ||
 	    (rc = open_checkpoint(&vr)))
@@ -531,11 +538,17 @@ static int cmd_audit_verify(struct ctl *ctl, int argc, char **argv)
 		                  (unsigned long long)vr.size, seen, (unsigned long long)vr.size);
 		goto done;
 	}
-	if ((rc = check_entries(&vr)) || (vr.deep && (rc = check_records(&vr))))
+	if ((rc = check_entries(&vr)) || (rc = vr.filters.rc) ||
+	    (vr.deep && (rc = check_records(&vr))))
 		goto done;
 	printf("ok: %llu entries verified against the signed checkpoint%s%s\n",
 	       (unsigned long long)vr.size, state ? " and your last state" : "",
 	       vr.deep ? ", and every stored record matches its last audited write" : "");
+	if (vr.deep && !vr.filters.absent)
+		printf("ok: %llu block filters hold every entry they cover%s\n",
+		       (unsigned long long)vr.filters.checked,
+		       vr.filters.damaged ? " (and some are damaged: their blocks are read whole)"
+		                          : "");
 	if (vr.state_path)
 		rc = save_state(&vr);
 done:
@@ -544,6 +557,7 @@ done:
 	free(vr.note);
 	json_decref(vr.trusted);
 	verifier_free(&vr.v);
+	vfilters_free(&vr.filters);
 	return rc;
 }
 

@@ -10,6 +10,8 @@
 
 #include <jansson.h>
 
+#include "roster/afilter.h"
+
 #include "roster/record.h"
 
 /* Exit codes (sysexits.h values), one per kind of outcome. */
@@ -68,6 +70,24 @@ extern const struct cmd_entry cmd_role_list_entry, cmd_role_grant_entry, cmd_rol
 void print_keys(const json_t *keys);
 
 #define AUDIT_PAGE 10000 /* the daemon's largest page of audit entries */
+
+/* verify-filters.c: `audit verify --deep` checks each entry against its block's
+ * filter (vfilters_check is a verifier's entry_check). */
+struct vfilters {
+	struct ctl *ctl;
+	json_t *page; /* the filters fetched, and the next to look at */
+	size_t i;
+	uint64_t next; /* the seq the next page starts from */
+	int more, started, absent;
+	uint8_t *value; /* the filter at hand, decoded */
+	struct roster_afilter f;
+	int have;
+	uint64_t checked, damaged;
+	int rc; /* an exit code when the filters could not be read */
+};
+void vfilters_init(struct vfilters *vf, struct ctl *ctl);
+int vfilters_check(void *arg, uint64_t seq, const json_t *entry, char *why, size_t len);
+void vfilters_free(struct vfilters *vf);
 
 /* cmd-audit.c: calls page with each page of the log from SEQ on, as the daemon
  * sent it (JSON lines), until a page comes back short or page returns non-zero. */

@@ -24,13 +24,14 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <sodium.h>
 
 #include "rosterd.h"
 #include "roster/afilter.h"
 #include "roster/aquery.h"
 #include "roster/log.h"
 
-static const uint8_t magic[4] = {'R', 'A', 'F', '2'}, magic1[4] = {'R', 'A', 'F', '1'};
+static const uint8_t magic[4] = {'R', 'A', 'F', '2'};
 
 /* What one reply may read before it hands back a place to go on from: it runs on
  * the main thread, as every read does, so about what a page of `audit export`
@@ -237,47 +238,19 @@ int afilter_build_next(struct wtxn *w, size_t block, struct roster_err *err)
 	return block_build(w, w->afilter_end, (uint32_t)block, err);
 }
 
-/* A stored filter as read. */
-struct filter {
-	uint64_t first, tmin, tmax;
-	uint32_t count;
-	const uint8_t *bits;
-	size_t nbytes;
-	int typed; /* holds accounts, actions and outcomes (RAF2), not only ids */
-};
-
 /* A stored filter's block, span and bits; -1 when the value is not one. */
-static int filter_parse(const MDB_val *k, const MDB_val *v, struct filter *f)
+static int filter_parse(const MDB_val *k, const MDB_val *v, struct roster_afilter *f)
 {
-	const uint8_t *p = v->mv_data;
-	size_t head;
-
-	if (k->mv_size != 8 || v->mv_size < ROSTER_AFILTER_HEAD1)
+	if (k->mv_size != 8 || roster_afilter_parse(v->mv_data, v->mv_size, f) < 0)
 		return -1;
-	if (memcmp(p, magic, sizeof(magic)) == 0 && v->mv_size >= ROSTER_AFILTER_HEAD) {
-		head = ROSTER_AFILTER_HEAD;
-		f->typed = 1;
-		f->tmin = roster_be64_get(p + 16);
-		f->tmax = roster_be64_get(p + 24);
-	} else if (memcmp(p, magic1, sizeof(magic1)) == 0) {
-		head = ROSTER_AFILTER_HEAD1;
-		f->typed = 0;
-		f->tmin = f->tmax = 0;
-	} else {
-		return -1;
-	}
-	f->first = roster_be64_get(p + 4);
-	f->count = roster_be32_get(p + 12);
-	f->bits = p + head;
-	f->nbytes = v->mv_size - head;
-	return f->first == roster_be64_get(k->mv_data) && f->count > 0 ? 0 : -1;
+	return f->first == roster_be64_get(k->mv_data) ? 0 : -1;
 }
 
 int afilter_end_load(MDB_txn *txn, MDB_dbi dbi, uint64_t *end, struct roster_err *err)
 {
 	MDB_val k, v;
 	MDB_cursor *cur;
-	struct filter f;
+	struct roster_afilter f;
 	int rc = mdb_cursor_open(txn, dbi, &cur);
 
 	*end = 0;
@@ -354,7 +327,7 @@ static int scan_to(MDB_cursor *cur, struct find *f, uint64_t end)
 /* Positions fcur at the filter of the block holding seq, or the first after it. */
 static int filter_seek(MDB_cursor *fcur, uint64_t seq, MDB_val *k, MDB_val *v)
 {
-	struct filter flt;
+	struct roster_afilter flt;
 	uint8_t key[8];
 	int rc;
 
@@ -383,7 +356,7 @@ static int find_run(MDB_txn *txn, struct store *st, struct find *f)
 		goto done;
 	have = filter_seek(fcur, f->seq, &k, &v) == 0;
 	while (find_more(f)) {
-		struct filter flt;
+		struct roster_afilter flt;
 		uint64_t end = f->size;
 		int filtered = 0;
 
@@ -457,4 +430,45 @@ void afilter_reply(struct server *srv, struct evhttp_request *req, const struct 
 		evhttp_send_reply(req, 200, "OK", f.out);
 	}
 	evbuffer_free(f.out);
+}
+
+/* For `audit verify --deep`, which checks that no filter leaves out an entry it
+ * should hold: the stored filters from the one holding op->version on, at most
+ * op->limit, each value whole in base64, damaged ones too; "next" is the first
+ * seq of the filter after them, when there is one. */
+int afilter_page_read(struct wtxn *w, struct op *op)
+{
+	json_t *items = json_array();
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t n = 0;
+	int rc = mdb_cursor_open(w->txn, w->srv->store.audit_filter, &cur);
+
+	if (rc != 0) {
+		json_decref(items);
+		return store_mdb_err(&op->err, rc, "reading the audit filters");
+	}
+	rc = filter_seek(cur, op->version, &k, &v);
+	for (; rc == 0 && n < op->limit; n++, rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		size_t blen = sodium_base64_ENCODED_LEN(v.mv_size, sodium_base64_VARIANT_ORIGINAL);
+		char *b64 = roster_xmalloc(blen);
+
+		sodium_bin2base64(b64, blen, v.mv_data, v.mv_size, sodium_base64_VARIANT_ORIGINAL);
+		json_array_append_new(
+		    items, json_pack("{s:I, s:s}", "first",
+		                     (json_int_t)(k.mv_size == 8 ? roster_be64_get(k.mv_data) : 0),
+		                     "value", b64));
+		free(b64);
+	}
+	op->reply = json_pack("{s:o}", "items", items);
+	if (rc == 0 && k.mv_size == 8)
+		json_object_set_new(op->reply, "next",
+		                    json_integer((json_int_t)roster_be64_get(k.mv_data)));
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		json_decref(op->reply);
+		op->reply = NULL;
+		return store_mdb_err(&op->err, rc, "reading the audit filters");
+	}
+	return 0;
 }

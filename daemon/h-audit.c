@@ -413,3 +413,18 @@ int h_audit_digests(struct server *srv, struct op *op, const char *id)
 	op->apply = digests_apply;
 	return 0;
 }
+
+/* ?from=SEQ: the filter of the block holding it first; ?limit: filters a page. */
+int h_audit_filters(struct server *srv, struct op *op, const char *id)
+{
+	char from[32];
+
+	(void)srv;
+	(void)id;
+	if (http_query(op->req, "from", from, sizeof(from)) && parse_u64(from, &op->version) < 0)
+		return roster_err_set(&op->err, 400, "bad_query", "from must be a whole number");
+	if (http_query_limit(op->req, AFILTER_PAGE, AFILTER_PAGE, &op->limit, &op->err) < 0)
+		return -1;
+	op->read = afilter_page_read;
+	return 0;
+}

@@ -605,6 +605,9 @@ int afilter_build_next(struct wtxn *w, size_t block, struct roster_err *err);
 /* After the commit that records the read: the entries from `from` (before size)
  * that match q, at most limit; header Roster-Audit-Next when there may be more,
  * and Roster-Audit-End (size) always. */
+/* A page of stored filters for `audit verify --deep` (an op's read). */
+#define AFILTER_PAGE 1000
+int afilter_page_read(struct wtxn *w, struct op *op);
 struct roster_aquery;
 void afilter_reply(struct server *srv, struct evhttp_request *req, const struct roster_aquery *q,
                    uint64_t from, uint64_t size, size_t limit);
@@ -635,6 +638,7 @@ int h_audit_pubkey(struct server *srv, struct op *op, const char *id);
 int h_audit_inclusion(struct server *srv, struct op *op, const char *id);
 int h_audit_consistency(struct server *srv, struct op *op, const char *id);
 int h_audit_digests(struct server *srv, struct op *op, const char *id);
+int h_audit_filters(struct server *srv, struct op *op, const char *id);
 int h_status(struct server *srv, struct op *op, const char *id);
 int h_role_list(struct server *srv, struct op *op, const char *id);
 int h_role_grant(struct server *srv, struct op *op, const char *id);

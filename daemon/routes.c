@@ -50,6 +50,7 @@ static const struct route routes[] = {
     {EVHTTP_REQ_GET, "/v1/audit/proof/consistency", AUDITOR, "audit.consistency",
      h_audit_consistency},
     {EVHTTP_REQ_GET, "/v1/audit/digests", AUDITOR, "audit.digests", h_audit_digests},
+    {EVHTTP_REQ_GET, "/v1/audit/filters", AUDITOR, "audit.filters", h_audit_filters},
     {EVHTTP_REQ_GET, "/v1/status", ADMIN, "status.read", h_status},
     {EVHTTP_REQ_GET, "/v1/roles", ADMIN, "role.list", h_role_list},
     {EVHTTP_REQ_POST, "/v1/roles/grant", ADMIN, "role.grant", h_role_grant},

@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "roster/afilter.h"
+#include "roster/util.h"
 
 size_t roster_afilter_bytes(size_t n)
 {
@@ -201,4 +202,93 @@ uint64_t roster_audit_time_pack(const char *s, size_t len)
 		}
 	}
 	return v;
+}
+
+int roster_afilter_parse(const uint8_t *p, size_t len, struct roster_afilter *f)
+{
+	size_t head;
+
+	if (len < ROSTER_AFILTER_HEAD1)
+		return -1;
+	if (memcmp(p, "RAF2", 4) == 0 && len >= ROSTER_AFILTER_HEAD) {
+		head = ROSTER_AFILTER_HEAD;
+		f->typed = 1;
+		f->tmin = roster_be64_get(p + 16);
+		f->tmax = roster_be64_get(p + 24);
+	} else if (memcmp(p, "RAF1", 4) == 0) {
+		head = ROSTER_AFILTER_HEAD1;
+		f->typed = 0;
+		f->tmin = f->tmax = 0;
+	} else {
+		return -1;
+	}
+	f->first = roster_be64_get(p + 4);
+	f->count = roster_be32_get(p + 12);
+	f->bits = p + head;
+	f->nbytes = len - head;
+	return f->count > 0 ? 0 : -1;
+}
+
+struct id_check {
+	const struct roster_afilter *f;
+	const char *missing;
+	size_t len;
+};
+
+static int id_held(const char *id, size_t len, void *arg)
+{
+	struct id_check *c = arg;
+
+	if (roster_afilter_may_hold(c->f->bits, c->f->nbytes, roster_afilter_hash(id, len)))
+		return 0;
+	c->missing = id;
+	c->len = len;
+	return 1;
+}
+
+static int typed_held(const struct roster_afilter *f, char kind, const char *s)
+{
+	return s == NULL || roster_afilter_may_hold(f->bits, f->nbytes,
+	                                            roster_afilter_key_hash(kind, s, strlen(s)));
+}
+
+int roster_afilter_check_entry(const struct roster_afilter *f, const json_t *e, char *why,
+                               size_t len)
+{
+	const json_t *actor = json_object_get(e, "actor"), *uid = json_object_get(actor, "uid");
+	const json_t *time = json_object_get(e, "time");
+	struct id_check c = {f, NULL, 0};
+	char num[24] = "";
+	uint64_t at;
+
+	if (roster_audit_names(e, id_held, &c) != 0) {
+		snprintf(why, len, "a question by target %.*s", (int)c.len, c.missing);
+		return -1;
+	}
+	if (!f->typed)
+		return 0;
+	if (json_is_integer(uid))
+		snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(uid));
+	if (!typed_held(f, ROSTER_AFILTER_USER,
+	                json_string_value(json_object_get(actor, "user"))) ||
+	    (num[0] && !typed_held(f, ROSTER_AFILTER_UID, num))) {
+		snprintf(why, len, "a question by its account");
+		return -1;
+	}
+	if (!typed_held(f, ROSTER_AFILTER_ACTION,
+	                json_string_value(json_object_get(e, "action")))) {
+		snprintf(why, len, "a question by its action");
+		return -1;
+	}
+	if (!typed_held(f, ROSTER_AFILTER_OUTCOME,
+	                json_string_value(json_object_get(e, "outcome")))) {
+		snprintf(why, len, "a question by its outcome");
+		return -1;
+	}
+	at = roster_audit_time_pack(json_string_value(time), json_string_length(time));
+	if (f->tmin != 0 && f->tmax != 0 && (at < f->tmin || at > f->tmax)) {
+		snprintf(why, len, "a question by time (the block's span leaves out its time)");
+		return -1;
+	}
+	return 0;
 }

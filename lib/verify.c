@@ -131,8 +131,15 @@ int verifier_entry(struct verifier *v, const char *line, size_t len, const char 
 
 		if (obj && obj[0] && target && target[0])
 			roster_written_set(v->written, target, strlen(target), obj, seq);
+		char why[256];
+
 		if (sobj && sobj[0] && starget && starget[0])
 			roster_written_set(v->written, starget, strlen(starget), sobj, seq);
+		if (e && v->entry_check &&
+		    v->entry_check(v->entry_arg, seq, e, why, sizeof(why)) < 0) {
+			json_decref(e);
+			return fail(v, "entry %llu: %s", (unsigned long long)seq, why);
+		}
 		json_decref(e);
 	}
 	return check_roots(v);

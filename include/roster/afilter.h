@@ -58,6 +58,23 @@ int roster_audit_names_id(const json_t *entry, const char *id);
 int roster_audit_fields_names(const struct roster_audit_fields *f,
                               int (*fn)(const char *id, size_t len, void *arg), void *arg);
 
+/* A stored filter, as roster_afilter_parse reads it (bits point into the value). */
+struct roster_afilter {
+	uint64_t first, tmin, tmax; /* tmin, tmax: 0 when unknown */
+	uint32_t count;
+	const uint8_t *bits;
+	size_t nbytes;
+	int typed; /* holds accounts, actions and outcomes (RAF2), not only ids */
+};
+/* 0, or -1 when the value is not a filter of a block of entries. */
+int roster_afilter_parse(const uint8_t *value, size_t len, struct roster_afilter *f);
+/* 0 when every question the entry answers gets past the filter (every key it
+ * holds may be there, its time is in the span); else -1, with what a question
+ * would miss it by in why. For `audit verify --deep`: the filters only select,
+ * and one that left an entry out would hide it from the auditor's questions. */
+int roster_afilter_check_entry(const struct roster_afilter *f, const json_t *entry, char *why,
+                               size_t len);
+
 /* Every key a block's filter holds for an entry: the ids it names, then its
  * account's name and uid, its action and its outcome. Calls fn with each hash. */
 void roster_audit_keys(const json_t *entry, void (*fn)(uint64_t hash, void *arg), void *arg);

@@ -26,6 +26,9 @@ struct verifier {
 	uint64_t last_good;      /* the largest size whose root matched */
 	struct written *written; /* every value's last write (--deep), or NULL */
 	char *failure;           /* what went wrong, first failure only */
+	/* With --deep, called with each entry parsed: -1, with why filled, fails it. */
+	int (*entry_check)(void *arg, uint64_t seq, const json_t *entry, char *why, size_t len);
+	void *entry_arg;
 };
 
 void verifier_init(struct verifier *v, int deep);

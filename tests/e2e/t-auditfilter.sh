@@ -217,6 +217,41 @@ print([x["target"] for x in e if x["action"] == "person.create"][-100])' "$T/out
 want_all
 find_all "after the import, caught up"
 
+# `audit verify --deep` checks that no filter leaves out an entry of its block:
+# one that did would hide the entry from the auditor's questions, the log intact.
+as $AUDITOR audit verify --deep
+expect 0 "verify --deep: the log, the records and the filters"
+check "it says the filters hold every entry" contains "$OUT" "block filters hold every entry"
+curl_as $AUDITOR GET "/v1/audit/filters?from=20&limit=2"
+expect_status 200 "a page of filters"
+check "from the one holding seq 20, two, and where the next begins" test \
+	"$(printf '%s' "$OUT" | python3 -c 'import json,sys; r=json.load(sys.stdin); print([i["first"] for i in r["items"]], r.get("next"))')" = "[16, 32] 48"
+for q in "from=x" "limit=0" "limit=1001"; do
+	curl_as $AUDITOR GET "/v1/audit/filters?$q"
+	expect_status 400 "filters ?$q is refused"
+done
+curl_as $CLERK GET /v1/audit/filters
+expect_status 403 "a clerk may not read the filters"
+stop_daemon
+second=$("$TAMPER" "$T/data" audit_filter keys | sed -n 2p)
+good=$("$TAMPER" "$T/data" audit_filter get "$second")
+"$TAMPER" "$T/data" audit_filter put "$second" "${good:0:64}$(printf '%s' "${good:64}" | tr '1-9a-f' '0')"
+start_daemon
+as $AUDITOR audit verify --deep
+expect 1 "a filter with its bits cleared fails verify --deep"
+check "naming the entry and its block" contains "$ERR" "entry 16: left out of the filter of entries 16 to 31"
+stop_daemon
+"$TAMPER" "$T/data" audit_filter put "$second" "${good:0:32}$(printf '%016x%016x' 20000101000000 20000101000000)${good:64}"
+start_daemon
+as $AUDITOR audit verify --deep
+expect 1 "a filter whose span was moved fails verify --deep"
+check "naming a question by time" contains "$ERR" "a question by time"
+stop_daemon
+"$TAMPER" "$T/data" audit_filter put "$second" "$good"
+start_daemon
+as $AUDITOR audit verify --deep
+expect 0 "the filter put back, verify --deep passes"
+
 # A filter 0.7.3 wrote holds ids only, and no times: a question by target still
 # skips by it, any other reads its block.
 stop_daemon
