@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "roster/afilter.h"
+#include "roster/util.h"
 #include "test.h"
 
 static void id_make(char *out, size_t len, const char *prefix, unsigned i)
@@ -224,6 +225,69 @@ static void test_time_pack(void)
 	CHECK(roster_audit_time_pack(NULL, 0) == 0, "nor is nothing");
 }
 
+static void value_add(uint64_t hash, void *arg)
+{
+	uint8_t *v = arg;
+
+	roster_afilter_add(v + ROSTER_AFILTER_HEAD, 64, hash);
+}
+
+/* A stored value read back, and an entry checked against it as verify --deep
+ * does: a filter that lacks one of its keys, or whose span misses its time,
+ * would hide it from a question. */
+static void test_parse_and_check(void)
+{
+	const char *text =
+	    "{\"action\":\"person.read\",\"actor\":{\"uid\":2001,\"user\":\"alice\"},"
+	    "\"outcome\":\"ok\",\"seq\":16,\"target\":\"per_T\","
+	    "\"time\":\"2026-12-07T05:06:07Z\"}";
+	json_t *e = json_loads(text, 0, NULL);
+	uint8_t v[ROSTER_AFILTER_HEAD + 64] = {'R', 'A', 'F', '2'};
+	struct roster_afilter f;
+	char why[160];
+
+	roster_be64_put(v + 4, 16);
+	roster_be32_put(v + 12, 16);
+	roster_be64_put(v + 16, 20261207050000ULL);
+	roster_be64_put(v + 24, 20261207059999ULL);
+	roster_audit_keys(e, value_add, v);
+	CHECK(roster_afilter_parse(v, sizeof(v), &f) == 0 && f.first == 16 && f.count == 16 &&
+	          f.typed && f.nbytes == 64 && f.tmin == 20261207050000ULL,
+	      "a RAF2 value reads back");
+	CHECK(roster_afilter_check_entry(&f, e, why, sizeof(why)) == 0, "its entry passes");
+	roster_be64_put(v + 16, 20261207060000ULL);
+	roster_afilter_parse(v, sizeof(v), &f);
+	CHECK(roster_afilter_check_entry(&f, e, why, sizeof(why)) < 0 && strstr(why, "time"),
+	      "a span after the entry's time leaves it out: %s", why);
+	roster_be64_put(v + 16, 0);
+	roster_be64_put(v + 24, 0);
+	roster_afilter_parse(v, sizeof(v), &f);
+	CHECK(roster_afilter_check_entry(&f, e, why, sizeof(why)) == 0, "an unknown span holds it");
+	memset(v + ROSTER_AFILTER_HEAD, 0, 64);
+	roster_afilter_add(v + ROSTER_AFILTER_HEAD, 64, roster_afilter_hash("per_T", 5));
+	roster_afilter_parse(v, sizeof(v), &f);
+	CHECK(roster_afilter_check_entry(&f, e, why, sizeof(why)) < 0 && strstr(why, "account"),
+	      "ids alone, in a RAF2 filter, leave out its account: %s", why);
+	memcpy(v, "RAF1", 4);
+	memset(v + ROSTER_AFILTER_HEAD1, 0, 64);
+	roster_afilter_add(v + ROSTER_AFILTER_HEAD1, 64, roster_afilter_hash("per_T", 5));
+	CHECK(roster_afilter_parse(v, ROSTER_AFILTER_HEAD1 + 64, &f) == 0 && !f.typed &&
+	          f.tmin == 0 && f.nbytes == 64,
+	      "a RAF1 value reads back, ids only");
+	CHECK(roster_afilter_check_entry(&f, e, why, sizeof(why)) == 0,
+	      "a RAF1 filter holding its ids passes");
+	memset(v + ROSTER_AFILTER_HEAD1, 0, 64);
+	CHECK(roster_afilter_check_entry(&f, e, why, sizeof(why)) < 0 && strstr(why, "per_T"),
+	      "one without them names the id: %s", why);
+	CHECK(roster_afilter_parse(v, ROSTER_AFILTER_HEAD1 - 1, &f) < 0, "a short value is none");
+	memcpy(v, "RAF3", 4);
+	CHECK(roster_afilter_parse(v, sizeof(v), &f) < 0, "an unknown layout is none");
+	memcpy(v, "RAF2", 4);
+	roster_be32_put(v + 12, 0);
+	CHECK(roster_afilter_parse(v, sizeof(v), &f) < 0, "a block of no entries is none");
+	json_decref(e);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -235,5 +299,6 @@ int main(void)
 	test_fields_match_bytes();
 	test_typed_keys();
 	test_time_pack();
+	test_parse_and_check();
 	return test_done();
 }
