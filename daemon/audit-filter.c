@@ -187,8 +187,10 @@ static int block_noted(struct wtxn *w, uint64_t first, uint32_t count, struct ha
 	return 0;
 }
 
-/* Stores the filter of entries [first, first+count). */
-static int block_build(struct wtxn *w, uint64_t first, uint32_t count, struct roster_err *err)
+/* Stores the filter of entries [first, first+count): a new one at the end
+ * (append), or in place of the one the block has. */
+static int block_build(struct wtxn *w, uint64_t first, uint32_t count, int append,
+                       struct roster_err *err)
 {
 	struct hashes h = {0};
 	size_t nbytes = 0, uniq = 0;
@@ -221,13 +223,15 @@ static int block_build(struct wtxn *w, uint64_t first, uint32_t count, struct ro
 	free(h.v);
 	roster_be64_put(key, first);
 	v = (MDB_val){ROSTER_AFILTER_HEAD + nbytes, val};
-	rc = store_put(&w->srv->store, w->txn, w->srv->store.audit_filter, &k, &v, MDB_APPEND);
+	rc = store_put(&w->srv->store, w->txn, w->srv->store.audit_filter, &k, &v,
+	               append ? MDB_APPEND : 0);
 	free(val);
 	if (rc == MDB_MAP_FULL)
 		return ROSTER_RETRY;
 	if (rc)
 		return store_mdb_err(err, rc, "storing an audit filter"), ROSTER_FATAL;
-	w->afilter_end = first + count;
+	if (append)
+		w->afilter_end = first + count;
 	return 0;
 }
 
@@ -235,7 +239,7 @@ int afilter_build_next(struct wtxn *w, size_t block, struct roster_err *err)
 {
 	if (w->afilter_end == AFILTER_OFF || w->log_size < w->afilter_end + block)
 		return 0;
-	return block_build(w, w->afilter_end, (uint32_t)block, err);
+	return block_build(w, w->afilter_end, (uint32_t)block, 1, err);
 }
 
 /* A stored filter's block, span and bits; -1 when the value is not one. */
@@ -271,6 +275,97 @@ int afilter_end_load(MDB_txn *txn, MDB_dbi dbi, uint64_t *end, struct roster_err
 		return 0;
 	}
 	*end = f.first + f.count;
+	return 0;
+}
+
+/* Whether the filter under cur is one 0.7.3 wrote (ids only, no times). */
+static int is_raf1(const MDB_val *k, const MDB_val *v)
+{
+	struct roster_afilter f;
+
+	return filter_parse(k, v, &f) == 0 && !f.typed;
+}
+
+/* The filters 0.7.3 wrote are the first ones, if any (0.7.4 and later add after
+ * them, and 0.7.3 adds none after a later one: it takes it for damaged), and
+ * they are rewritten from the last one back: so they stay a prefix, and the last
+ * is found in a number of reads that grows with log n. */
+int afilter_old_load(MDB_txn *txn, MDB_dbi dbi, uint64_t *old, struct roster_err *err)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint64_t lo, hi;
+	int rc = mdb_cursor_open(txn, dbi, &cur);
+
+	*old = AFILTER_OFF;
+	if (rc)
+		return store_mdb_err(err, rc, "reading the audit filters");
+	if ((rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) != 0 || !is_raf1(&k, &v))
+		goto done;
+	lo = roster_be64_get(k.mv_data);
+	if ((rc = mdb_cursor_get(cur, &k, &v, MDB_LAST)) != 0)
+		goto done;
+	hi = roster_be64_get(k.mv_data);
+	if (is_raf1(&k, &v)) {
+		lo = hi;
+		goto found;
+	}
+	/* The filter at lo is 0.7.3's, the one at hi is not. */
+	while (hi - lo > 1) {
+		uint8_t key[8];
+		uint64_t at;
+
+		roster_be64_put(key, lo + (hi - lo) / 2);
+		k = (MDB_val){8, key};
+		if ((rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)) != 0)
+			goto done;
+		if (roster_be64_get(k.mv_data) == hi &&
+		    (rc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) != 0)
+			goto done;
+		if ((at = roster_be64_get(k.mv_data)) == lo)
+			break;
+		if (is_raf1(&k, &v))
+			lo = at;
+		else
+			hi = at;
+	}
+found:
+	*old = lo;
+	rc = 0;
+done:
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return store_mdb_err(err, rc, "reading the audit filters");
+	return 0;
+}
+
+int afilter_upgrade_next(struct wtxn *w, uint64_t *old, struct roster_err *err)
+{
+	struct roster_afilter f;
+	MDB_cursor *cur;
+	uint8_t key[8];
+	MDB_val k = {8, key}, v;
+	int rc = mdb_cursor_open(w->txn, w->srv->store.audit_filter, &cur);
+
+	if (rc)
+		return store_mdb_err(err, rc, "reading the audit filters"), ROSTER_FATAL;
+	roster_be64_put(key, *old);
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+	if (rc == 0 && is_raf1(&k, &v)) {
+		filter_parse(&k, &v, &f);
+		mdb_cursor_close(cur);
+		if ((rc = block_build(w, f.first, f.count, 0, err)) != 0)
+			return rc;
+		if ((rc = mdb_cursor_open(w->txn, w->srv->store.audit_filter, &cur)) != 0)
+			return store_mdb_err(err, rc, "reading the audit filters"), ROSTER_FATAL;
+		roster_be64_put(key, *old);
+		k = (MDB_val){8, key};
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+		if (rc == 0)
+			rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+	}
+	*old = rc == 0 && is_raf1(&k, &v) ? roster_be64_get(k.mv_data) : AFILTER_OFF;
+	mdb_cursor_close(cur);
 	return 0;
 }
 

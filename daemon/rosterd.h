@@ -600,6 +600,11 @@ void afilter_note(struct wtxn *w, const struct roster_audit_fields *f);
  * before a txn: an uncommitted one's are dropped. */
 void afilter_acc_commit(struct afilter_acc *acc, uint64_t afilter_end, uint64_t log_size);
 void afilter_acc_rewind(struct afilter_acc *acc);
+/* The first seq of the last filter 0.7.3 wrote, or AFILTER_OFF when none is left. */
+int afilter_old_load(MDB_txn *txn, MDB_dbi dbi, uint64_t *old, struct roster_err *err);
+/* In a write txn: that filter rewritten with accounts, actions, outcomes and
+ * times, and *old moved to the one before it (or AFILTER_OFF). */
+int afilter_upgrade_next(struct wtxn *w, uint64_t *old, struct roster_err *err);
 /* In a write txn: the next block's filter, if the log holds that block whole. */
 int afilter_build_next(struct wtxn *w, size_t block, struct roster_err *err);
 /* After the commit that records the read: the entries from `from` (before size)

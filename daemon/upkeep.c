@@ -43,9 +43,16 @@ int afilter_behind(struct server *srv, struct writer *wr)
 	       !wr->failed;
 }
 
+/* A filter 0.7.3 wrote is left to rewrite: only when nothing else is. */
+static int afilter_old_due(struct writer *wr)
+{
+	return wr->afilter_old != AFILTER_OFF && !wr->disk_full && !wr->failed;
+}
+
 int upkeep_due(struct server *srv, struct writer *wr)
 {
-	return walk_due(srv, wr) || merge_due(srv, wr) || afilter_behind(srv, wr);
+	return walk_due(srv, wr) || merge_due(srv, wr) || afilter_behind(srv, wr) ||
+	       afilter_old_due(wr);
 }
 
 /* What a slice of that work changes in memory once it commits. */
@@ -274,13 +281,14 @@ void upkeep_run(struct server *srv, struct writer *wr, int merges)
 	wr->upkeep_failed = 1;
 }
 
-/* An idle writer's block filter, in a transaction of its own. A failure stops
- * the filters until a restart: finds read the entries after the last one, one by
- * one, and stay right. */
+/* An idle writer's block filter (a new one, else one 0.7.3 wrote, rewritten), in
+ * a transaction of its own. A failure stops the filters until a restart: finds
+ * read the entries after the last one, one by one, and stay right. */
 void afilter_catch_up(struct server *srv, struct writer *wr)
 {
 	struct roster_err err = {0};
-	int rc;
+	int rc, behind = afilter_behind(srv, wr);
+	uint64_t old = wr->afilter_old;
 
 	for (;;) {
 		struct wtxn w;
@@ -290,7 +298,9 @@ void afilter_catch_up(struct server *srv, struct writer *wr)
 			store_mdb_err(&err, rc, "starting an audit filter's transaction");
 			break;
 		}
-		rc = afilter_build_next(&w, srv->cfg.audit_filter_block, &err);
+		old = wr->afilter_old;
+		rc = behind ? afilter_build_next(&w, srv->cfg.audit_filter_block, &err)
+		            : afilter_upgrade_next(&w, &old, &err);
 		if (rc == 0)
 			rc = store_failed(&srv->store, &err);
 		if (rc != 0) {
@@ -303,6 +313,8 @@ void afilter_catch_up(struct server *srv, struct writer *wr)
 					return;
 				}
 				writer_adopt(wr, &w);
+				if (!behind && (wr->afilter_old = old) == AFILTER_OFF)
+					log_info("the audit filters 0.7.3 wrote are rewritten");
 				return;
 			}
 			if (commit_nospace(srv, rc, txnid)) {
@@ -321,6 +333,7 @@ void afilter_catch_up(struct server *srv, struct writer *wr)
 	          "last one, one by one): %s",
 	          err.message);
 	wr->afilter_end = AFILTER_OFF;
+	wr->afilter_old = AFILTER_OFF;
 	pthread_mutex_lock(&wr->lock);
 	wr->stats.afilter_end = AFILTER_OFF;
 	pthread_mutex_unlock(&wr->lock);

@@ -524,6 +524,12 @@ int writer_start(struct server *srv, struct roster_err *err)
 		rc = idxlog_state(txn, srv->store.person_idx_log, &wr->ilog_next, &wr->ilog_n, err);
 	if (rc == 0)
 		rc = afilter_end_load(txn, srv->store.audit_filter, &wr->afilter_end, err);
+	if (rc == 0)
+		rc = afilter_old_load(txn, srv->store.audit_filter, &wr->afilter_old, err);
+	if (rc == 0 && wr->afilter_old != AFILTER_OFF)
+		log_info("audit filters 0.7.3 wrote, up to entry %llu, are rewritten while the "
+		         "writer is idle, for questions other than by target",
+		         (unsigned long long)wr->afilter_old);
 	wr->stats.index_log = wr->ilog_n;
 	wr->stats.afilter_end = wr->afilter_end;
 	wr->acc.first = wr->log_size; /* the entries before: read back for their filter */

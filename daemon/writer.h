@@ -30,6 +30,7 @@ struct writer {
 	time_t cp_time;                       /* and when it was signed (or the daemon started) */
 	uint64_t ilog_next, ilog_n, ilog_gen; /* the index log's (idxlog.c) */
 	uint64_t afilter_end;                 /* entries before it have filters */
+	uint64_t afilter_old;                 /* the last 0.7.3 filter to rewrite, or OFF */
 	double afilter_at;                    /* when a batch last built one */
 	struct afilter_acc acc;               /* the names of entries since */
 	struct idxlog_pass *pass;             /* its merge under way */

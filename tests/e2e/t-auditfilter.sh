@@ -2,8 +2,8 @@
 # blocks of 16 entries, every record's entries, and the answers to questions by
 # account, action, outcome and time span, come back exactly as the export holds
 # them (filtered blocks, the stretch after the last filter, pages that stop
-# early and say where to go on), with blocks skipped, after a restart, with a
-# 0.7.3 filter (ids only: read for other questions) and with a damaged filter
+# early and say where to go on), with blocks skipped, after a restart, after
+# 0.7.3's filters (ids only) are rewritten, and with a damaged filter
 # (its block is read whole; a damaged last one stops new filters, not finds).
 # Bad questions are refused and other roles may not ask.
 . "$(dirname "$0")/lib.sh"
@@ -252,16 +252,39 @@ start_daemon
 as $AUDITOR audit verify --deep
 expect 0 "the filter put back, verify --deep passes"
 
-# A filter 0.7.3 wrote holds ids only, and no times: a question by target still
-# skips by it, any other reads its block.
+# Filters 0.7.3 wrote hold ids only, and no times (a question by target skips
+# by them, any other reads their blocks). With the first five made so, the
+# daemon finds the last of them at start and rewrites them while idle.
+raf1_count() {
+	local k n=0
+	for k in $("$TAMPER" "$T/data" audit_filter keys); do
+		case $("$TAMPER" "$T/data" audit_filter get "$k") in 52414631*) n=$((n + 1)) ;; esac
+	done
+	echo $n
+}
 stop_daemon
 first=$("$TAMPER" "$T/data" audit_filter keys | head -1)
 v=$("$TAMPER" "$T/data" audit_filter get "$first")
 check "filters are written as RAF2" test "${v:0:8}" = 52414632
-"$TAMPER" "$T/data" audit_filter put "$first" "52414631${v:8:24}${v:64}"
+for k in $("$TAMPER" "$T/data" audit_filter keys | head -5); do
+	v=$("$TAMPER" "$T/data" audit_filter get "$k")
+	"$TAMPER" "$T/data" audit_filter put "$k" "52414631${v:8:24}${v:64}"
+	fifth=$k
+done
+check "five filters made 0.7.3's" test "$(raf1_count)" = 5
 start_daemon
-find_all "a 0.7.3 filter first"
-ask_all "a 0.7.3 filter first"
+check "the daemon finds the last of them at start" \
+	grep -q "audit filters 0.7.3 wrote, up to entry $((16#$fifth)), are rewritten" "$T/rosterd.log"
+rewritten() { grep -q "the audit filters 0.7.3 wrote are rewritten" "$T/rosterd.log"; }
+for i in $(seq 50); do rewritten && break; sleep 0.1; done
+check "and rewrites them while idle" rewritten
+stop_daemon
+check "none is left as 0.7.3 wrote it" test "$(raf1_count)" = 0
+start_daemon
+find_all "0.7.3's filters rewritten"
+ask_all "0.7.3's filters rewritten"
+as $AUDITOR audit verify --deep
+expect 0 "the rewritten filters hold every entry of their blocks"
 
 # A damaged filter: its block is read entry by entry, and nothing is missed.
 stop_daemon
