@@ -288,9 +288,9 @@ void afilter_catch_up(struct server *srv, struct writer *wr)
 {
 	struct roster_err err = {0};
 	int rc, behind = afilter_behind(srv, wr);
-	uint64_t old = wr->afilter_old;
 
 	for (;;) {
+		uint64_t old = wr->afilter_old;
 		struct wtxn w;
 		size_t txnid;
 
@@ -298,7 +298,6 @@ void afilter_catch_up(struct server *srv, struct writer *wr)
 			store_mdb_err(&err, rc, "starting an audit filter's transaction");
 			break;
 		}
-		old = wr->afilter_old;
 		rc = behind ? afilter_build_next(&w, srv->cfg.audit_filter_block, &err)
 		            : afilter_upgrade_next(&w, &old, &err);
 		if (rc == 0)
