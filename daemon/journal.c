@@ -275,6 +275,10 @@ int journal_commit(struct store *st, struct roster_err *err)
 		rc = journal_checkpoint(st, 0, err);
 		goto done;
 	}
+	if (jr->cap < len) { /* a commit of nothing has no buffer yet, or had it let go */
+		jr->cap = len;
+		jr->buf = roster_xrealloc(jr->buf, jr->cap);
+	}
 	jr->tail = at;
 	roster_be32_put(jr->buf, JR_REC_MAGIC);
 	roster_be32_put(jr->buf + 4, (uint32_t)(jr->len - JR_REC_HEAD));
