@@ -33,9 +33,10 @@
 
 static const uint8_t magic[4] = {'R', 'A', 'F', '2'};
 
-/* What one reply may read before it hands back a place to go on from: it runs on
- * the main thread, as every read does, so about what a page of `audit export`
- * costs (10-20 ms here). An entry passed over by its text costs 1, one parsed 16. */
+/* What one reply may read before it hands back a place to go on from: about what
+ * a page of `audit export` costs (10-20 ms here), so that one auditor's question
+ * does not hold the audit thread (aread.c) from another's for longer. An entry
+ * passed over by its text costs 1, one parsed 16. */
 #define SCAN_MAX   32768
 #define PARSE_COST 16
 #define BLOCKS_MAX 65536     /* filters probed */
@@ -487,16 +488,15 @@ done:
 	return rc;
 }
 
-void afilter_reply(struct server *srv, struct evhttp_request *req, const struct roster_aquery *q,
-                   uint64_t from, uint64_t size, size_t limit)
+void afilter_answer(struct server *srv, struct op *op)
 {
 	struct store *st = &srv->store;
-	struct find f = {.q = q, .seq = from, .size = size, .limit = limit};
+	struct find f = {
+	    .q = op->query, .seq = op->seq_from, .size = op->seq_to, .limit = op->limit};
 	MDB_txn *txn = NULL;
-	char num[24];
 	int rc;
 
-	f.out = evbuffer_new();
+	f.out = op->reply_raw = evbuffer_new();
 	pthread_rwlock_rdlock(&st->resize);
 	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) == 0)
 		rc = find_run(txn, st, &f);
@@ -505,26 +505,9 @@ void afilter_reply(struct server *srv, struct evhttp_request *req, const struct 
 	pthread_rwlock_unlock(&st->resize);
 	srv->afind.blocks_skipped += f.skipped;
 	srv->afind.entries_read += f.read;
-	if (rc != 0) {
-		struct roster_err err;
-
-		store_mdb_err(&err, rc, "reading the audit log");
-		http_reply_error(req, &err, NULL);
-	} else {
-		struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-
-		evhttp_add_header(h, "Content-Type", "application/jsonl");
-		if (f.seq < f.size) { /* stopped early: the client asks again from here */
-			snprintf(num, sizeof(num), "%llu", (unsigned long long)f.seq);
-			evhttp_add_header(h, "Roster-Audit-Next", num);
-		}
-		/* Says the question was answered, not a page of the log sent: a daemon
-		 * before 0.7.4 sends a page for conditions it does not know. */
-		snprintf(num, sizeof(num), "%llu", (unsigned long long)f.size);
-		evhttp_add_header(h, "Roster-Audit-End", num);
-		evhttp_send_reply(req, 200, "OK", f.out);
-	}
-	evbuffer_free(f.out);
+	if (rc != 0)
+		aread_fail(op, rc);
+	op->seq_from = f.seq; /* where a next reply goes on, if before seq_to */
 }
 
 /* For `audit verify --deep`, which checks that no filter leaves out an entry it

@@ -31,7 +31,7 @@ static int entries_apply(struct wtxn *w, struct op *op)
 	/* This op's own entry gets seq w->log_size; include it. */
 	uint64_t size = w->log_size + 1;
 
-	op->reply_audit = 1;
+	op->reply_audit = AUDIT_PENDING;
 	if (op->param2[0] == 'l') /* last N */
 		op->seq_from = op->version < size ? size - op->version : 0;
 	else

@@ -122,7 +122,7 @@ static int serve(struct server *srv)
 	fd_limit_raise(srv->cfg.max_connections);
 	snapshot_start(srv);
 	if (conn_start(srv, &err) < 0 || writer_start(srv, &err) < 0 ||
-	    server_listen(srv, &err) < 0) {
+	    aread_start(srv, &err) < 0 || server_listen(srv, &err) < 0) {
 		log_warnx("%s", err.message);
 		rc = exit_status(&err);
 		goto done;
@@ -130,6 +130,7 @@ static int serve(struct server *srv)
 	server_run(srv);
 	rc = 0;
 done:
+	aread_stop(srv); /* before the writer: it hands ops back through the writer's queue */
 	writer_stop(srv);
 	if (srv->http)
 		evhttp_free(srv->http);

@@ -273,7 +273,7 @@ struct op {
 	struct roster_err err;
 	json_t *err_details; /* more about the error, such as every refused row */
 	uint64_t seq;        /* the audit entry written for it */
-	int reply_audit;     /* after commit, reply with entries [seq_from, seq_to) */
+	int reply_audit;     /* AUDIT_PENDING, AUDIT_READ: entries [seq_from, seq_to) */
 	int checkpoint;      /* wants a checkpoint signed in its batch, as its reply */
 	/* Role grants (h-admin.c): applied to the main thread's table on success. */
 	uid_t grant_uid;
@@ -481,6 +481,7 @@ struct server {
 	struct event *ev_term, *ev_int, *ev_hup, *ev_done, *ev_watchdog;
 	int activated; /* the socket came from systemd: never unlink it */
 	struct writer *writer;
+	struct aread *aread; /* the audit reader's thread (aread.c) */
 	time_t started;
 	long in_flight;
 	int stopping;
@@ -504,10 +505,10 @@ struct server {
 		uint64_t n;
 	} counts[256];
 	size_t ncounts;
-	/* What audit questions cost (audit-filter.c; main thread only): blocks a
-	 * filter let them skip, and entries they read. */
+	/* What audit questions cost (audit-filter.c): blocks a filter let them
+	 * skip, and entries they read. */
 	struct {
-		uint64_t blocks_skipped, entries_read;
+		_Atomic uint64_t blocks_skipped, entries_read; /* aread.c's thread adds */
 	} afind;
 	/* Every client connection (conn.c). */
 	struct conn_table {
@@ -524,6 +525,17 @@ struct server {
 	 * written by the backup thread, read by GET /v1/progress. */
 	_Atomic uint64_t backup_bytes, backup_estimate;
 };
+
+/* aread.c: audit entries read off the main thread, after the commit that
+ * records the read; the op comes back through the writer's done queue. */
+#define AUDIT_PENDING 1 /* entries to read */
+#define AUDIT_READ    2 /* read into op->reply_raw (or op->status, op->err) */
+int aread_start(struct server *srv, struct roster_err *err);
+void aread_stop(struct server *srv);
+void aread_submit(struct server *srv, struct op *op);
+void aread_fail(struct op *op, int rc);
+/* Main thread: sends what was read, with the audit headers. */
+void aread_reply(struct op *op);
 
 /* metrics.c */
 void metrics_count(struct server *srv, const char *action, int status);
@@ -587,7 +599,6 @@ json_t *http_body_json_max(struct evhttp_request *req, size_t max, struct roster
 const char *http_query(struct evhttp_request *req, const char *key, char *buf, size_t len);
 int http_query_limit(struct evhttp_request *req, size_t def, size_t max, size_t *out,
                      struct roster_err *err);
-void http_reply_audit(struct server *srv, struct evhttp_request *req, uint64_t from, uint64_t to);
 #define AUDIT_PAGE_MAX 10000
 
 /* audit-filter.c: for each block of entries, a Bloom filter of the ids, accounts,
@@ -607,15 +618,13 @@ int afilter_old_load(MDB_txn *txn, MDB_dbi dbi, uint64_t *old, struct roster_err
 int afilter_upgrade_next(struct wtxn *w, uint64_t *old, struct roster_err *err);
 /* In a write txn: the next block's filter, if the log holds that block whole. */
 int afilter_build_next(struct wtxn *w, size_t block, struct roster_err *err);
-/* After the commit that records the read: the entries from `from` (before size)
- * that match q, at most limit; header Roster-Audit-Next when there may be more,
- * and Roster-Audit-End (size) always. */
+/* On the audit reader's thread (aread.c): the entries from op->seq_from, before
+ * op->seq_to, that match op->query, at most op->limit, into op->reply_raw;
+ * op->seq_from is left where a next reply goes on from. */
+void afilter_answer(struct server *srv, struct op *op);
 /* A page of stored filters for `audit verify --deep` (an op's read). */
 #define AFILTER_PAGE 1000
 int afilter_page_read(struct wtxn *w, struct op *op);
-struct roster_aquery;
-void afilter_reply(struct server *srv, struct evhttp_request *req, const struct roster_aquery *q,
-                   uint64_t from, uint64_t size, size_t limit);
 
 /* Handlers: prepare an op from the request, or fill op->err to reject it. */
 struct route;

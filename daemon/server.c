@@ -124,20 +124,24 @@ static void maybe_exit(struct server *srv)
 
 void server_reply_done(struct server *srv, struct op *op)
 {
-	if (op->action && !op->backup)
+	int deferred = op->status < 400 && (op->backup || op->reply_audit == AUDIT_PENDING);
+
+	if (op->action && !deferred)
 		metrics_count(srv, op->action, op->status);
 	if (op->backup && op->status < 400) {
 		backup_start(srv, op); /* replies when the copy is done */
+		return;
+	}
+	if (deferred) {
+		aread_submit(srv, op); /* replies when the entries are read */
 		return;
 	}
 	if (op->grant_bit && op->status < 400)
 		grants_apply(srv, op);
 	if (op->status >= 400)
 		http_reply_error(op->req, &op->err, op->err_details);
-	else if (op->reply_audit && op->query)
-		afilter_reply(srv, op->req, op->query, op->seq_from, op->seq_to, op->limit);
-	else if (op->reply_audit)
-		http_reply_audit(srv, op->req, op->seq_from, op->seq_to);
+	else if (op->reply_audit == AUDIT_READ)
+		aread_reply(op);
 	else if (op->reply_raw)
 		http_reply_raw(op->req, op->status, op->reply_raw);
 	else

@@ -495,7 +495,7 @@ static void writer_done_cb(evutil_socket_t fd, short what, void *arg)
 		struct bufferevent *bev = http_reply_bev(op->req);
 		int idle = bev && evbuffer_get_length(bufferevent_get_output(bev)) == 0;
 
-		server_reply_done(srv, op); /* frees op */
+		server_reply_done(srv, op); /* frees op, or hands it on (a backup, audit entries) */
 		if (idle)
 			http_reply_flush(bev);
 		op = next;

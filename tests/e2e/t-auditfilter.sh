@@ -304,6 +304,36 @@ find_all "the last filter damaged"
 as $CLERK --json person get "${IDS[4]}"
 expect 0 "the registry serves on"
 
+# Audit reads are gathered by one thread of their own (aread.c), one after the
+# other: eight auditors asking at once each get their whole answer.
+as $AUDITOR audit export
+printf '%s\n' "$OUT" >"$T/out/export.jsonl"
+size=$(grep -c . "$T/out/export.jsonl")
+pids=()
+for i in $(seq 8); do
+	if [ $((i % 2)) = 0 ]; then
+		ROSTER_SOCKET=$SOCK setpriv --reuid="$AUDITOR" --regid="$AUDITOR" --clear-groups \
+			"$ROSTERCTL" audit export >"$T/out/many.$i" 2>&1 &
+	else
+		ROSTER_SOCKET=$SOCK setpriv --reuid="$AUDITOR" --regid="$AUDITOR" --clear-groups \
+			"$ROSTERCTL" audit find --target "${IDS[2]}" >"$T/out/many.$i" 2>&1 &
+	fi
+	pids+=($!)
+done
+wait "${pids[@]}"
+short=0
+for i in $(seq 8); do
+	if [ $((i % 2)) = 0 ]; then
+		head -n "$size" "$T/out/many.$i" | cmp -s - <(head -n "$size" "$T/out/export.jsonl") ||
+			short=$((short + 1))
+	else
+		entries_naming "$T/out/export.jsonl" "${IDS[2]}" | cmp -s - "$T/out/many.$i" ||
+			short=$((short + 1))
+	fi
+done
+check "eight auditors at once: four whole exports and four whole answers ($short wrong)" \
+	test "$short" = 0
+
 # An entry removed from the log: a find that reaches the gap fails, and says the
 # log is damaged, rather than skip it or go round in circles.
 stop_daemon
