@@ -267,7 +267,7 @@ int roster_afilter_check_entry(const struct roster_afilter *f, const json_t *e, 
 	}
 	if (!f->typed)
 		return 0;
-	if (json_is_integer(uid))
+	if (json_is_integer(uid) && json_integer_value(uid) >= 0) /* as roster_audit_keys */
 		snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(uid));
 	if (!typed_held(f, ROSTER_AFILTER_USER,
 	                json_string_value(json_object_get(actor, "user"))) ||

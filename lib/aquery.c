@@ -102,7 +102,9 @@ static int actor_set(struct roster_aquery *q, const char *value, struct roster_e
 		if (uid_parse(value + 4, &q->uid) < 0)
 			return roster_err_set(err, 400, "bad_query", "actor uid:N takes a number");
 		snprintf(s, sizeof(s), "%lld", q->uid);
-		needle_add(q, roster_xasprintf("\"uid\":%s,", s));
+		/* No delimiter after the number: "uid":12 also passes "uid":123 on to the
+		 * parse, but an actor of a uid alone is found as well. */
+		needle_add(q, roster_xasprintf("\"uid\":%s", s));
 		key_add(q, ROSTER_AFILTER_UID, s);
 		return 0;
 	}
@@ -203,12 +205,15 @@ int roster_aquery_text_may_match(const struct roster_aquery *q, const char *entr
 			return 0;
 	if (q->since == NULL && q->until == NULL)
 		return 1;
-	/* "time":" occurs once in a canonical entry, as its member: inside a string
-	 * every quote is escaped. Text without it is left to the parse. */
+	/* "time":" occurs once in an entry, as its member: inside a string every
+	 * quote is escaped. Text without it, or with it twice (a member of the same
+	 * name inside another), is left to the parse. */
 	if ((at = memmem(entry, len, key, sizeof(key) - 1)) == NULL)
 		return 1;
 	at += sizeof(key) - 1;
 	rest = (size_t)(entry + len - at);
+	if (memmem(at, rest, key, sizeof(key) - 1) != NULL)
+		return 1;
 	return rest < 20 || in_span(q, roster_audit_time_pack(at, 20));
 }
 

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-30}
 shift || true
 harnesses=("$@")
-[ ${#harnesses[@]} -gt 0 ] || harnesses=(body canon config envelope verify)
+[ ${#harnesses[@]} -gt 0 ] || harnesses=(aquery body canon config envelope verify)
 command -v clang >/dev/null || { echo "fuzz.sh: clang is needed (apt-get install clang)"; exit 1; }
 CC=clang cmake -S . -B build-fuzz -DROSTER_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz -j"$(nproc)" --target $(printf 'fuzz-%s ' "${harnesses[@]}") >/dev/null
