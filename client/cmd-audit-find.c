@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "roster/aquery.h"
 #include "roster/util.h"
@@ -96,6 +97,8 @@ static char *query_string(const struct roster_aquery *q)
 static int find_by_question(struct ctl *ctl, unsigned long long from, struct filter *f)
 {
 	char *query = query_string(&f->q), *path = NULL;
+	/* How far the daemon has searched, when the entries go to a file or a pipe. */
+	int shown = 0, show = progress_wanted(ctl) && !isatty(1);
 	int rc;
 
 	for (;;) {
@@ -127,9 +130,16 @@ static int find_by_question(struct ctl *ctl, unsigned long long from, struct fil
 			response_free(&r);
 			break;
 		}
+		if (show && r.audit_end[0]) {
+			progress_draw("searching", next, strtoull(r.audit_end, NULL, 10),
+			              "of the log");
+			shown = 1;
+		}
 		response_free(&r);
 		from = next;
 	}
+	if (shown)
+		progress_done();
 	free(path);
 	free(query);
 	return rc;
