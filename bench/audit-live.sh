@@ -37,18 +37,23 @@ clerk() { "$B/loadgen" --json -s "$D/sock" -w read -c 1 -t "$SECS" | python3 -c 
 import json, sys
 r = json.load(sys.stdin)
 print("clerk reads, {0:<34} {rps:>6.0f}/s  p50 {p50_ms:.3f}  p99 {p99_ms:.3f}  p99.9 {p999_ms:.3f} ms".format(sys.argv[1], **r))' "$1"; }
-export_loop() { while :; do "$B/rosterctl" -s "$D/sock" audit export >/dev/null 2>&1 || true; echo x >>"$D/rounds"; done; }
-find_loop() { while :; do "$B/rosterctl" -s "$D/sock" audit find --action person.read --until "$until_" >/dev/null 2>&1 || true; echo x >>"$D/rounds"; done; }
+# beside LABEL WHAT ARGS...: the clerk while an auditor runs rosterctl ARGS
+# again and again; then how many times the auditor got through.
+beside() {
+	local label=$1 what=$2 loop
+	shift 2
+	: >"$D/rounds"
+	(while :; do
+		"$B/rosterctl" -s "$D/sock" "$@" >/dev/null 2>&1 || true
+		echo x >>"$D/rounds"
+	done) &
+	loop=$!
+	clerk "$label"
+	kill "$loop"
+	wait "$loop" 2>/dev/null || true
+	echo "auditor:      $(grep -c . "$D/rounds" || true) $what"
+}
 clerk "alone"
-: >"$D/rounds"
-export_loop &
-loop=$!
-clerk "while an auditor exports the log"
-kill "$loop"; wait "$loop" 2>/dev/null || true
-echo "auditor:      $(grep -c . "$D/rounds" || true) whole exports of $E entries"
-: >"$D/rounds"
-find_loop &
-loop=$!
-clerk "while an auditor asks every block"
-kill "$loop"; wait "$loop" 2>/dev/null || true
-echo "auditor:      $(grep -c . "$D/rounds" || true) whole questions over $E entries"
+beside "while an auditor exports the log" "whole exports of $E entries" audit export
+beside "while an auditor asks every block" "whole questions over $E entries" \
+	audit find --action person.read --until "$until_"
