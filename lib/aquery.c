@@ -97,10 +97,12 @@ static void key_add(struct roster_aquery *q, char kind, const char *s)
 static int actor_set(struct roster_aquery *q, const char *value, struct roster_err *err)
 {
 	char s[24];
+	long long uid;
 
 	if (strncmp(value, "uid:", 4) == 0) {
-		if (uid_parse(value + 4, &q->uid) < 0)
+		if (uid_parse(value + 4, &uid) < 0)
 			return roster_err_set(err, 400, "bad_query", "actor uid:N takes a number");
+		q->uid = uid;
 		snprintf(s, sizeof(s), "%lld", q->uid);
 		/* No delimiter after the number: "uid":12 also passes "uid":123 on to the
 		 * parse, but an actor of a uid alone is found as well. */

@@ -96,6 +96,8 @@ static void test_refused(void)
 	    {"until", "yesterday"},
 	    {"actor", "uid:x"},
 	    {"actor", "uid:"},
+	    {"actor", "uid:12x"},
+	    {"actor", "uid:99999999999999999999"},
 	    {"actor", "a\"b"},
 	    {"actor", ""},
 	    {"action", "person read"},
@@ -113,7 +115,8 @@ static void test_refused(void)
 		err.status = 0;
 		CHECK(roster_aquery_set(&q, bad[i][0], bad[i][1], &err) < 0 && err.status == 400,
 		      "%s=%s is refused", bad[i][0], bad[i][1]);
-		CHECK(roster_aquery_empty(&q), "%s=%s sets nothing", bad[i][0], bad[i][1]);
+		CHECK(roster_aquery_empty(&q) && q.uid == -1, "%s=%s sets nothing", bad[i][0],
+		      bad[i][1]);
 		roster_aquery_free(&q);
 	}
 	roster_aquery_init(&q);
