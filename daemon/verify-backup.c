@@ -4,9 +4,9 @@
  * every audit entry is canonical and chained, every stored checkpoint carries a
  * valid signature and the Merkle root of its prefix, and every record opens
  * under its key in its own slot and is the ciphertext its last audited write
- * recorded. Prints a summary; exits 0 when all holds, 1 naming the first fault,
- * and otherwise (main.c's table) when it could not check: no registry copy at
- * PATH (66), a master key that does not open it (65), and so on.
+ * recorded, and no block filter of the log leaves out an entry of its block. Prints a summary;
+ * exits 0 when all holds, 1 naming the first fault, and otherwise (main.c's table) when it could
+ * not check: no registry copy at PATH (66), a master key that does not open it (65), and so on.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "rosterd.h"
+#include "roster/afilter.h"
 #include "roster/log.h"
 #include "roster/note.h"
 #include "roster/verify.h"
@@ -62,14 +63,63 @@ static int open_backup(struct server *srv, const char *path, MDB_txn **txn, stru
 	else if (rc != 0)
 		return roster_err_set(err, 0, "backup", "%s: the custody database: %s", path,
 		                      mdb_strerror(rc));
+	if ((rc = mdb_dbi_open(*txn, "audit_filter", 0, &st->audit_filter)) == MDB_NOTFOUND)
+		st->audit_filter = 0; /* a backup from before 0.7.3 */
+	else if (rc != 0)
+		return roster_err_set(err, 0, "backup", "%s: the audit filters: %s", path,
+		                      mdb_strerror(rc));
 	if (store_format_check(*txn, st->meta, path, err) < 0 ||
 	    master_open(srv, *txn, st->meta, NULL, err) < 0)
 		return -1;
 	return keys_unwrap(&srv->keys, *txn, st->keys, st->meta, err);
 }
 
-static int check_log(struct server *srv, MDB_txn *txn, struct verifier *v, uint64_t *entries,
-                     uint64_t *checkpoints, struct roster_err *err)
+/* The log's block filters, walked in step with the entries: one that left out
+ * an entry of its block would hide it from the auditor's questions. */
+struct filter_walk {
+	MDB_cursor *cur;
+	struct roster_afilter f;
+	int have;
+	uint64_t checked, damaged;
+};
+
+/* Moves to the next filter that can be read (a damaged one: its block is read
+ * whole by questions, so it hides nothing). */
+static void filter_walk_next(struct filter_walk *fw, MDB_cursor_op op)
+{
+	MDB_val k, v;
+
+	for (fw->have = 0; mdb_cursor_get(fw->cur, &k, &v, op) == 0; op = MDB_NEXT) {
+		if (k.mv_size == 8 && roster_afilter_parse(v.mv_data, v.mv_size, &fw->f) == 0 &&
+		    fw->f.first == roster_be64_get(k.mv_data)) {
+			fw->checked++;
+			fw->have = 1;
+			return;
+		}
+		fw->damaged++;
+	}
+}
+
+static int filter_walk_check(void *arg, uint64_t seq, const json_t *entry, char *why, size_t len)
+{
+	struct filter_walk *fw = arg;
+	char what[160];
+
+	while (fw->have && seq >= fw->f.first && seq - fw->f.first >= fw->f.count)
+		filter_walk_next(fw, MDB_NEXT);
+	if (!fw->have || seq < fw->f.first ||
+	    roster_afilter_check_entry(&fw->f, entry, what, sizeof(what)) == 0)
+		return 0;
+	snprintf(why, len,
+	         "left out of the filter of entries %llu to %llu: %s would not find it (the "
+	         "filter was altered)",
+	         (unsigned long long)fw->f.first,
+	         (unsigned long long)(fw->f.first + fw->f.count - 1), what);
+	return -1;
+}
+
+static int check_log(struct server *srv, MDB_txn *txn, struct verifier *v, struct filter_walk *fw,
+                     uint64_t *entries, uint64_t *checkpoints, struct roster_err *err)
 {
 	char *vkey = roster_note_vkey_format(srv->cfg.origin, srv->keys.sign_pk), origin[256];
 	json_t *keys = signing_history(txn, srv->store.meta);
@@ -115,12 +165,22 @@ static int check_log(struct server *srv, MDB_txn *txn, struct verifier *v, uint6
 	mdb_cursor_close(cur);
 	json_decref(keys);
 	*entries = 0;
+	if (srv->store.audit_filter &&
+	    mdb_cursor_open(txn, srv->store.audit_filter, &fw->cur) == 0) {
+		filter_walk_next(fw, MDB_FIRST);
+		v->entry_check = filter_walk_check;
+		v->entry_arg = fw;
+	}
 	mdb_cursor_open(txn, srv->store.audit, &cur);
 	for (rc = mdb_cursor_get(cur, &k, &val, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT), (*entries)++)
 		if (verifier_entry(v, val.mv_data, val.mv_size, NULL, 0) < 0)
 			break;
 	mdb_cursor_close(cur);
+	if (fw->cur)
+		mdb_cursor_close(fw->cur);
+	fw->cur = NULL;
+	v->entry_check = NULL;
 	if (verifier_finish(v) < 0)
 		return roster_err_set(err, 0, "backup", "audit log: %s", v->failure);
 	return 0;
@@ -310,6 +370,7 @@ int verify_backup(struct config *cfg, const char *path, struct roster_err *err)
 	struct server srv = {.cfg = *cfg};
 	uint64_t entries = 0, checkpoints = 0, records = 0;
 	struct verifier v;
+	struct filter_walk fw = {0};
 	MDB_txn *txn = NULL;
 	int rc = 1;
 
@@ -329,16 +390,18 @@ int verify_backup(struct config *cfg, const char *path, struct roster_err *err)
 			    "of that time (a configuration naming it, with -c)");
 		else
 			rc = -1;
-	} else if (check_log(&srv, txn, &v, &entries, &checkpoints, err) < 0 ||
+	} else if (check_log(&srv, txn, &v, &fw, &entries, &checkpoints, err) < 0 ||
 	           check_records(&srv, txn, &v, &records, err) < 0 ||
 	           check_grants(&srv, txn, &v, err) < 0 ||
 	           check_written_stored(&srv, txn, &v, err) < 0) {
 		fprintf(stderr, "rosterd: backup %s does NOT verify: %s\n", path, err->message);
 	} else {
 		printf("backup %s verifies: %llu audit entries chained and matching %llu signed "
-		       "checkpoints, %llu records open under their keys and match the log\n",
+		       "checkpoints, %llu records open under their keys and match the log, %llu "
+		       "block filters hold every entry they cover%s\n",
 		       path, (unsigned long long)entries, (unsigned long long)checkpoints,
-		       (unsigned long long)records);
+		       (unsigned long long)records, (unsigned long long)fw.checked,
+		       fw.damaged ? " (some damaged: questions read their blocks whole)" : "");
 		rc = 0;
 	}
 	if (txn)

@@ -2,6 +2,7 @@
 # online backups taken while a clerk writes, and verify-backup.
 . "$(dirname "$0")/lib.sh"
 : "${TAMPER:?set TAMPER to the roster-tamper binary}"
+EXTRA_SETTINGS="audit_filter_block = 16" # so a backup holds audit filters to check
 new_registry
 add_person
 
@@ -105,6 +106,7 @@ curl_as $ADMIN GET /v1/progress
 check "no backup running: progress says null" test "$(field "$OUT" backup)" = None
 "$ROSTERD" verify-backup -c "$CONF" "$T/out/backup1" >"$T/vb.out" 2>&1
 check "verify-backup passes on a fresh backup" test $? = 0
+cp "$T/vb.out" "$T/out/vb1.out"
 check "verify-backup says what it checked" grep -q "records open under their keys" "$T/vb.out"
 check "the backup holds no plaintext" test "$(grep -c -a -F "Ana Müller" "$T/out/backup1/data.mdb")" = 0
 
@@ -152,6 +154,17 @@ cp -a "$T/out/backup1" "$T/out/backup5"
 "$ROSTERD" verify-backup -c "$CONF" "$T/out/backup5" >"$T/vb.out" 2>&1
 check "verify-backup catches a grant the log never made" test $? = 1
 check "and names it ($(tail -n1 "$T/vb.out"))" grep -q "the role grant of uid:$CLERK is not the one" "$T/vb.out"
+# A block filter cleared in a copy: it would hide entries from audit questions.
+check "a backup holds the audit filters ($(grep -o '[0-9]* block filters' "$T/vb.out" || true))" \
+	grep -q "[1-9][0-9]* block filters hold every entry" "$T/out/vb1.out"
+cp -a "$T/out/backup1" "$T/out/backup6"
+fk=$("$TAMPER" "$T/out/backup6" audit_filter keys | head -1)
+fv=$("$TAMPER" "$T/out/backup6" audit_filter get "$fk")
+"$TAMPER" "$T/out/backup6" audit_filter put "$fk" "${fv:0:64}$(printf '%s' "${fv:64}" | tr '1-9a-f' '0')"
+"$ROSTERD" verify-backup -c "$CONF" "$T/out/backup6" >"$T/vb.out" 2>&1
+check "verify-backup catches a filter that leaves entries out" test $? = 1
+check "and names the entry and its block ($(tail -n1 "$T/vb.out"))" \
+	grep -q "entry 0: left out of the filter of entries 0 to 15" "$T/vb.out"
 printf '%064d\n' 5 >"$T/master.key"
 "$ROSTERD" verify-backup -c "$CONF" "$T/out/backup1" >"$T/vb.out" 2>&1
 rc=$?
