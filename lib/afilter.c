@@ -252,18 +252,30 @@ static int typed_held(const struct roster_afilter *f, char kind, const char *s)
 	                                            roster_afilter_key_hash(kind, s, strlen(s)));
 }
 
+/* Fills why with what the filter leaves the entry out of; returns -1. */
+static int left_out(const struct roster_afilter *f, char *why, size_t len, const char *question)
+{
+	snprintf(why, len,
+	         "left out of the filter of entries %llu to %llu: %s would not find it (the "
+	         "filter was altered)",
+	         (unsigned long long)f->first, (unsigned long long)(f->first + f->count - 1),
+	         question);
+	return -1;
+}
+
 int roster_afilter_check_entry(const struct roster_afilter *f, const json_t *e, char *why,
                                size_t len)
 {
 	const json_t *actor = json_object_get(e, "actor"), *uid = json_object_get(actor, "uid");
 	const json_t *time = json_object_get(e, "time");
 	struct id_check c = {f, NULL, 0};
-	char num[24] = "";
+	char num[24] = "", question[96];
 	uint64_t at;
 
 	if (roster_audit_names(e, id_held, &c) != 0) {
-		snprintf(why, len, "a question by target %.*s", (int)c.len, c.missing);
-		return -1;
+		snprintf(question, sizeof(question), "a question by target %.*s", (int)c.len,
+		         c.missing);
+		return left_out(f, why, len, question);
 	}
 	if (!f->typed)
 		return 0;
@@ -271,24 +283,16 @@ int roster_afilter_check_entry(const struct roster_afilter *f, const json_t *e, 
 		snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(uid));
 	if (!typed_held(f, ROSTER_AFILTER_USER,
 	                json_string_value(json_object_get(actor, "user"))) ||
-	    (num[0] && !typed_held(f, ROSTER_AFILTER_UID, num))) {
-		snprintf(why, len, "a question by its account");
-		return -1;
-	}
-	if (!typed_held(f, ROSTER_AFILTER_ACTION,
-	                json_string_value(json_object_get(e, "action")))) {
-		snprintf(why, len, "a question by its action");
-		return -1;
-	}
+	    (num[0] && !typed_held(f, ROSTER_AFILTER_UID, num)))
+		return left_out(f, why, len, "a question by its account");
+	if (!typed_held(f, ROSTER_AFILTER_ACTION, json_string_value(json_object_get(e, "action"))))
+		return left_out(f, why, len, "a question by its action");
 	if (!typed_held(f, ROSTER_AFILTER_OUTCOME,
-	                json_string_value(json_object_get(e, "outcome")))) {
-		snprintf(why, len, "a question by its outcome");
-		return -1;
-	}
+	                json_string_value(json_object_get(e, "outcome"))))
+		return left_out(f, why, len, "a question by its outcome");
 	at = roster_audit_time_pack(json_string_value(time), json_string_length(time));
-	if (f->tmin != 0 && f->tmax != 0 && (at < f->tmin || at > f->tmax)) {
-		snprintf(why, len, "a question by time (the block's span leaves out its time)");
-		return -1;
-	}
+	if (f->tmin != 0 && f->tmax != 0 && (at < f->tmin || at > f->tmax))
+		return left_out(f, why, len,
+		                "a question by time (the block's span leaves out its time)");
 	return 0;
 }

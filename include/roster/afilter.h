@@ -69,9 +69,9 @@ struct roster_afilter {
 /* 0, or -1 when the value is not a filter of a block of entries. */
 int roster_afilter_parse(const uint8_t *value, size_t len, struct roster_afilter *f);
 /* 0 when every question the entry answers gets past the filter (every key it
- * holds may be there, its time is in the span); else -1, with what a question
- * would miss it by in why. For `audit verify --deep`: the filters only select,
- * and one that left an entry out would hide it from the auditor's questions. */
+ * holds may be there, its time is in the span); else -1, with why saying which
+ * block's filter and what question would miss it. For `audit verify --deep`: the filters only
+ * select, and one that left an entry out would hide it from the auditor's questions. */
 int roster_afilter_check_entry(const struct roster_afilter *f, const json_t *entry, char *why,
                                size_t len);
 
