@@ -63,7 +63,8 @@ int audit_append(struct wtxn *w, struct op *op, struct roster_err *err)
 	                                .stored_target =
 	                                    op->stored_target[0] ? op->stored_target : NULL,
 	                                .stored_object = op->stored_object,
-	                                .person = op->person[0] ? op->person : NULL};
+	                                .person = op->person[0] ? op->person : NULL,
+	                                .query = op->asked};
 	char *bytes;
 	size_t len;
 	int rc;

@@ -47,7 +47,8 @@ static int entries_apply(struct wtxn *w, struct op *op)
 
 static const char *const conditions[] = {"target", "actor", "action", "outcome", "since", "until"};
 
-/* The question's conditions, if any: into op->query, or -1 with op->err set. */
+/* The question's conditions, if any: into op->query, and as given into
+ * op->asked for the read's own entry; or -1 with op->err set. */
 static int query_parse(struct op *op)
 {
 	struct roster_aquery *q = NULL;
@@ -62,7 +63,11 @@ static int query_parse(struct op *op)
 		}
 		if (roster_aquery_set(q, conditions[i], value, &op->err) < 0)
 			return -1;
+		/* Accepted values are plain ASCII, so json_string takes them. */
+		json_object_set_new(op->asked, conditions[i], json_string(value));
 	}
+	/* The record asked about stays out of the entry's target: a question about it
+	 * would find its own entry, and a next page always one more. */
 	return 0;
 }
 
@@ -76,22 +81,35 @@ int h_audit_entries(struct server *srv, struct op *op, const char *id)
 	(void)id;
 	if (has_from && has_last)
 		return roster_err_set(&op->err, 400, "bad_query", "give from or last, not both");
+	op->asked = json_object();
 	if (query_parse(op) < 0)
-		return -1;
-	if (op->query && has_last)
-		return roster_err_set(&op->err, 400, "bad_query",
-		                      "a question (target, actor, action, outcome, since, until) "
-		                      "takes from, not last");
+		goto refused;
+	if (op->query && has_last) {
+		roster_err_set(&op->err, 400, "bad_query",
+		               "a question (target, actor, action, outcome, since, until) "
+		               "takes from, not last");
+		goto refused;
+	}
+	/* 2^53: past any log, and as far as the entry's JSON keeps integers exact. */
 	if ((has_from && parse_u64(from, &op->version) < 0) ||
-	    (has_last && parse_u64(last, &op->version) < 0))
-		return roster_err_set(&op->err, 400, "bad_query",
-		                      "from and last must be whole numbers");
+	    (has_last && parse_u64(last, &op->version) < 0) || op->version > (1ULL << 53)) {
+		roster_err_set(&op->err, 400, "bad_query",
+		               "from and last must be whole numbers, at most 2^53");
+		goto refused;
+	}
 	if (has_last)
 		op->param2[0] = 'l';
 	if (http_query_limit(op->req, AUDIT_PAGE_MAX, AUDIT_PAGE_MAX, &op->limit, &op->err) < 0)
-		return -1;
+		goto refused;
+	json_object_set_new(op->asked, has_last ? "last" : "from",
+	                    json_integer((json_int_t)op->version));
+	json_object_set_new(op->asked, "limit", json_integer((json_int_t)op->limit));
 	op->apply = entries_apply;
 	return 0;
+refused: /* the entry records the refusal, not what could not be read */
+	json_decref(op->asked);
+	op->asked = NULL;
+	return -1;
 }
 
 static int checkpoint_apply(struct wtxn *w, struct op *op)

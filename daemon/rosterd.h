@@ -290,6 +290,7 @@ struct op {
 	void (*after_abort)(struct server *srv, struct op *op);
 	uint64_t seq_from, seq_to;
 	struct roster_aquery *query; /* an audit question (h-audit.c), or NULL */
+	json_t *asked;               /* what an audit read asked, for its entry, or NULL */
 };
 
 /* How far a re-encryption's walk over every record has come. */

@@ -151,6 +151,7 @@ void server_reply_done(struct server *srv, struct op *op)
 	json_decref(op->body);
 	free(op->tags);
 	json_decref(op->err_details);
+	json_decref(op->asked);
 	if (op->query) {
 		roster_aquery_free(op->query);
 		free(op->query);

@@ -32,6 +32,21 @@ static int valid(const char *s)
 	return s && u8_check((const uint8_t *)s, strlen(s)) == NULL;
 }
 
+/* The query member: its canonical form, from the general serialiser (it is
+ * small, and its members vary with what was asked). */
+static int query_dump(struct roster_canon_buf *b, const json_t *query)
+{
+	size_t n;
+	char *s;
+
+	if (!json_is_object(query) || (s = roster_canon_dump(query, &n, NULL)) == NULL)
+		return -1;
+	member(b, ",\"query\":");
+	roster_canon_raw(b, s, n);
+	free(s);
+	return 0;
+}
+
 char *roster_audit_entry_dump(const struct roster_audit_fields *f, size_t *len,
                               struct roster_err *err)
 {
@@ -70,6 +85,8 @@ char *roster_audit_entry_dump(const struct roster_audit_fields *f, size_t *len,
 	}
 	member(&b, ",\"prev\":");
 	roster_canon_str(&b, f->prev);
+	if (f->query && query_dump(&b, f->query) < 0)
+		goto bad;
 	member(&b, ",\"seq\":");
 	roster_canon_int(&b, (long long)f->seq);
 	member(&b, ",\"status\":");

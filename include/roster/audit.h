@@ -26,6 +26,9 @@ struct roster_audit_fields {
 	const json_t *targets;
 	const char *stored_target, *stored_object;
 	const char *person; /* the person a document or travel request is of, or NULL */
+	/* What an audit read asked for (its range, or its question's conditions),
+	 * an object of strings and integers, or NULL. */
+	const json_t *query;
 };
 
 /* The entry's canonical bytes (malloc'd, NUL-terminated), written directly in RFC

@@ -164,7 +164,8 @@ before=$(log_size)
 asked=0
 for q in "target=$P&last=3" "target=per_$(printf 'x%.0s' $(seq 40))" "target=a%22b" "target=" \
 	"target=$P&limit=0" "target=$P&from=x" "action=person.read&last=3" "since=2026-13-01" \
-	"until=today" "actor=uid:x" "actor=a%5Cb" "outcome=" "action=$(printf 'a%.0s' $(seq 70))"; do
+	"until=today" "actor=uid:x" "actor=a%5Cb" "outcome=" "action=$(printf 'a%.0s' $(seq 70))" \
+	"from=9007199254740993" "last=18446744073709551616" "target=$P&from=99999999999999999999"; do
 	curl_as $AUDITOR GET "/v1/audit/entries?$q"
 	expect_status 400 "?$q is refused"
 	asked=$((asked + 1))
@@ -173,6 +174,15 @@ curl_as $CLERK GET "/v1/audit/entries?target=$P"
 expect_status 403 "a clerk may not ask the log"
 check "a refusal is itself an entry, and nothing else was written" \
 	test "$(log_size)" -le $((before + asked + 2))
+as $AUDITOR audit tail --n $((asked + 3)) # and the clerk's, log_size's and its own
+printf '%s\n' "$OUT" >"$T/out/refused.jsonl"
+check "a refused question's entry records the refusal, not what it asked" python3 - "$T/out/refused.jsonl" "$asked" <<'PY'
+import json, sys
+refused = [e for e in map(json.loads, filter(str.strip, open(sys.argv[1])))
+           if e["action"] == "audit.read" and e["status"] == 400]
+ok = len(refused) == int(sys.argv[2]) and all(e["target"] == "" and "query" not in e for e in refused)
+sys.exit(0 if ok else 1)
+PY
 
 # After a restart the daemon knows where the filters end, and goes on making them.
 stop_daemon

@@ -74,6 +74,10 @@ check "the same entries (the later ones are the auditor's own reads, which name 
 	test "$OUT" = "$want"
 check "each line byte for byte as exported" \
 	test "$(printf '%s\n' "$OUT" | grep -cxFf "$T/out/export.jsonl")" = "$(printf '%s\n' "$want" | wc -l)"
+as $AUDITOR audit tail --n 2
+check "the question's own entry records what was asked, and names no record itself" \
+	python3 -c 'import json,sys; e=json.loads(sys.argv[1]); sys.exit(0 if e["action"] == "audit.read" and e["actor"]["uid"] == int(sys.argv[3]) and e["target"] == "" and e["query"]["target"] == sys.argv[2] and e["query"]["from"] == 0 and set(e["query"]) == {"target", "from", "limit"} else 1)' \
+	"$(sed -n 1p <<<"$OUT")" "$P1" "$AUDITOR"
 
 user=$(printf '%s\n' "$want" | python3 -c 'import json,sys; print([json.loads(l)["actor"]["user"] for l in sys.stdin][0])')
 by_clerk="e['actor']['uid'] == $CLERK"
@@ -98,13 +102,30 @@ check "a span of days (a date covers the whole day) holds the second person's en
 	test "$OUT" = "$(expected "$T/out/export.jsonl" "e.get('target') == '$P2' or '$P2' in e.get('targets', []) or e.get('person') == '$P2'")"
 as $AUDITOR audit find --until 2000-01-01 --export "$T/out/export.jsonl"
 expect 1 "nothing before 2000"
-as $AUDITOR audit find --since "$(date -u -d tomorrow +%FT%TZ)"
+tomorrow=$(date -u -d tomorrow +%FT%TZ)
+as $AUDITOR audit find --since "$tomorrow"
 expect 1 "nothing from tomorrow on, in the live log"
 
-# The auditor's own questions are on record too.
+# The auditor's own questions are on record too, each with what it asked.
 as $AUDITOR audit find --actor "uid:$AUDITOR" --action audit.read
 expect 0 "the auditor's reads of the log are entries of their own"
 check "one for each page read so far, at least" test "$(printf '%s\n' "$OUT" | wc -l)" -ge 3
+printf '%s\n' "$OUT" >"$T/out/reads.jsonl"
+check "pages of the export record their range; questions their conditions" \
+	python3 - "$T/out/reads.jsonl" "$P1" "$tomorrow" <<'PY'
+import json, sys
+reads = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+pages = [e for e in reads if set(e["query"]) == {"from", "limit"}]
+asked = [e["query"] for e in reads if "from" in e["query"] and len(e["query"]) > 2]
+ok = (all("query" in e for e in reads) and pages and pages[0]["query"]["from"] == 0 and
+      {"target": sys.argv[2], "from": 0} in [{k: q[k] for k in ("target", "from") if k in q} for q in asked] and
+      any(q.get("since") == sys.argv[3] for q in asked) and
+      any(q.get("actor") == "uid:%d" % reads[0]["actor"]["uid"] and q.get("action") == "audit.read" for q in asked) and
+      all(e["target"] == "" for e in reads))
+sys.exit(0 if ok else 1)
+PY
+check "who asked about the first person: the auditor's question" \
+	test "$(grep -c "\"query\":{\"from\":0,\"limit\":[0-9]*,\"target\":\"$P1\"}" "$T/out/reads.jsonl")" = 1
 
 # Across pages of the log (10,000 entries each): an import of 10,500 persons is
 # 10,500 consecutive person.create entries, every one found once, in order.

@@ -41,6 +41,8 @@ static char *entry_via_json(const struct roster_audit_fields *f)
 		json_object_set(v, "targets", (json_t *)f->targets);
 	if (f->person)
 		json_object_set_new(v, "person", json_string(f->person));
+	if (f->query)
+		json_object_set(v, "query", (json_t *)f->query);
 	if (f->stored_target)
 		json_object_set_new(v, "stored",
 		                    json_pack("{s:s, s:s}", "target", f->stored_target, "object",
@@ -69,6 +71,11 @@ static void test_entry_dump(void)
 	const size_t n = sizeof(strs) / sizeof(strs[0]);
 	json_t *lists[4] = {NULL, json_array(), json_pack("[s]", "per_a"),
 	                    json_pack("[s, s, s]", "per_a", "x\"y", "\xc3\xa9")};
+	json_t *queries[3] = {
+	    NULL, json_pack("{s:I, s:I}", "from", (json_int_t)0, "limit", (json_int_t)1000),
+	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "target", "per_a", "actor", "uid:1000",
+	              "action", "person.read", "outcome", "denied", "since", "2026-12-01", "until",
+	              "2026-12-07T10:00:00Z", "from", (json_int_t)7)};
 	uint64_t seqs[] = {0, 1, 9007199254740992ULL};
 	int status[] = {200, 201, 404, 507};
 	size_t same = 0, total = 0, len;
@@ -88,7 +95,8 @@ static void test_entry_dump(void)
 		                                .targets = lists[i % 4],
 		                                .stored_target = i % 3 ? NULL : strs[(i + 6) % n],
 		                                .stored_object = strs[(i + 7) % n],
-		                                .person = i % 5 ? NULL : strs[(i + 8) % n]};
+		                                .person = i % 5 ? NULL : strs[(i + 8) % n],
+		                                .query = queries[i % 3]};
 		char *direct = roster_audit_entry_dump(&f, &len, &err), *ref = entry_via_json(&f);
 
 		total++;
@@ -119,9 +127,15 @@ static void test_entry_dump(void)
 		f.seq = (1ULL << 53) + 2;
 		CHECK(roster_audit_entry_dump(&f, &len, &err) == NULL,
 		      "a seq beyond 2^53 is refused");
+		f.seq = 0;
+		f.query = lists[1];
+		CHECK(roster_audit_entry_dump(&f, &len, &err) == NULL,
+		      "a query that is not an object is refused");
 	}
 	for (int i = 0; i < 4; i++)
 		json_decref(lists[i]);
+	for (int i = 0; i < 3; i++)
+		json_decref(queries[i]);
 }
 
 int main(void)
