@@ -27,6 +27,10 @@ if [ "${CI:-}" = true ] || [ "${SANITIZE:-}" = 1 ]; then
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		ctest --test-dir build-asan --output-on-failure -j"$(nproc)" -E "e2e-t-deb|e2e-t-reindex"
 fi
+# In CI (or with TSAN=1) the tests of rosterd's threads under ThreadSanitizer.
+if [ "${CI:-}" = true ] || [ "${TSAN:-}" = 1 ]; then
+	tools/tsan.sh
+fi
 # In CI the static checks too (tools/lint.sh: cppcheck and clang-tidy, no finding allowed).
 if [ "${CI:-}" = true ] || [ "${LINT:-}" = 1 ]; then
 	tools/lint.sh
