@@ -9,10 +9,13 @@
  * in a read transaction of its own into the op's reply buffer and hands the op
  * back through the writer's done queue, and the main thread sends it. One
  * thread, so auditors' reads queue behind each other and never in front of a
- * clerk's request.
+ * clerk's request. While idle it summarises the time spans of the log's runs of
+ * filters (audit-span.c), which it alone keeps.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 
@@ -22,10 +25,19 @@
 struct aread {
 	pthread_t thread;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	pthread_cond_t cond; /* on the monotonic clock */
 	struct op *queue, **tail;
 	int stop;
+	struct aspan *span; /* the reader thread's own */
+	int span_more;      /* whole runs are left to summarise */
 };
+
+/* While idle: SPAN_RUNS_IDLE runs (a few milliseconds) every SPAN_IDLE_MS until
+ * the summary has caught up, from the start; then again every SPAN_WAIT_S, for
+ * filters 0.7.3 wrote that have since been rewritten. */
+#define SPAN_RUNS_IDLE 16
+#define SPAN_IDLE_MS   10
+#define SPAN_WAIT_S    5
 
 /* Entries [seq_from, seq_to) as JSON lines, byte for byte as hashed. */
 static void page_read(struct server *srv, struct op *op)
@@ -65,6 +77,42 @@ void aread_fail(struct op *op, int rc)
 	op_reply_clear(op);
 }
 
+/* The next runs' spans, in a read transaction of their own. */
+static void span_extend(struct server *srv, struct aread *ar)
+{
+	struct store *st = &srv->store;
+	MDB_txn *txn;
+	int rc;
+
+	pthread_rwlock_rdlock(&st->resize);
+	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) == 0) {
+		rc = aspan_extend(ar->span, txn, st->audit_filter, SPAN_RUNS_IDLE, &ar->span_more);
+		mdb_txn_abort(txn);
+	}
+	pthread_rwlock_unlock(&st->resize);
+	if (rc != 0) /* questions read the filters one by one meanwhile */
+		log_warnx("summarising the audit filters' time spans: %s", mdb_strerror(rc));
+}
+
+/* Waits for an op, or for the idle summary's next step (0 returned). */
+static int aread_wait(struct aread *ar)
+{
+	struct timespec at;
+	long ms = ar->span_more ? SPAN_IDLE_MS : SPAN_WAIT_S * 1000L;
+
+	clock_gettime(CLOCK_MONOTONIC, &at);
+	at.tv_sec += ms / 1000;
+	at.tv_nsec += (ms % 1000) * 1000000L;
+	if (at.tv_nsec >= 1000000000L) {
+		at.tv_sec++;
+		at.tv_nsec -= 1000000000L;
+	}
+	while (ar->queue == NULL && !ar->stop)
+		if (pthread_cond_timedwait(&ar->cond, &ar->lock, &at) == ETIMEDOUT)
+			return ar->queue != NULL || ar->stop;
+	return 1;
+}
+
 static void *aread_main(void *arg)
 {
 	struct server *srv = arg;
@@ -74,8 +122,11 @@ static void *aread_main(void *arg)
 		struct op *op;
 
 		pthread_mutex_lock(&ar->lock);
-		while (ar->queue == NULL && !ar->stop)
-			pthread_cond_wait(&ar->cond, &ar->lock);
+		if (!aread_wait(ar)) {
+			pthread_mutex_unlock(&ar->lock);
+			span_extend(srv, ar);
+			continue;
+		}
 		if ((op = ar->queue) == NULL) {
 			pthread_mutex_unlock(&ar->lock);
 			return NULL;
@@ -84,7 +135,7 @@ static void *aread_main(void *arg)
 			ar->tail = &ar->queue;
 		pthread_mutex_unlock(&ar->lock);
 		if (op->query)
-			afilter_answer(srv, op);
+			afilter_answer(srv, op, ar->span);
 		else
 			page_read(srv, op);
 		op->reply_audit = AUDIT_READ;
@@ -95,15 +146,22 @@ static void *aread_main(void *arg)
 int aread_start(struct server *srv, struct roster_err *err)
 {
 	struct aread *ar = roster_xcalloc(1, sizeof(*ar));
+	pthread_condattr_t attr;
 
 	ar->tail = &ar->queue;
+	ar->span = aspan_new();
+	ar->span_more = 1; /* the runs already there, from the start */
 	pthread_mutex_init(&ar->lock, NULL);
-	pthread_cond_init(&ar->cond, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&ar->cond, &attr);
+	pthread_condattr_destroy(&attr);
 	srv->aread = ar;
 	if (pthread_create(&ar->thread, NULL, aread_main, srv) != 0) {
 		srv->aread = NULL;
 		pthread_cond_destroy(&ar->cond);
 		pthread_mutex_destroy(&ar->lock);
+		aspan_free(ar->span);
 		free(ar);
 		return roster_err_set(err, 500, "internal", "cannot start the audit reader thread");
 	}
@@ -124,6 +182,7 @@ void aread_stop(struct server *srv)
 	pthread_join(ar->thread, NULL);
 	pthread_cond_destroy(&ar->cond);
 	pthread_mutex_destroy(&ar->lock);
+	aspan_free(ar->span);
 	free(ar);
 	srv->aread = NULL;
 }

@@ -244,7 +244,7 @@ int afilter_build_next(struct wtxn *w, size_t block, struct roster_err *err)
 }
 
 /* A stored filter's block, span and bits; -1 when the value is not one. */
-static int filter_parse(const MDB_val *k, const MDB_val *v, struct roster_afilter *f)
+int afilter_record_parse(const MDB_val *k, const MDB_val *v, struct roster_afilter *f)
 {
 	if (k->mv_size != 8 || roster_afilter_parse(v->mv_data, v->mv_size, f) < 0)
 		return -1;
@@ -267,7 +267,7 @@ int afilter_end_load(MDB_txn *txn, MDB_dbi dbi, uint64_t *end, struct roster_err
 		return 0;
 	if (rc)
 		return store_mdb_err(err, rc, "reading the audit filters");
-	if (filter_parse(&k, &v, &f) < 0) {
+	if (afilter_record_parse(&k, &v, &f) < 0) {
 		/* Finds stay right (they read on past the last good filter); only new
 		 * filters stop. */
 		log_warnx("the last audit filter is damaged: no more are made, and finds read "
@@ -284,7 +284,7 @@ static int is_raf1(const MDB_val *k, const MDB_val *v)
 {
 	struct roster_afilter f;
 
-	return filter_parse(k, v, &f) == 0 && !f.typed;
+	return afilter_record_parse(k, v, &f) == 0 && !f.typed;
 }
 
 /* The filters 0.7.3 wrote are the first ones, if any (0.7.4 and later add after
@@ -353,7 +353,7 @@ int afilter_upgrade_next(struct wtxn *w, uint64_t *old, struct roster_err *err)
 	roster_be64_put(key, *old);
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
 	if (rc == 0 && is_raf1(&k, &v)) {
-		filter_parse(&k, &v, &f);
+		afilter_record_parse(&k, &v, &f);
 		mdb_cursor_close(cur);
 		if ((rc = block_build(w, f.first, f.count, 0, err)) != 0)
 			return rc;
@@ -373,8 +373,10 @@ int afilter_upgrade_next(struct wtxn *w, uint64_t *old, struct roster_err *err)
 /* A question in progress: what it asks, where it has got to, what it found. */
 struct find {
 	const struct roster_aquery *q;
+	const struct aspan *span;
 	uint64_t seq, size;
-	size_t limit, found, scanned, probed, skipped, read;
+	size_t limit, found, scanned, probed, read;
+	uint64_t skipped;
 	struct evbuffer *out;
 };
 
@@ -433,7 +435,7 @@ static int filter_seek(MDB_cursor *fcur, uint64_t seq, MDB_val *k, MDB_val *v)
 	if (rc == 0 && roster_be64_get(k->mv_data) == seq)
 		return 0;
 	if (mdb_cursor_get(fcur, k, v, rc == 0 ? MDB_PREV : MDB_LAST) == 0) {
-		if (filter_parse(k, v, &flt) == 0 && flt.first <= seq &&
+		if (afilter_record_parse(k, v, &flt) == 0 && flt.first <= seq &&
 		    seq - flt.first < flt.count)
 			return 0;
 		return mdb_cursor_get(fcur, k, v, MDB_NEXT);
@@ -454,9 +456,16 @@ static int find_run(MDB_txn *txn, struct store *st, struct find *f)
 	while (find_more(f)) {
 		struct roster_afilter flt;
 		uint64_t end = f->size;
+		uint64_t next =
+		    aspan_next(f->span, f->seq, f->q->since_at, f->q->until_at, &f->skipped);
 		int filtered = 0;
 
-		if (have && filter_parse(&k, &v, &flt) == 0) {
+		if (next > f->seq) { /* runs of blocks its span rules out */
+			f->seq = next < f->size ? next : f->size;
+			have = filter_seek(fcur, f->seq, &k, &v) == 0;
+			continue;
+		}
+		if (have && afilter_record_parse(&k, &v, &flt) == 0) {
 			if (f->seq >= flt.first + flt.count) {
 				have = mdb_cursor_get(fcur, &k, &v, MDB_NEXT) == 0;
 				continue;
@@ -488,23 +497,34 @@ done:
 	return rc;
 }
 
-void afilter_answer(struct server *srv, struct op *op)
+/* A few runs' spans first, so that a question bounded in time does not wait
+ * for the reader to be idle to pass over the blocks filtered since. */
+#define SPAN_RUNS_ASKED 4
+
+void afilter_answer(struct server *srv, struct op *op, struct aspan *span)
 {
 	struct store *st = &srv->store;
-	struct find f = {
-	    .q = op->query, .seq = op->seq_from, .size = op->seq_to, .limit = op->limit};
+	struct find f = {.q = op->query,
+	                 .span = span,
+	                 .seq = op->seq_from,
+	                 .size = op->seq_to,
+	                 .limit = op->limit};
 	MDB_txn *txn = NULL;
-	int rc;
+	int rc, more;
 
 	f.out = op->reply_raw = evbuffer_new();
 	pthread_rwlock_rdlock(&st->resize);
-	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) == 0)
+	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) == 0 &&
+	    (op->query->since_at || op->query->until_at))
+		rc = aspan_extend(span, txn, st->audit_filter, SPAN_RUNS_ASKED, &more);
+	if (rc == 0)
 		rc = find_run(txn, st, &f);
 	if (txn)
 		mdb_txn_abort(txn);
 	pthread_rwlock_unlock(&st->resize);
 	srv->afind.blocks_skipped += f.skipped;
 	srv->afind.entries_read += f.read;
+	srv->afind.filters_read += f.probed;
 	if (rc != 0)
 		aread_fail(op, rc);
 	op->seq_from = f.seq; /* where a next reply goes on, if before seq_to */

@@ -85,9 +85,15 @@ void metrics_reply(struct server *srv, struct evhttp_request *req)
 	                    "# HELP roster_audit_find_entries_read_total Audit entries that "
 	                    "questions read.\n"
 	                    "# TYPE roster_audit_find_entries_read_total counter\n"
-	                    "roster_audit_find_entries_read_total %llu\n",
+	                    "roster_audit_find_entries_read_total %llu\n"
+	                    "# HELP roster_audit_find_filters_read_total Block filters that "
+	                    "questions read (runs of them a question's time span rules out "
+	                    "are passed over unread).\n"
+	                    "# TYPE roster_audit_find_filters_read_total counter\n"
+	                    "roster_audit_find_filters_read_total %llu\n",
 	                    (unsigned long long)srv->afind.blocks_skipped,
-	                    (unsigned long long)srv->afind.entries_read);
+	                    (unsigned long long)srv->afind.entries_read,
+	                    (unsigned long long)srv->afind.filters_read);
 	evbuffer_add_printf(b,
 	                    "# HELP roster_data_keys Data keys by state.\n"
 	                    "# TYPE roster_data_keys gauge\n"

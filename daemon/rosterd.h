@@ -509,7 +509,8 @@ struct server {
 	/* What audit questions cost (audit-filter.c): blocks a filter let them
 	 * skip, and entries they read. */
 	struct {
-		_Atomic uint64_t blocks_skipped, entries_read; /* aread.c's thread adds */
+		_Atomic uint64_t blocks_skipped, entries_read,
+		    filters_read; /* aread.c's thread adds */
 	} afind;
 	/* Every client connection (conn.c). */
 	struct conn_table {
@@ -619,10 +620,29 @@ int afilter_old_load(MDB_txn *txn, MDB_dbi dbi, uint64_t *old, struct roster_err
 int afilter_upgrade_next(struct wtxn *w, uint64_t *old, struct roster_err *err);
 /* In a write txn: the next block's filter, if the log holds that block whole. */
 int afilter_build_next(struct wtxn *w, size_t block, struct roster_err *err);
+/* A stored filter (key and value) read, or -1 when it is damaged. */
+struct roster_afilter;
+int afilter_record_parse(const MDB_val *k, const MDB_val *v, struct roster_afilter *f);
+struct aspan;
 /* On the audit reader's thread (aread.c): the entries from op->seq_from, before
  * op->seq_to, that match op->query, at most op->limit, into op->reply_raw;
- * op->seq_from is left where a next reply goes on from. */
-void afilter_answer(struct server *srv, struct op *op);
+ * op->seq_from is left where a next reply goes on from. span: the runs of
+ * filters whose time span rules them out, extended a little first. */
+void afilter_answer(struct server *srv, struct op *op, struct aspan *span);
+
+/* audit-span.c: the time span of each run of ASPAN_RUN filters, on the audit
+ * reader's thread only. */
+#define ASPAN_RUN 64
+struct aspan *aspan_new(void);
+void aspan_free(struct aspan *s);
+/* Summarises up to max_runs more whole runs of committed filters; *more: whole
+ * runs are left. 0, or an LMDB error. */
+int aspan_extend(struct aspan *s, MDB_txn *txn, MDB_dbi filters, size_t max_runs, int *more);
+/* The first entry from seq on that a question of [since, until] (packed times,
+ * 0: open) may match, as far as the runs tell; adds the filters passed over to
+ * *skipped. */
+uint64_t aspan_next(const struct aspan *s, uint64_t seq, uint64_t since, uint64_t until,
+                    uint64_t *skipped);
 /* A page of stored filters for `audit verify --deep` (an op's read). */
 #define AFILTER_PAGE 1000
 int afilter_page_read(struct wtxn *w, struct op *op);

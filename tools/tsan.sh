@@ -13,7 +13,7 @@ cmake -S . -B build-tsan -DROSTER_TSAN=ON -DROSTER_WERROR=$werror >/dev/null
 cmake --build build-tsan -j"$(nproc)"
 logs=$(mktemp -d /tmp/roster-tsan.XXXXXX)
 trap 'rm -rf "$logs"' EXIT
-tests="e2e-t-auditfilter|e2e-t-auditfind|e2e-t-rotate|e2e-t-checkpoint|e2e-t-admin|e2e-t-journal|e2e-t-failsync|unit-journal"
+tests="e2e-t-auditfilter|e2e-t-auditfind|e2e-t-auditspan|e2e-t-rotate|e2e-t-checkpoint|e2e-t-admin|e2e-t-journal|e2e-t-failsync|unit-journal"
 [ "${ALL:-}" = 1 ] && tests=.
 rc=0
 TSAN_OPTIONS="log_path=$logs/tsan second_deadlock_stack=1" \
