@@ -25,10 +25,19 @@ struct filter {
 	size_t lines, seen, matched;
 };
 
-/* Prints the lines of buf[0..len) that match; -1 on a line that is not an entry. */
+static void line_print(struct filter *f, const char *p, size_t n)
+{
+	f->matched++;
+	fwrite(p, 1, n, stdout);
+	fputc('\n', stdout);
+}
+
+/* Prints the lines of buf[0..len) that match; -1 on a line that is not an entry
+ * (one the text alone decides is taken for one: a line of that shape). */
 static int lines_filter(const char *buf, size_t len, struct filter *f, const char *where)
 {
 	const char *p = buf, *end = buf + len;
+	int sure;
 
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -36,7 +45,11 @@ static int lines_filter(const char *buf, size_t len, struct filter *f, const cha
 		json_t *e;
 
 		f->lines++;
-		if (n > 0 && !roster_aquery_text_may_match(&f->q, p, n)) {
+		if (n > 0 && (sure = roster_aquery_text_match(&f->q, p, n)) >= 0) {
+			f->seen++;
+			if (sure)
+				line_print(f, p, n);
+		} else if (n > 0 && !roster_aquery_text_may_match(&f->q, p, n)) {
 			f->seen++;
 		} else if (n > 0) {
 			if ((e = json_loadb(p, n, 0, NULL)) == NULL || !json_is_object(e)) {
@@ -46,11 +59,8 @@ static int lines_filter(const char *buf, size_t len, struct filter *f, const cha
 				return -1;
 			}
 			f->seen++;
-			if (roster_aquery_match(&f->q, e)) {
-				f->matched++;
-				fwrite(p, 1, n, stdout);
-				fputc('\n', stdout);
-			}
+			if (roster_aquery_match(&f->q, e))
+				line_print(f, p, n);
 			json_decref(e);
 		}
 		p += n + 1;

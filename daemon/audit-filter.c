@@ -398,21 +398,27 @@ static int scan_to(MDB_cursor *cur, struct find *f, uint64_t end)
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
 	while (rc == 0 && f->seq < end && find_more(f)) {
 		json_t *e;
+		int match;
 
 		if (k.mv_size != 8 || roster_be64_get(k.mv_data) != f->seq)
 			return MDB_CORRUPTED;
 		f->scanned++;
 		f->read++;
-		/* Most entries are passed over by their text, unparsed. */
-		if (roster_aquery_text_may_match(f->q, v.mv_data, v.mv_size) &&
-		    (f->scanned += PARSE_COST,
-		     (e = json_loadb(v.mv_data, v.mv_size, 0, NULL)) != NULL)) {
-			if (roster_aquery_match(f->q, e)) {
-				evbuffer_add(f->out, v.mv_data, v.mv_size);
-				evbuffer_add(f->out, "\n", 1);
-				f->found++;
+		/* Most entries are decided by their text, unparsed: a question without
+		 * a target from the entry's head and time, any by what it cannot match. */
+		if ((match = roster_aquery_text_match(f->q, v.mv_data, v.mv_size)) < 0) {
+			match = 0;
+			if (roster_aquery_text_may_match(f->q, v.mv_data, v.mv_size) &&
+			    (f->scanned += PARSE_COST,
+			     (e = json_loadb(v.mv_data, v.mv_size, 0, NULL)) != NULL)) {
+				match = roster_aquery_match(f->q, e);
+				json_decref(e);
 			}
-			json_decref(e);
+		}
+		if (match) {
+			evbuffer_add(f->out, v.mv_data, v.mv_size);
+			evbuffer_add(f->out, "\n", 1);
+			f->found++;
 		}
 		f->seq++;
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);

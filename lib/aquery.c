@@ -219,6 +219,99 @@ int roster_aquery_text_may_match(const struct roster_aquery *q, const char *entr
 	return rest < 20 || in_span(q, roster_audit_time_pack(at, 20));
 }
 
+/* The closing quote of the string whose text begins at p, when it holds no
+ * escape (else NULL: the entry is left to the parse). */
+static const char *plain_end(const char *p, const char *end)
+{
+	for (; p < end; p++) {
+		if (*p == '\\')
+			return NULL;
+		if (*p == '"')
+			return p;
+	}
+	return NULL;
+}
+
+static int literal(const char **p, const char *end, const char *s)
+{
+	size_t n = strlen(s);
+
+	if ((size_t)(end - *p) < n || memcmp(*p, s, n) != 0)
+		return 0;
+	*p += n;
+	return 1;
+}
+
+/* An entry's head and tail as roster_audit_entry_dump writes them. */
+struct head {
+	const char *action, *user, *outcome;
+	size_t action_len, user_len, outcome_len;
+	unsigned long long uid;
+	uint64_t at;
+};
+
+/* Reads action, actor and outcome (its first members, in canonical order) and
+ * time (its last: no member name sorts after it). 0 when the text is not of
+ * that shape, or a value holds an escape. */
+static int head_read(const char *e, size_t len, struct head *h)
+{
+	const char *p = e, *end = e + len, *q;
+	size_t digits = 0;
+
+	if (!literal(&p, end, "{\"action\":\"") || (q = plain_end(p, end)) == NULL)
+		return 0;
+	h->action = p;
+	h->action_len = (size_t)(q - p);
+	p = q + 1;
+	if (!literal(&p, end, ",\"actor\":{\"uid\":"))
+		return 0;
+	/* A plain integer up to 2^53, as the canonical form writes a uid. */
+	for (h->uid = 0; p < end && *p >= '0' && *p <= '9' && digits < 17; p++, digits++)
+		h->uid = h->uid * 10 + (unsigned long long)(*p - '0');
+	if (digits == 0 || (digits > 1 && p[-(long)digits] == '0') || h->uid > (1ULL << 53) ||
+	    !literal(&p, end, ",\"user\":\"") || (q = plain_end(p, end)) == NULL)
+		return 0;
+	h->user = p;
+	h->user_len = (size_t)(q - p);
+	p = q + 1;
+	if (!literal(&p, end, "},\"object\":\"") || (q = plain_end(p, end)) == NULL)
+		return 0;
+	p = q + 1;
+	if (!literal(&p, end, ",\"outcome\":\"") || (q = plain_end(p, end)) == NULL)
+		return 0;
+	h->outcome = p;
+	h->outcome_len = (size_t)(q - p);
+	p = q + 1;
+	/* ,"time":"YYYY-MM-DDTHH:MM:SSZ"} closes the entry, after the head. */
+	if ((size_t)(end - p) < 31 || memcmp(end - 31, ",\"time\":\"", 9) != 0 ||
+	    memcmp(end - 2, "\"}", 2) != 0)
+		return 0;
+	h->at = roster_audit_time_pack(end - 22, 20);
+	return 1;
+}
+
+static int text_is(const char *s, size_t n, const char *want)
+{
+	return strlen(want) == n && memcmp(s, want, n) == 0;
+}
+
+int roster_aquery_text_match(const struct roster_aquery *q, const char *entry, size_t len)
+{
+	struct head h;
+
+	if (q->target || !head_read(entry, len, &h))
+		return -1;
+	if (q->uid >= 0 && h.uid != (unsigned long long)q->uid)
+		return 0;
+	if (q->user && !text_is(h.user, h.user_len, q->user))
+		return 0;
+	if (q->action && !text_is(h.action, h.action_len, q->action))
+		return 0;
+	if (q->outcome && !text_is(h.outcome, h.outcome_len, q->outcome))
+		return 0;
+	return in_span(q, h.at);
+}
+
 static int str_is(const json_t *v, const char *want)
 {
 	return json_is_string(v) && strcmp(json_string_value(v), want) == 0;

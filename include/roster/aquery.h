@@ -45,6 +45,10 @@ int roster_aquery_empty(const struct roster_aquery *q);
 
 /* 0 when the entry's canonical bytes certainly do not match; 1 when they may. */
 int roster_aquery_text_may_match(const struct roster_aquery *q, const char *entry, size_t len);
+/* For a question without a target: 1 when the entry's canonical bytes (as
+ * rosterd writes them) certainly match, 0 when they certainly do not, -1 when
+ * only the parse can tell (a target, a value with an escape, another shape). */
+int roster_aquery_text_match(const struct roster_aquery *q, const char *entry, size_t len);
 /* Whether the parsed entry matches every condition. */
 int roster_aquery_match(const struct roster_aquery *q, const json_t *entry);
 /* Whether a block whose filter holds bits, and whose entries' times lie in

@@ -3,7 +3,10 @@
  * that its three tests agree. Over a log of generated entries in blocks, every
  * entry that matches passes the text test, and every block holding one passes
  * the filter test with the block's keys and time span, for each question; the
- * filter test must also skip blocks, or it is no use.
+ * filter test must also skip blocks, or it is no use. Where the text alone
+ * decides (a question without a target), it decides as the parse does, and
+ * decides every entry whose values hold no escape, query members that repeat
+ * the entry's own member names included.
  */
 #include <stdio.h>
 #include <string.h>
@@ -21,7 +24,7 @@ struct entry {
 	json_t *json;
 };
 
-static const char *users[] = {"alice", "bob", "carol", "uid:4242"};
+static const char *users[] = {"alice", "bob", "carol", "uid:4242", "o\"neil"};
 static const char *actions[] = {"person.read", "person.create", "document.custody", "audit.read",
                                 "role.grant"};
 static const char *outcomes[] = {"ok", "denied", "rejected", "error"};
@@ -31,10 +34,13 @@ static void entry_make(struct entry *out, unsigned i)
 	char time[32], target[48], person[48];
 	unsigned r = i * 2654435761u;
 	json_t *targets = json_pack("[s,s]", "per_L1", "per_L2");
+	/* An auditor's question names members the entry has too. */
+	json_t *query = json_pack("{s:s, s:s, s:s, s:s, s:I}", "action", "role.grant", "outcome",
+	                          "denied", "actor", "carol", "since", "2026-12-01", "from", 0);
 	struct roster_audit_fields f = {.seq = i,
 	                                .time = time,
 	                                .uid = 1000 + r % 7,
-	                                .user = users[r % 4],
+	                                .user = users[r % 31 == 0 ? 4 : r % 4],
 	                                /* rare actions and outcomes, so blocks lack them */
 	                                .action = actions[r % 97 == 0 ? 4 : r % 4],
 	                                .target = target,
@@ -43,7 +49,8 @@ static void entry_make(struct entry *out, unsigned i)
 	                                .prev = "00",
 	                                .status = 200,
 	                                .targets = r % 13 == 0 ? targets : NULL,
-	                                .person = r % 5 == 0 ? person : NULL};
+	                                .person = r % 5 == 0 ? person : NULL,
+	                                .query = r % 3 == 0 ? query : NULL};
 	struct roster_err err;
 
 	/* Times rise a minute an entry, with a clock set back once. */
@@ -56,6 +63,7 @@ static void entry_make(struct entry *out, unsigned i)
 	out->bytes = roster_audit_entry_dump(&f, NULL, &err);
 	out->json = json_loads(out->bytes, 0, NULL);
 	json_decref(targets);
+	json_decref(query);
 }
 
 struct block {
@@ -134,7 +142,7 @@ static size_t question_check(const char *label, const char *const *conds, const 
 {
 	struct roster_aquery q;
 	struct roster_err err;
-	size_t matched = 0, skipped = 0, untyped_skipped = 0;
+	size_t matched = 0, skipped = 0, untyped_skipped = 0, decided = 0, escaped = 0;
 
 	roster_aquery_init(&q);
 	for (size_t i = 0; conds[i]; i += 2)
@@ -145,8 +153,13 @@ static size_t question_check(const char *label, const char *const *conds, const 
 
 		for (unsigned i = blk * BLOCK; i < (blk + 1) * BLOCK; i++) {
 			int m = roster_aquery_match(&q, e[i].json);
+			int t = roster_aquery_text_match(&q, e[i].bytes, strlen(e[i].bytes));
 
 			here += m;
+			decided += t >= 0;
+			escaped += strchr(e[i].bytes, '\\') != NULL;
+			CHECK(t < 0 || t == m, "%s: entry %u: the text says %d, the parse %d",
+			      label, i, t, m);
 			if (m)
 				CHECK(roster_aquery_text_may_match(&q, e[i].bytes,
 				                                   strlen(e[i].bytes)),
@@ -168,6 +181,8 @@ static size_t question_check(const char *label, const char *const *conds, const 
 		}
 	}
 	CHECK(matched > 0, "%s: some entry matches", label);
+	CHECK(q.target ? decided == 0 : decided == ENTRIES - escaped && escaped > 0,
+	      "%s: the text decides %zu entries (%zu hold an escape)", label, decided, escaped);
 	roster_aquery_free(&q);
 	return skipped;
 }
