@@ -5,7 +5,11 @@
  *
  * Values are limited to what an entry holds without JSON escapes, so each
  * condition is a fixed string in the canonical bytes; the text test can then
- * only pass over entries that cannot match, never drop one that does.
+ * only pass over entries that cannot match, never drop one that does. A
+ * question without a target is decided by the text alone: the canonical form
+ * puts action, actor and outcome first and time last, so their values sit at
+ * fixed places, where a parse would find them (a target may be in several
+ * members, and is left to the parse).
  */
 #include <errno.h>
 #include <stdio.h>
