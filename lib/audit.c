@@ -129,7 +129,8 @@ bad:
 
 int roster_audit_check_entry(const char *entry, size_t len, uint64_t want_seq,
                              const uint8_t prev_hash[ROSTER_HASH_BYTES],
-                             uint8_t leaf[ROSTER_HASH_BYTES], struct roster_err *err)
+                             uint8_t leaf[ROSTER_HASH_BYTES], json_t **parsed,
+                             struct roster_err *err)
 {
 	char want_prev[2 * ROSTER_HASH_BYTES + 1], *canon = NULL;
 	json_t *v = json_loadb(entry, len, JSON_REJECT_DUPLICATES, NULL), *seq, *prev;
@@ -163,6 +164,10 @@ int roster_audit_check_entry(const char *entry, size_t len, uint64_t want_seq,
 		goto done;
 	}
 	roster_audit_leaf_hash(leaf, (const uint8_t *)entry, len);
+	if (parsed) {
+		*parsed = v;
+		v = NULL;
+	}
 	rc = 0;
 done:
 	free(canon);

@@ -71,6 +71,26 @@ static long long seq_of(const char *line, size_t len)
 	return seq;
 }
 
+/* --deep: the values each entry says were stored, and the caller's own check. */
+static int entry_deep(struct verifier *v, uint64_t seq, const json_t *e)
+{
+	const char *obj = json_string_value(json_object_get(e, "object"));
+	const char *target = json_string_value(json_object_get(e, "target"));
+	/* A custody event also names the history entry it stored. */
+	const json_t *stored = json_object_get(e, "stored");
+	const char *sobj = json_string_value(json_object_get(stored, "object"));
+	const char *starget = json_string_value(json_object_get(stored, "target"));
+	char why[256];
+
+	if (obj && obj[0] && target && target[0])
+		roster_written_set(v->written, target, strlen(target), obj, seq);
+	if (sobj && sobj[0] && starget && starget[0])
+		roster_written_set(v->written, starget, strlen(starget), sobj, seq);
+	if (v->entry_check && v->entry_check(v->entry_arg, seq, e, why, sizeof(why)) < 0)
+		return fail(v, "entry %llu: %s", (unsigned long long)seq, why);
+	return 0;
+}
+
 static int check_roots(struct verifier *v)
 {
 	uint8_t root[MERKLE_HASH];
@@ -100,13 +120,20 @@ int verifier_entry(struct verifier *v, const char *line, size_t len, const char 
 	uint64_t seq = v->range.size;
 	struct roster_err err;
 	uint8_t leaf[MERKLE_HASH];
+	json_t *e = NULL;
 	long long got;
+	int rc = 0;
 
-	if (!roster_canon_check(line, len))
-		return fail(v, "entry %llu: altered: it is not canonical JSON any more",
-		            (unsigned long long)seq);
-	got = seq_of(line, len);
-	if (got != (long long)seq) {
+	/* One parse: the canonical form, the seq, the chain, then --deep's checks. */
+	if (roster_audit_check_entry(line, len, seq, v->prev, leaf, &e, &err) < 0) {
+		if (strcmp(err.code, "not_canonical") == 0)
+			return fail(v, "entry %llu: altered: it is not canonical JSON any more",
+			            (unsigned long long)seq);
+		if (strcmp(err.code, "out_of_order") != 0)
+			return fail(v,
+			            "entry %llu: altered: entry %llu records another hash for it",
+			            (unsigned long long)seq - 1, (unsigned long long)seq);
+		got = seq_of(line, len);
 		for (size_t i = 0; i < nlookahead; i++)
 			if (seq_of(lookahead[i], strlen(lookahead[i])) == (long long)seq)
 				return fail(v, "entry %llu: reordered: found at position %llu",
@@ -115,34 +142,12 @@ int verifier_entry(struct verifier *v, const char *line, size_t len, const char 
 		return fail(v, "entry %llu: missing (the next entry present is %lld)",
 		            (unsigned long long)seq, got);
 	}
-	if (roster_audit_check_entry(line, len, seq, v->prev, leaf, &err) < 0)
-		return fail(v, "entry %llu: altered: entry %llu records another hash for it",
-		            (unsigned long long)seq - 1, (unsigned long long)seq);
 	memcpy(v->prev, leaf, MERKLE_HASH);
 	roster_merkle_range_append(&v->range, leaf);
-	if (v->written) {
-		json_t *e = json_loadb(line, len, 0, NULL);
-		const char *obj = json_string_value(json_object_get(e, "object"));
-		const char *target = json_string_value(json_object_get(e, "target"));
-		/* A custody event also names the history entry it stored. */
-		const json_t *stored = json_object_get(e, "stored");
-		const char *sobj = json_string_value(json_object_get(stored, "object"));
-		const char *starget = json_string_value(json_object_get(stored, "target"));
-
-		if (obj && obj[0] && target && target[0])
-			roster_written_set(v->written, target, strlen(target), obj, seq);
-		char why[256];
-
-		if (sobj && sobj[0] && starget && starget[0])
-			roster_written_set(v->written, starget, strlen(starget), sobj, seq);
-		if (e && v->entry_check &&
-		    v->entry_check(v->entry_arg, seq, e, why, sizeof(why)) < 0) {
-			json_decref(e);
-			return fail(v, "entry %llu: %s", (unsigned long long)seq, why);
-		}
-		json_decref(e);
-	}
-	return check_roots(v);
+	if (v->written)
+		rc = entry_deep(v, seq, e);
+	json_decref(e);
+	return rc < 0 ? rc : check_roots(v);
 }
 
 int verifier_finish(struct verifier *v)

@@ -42,10 +42,13 @@ char *roster_audit_entry_dump(const struct roster_audit_fields *f, size_t *len,
 void roster_audit_leaf_hash(uint8_t out[ROSTER_HASH_BYTES], const uint8_t *entry, size_t len);
 
 /* Checks one exported entry: canonical, its seq, and that prev equals the leaf hash
- * of the entry before it (prev_hash, all zeros for seq 0). On success fills
- * leaf with this entry's leaf hash. */
+ * of the entry before it (prev_hash, all zeros for seq 0), in one parse. On
+ * success fills leaf with this entry's leaf hash and, if parsed is not NULL,
+ * hands over the parsed entry. err's code says what failed: not_canonical,
+ * out_of_order or broken_chain. */
 int roster_audit_check_entry(const char *entry, size_t len, uint64_t want_seq,
                              const uint8_t prev_hash[ROSTER_HASH_BYTES],
-                             uint8_t leaf[ROSTER_HASH_BYTES], struct roster_err *err);
+                             uint8_t leaf[ROSTER_HASH_BYTES], json_t **parsed,
+                             struct roster_err *err);
 
 #endif

@@ -153,23 +153,23 @@ int main(void)
 	e0 = entry(0, zero);
 	roster_audit_leaf_hash(h0, (const uint8_t *)e0, strlen(e0));
 	e1 = entry(1, h0);
-	CHECK(roster_audit_check_entry(e0, strlen(e0), 0, zero, leaf, &err) == 0 &&
+	CHECK(roster_audit_check_entry(e0, strlen(e0), 0, zero, leaf, NULL, &err) == 0 &&
 	          memcmp(leaf, h0, 32) == 0,
 	      "entry 0: %s", err.message);
-	CHECK(roster_audit_check_entry(e1, strlen(e1), 1, h0, h1, &err) == 0, "entry 1: %s",
+	CHECK(roster_audit_check_entry(e1, strlen(e1), 1, h0, h1, NULL, &err) == 0, "entry 1: %s",
 	      err.message);
-	CHECK(roster_audit_check_entry(e1, strlen(e1), 0, zero, leaf, &err) < 0 &&
+	CHECK(roster_audit_check_entry(e1, strlen(e1), 0, zero, leaf, NULL, &err) < 0 &&
 	          strcmp(err.code, "out_of_order") == 0,
 	      "wrong seq accepted");
-	CHECK(roster_audit_check_entry(e1, strlen(e1), 1, zero, leaf, &err) < 0 &&
+	CHECK(roster_audit_check_entry(e1, strlen(e1), 1, zero, leaf, NULL, &err) < 0 &&
 	          strcmp(err.code, "broken_chain") == 0,
 	      "wrong prev accepted");
 	/* An altered entry is still well-formed alone: the next entry's prev catches it. */
 	bad = roster_xstrdup(e0);
 	bad[strlen(bad) - 3] = '9';
-	CHECK(roster_audit_check_entry(bad, strlen(bad), 0, zero, leaf, &err) == 0,
+	CHECK(roster_audit_check_entry(bad, strlen(bad), 0, zero, leaf, NULL, &err) == 0,
 	      "well-formed entry refused: %s", err.message);
-	CHECK(roster_audit_check_entry(e1, strlen(e1), 1, leaf, h1, &err) < 0 &&
+	CHECK(roster_audit_check_entry(e1, strlen(e1), 1, leaf, h1, NULL, &err) < 0 &&
 	          strcmp(err.code, "broken_chain") == 0,
 	      "entry after an altered one accepted");
 	free(bad);
