@@ -16,6 +16,8 @@
 #include "roster/aquery.h"
 #include "roster/note.h"
 
+/* A whole number up to 2^53: past any log, and as far as an entry's JSON keeps
+ * integers exact (the read's entry records it). */
 static int parse_u64(const char *s, uint64_t *out)
 {
 	char *end;
@@ -23,7 +25,16 @@ static int parse_u64(const char *s, uint64_t *out)
 	if (*s < '0' || *s > '9')
 		return -1;
 	*out = strtoull(s, &end, 10);
-	return *end ? -1 : 0;
+	return *end || *out > (1ULL << 53) ? -1 : 0;
+}
+
+/* What a read of the log asked, for its entry; set once the request is
+ * accepted (a refused one records none). */
+static void asked_num(struct op *op, const char *name, uint64_t v)
+{
+	if (op->asked == NULL)
+		op->asked = json_object();
+	json_object_set_new(op->asked, name, json_integer((json_int_t)v));
 }
 
 static int entries_apply(struct wtxn *w, struct op *op)
@@ -90,9 +101,8 @@ int h_audit_entries(struct server *srv, struct op *op, const char *id)
 		               "takes from, not last");
 		goto refused;
 	}
-	/* 2^53: past any log, and as far as the entry's JSON keeps integers exact. */
 	if ((has_from && parse_u64(from, &op->version) < 0) ||
-	    (has_last && parse_u64(last, &op->version) < 0) || op->version > (1ULL << 53)) {
+	    (has_last && parse_u64(last, &op->version) < 0)) {
 		roster_err_set(&op->err, 400, "bad_query",
 		               "from and last must be whole numbers, at most 2^53");
 		goto refused;
@@ -101,9 +111,8 @@ int h_audit_entries(struct server *srv, struct op *op, const char *id)
 		op->param2[0] = 'l';
 	if (http_query_limit(op->req, AUDIT_PAGE_MAX, AUDIT_PAGE_MAX, &op->limit, &op->err) < 0)
 		goto refused;
-	json_object_set_new(op->asked, has_last ? "last" : "from",
-	                    json_integer((json_int_t)op->version));
-	json_object_set_new(op->asked, "limit", json_integer((json_int_t)op->limit));
+	asked_num(op, has_last ? "last" : "from", op->version);
+	asked_num(op, "limit", op->limit);
 	op->apply = entries_apply;
 	return 0;
 refused: /* the entry records the refusal, not what could not be read */
@@ -183,6 +192,8 @@ int h_audit_checkpoints(struct server *srv, struct op *op, const char *id)
 		return roster_err_set(&op->err, 400, "bad_query", "from must be a tree size");
 	if (http_query_limit(op->req, 1000, 1000, &op->limit, &op->err) < 0)
 		return -1;
+	asked_num(op, "from", op->version);
+	asked_num(op, "limit", op->limit);
 	op->apply = checkpoints_apply;
 	return 0;
 }
@@ -258,6 +269,9 @@ int h_audit_inclusion(struct server *srv, struct op *op, const char *id)
 	if (http_query(op->req, "size", size, sizeof(size)) &&
 	    (parse_u64(size, &op->seq_to) < 0 || op->seq_to == 0))
 		return roster_err_set(&op->err, 400, "bad_query", "size must be a tree size");
+	asked_num(op, "index", op->seq_from);
+	if (op->seq_to)
+		asked_num(op, "size", op->seq_to);
 	op->apply = inclusion_apply;
 	return 0;
 }
@@ -295,6 +309,9 @@ int h_audit_consistency(struct server *srv, struct op *op, const char *id)
 	if (http_query(op->req, "new", size, sizeof(size)) &&
 	    (parse_u64(size, &op->seq_to) < 0 || op->seq_to == 0))
 		return roster_err_set(&op->err, 400, "bad_query", "new must be a tree size");
+	asked_num(op, "old", op->seq_from);
+	if (op->seq_to)
+		asked_num(op, "new", op->seq_to);
 	op->apply = consistency_apply;
 	return 0;
 }
@@ -428,6 +445,12 @@ int h_audit_digests(struct server *srv, struct op *op, const char *id)
 	(void)id;
 	if (digests_params(op) < 0)
 		return -1;
+	op->asked = json_object();
+	if (op->limit) /* none: every digest in one reply */
+		asked_num(op, "limit", op->limit);
+	if (op->param2[0]) /* where the page before ended: a database and an id */
+		json_object_set_new(op->asked, "after",
+		                    json_sprintf("%s/%s", op->param2, op->param));
 	op->apply = digests_apply;
 	return 0;
 }
@@ -443,6 +466,8 @@ int h_audit_filters(struct server *srv, struct op *op, const char *id)
 		return roster_err_set(&op->err, 400, "bad_query", "from must be a whole number");
 	if (http_query_limit(op->req, AFILTER_PAGE, AFILTER_PAGE, &op->limit, &op->err) < 0)
 		return -1;
+	asked_num(op, "from", op->version);
+	asked_num(op, "limit", op->limit);
 	op->read = afilter_page_read;
 	return 0;
 }

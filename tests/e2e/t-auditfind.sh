@@ -174,6 +174,34 @@ as $AUDITOR audit find --action person.create --export "$T/out/damaged.jsonl"
 expect 65 "a damaged export is refused"
 check "naming the line" contains "$ERR" "line 4 is not an audit entry"
 
+# Every read of the log records what it asked: proofs, checkpoints, and the
+# digests and filters verify --deep reads.
+as $AUDITOR audit prove 3
+expect 0 "an inclusion proof"
+as $AUDITOR audit consistency 2 5
+expect 0 "a consistency proof"
+as $AUDITOR audit verify --deep --state "$T/out/verify.state"
+expect 0 "verify --deep"
+curl_as $AUDITOR GET "/v1/audit/proof/inclusion?index=9007199254740993"
+expect_status 400 "an index past 2^53 is refused"
+as $AUDITOR audit tail --n 60
+printf '%s\n' "$OUT" >"$T/out/structure.jsonl"
+check "each read of the log's structure names what it asked" python3 - "$T/out/structure.jsonl" <<'PY'
+import json, sys
+es = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+by = {}
+for e in es:
+    by.setdefault(e["action"], []).append(e)
+ok = ({"index": 3} in [e.get("query") for e in by.get("audit.prove", [])] and
+      {"old": 2, "new": 5} in [e.get("query") for e in by.get("audit.consistency", [])] and
+      all("query" in e for a in ("audit.digests", "audit.filters", "audit.checkpoints", "audit.read")
+          for e in by.get(a, []) if e["status"] == 200) and
+      all({"from", "limit"} <= set(e["query"]) for e in by.get("audit.filters", [])) and
+      by.get("audit.digests") and by.get("audit.filters") and
+      [e for e in by.get("audit.prove", []) if e["status"] == 400 and "query" not in e])
+sys.exit(0 if ok else 1)
+PY
+
 # Only auditors read the log.
 for who in $CLERK $ADMIN $APPROVER; do
 	as "$who" audit find --target "$P1"
