@@ -9,6 +9,11 @@
  * a bounded amount a reply, each reply an audited read. Given an export file
  * (--export) this answers it here, with the same code, and needs no daemon at
  * all. `audit verify` is what proves the entries; this only selects them.
+ *
+ * --asked ID turns the question on the auditors: the reads of the log whose
+ * question named the record (their entry's query.target). The daemon selects
+ * the reads (action audit.read) and the record is matched here, since it is no
+ * key of the filters.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,11 +27,26 @@
 
 struct filter {
 	struct roster_aquery q;
+	const char *asked; /* --asked: the record the reads' questions named, or NULL */
 	size_t lines, seen, matched;
 };
 
+/* Whether the read's entry asked about f->asked. */
+static int asked_about(const struct filter *f, const char *p, size_t n)
+{
+	json_t *e = json_loadb(p, n, 0, NULL);
+	const char *target =
+	    json_string_value(json_object_get(json_object_get(e, "query"), "target"));
+	int yes = target && strcmp(target, f->asked) == 0;
+
+	json_decref(e);
+	return yes;
+}
+
 static void line_print(struct filter *f, const char *p, size_t n)
 {
+	if (f->asked && !asked_about(f, p, n))
+		return;
 	f->matched++;
 	fwrite(p, 1, n, stdout);
 	fputc('\n', stdout);
@@ -180,10 +200,32 @@ static int find_offline(const char *path, struct filter *f)
 	return rc;
 }
 
+/* --asked ID: the reads of the log (the action, unless another was given) whose
+ * question named ID, a value a target could be. */
+static int asked_set(struct filter *f, const char *id, struct roster_err *err)
+{
+	struct roster_aquery check;
+	int rc;
+
+	roster_aquery_init(&check);
+	rc = roster_aquery_set(&check, "target", id, err);
+	roster_aquery_free(&check);
+	if (rc < 0)
+		return -1;
+	if (f->q.action && strcmp(f->q.action, "audit.read") != 0)
+		return roster_err_set(err, 400, "bad_query",
+		                      "it finds reads of the log (audit.read), not %s",
+		                      f->q.action);
+	if (f->q.action == NULL && roster_aquery_set(&f->q, "action", "audit.read", err) < 0)
+		return -1;
+	f->asked = id;
+	return 0;
+}
+
 static int cmd_audit_find(struct ctl *ctl, int argc, char **argv)
 {
 	static const char *const opts[] = {"target", "actor", "action", "outcome", "since",
-	                                   "until",  "from",  "export", NULL};
+	                                   "until",  "from",  "export", "asked",   NULL};
 	const struct cmd_entry *e = &cmd_audit_find_entry;
 	struct filter f = {0};
 	unsigned long long from = 0;
@@ -199,6 +241,10 @@ static int cmd_audit_find(struct ctl *ctl, int argc, char **argv)
 			roster_aquery_free(&f.q);
 			return cmd_usage_error(e, "--%s", err.message);
 		}
+	if (a.opt[8] && asked_set(&f, a.opt[8], &err) < 0) {
+		roster_aquery_free(&f.q);
+		return cmd_usage_error(e, "--asked: %s", err.message);
+	}
 	if (roster_aquery_empty(&f.q))
 		return cmd_usage_error(e,
 		                       "give at least one of --target, --actor, --action, "
@@ -222,6 +268,8 @@ static int cmd_audit_find(struct ctl *ctl, int argc, char **argv)
 	if (rc == EXIT_OK && f.matched == 0) {
 		if (a.opt[7])
 			fprintf(stderr, "rosterctl: none of %zu entries matched\n", f.seen);
+		else if (f.asked)
+			fprintf(stderr, "rosterctl: no read of the log asked about %s\n", f.asked);
 		else if (f.q.target)
 			fprintf(stderr, "rosterctl: no entry naming %s matched\n", f.q.target);
 		else
@@ -235,7 +283,8 @@ static int cmd_audit_find(struct ctl *ctl, int argc, char **argv)
 const struct cmd_entry cmd_audit_find_entry = {
     "audit", "find",
     "[--target ID] [--actor USER|uid:N] [--action A] [--outcome O] [--since T] [--until T] "
-    "[--from SEQ | --export FILE]",
+    "[--asked ID] [--from SEQ | --export FILE]",
     "print the audit entries naming a record, by an account, of an action, outcome or time "
-    "span (T: YYYY-MM-DD or RFC 3339 UTC); exit 1 if none",
+    "span (T: YYYY-MM-DD or RFC 3339 UTC); --asked: the reads of the log whose question named "
+    "a record; exit 1 if none",
     cmd_audit_find};

@@ -126,6 +126,21 @@ sys.exit(0 if ok else 1)
 PY
 check "who asked about the first person: the auditor's question" \
 	test "$(grep -c "\"query\":{\"from\":0,\"limit\":[0-9]*,\"target\":\"$P1\"}" "$T/out/reads.jsonl")" = 1
+as $AUDITOR audit find --asked "$P1"
+expect 0 "--asked: the reads of the log whose question named the first person"
+check "the auditor's question about them, and nothing else" python3 -c 'import json, sys
+es = [json.loads(l) for l in sys.argv[1].splitlines() if l.strip()]
+sys.exit(0 if len(es) == 1 and es[0]["action"] == "audit.read" and es[0]["query"]["target"] == sys.argv[2] else 1)' "$OUT" "$P1"
+as $AUDITOR audit find --asked "$P1" --export "$T/out/reads.jsonl"
+expect 0 "--asked in a file of entries"
+check "the same question" test "$(printf '%s\n' "$OUT" | grep -c .)" = 1
+as $AUDITOR audit find --asked "$P2"
+expect 1 "nobody asked the daemon about the second person (an export was asked)"
+check "says so" contains "$ERR" "no read of the log asked about $P2"
+as $AUDITOR audit find --asked "$P1" --action person.read
+expect 64 "--asked with another action is a usage error"
+as $AUDITOR audit find --asked 'a"b'
+expect 64 "--asked takes a record id"
 
 # Across pages of the log (10,000 entries each): an import of 10,500 persons is
 # 10,500 consecutive person.create entries, every one found once, in order.
