@@ -213,6 +213,27 @@ client_load() {
 	CLIENT=$!
 }
 
+# metric NAME: the value rosterd's /v1/metrics gives it (as the admin).
+metric() {
+	curl_as $ADMIN GET /v1/metrics
+	printf '%s\n' "$OUT" | awk -v m="$1" '$1 == m {print $2}'
+}
+
+# import_many N EMPLOYER: a clerk imports N persons alike but for their ids (N
+# consecutive person.create entries, in one batch); exit status in $RC.
+import_many() {
+	python3 - "$T/out/many.jsonl" "$1" "$2" <<'PY'
+import json, sys
+with open(sys.argv[1], "w") as f:
+    for i in range(int(sys.argv[2])):
+        f.write(json.dumps({"name": "Many Person", "birth_date": "1980-01-01", "nationality": "DE",
+                            "employer": sys.argv[3], "segment": "upstream",
+                            "expertise": ["metallurgy"]}) + "\n")
+PY
+	chmod 644 "$T/out/many.jsonl"
+	as $CLERK person import "$T/out/many.jsonl"
+}
+
 # writer_busy N: a clerk imports N new persons in the background ($BUSY is its pid;
 # wait for it): their one transaction holds the writer for a second or so, and the
 # requests that arrive meanwhile share its next transaction.

@@ -11,10 +11,6 @@
 EXTRA_SETTINGS="audit_filter_block = 16"
 new_registry
 
-metric() { # metric NAME: its value
-	curl_as $ADMIN GET /v1/metrics
-	printf '%s\n' "$OUT" | awk -v m="$1" '$1 == m {print $2}'
-}
 filtered() { metric roster_audit_filtered_entries; } # entries in blocks with a filter
 
 IDS=()
@@ -201,15 +197,7 @@ ask_all "after a restart"
 
 # An import's entries come in one batch, many blocks at once: an idle writer
 # makes their filters a block at a time, until all whole blocks have one.
-python3 -c 'import json, sys
-with open(sys.argv[1], "w") as f:
-    for i in range(200):
-        f.write(json.dumps({"name": "Many Person", "birth_date": "1980-01-01",
-                            "nationality": "DE", "employer": "Blocks GmbH",
-                            "segment": "upstream", "expertise": ["metallurgy"]}) + "\n")' \
-	"$T/out/many.jsonl"
-chmod 644 "$T/out/many.jsonl"
-as $CLERK person import "$T/out/many.jsonl"
+import_many 200 "Blocks GmbH"
 expect 0 "an import of 200 persons: 200 entries in one batch"
 caught_up() {
 	local size n

@@ -144,16 +144,7 @@ expect 64 "--asked takes a record id"
 
 # Across pages of the log (10,000 entries each): an import of 10,500 persons is
 # 10,500 consecutive person.create entries, every one found once, in order.
-python3 - "$T/out/many.jsonl" <<'PY'
-import json, sys
-with open(sys.argv[1], "w") as f:
-    for i in range(10500):
-        f.write(json.dumps({"name": "Many Person", "birth_date": "1980-01-01", "nationality": "DE",
-                            "employer": "Pages GmbH", "segment": "upstream",
-                            "expertise": ["metallurgy"]}) + "\n")
-PY
-chmod 644 "$T/out/many.jsonl"
-as $CLERK person import "$T/out/many.jsonl"
+import_many 10500 "Pages GmbH"
 expect 0 "an import of 10,500 persons"
 as $AUDITOR audit find --action person.create --actor "uid:$CLERK"
 expect 0 "find every create by the clerk, over two pages and more"

@@ -11,10 +11,6 @@
 EXTRA_SETTINGS="audit_filter_block = 16"
 new_registry
 
-metric() { # metric NAME: its value
-	curl_as $ADMIN GET /v1/metrics
-	printf '%s\n' "$OUT" | awk -v m="$1" '$1 == m {print $2}'
-}
 # The filters there are: the entries they cover, in blocks of 16.
 filters() { echo $(($(metric roster_audit_filtered_entries) / 16)); }
 
@@ -22,15 +18,7 @@ for i in $(seq 4); do add_person; done
 EARLY_ID=$PID
 early=$(date -u +%FT%TZ)
 sleep 1.1
-python3 -c 'import json, sys
-with open(sys.argv[1], "w") as f:
-    for i in range(2100):
-        f.write(json.dumps({"name": "Span Person", "birth_date": "1980-01-01",
-                            "nationality": "DE", "employer": "Runs GmbH",
-                            "segment": "upstream", "expertise": ["metallurgy"]}) + "\n")' \
-	"$T/out/many.jsonl"
-chmod 644 "$T/out/many.jsonl"
-as $CLERK person import "$T/out/many.jsonl"
+import_many 2100 "Runs GmbH"
 expect 0 "an import of 2,100 persons: 2,100 entries in one second or two"
 sleep 1.1
 late=$(date -u +%FT%TZ)
