@@ -37,6 +37,21 @@ static void asked_num(struct op *op, const char *name, uint64_t v)
 	json_object_set_new(op->asked, name, json_integer((json_int_t)v));
 }
 
+/* ?from=N&limit=N (at most max, the default), into op->version and op->limit,
+ * and on record; -1 with op->err set, saying bad_from of a bad from. */
+static int page_parse(struct op *op, size_t max, const char *bad_from)
+{
+	char from[32];
+
+	if (http_query(op->req, "from", from, sizeof(from)) && parse_u64(from, &op->version) < 0)
+		return roster_err_set(&op->err, 400, "bad_query", "%s", bad_from);
+	if (http_query_limit(op->req, max, max, &op->limit, &op->err) < 0)
+		return -1;
+	asked_num(op, "from", op->version);
+	asked_num(op, "limit", op->limit);
+	return 0;
+}
+
 static int entries_apply(struct wtxn *w, struct op *op)
 {
 	/* This op's own entry gets seq w->log_size; include it. */
@@ -184,16 +199,10 @@ static int checkpoints_apply(struct wtxn *w, struct op *op)
 
 int h_audit_checkpoints(struct server *srv, struct op *op, const char *id)
 {
-	char from[32];
-
 	(void)srv;
 	(void)id;
-	if (http_query(op->req, "from", from, sizeof(from)) && parse_u64(from, &op->version) < 0)
-		return roster_err_set(&op->err, 400, "bad_query", "from must be a tree size");
-	if (http_query_limit(op->req, 1000, 1000, &op->limit, &op->err) < 0)
+	if (page_parse(op, 1000, "from must be a tree size") < 0)
 		return -1;
-	asked_num(op, "from", op->version);
-	asked_num(op, "limit", op->limit);
 	op->apply = checkpoints_apply;
 	return 0;
 }
@@ -458,16 +467,10 @@ int h_audit_digests(struct server *srv, struct op *op, const char *id)
 /* ?from=SEQ: the filter of the block holding it first; ?limit: filters a page. */
 int h_audit_filters(struct server *srv, struct op *op, const char *id)
 {
-	char from[32];
-
 	(void)srv;
 	(void)id;
-	if (http_query(op->req, "from", from, sizeof(from)) && parse_u64(from, &op->version) < 0)
-		return roster_err_set(&op->err, 400, "bad_query", "from must be a whole number");
-	if (http_query_limit(op->req, AFILTER_PAGE, AFILTER_PAGE, &op->limit, &op->err) < 0)
+	if (page_parse(op, AFILTER_PAGE, "from must be a whole number") < 0)
 		return -1;
-	asked_num(op, "from", op->version);
-	asked_num(op, "limit", op->limit);
 	op->read = afilter_page_read;
 	return 0;
 }
