@@ -11,6 +11,7 @@
 # Run as root from the checkout, after a build:
 #   bench/audit-find.sh [ENTRIES] [ROUNDS] [BUILD-DIR...]   (default: build)
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 E=${1:-1000000}
 ROUNDS=${2:-2}
 shift $(($# < 2 ? $# : 2))
@@ -24,18 +25,7 @@ began=$(date -u +%FT%TZ)
 "${BUILDS[0]}/rotate-bench" -B -n 20000 -e "$E" -d "$D" >"$D/built" 2>/dev/null ||
 	"$ROOT/build/rotate-bench" -B -n 20000 -e "$E" -d "$D" >"$D/built"
 watched=$(awk '/^watched:/ {print $2}' "$D/built")
-cat >"$D/rosterd.conf" <<CONF
-data_dir = $D
-socket = $D/sock
-master_key = $D/master.key
-origin = bench.example/roster
-map_size = $((20000 * 4000 + E * 800 + 268435456))
-allow_root = yes
-[roles]
-clerk = uid:0
-admin = uid:0
-auditor = uid:0
-CONF
+bench_conf "$D" $((20000 * 4000 + E * 800 + 268435456)) clerk admin auditor
 size() { "$1/rosterctl" -s "$D/sock" --json status | python3 -c 'import json, sys
 print(json.load(sys.stdin)["log_size"])'; }
 # ask BUILD LABEL ARGS...: one question, timed
@@ -55,7 +45,7 @@ for _ in $(seq "$ROUNDS"); do
 	for b in "${BUILDS[@]}"; do
 		"$b/rosterd" -c "$D/rosterd.conf" 2>>"$D/log" &
 		echo $! >"$D/pid"
-		until curl -sf --unix-socket "$D/sock" http://r/v1/health >/dev/null 2>&1; do sleep 0.05; done
+		bench_wait "$D"
 		sleep 1 # idle: the audit reader summarises the filters' spans
 		ask "$b" "--action person.read" --action person.read
 		ask "$b" "--since the build began" --since "$began"

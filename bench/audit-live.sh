@@ -11,6 +11,7 @@
 # Run as root from the checkout, after a build:
 #   bench/audit-live.sh [ENTRIES] [SECONDS]     (B=DIR: binaries from DIR)
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 E=${1:-1000000}
 SECS=${2:-5}
 B=${B:-$(cd "$(dirname "$0")/../build" && pwd)}
@@ -19,20 +20,10 @@ trap 'kill $(jobs -p) 2>/dev/null || true; kill $(cat "$D/pid" 2>/dev/null) 2>/d
 echo "building 10000 persons and $E audit entries in $D ..."
 "$B/rotate-bench" -B -n 10000 -e "$E" -d "$D" >/dev/null
 until_=$(date -u +%FT%TZ)
-cat >"$D/rosterd.conf" <<CONF
-data_dir = $D
-socket = $D/sock
-master_key = $D/master.key
-origin = bench.example/roster
-map_size = $((E * 800 + 1073741824))
-allow_root = yes
-[roles]
-clerk = uid:0
-auditor = uid:0
-CONF
+bench_conf "$D" $((E * 800 + 1073741824)) clerk auditor
 "$B/rosterd" -c "$D/rosterd.conf" 2>"$D/log" &
 echo $! >"$D/pid"
-until curl -sf --unix-socket "$D/sock" http://r/v1/health >/dev/null 2>&1; do sleep 0.05; done
+bench_wait "$D"
 clerk() { "$B/loadgen" --json -s "$D/sock" -w read -c 1 -t "$SECS" | python3 -c '
 import json, sys
 r = json.load(sys.stdin)

@@ -10,6 +10,7 @@
 # SLICE_MS=N sets reencrypt_slice_ms (default 2); READ_GAP=S has the clerk pause S
 # seconds between reads (default 0: none), so each read finds the writer quiet.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 N=${1:-1000000}
 KIND=${2:-data}
 GAP=${READ_GAP:-0}
@@ -23,18 +24,7 @@ D=$(mktemp -d /tmp/rotate-live.XXXXXX)
 trap 'kill $(cat "$D/pid" 2>/dev/null) 2>/dev/null; rm -rf "$D"' EXIT
 echo "building $N persons in $D ..."
 "$B/rotate-bench" -B -n "$N" -d "$D" >/dev/null
-cat >"$D/rosterd.conf" <<CONF
-data_dir = $D
-socket = $D/sock
-master_key = $D/master.key
-origin = bench.example/roster
-map_size = $((N * 4000 + 268435456))
-allow_root = yes
-reencrypt_slice_ms = ${SLICE_MS:-2}
-[roles]
-clerk = uid:0
-admin = uid:0
-CONF
+BENCH_SETTINGS="reencrypt_slice_ms = ${SLICE_MS:-2}" bench_conf "$D" $((N * 4000 + 268435456)) clerk admin
 "$B/rosterd" -c "$D/rosterd.conf" 2>"$D/log" &
 echo $! >"$D/pid"
 for _ in $(seq 100); do [ -S "$D/sock" ] && break; sleep 0.1; done

@@ -9,6 +9,7 @@
 # per audit entry (from mdb_stat's page counts). Run as root from the checkout, after a
 # build:   bench/scale.sh [PERSONS] [ENTRIES] [SECONDS]
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 P=${1:-1000000}
 E=${2:-10000000}
 SECS=${3:-5}
@@ -19,18 +20,7 @@ echo "building $P persons and $E audit entries in $D ..."
 "$B/rotate-bench" -B -n "$P" -e "$E" -d "$D" | tee "$D/built"
 watched=$(awk '/^watched:/ {print $2}' "$D/built")
 rare=$(awk '/^last person:/ {print $3}' "$D/built")
-cat >"$D/rosterd.conf" <<CONF
-data_dir = $D
-socket = $D/sock
-master_key = $D/master.key
-origin = bench.example/roster
-map_size = $((P * 4000 + E * 800 + 268435456))
-allow_root = yes
-[roles]
-clerk = uid:0
-admin = uid:0
-auditor = uid:0
-CONF
+bench_conf "$D" $((P * 4000 + E * 800 + 268435456)) clerk admin auditor
 
 start() { # starts rosterd; prints the ms until /v1/health answers
 	local t0
