@@ -12,6 +12,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "rosterd.h"
+#include "roster/canon.h"
 #include "roster/record.h"
 
 static const char *reason_phrase(int status)
@@ -47,13 +48,14 @@ static const char *reason_phrase(int status)
 void http_reply_json(struct evhttp_request *req, int status, json_t *body)
 {
 	struct evbuffer *buf = evbuffer_new();
-	char *text = json_dumps(body, JSON_COMPACT);
+	struct roster_canon_buf text = {0};
 
-	if (text) {
-		evbuffer_add(buf, text, strlen(text));
+	/* Replies are built by rosterd, never NaN nor 64 levels deep. */
+	if (roster_json_compact(&text, body, NULL) == 0) {
+		evbuffer_add(buf, text.p, text.len);
 		evbuffer_add(buf, "\n", 1);
-		free(text);
 	}
+	roster_canon_buf_wipe(&text);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 	                  "application/json");
 	evhttp_send_reply(req, status, reason_phrase(status), buf);

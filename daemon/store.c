@@ -35,6 +35,7 @@
 #include <sodium.h>
 
 #include "rosterd.h"
+#include "roster/canon.h"
 #include "roster/log.h"
 
 int store_mdb_err(struct roster_err *err, int rc, const char *what)
@@ -343,22 +344,23 @@ static int rec_store(struct wtxn *w, MDB_dbi dbi, const char *db, const char *id
 	struct roster_slot slot = {db, id,
 	                           (uint64_t)json_integer_value(json_object_get(rec, "version"))};
 	uint8_t digest[ROSTER_SHA256_BYTES], *env;
-	char *pt = json_dumps(rec, JSON_COMPACT);
+	struct roster_canon_buf pt = {0};
 	size_t envlen;
 	MDB_val k = {strlen(id), (void *)id}, v;
 	int rc;
 
-	if (pt == NULL)
-		return roster_err_set(err, 500, "internal", "cannot serialise record %s", id);
-	roster_envelope_seal(kr->data, kr->data_id, &slot, (const uint8_t *)pt, strlen(pt), &env,
+	if (roster_json_compact(&pt, rec, err) < 0) {
+		roster_canon_buf_wipe(&pt);
+		return -1;
+	}
+	roster_envelope_seal(kr->data, kr->data_id, &slot, (const uint8_t *)pt.p, pt.len, &env,
 	                     &envlen);
 	if (reply) {
 		op_reply_clear(op);
 		op->reply_raw = evbuffer_new();
-		evbuffer_add(op->reply_raw, pt, strlen(pt));
+		evbuffer_add(op->reply_raw, pt.p, pt.len);
 	}
-	sodium_memzero(pt, strlen(pt));
-	free(pt);
+	roster_canon_buf_wipe(&pt);
 	roster_sha256(digest, env, envlen);
 	roster_hex_encode(op->object, digest, sizeof(digest));
 	v.mv_size = envlen;

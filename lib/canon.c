@@ -1,25 +1,43 @@
 /*
- * canon.c - RFC 8785 JSON Canonicalization Scheme over jansson values.
+ * canon.c - RFC 8785 JSON Canonicalization Scheme over jansson values, and the
+ * compact JSON rosterd stores and replies.
  *
  * Object members are sorted by their names' UTF-16 code units, strings use the
  * minimal escapes of ECMAScript's JSON.stringify, and numbers use ECMAScript's
  * Number.prototype.toString (shortest round-trip digits). Audit entries are
  * hashed in this form, so an auditor in any language can reproduce the bytes.
+ * The compact form is the same with members left in their own order: records
+ * keep the order their fields were given in, and writing them costs a fifth of
+ * jansson's json_dumps (bench/README.md, sixteenth round).
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "roster/canon.h"
 #include "roster/util.h"
 
+/* Grows by copying and wiping, never realloc: the buffer may hold a record's
+ * plaintext, and realloc would leave the old copy in freed memory. */
 static void cbuf_add(struct roster_canon_buf *b, const char *s, size_t n)
 {
 	if (b->len + n + 1 > b->cap) {
-		while (b->len + n + 1 > b->cap)
-			b->cap = b->cap ? b->cap * 2 : 256;
-		b->p = roster_xrealloc(b->p, b->cap);
+		size_t cap = b->cap ? b->cap : 512;
+		char *p;
+
+		while (b->len + n + 1 > cap)
+			cap *= 2;
+		p = roster_xmalloc(cap);
+		if (b->p) {
+			memcpy(p, b->p, b->len);
+			sodium_memzero(b->p, b->cap);
+			free(b->p);
+		}
+		b->p = p;
+		b->cap = cap;
 	}
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
@@ -95,15 +113,18 @@ static int key_cmp(const void *a, const void *b)
 	}
 }
 
-static void emit_string(struct roster_canon_buf *b, const char *s)
+/* s holds len bytes of valid UTF-8, NULs included (escaped as \u0000). */
+static void emit_string(struct roster_canon_buf *b, const char *s, size_t len)
 {
+	const unsigned char *end = (const unsigned char *)s + len;
+
 	cbuf_add(b, "\"", 1);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+	for (const unsigned char *p = (const unsigned char *)s; p < end; p++) {
 		char esc[8];
 		size_t run = 0;
 
 		/* Most bytes need no escape: copy each run of them at once. */
-		while (p[run] >= 0x20 && p[run] != '"' && p[run] != '\\')
+		while (p + run < end && p[run] >= 0x20 && p[run] != '"' && p[run] != '\\')
 			run++;
 		if (run > 0) {
 			cbuf_add(b, (const char *)p, run);
@@ -191,7 +212,59 @@ static void emit_double(struct roster_canon_buf *b, double v)
 	cbuf_str(b, out);
 }
 
-static int emit(struct roster_canon_buf *b, const json_t *v, int depth, struct roster_err *err)
+static int emit(struct roster_canon_buf *b, const json_t *v, int depth, int sorted,
+                struct roster_err *err);
+
+/* RFC 8785's order: by the names' UTF-16 code units. */
+static int emit_sorted(struct roster_canon_buf *b, const json_t *v, int depth,
+                       struct roster_err *err)
+{
+	size_t n = json_object_size(v), i = 0;
+	const char **keys = roster_xcalloc(n ? n : 1, sizeof(*keys));
+	const char *key;
+	json_t *val;
+	int rc = 0;
+
+	json_object_foreach((json_t *)v, key, val) keys[i++] = key;
+	qsort(keys, n, sizeof(*keys), key_cmp);
+	cbuf_add(b, "{", 1);
+	for (i = 0; i < n && rc == 0; i++) {
+		if (i)
+			cbuf_add(b, ",", 1);
+		emit_string(b, keys[i], strlen(keys[i]));
+		cbuf_add(b, ":", 1);
+		rc = emit(b, json_object_get(v, keys[i]), depth + 1, 1, err);
+	}
+	cbuf_add(b, "}", 1);
+	free(keys);
+	return rc;
+}
+
+static int emit_members(struct roster_canon_buf *b, const json_t *v, int depth,
+                        struct roster_err *err)
+{
+	const char *key;
+	json_t *val;
+	size_t keylen;
+	int first = 1;
+
+	cbuf_add(b, "{", 1);
+	json_object_keylen_foreach((json_t *)v, key, keylen, val)
+	{
+		if (!first)
+			cbuf_add(b, ",", 1);
+		first = 0;
+		emit_string(b, key, keylen);
+		cbuf_add(b, ":", 1);
+		if (emit(b, val, depth + 1, 0, err) < 0)
+			return -1;
+	}
+	cbuf_add(b, "}", 1);
+	return 0;
+}
+
+static int emit(struct roster_canon_buf *b, const json_t *v, int depth, int sorted,
+                struct roster_err *err)
 {
 	char num[32];
 
@@ -229,39 +302,20 @@ static int emit(struct roster_canon_buf *b, const json_t *v, int depth, struct r
 		emit_double(b, json_real_value(v));
 		return 0;
 	case JSON_STRING:
-		emit_string(b, json_string_value(v));
+		emit_string(b, json_string_value(v), json_string_length(v));
 		return 0;
 	case JSON_ARRAY:
 		cbuf_add(b, "[", 1);
 		for (size_t i = 0; i < json_array_size(v); i++) {
 			if (i)
 				cbuf_add(b, ",", 1);
-			if (emit(b, json_array_get(v, i), depth + 1, err) < 0)
+			if (emit(b, json_array_get(v, i), depth + 1, sorted, err) < 0)
 				return -1;
 		}
 		cbuf_add(b, "]", 1);
 		return 0;
-	case JSON_OBJECT: {
-		size_t n = json_object_size(v), i = 0;
-		const char **keys = roster_xcalloc(n, sizeof(*keys));
-		const char *key;
-		json_t *val;
-		int rc = 0;
-
-		json_object_foreach((json_t *)v, key, val) keys[i++] = key;
-		qsort(keys, n, sizeof(*keys), key_cmp);
-		cbuf_add(b, "{", 1);
-		for (i = 0; i < n && rc == 0; i++) {
-			if (i)
-				cbuf_add(b, ",", 1);
-			emit_string(b, keys[i]);
-			cbuf_add(b, ":", 1);
-			rc = emit(b, json_object_get(v, keys[i]), depth + 1, err);
-		}
-		cbuf_add(b, "}", 1);
-		free(keys);
-		return rc;
-	}
+	case JSON_OBJECT:
+		return sorted ? emit_sorted(b, v, depth, err) : emit_members(b, v, depth, err);
 	}
 	return roster_err_set(err, 500, "internal", "unknown JSON type");
 }
@@ -270,7 +324,7 @@ char *roster_canon_dump(const json_t *value, size_t *len, struct roster_err *err
 {
 	struct roster_canon_buf b = {0};
 
-	if (emit(&b, value, 0, err) < 0) {
+	if (emit(&b, value, 0, 1, err) < 0) {
 		free(b.p);
 		return NULL;
 	}
@@ -308,7 +362,21 @@ void roster_canon_raw(struct roster_canon_buf *b, const char *s, size_t n)
 
 void roster_canon_str(struct roster_canon_buf *b, const char *s)
 {
-	emit_string(b, s);
+	emit_string(b, s, strlen(s));
+}
+
+int roster_json_compact(struct roster_canon_buf *b, const json_t *v, struct roster_err *err)
+{
+	return emit(b, v, 0, 0, err);
+}
+
+void roster_canon_buf_wipe(struct roster_canon_buf *b)
+{
+	if (b->p) {
+		sodium_memzero(b->p, b->cap);
+		free(b->p);
+	}
+	memset(b, 0, sizeof(*b));
 }
 
 void roster_canon_int(struct roster_canon_buf *b, long long v)

@@ -1,6 +1,7 @@
 /*
  * test-canon.c - RFC 8785 canonical JSON against the public vectors, plus the
- * properties audit entries rely on.
+ * properties audit entries rely on; and the compact form records are stored in,
+ * held to jansson's own json_dumps.
  */
 #include <dirent.h>
 #include <string.h>
@@ -101,10 +102,155 @@ static void test_rejects(void)
 	CHECK(!roster_canon_check("{\"a\":\"\\u001F\"}", 14), "upper-case escape is not");
 }
 
+/* A deterministic stream, so a failure repeats. */
+static unsigned long rnd_next(unsigned long *s)
+{
+	*s = *s * 6364136223846793005UL + 1442695040888963407UL;
+	return *s >> 33;
+}
+
+/* Strings mixing what needs escaping (quotes, backslashes, every control byte,
+ * NUL) with plain ASCII, multi-byte UTF-8 and runs long enough to grow the
+ * buffer past its first sizes. */
+static json_t *rnd_string(unsigned long *s)
+{
+	static const char *const bits[] = {"a",
+	                                   "Zz",
+	                                   "\"",
+	                                   "\\",
+	                                   "/",
+	                                   "\n",
+	                                   "\t",
+	                                   "\x01",
+	                                   "\x1f",
+	                                   "\x7f",
+	                                   "\xc3\xa9",
+	                                   "\xe2\x80\xa8",
+	                                   "\xf0\x9f\x98\x80",
+	                                   " ",
+	                                   "\b\f\r"};
+	char buf[3000];
+	size_t len = 0, parts = rnd_next(s) % 8 == 0 ? rnd_next(s) % 700 : rnd_next(s) % 12;
+
+	for (size_t i = 0; i < parts; i++) {
+		const char *b = bits[rnd_next(s) % (sizeof(bits) / sizeof(bits[0]))];
+
+		if (rnd_next(s) % 40 == 0)
+			buf[len++] = '\0';
+		else
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s", b);
+	}
+	return json_stringn(buf, len);
+}
+
+static json_t *rnd_value(unsigned long *s, int depth)
+{
+	unsigned long k = rnd_next(s) % (depth > 4 ? 5 : 7);
+	json_t *v;
+
+	switch (k) {
+	case 0:
+		return json_null();
+	case 1:
+		return json_boolean(rnd_next(s) & 1);
+	case 2:
+		return json_integer((json_int_t)rnd_next(s) * (rnd_next(s) & 1 ? -1 : 1));
+	case 3:
+	case 4:
+		return rnd_string(s);
+	case 5:
+		v = json_array();
+		for (unsigned long i = rnd_next(s) % 6; i > 0; i--)
+			json_array_append_new(v, rnd_value(s, depth + 1));
+		return v;
+	default:
+		v = json_object();
+		for (unsigned long i = rnd_next(s) % 7; i > 0; i--) {
+			json_t *key = rnd_string(s);
+
+			/* Keys with NUL are jansson's json_object_setn; strlen-keyed here. */
+			json_object_set_new(v, json_string_value(key), rnd_value(s, depth + 1));
+			json_decref(key);
+		}
+		return v;
+	}
+}
+
+/* jansson writes \u escapes in upper case, RFC 8785 (and so rosterd) in lower. */
+static void lower_escapes(char *t)
+{
+	for (char *p = t; (p = strstr(p, "\\u")) != NULL; p += 6)
+		for (int i = 2; i < 6; i++)
+			if (p[i] >= 'A' && p[i] <= 'F')
+				p[i] = (char)(p[i] - 'A' + 'a');
+}
+
+static void test_compact(void)
+{
+	unsigned long seed = 20261207;
+	int same = 0, round = 0;
+
+	for (int n = 0; n < 3000; n++) {
+		json_t *v = rnd_value(&seed, 0), *back;
+		struct roster_canon_buf b = {0};
+		struct roster_err err;
+		json_error_t jerr;
+		char *j = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+
+		if (roster_json_compact(&b, v, &err) < 0 || j == NULL) {
+			CHECK(0, "value %d not written: %s", n, err.message);
+			goto next;
+		}
+		lower_escapes(j);
+		same += b.len == strlen(j) && memcmp(b.p, j, b.len) == 0;
+		if (!(b.len == strlen(j) && memcmp(b.p, j, b.len) == 0))
+			fprintf(stderr, "value %d:\n  jansson %s\n  rosterd %s\n", n, j, b.p);
+		back = json_loadb(b.p, b.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+		round += back != NULL && json_equal(back, v);
+		json_decref(back);
+	next:
+		free(j);
+		roster_canon_buf_wipe(&b);
+		json_decref(v);
+	}
+	CHECK(same == 3000, "%d of 3000 values written as json_dumps writes them", same);
+	CHECK(round == 3000, "%d of 3000 values read back equal", round);
+}
+
+/* Member order is kept (a record's fields as given), where the canonical form sorts. */
+static void test_compact_order(void)
+{
+	json_t *v = json_pack("{s:i, s:[s, {s:b, s:n}], s:s}", "zeta", 1, "alpha", "x", "y", 1, "b",
+	                      "mid", "\xc3\xa9");
+	struct roster_canon_buf b = {0};
+	struct roster_err err;
+	json_t *deep = json_array(), *inner = deep;
+
+	CHECK(roster_json_compact(&b, v, &err) == 0 &&
+	          strcmp(b.p, "{\"zeta\":1,\"alpha\":[\"x\",{\"y\":true,\"b\":null}],\"mid\":"
+	                      "\"\xc3\xa9\"}") == 0,
+	      "member order: %s", b.p);
+	roster_canon_buf_wipe(&b);
+	CHECK(b.p == NULL && b.len == 0 && b.cap == 0, "a wiped buffer is empty");
+	for (int i = 0; i < 70; i++) {
+		json_t *next = json_array();
+
+		json_array_append_new(inner, next);
+		inner = next;
+	}
+	CHECK(roster_json_compact(&b, deep, &err) < 0 && strcmp(err.code, "too_deep") == 0,
+	      "70 levels written");
+	roster_canon_buf_wipe(&b);
+	json_decref(deep);
+	json_decref(v);
+}
+
 int main(void)
 {
 	test_vectors();
 	test_numbers();
 	test_rejects();
+	test_compact();
+	test_compact_order();
 	return test_done();
 }
