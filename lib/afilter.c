@@ -153,9 +153,10 @@ static void typed_key(const struct key_sink *k, char kind, const char *s)
 
 static void uid_key(const struct key_sink *k, unsigned long long uid)
 {
-	char s[24];
+	char s[21];
 
-	snprintf(s, sizeof(s), "%llu", uid);
+	/* an entry's uid is a JSON integer >= 0, a writer's a uid_t: both fit */
+	roster_i64_format(s, (long long)uid);
 	typed_key(k, ROSTER_AFILTER_UID, s);
 }
 

@@ -22,23 +22,28 @@
 
 /* Grows by copying and wiping, never realloc: the buffer may hold a record's
  * plaintext, and realloc would leave the old copy in freed memory. */
-static void cbuf_add(struct roster_canon_buf *b, const char *s, size_t n)
+static void cbuf_grow(struct roster_canon_buf *b, size_t need)
 {
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 512;
-		char *p;
+	size_t cap = b->cap ? b->cap : 512;
+	char *p;
 
-		while (b->len + n + 1 > cap)
-			cap *= 2;
-		p = roster_xmalloc(cap);
-		if (b->p) {
-			memcpy(p, b->p, b->len);
-			sodium_memzero(b->p, b->cap);
-			free(b->p);
-		}
-		b->p = p;
-		b->cap = cap;
+	while (need > cap)
+		cap *= 2;
+	p = roster_xmalloc(cap);
+	if (b->p) {
+		memcpy(p, b->p, b->len);
+		sodium_memzero(b->p, b->cap);
+		free(b->p);
 	}
+	b->p = p;
+	b->cap = cap;
+}
+
+/* Inlined: a record's members make a few dozen calls each. */
+static inline void cbuf_add(struct roster_canon_buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap)
+		cbuf_grow(b, b->len + n + 1);
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
 	b->p[b->len] = '\0';
@@ -291,8 +296,7 @@ static int emit(struct roster_canon_buf *b, const json_t *v, int depth, int sort
 			emit_double(b, (double)i);
 			return 0;
 		}
-		snprintf(num, sizeof(num), "%lld", (long long)i);
-		cbuf_str(b, num);
+		cbuf_add(b, num, roster_i64_format(num, (long long)i));
 		return 0;
 	}
 	case JSON_REAL:
@@ -381,8 +385,7 @@ void roster_canon_buf_wipe(struct roster_canon_buf *b)
 
 void roster_canon_int(struct roster_canon_buf *b, long long v)
 {
-	char tmp[24];
-	int n = snprintf(tmp, sizeof(tmp), "%lld", v);
+	char tmp[21];
 
-	cbuf_add(b, tmp, (size_t)n);
+	cbuf_add(b, tmp, roster_i64_format(tmp, v));
 }

@@ -200,6 +200,25 @@ int roster_id_valid_any(const char *s, const char *prefixes)
 	return 0;
 }
 
+size_t roster_i64_format(char out[21], long long v)
+{
+	/* Digits of the magnitude, held unsigned so LLONG_MIN has one. */
+	unsigned long long m = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+	char tmp[20];
+	size_t n = 0, len = 0;
+
+	do {
+		tmp[n++] = (char)('0' + m % 10);
+		m /= 10;
+	} while (m);
+	if (v < 0)
+		out[len++] = '-';
+	while (n)
+		out[len++] = tmp[--n];
+	out[len] = '\0';
+	return len;
+}
+
 int roster_write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;

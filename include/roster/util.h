@@ -33,6 +33,10 @@ int roster_id_valid(const char *s, const char *prefix);
 int roster_id_valid_any(const char *s, const char *prefixes);
 #define ROSTER_ID_MAX 40
 
+/* v in decimal, as "%lld" prints it, without printf's cost (a few per
+ * request: audit entries, records); out holds 21 bytes. Returns the length. */
+size_t roster_i64_format(char out[21], long long v);
+
 /* Writes all of buf to fd, retrying short writes and EINTR; -1 with errno set. */
 int roster_write_all(int fd, const void *buf, size_t len);
 

@@ -4,9 +4,11 @@
  * held to jansson's own json_dumps.
  */
 #include <dirent.h>
+#include <limits.h>
 #include <string.h>
 
 #include "roster/canon.h"
+#include "roster/util.h"
 #include "test.h"
 
 static void test_vectors(void)
@@ -245,6 +247,34 @@ static void test_compact_order(void)
 	json_decref(v);
 }
 
+/* Integers are written without printf (util.c): held to it at the edges and
+ * across the range. */
+static void test_integers(void)
+{
+	static const long long edges[] = {
+	    0,         1,        -1, 9, 10, -10, 99, 100, 9007199254740992LL, -9007199254740992LL,
+	    LLONG_MAX, LLONG_MIN};
+	unsigned long seed = 7;
+	int same = 0, n = 0;
+
+	for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++, n++) {
+		char a[21], b[24];
+		size_t len = roster_i64_format(a, edges[i]);
+
+		snprintf(b, sizeof(b), "%lld", edges[i]);
+		same += strcmp(a, b) == 0 && len == strlen(b);
+	}
+	for (int i = 0; i < 10000; i++, n++) {
+		long long v = (long long)(rnd_next(&seed) << 31 ^ rnd_next(&seed)) >> (i % 40);
+		char a[21], b[24];
+		size_t len = roster_i64_format(a, i & 1 ? -v : v);
+
+		snprintf(b, sizeof(b), "%lld", i & 1 ? -v : v);
+		same += strcmp(a, b) == 0 && len == strlen(b);
+	}
+	CHECK(same == n, "%d of %d integers written as printf writes them", same, n);
+}
+
 int main(void)
 {
 	test_vectors();
@@ -252,5 +282,6 @@ int main(void)
 	test_rejects();
 	test_compact();
 	test_compact_order();
+	test_integers();
 	return test_done();
 }
