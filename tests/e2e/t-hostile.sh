@@ -16,7 +16,6 @@ hostile() { # hostile UID ARGS...: hostile.py as that uid
 }
 hex() { printf '%b' "$1" | od -An -tx1 -v | tr -d ' \n'; }
 health_req=$(hex 'GET /v1/health HTTP/1.1\r\nHost: r\r\n\r\n')
-metric() { curl_as $ADMIN GET /v1/metrics; grep -v '^#' <<<"$OUT" | grep -F "$1 " | awk '{print $2}'; }
 trap 'kill $(jobs -p) 2>/dev/null; cleanup' EXIT # holders and slow senders too
 # hold NAME UID N: N idle connections of UID, held until `release NAME`; sets
 # HELD to the holder's "ready N", and release sets RELEASED to its "closed K".

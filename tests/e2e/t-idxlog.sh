@@ -13,10 +13,6 @@ PY=/usr/bin/python3 # the system's: test identities cannot reach a per-user one
 MODEL="$(dirname "$0")/idxlog.py"
 STATE=$T/out/model.json
 
-metric() {
-	setpriv --reuid=$ADMIN --regid=$ADMIN --clear-groups curl -s --unix-socket "$SOCK" \
-		http://r/v1/metrics | awk -v m="$1" '$1 == m {print $2}'
-}
 log_entries() { mdb_stat -s person_idx_log "$T/data" | awk '/Entries:/ {print $2}'; }
 REQUIRES=7265717569726573 # "requires"
 requires() { "$TAMPER" "$T/data" meta get $REQUIRES 2>/dev/null; }
