@@ -13,6 +13,7 @@
 
 #include "rosterd.h"
 #include "roster/canon.h"
+#include "roster/log.h"
 #include "roster/record.h"
 
 static const char *reason_phrase(int status)
@@ -47,14 +48,22 @@ static const char *reason_phrase(int status)
 
 void http_reply_json(struct evhttp_request *req, int status, json_t *body)
 {
+	static const char unwritten[] = "{\"error\":{\"code\":\"internal\",\"message\":"
+	                                "\"rosterd could not write this reply\"}}";
 	struct evbuffer *buf = evbuffer_new();
 	struct roster_canon_buf text = {0};
+	struct roster_err err;
 
-	/* Replies are built by rosterd, never NaN nor 64 levels deep. */
-	if (roster_json_compact(&text, body, NULL) == 0) {
+	/* body is NULL when building it failed (json_pack refuses a message that is
+	 * not UTF-8, say): the client still gets JSON, and a status that says so. */
+	if (roster_json_compact(&text, body, &err) == 0) {
 		evbuffer_add(buf, text.p, text.len);
-		evbuffer_add(buf, "\n", 1);
+	} else {
+		log_warnx("a reply could not be written: %s", err.message);
+		evbuffer_add(buf, unwritten, sizeof(unwritten) - 1);
+		status = 500;
 	}
+	evbuffer_add(buf, "\n", 1);
 	roster_canon_buf_wipe(&text);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 	                  "application/json");

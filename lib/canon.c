@@ -273,6 +273,8 @@ static int emit(struct roster_canon_buf *b, const json_t *v, int depth, int sort
 {
 	char num[32];
 
+	if (v == NULL) /* a json_pack that failed, say: an error, never a crash */
+		return roster_err_set(err, 500, "internal", "no JSON value to write");
 	if (depth > 64)
 		return roster_err_set(err, 422, "too_deep", "JSON nested deeper than 64 levels");
 	switch (json_typeof(v)) {

@@ -35,6 +35,10 @@ check "the clerks' 8 connections got their replies in order ($(cat "$T/out/pipe.
 	test "$prc" = 0
 wire $AUDITOR close
 expect 0 "Connection: close ends the connection after its reply ($OUT)"
+# Found when records and replies got rosterd's own JSON writer (0.7.6): a path
+# with a raw 0xff made the 404's message not UTF-8, and its body unwritable.
+wire $CLERK rawpath
+expect 0 "bytes that are not UTF-8 in a path: a 404 in JSON, '?' for them ($OUT)"
 
 # A daemon that goes away half-way through a reply: rosterctl says it could not
 # reach it, exits 69, and (built with the sanitizers) leaks none of the half it got.

@@ -15,6 +15,9 @@ sent is checked as sent: in order, whole, nothing twice.
                             consecutive entries, then a second request
   wire.py SOCK close        a request with Connection: close: its reply, then
                             the end of the stream
+  wire.py SOCK rawpath      a path with bytes that are not UTF-8, sent raw:
+                            a 404 in JSON that quotes it with '?' for them,
+                            and the connection still serves
 Exit 0 when all held, 1 with the reason otherwise.
 """
 import json
@@ -158,6 +161,23 @@ def close(path):
     print("closed after the reply")
 
 
+def rawpath(path):
+    s, f = connect(path)
+    s.sendall(b"GET /v1/persons/per_\xff\xfe\xc3 HTTP/1.1\r\nHost: rosterd\r\n\r\n")
+    status, headers, body = reply(f)
+    try:
+        err = json.loads(body)["error"]
+    except (ValueError, KeyError, TypeError):
+        fail("the %d's body is not a JSON error: %r" % (status, body[:200]))
+    if status != 404 or err.get("code") != "not_found" or "per_???" not in err.get("message", ""):
+        fail("raw bytes in the path: %d %r" % (status, err))
+    s.sendall(request("GET", "/v1/health"))
+    status, _, _ = reply(f)
+    if status != 200:
+        fail("health after it: %d" % status)
+    print("%d %s: %s" % (404, err["code"], err["message"]))
+
+
 if __name__ == "__main__":
     mode = sys.argv[2]
     if mode == "pipeline":
@@ -167,5 +187,7 @@ if __name__ == "__main__":
         audit(sys.argv[1], int(sys.argv[3]))
     elif mode == "close":
         close(sys.argv[1])
+    elif mode == "rawpath":
+        rawpath(sys.argv[1])
     else:
         fail("unknown mode " + mode)

@@ -263,8 +263,34 @@ static void test_travel(void)
 	json_decref(deny);
 }
 
+/* Error messages become JSON strings in replies: never bytes that are not UTF-8
+ * (found when a raw 0xff in a request's path made the 404's body unwritable). */
+static void test_message_utf8(void)
+{
+	struct roster_err err;
+	char id[600];
+	json_t *j;
+
+	roster_err_set(&err, 404, "not_found", "'%s' is not a record id", "per_\xff\xfe\xc3");
+	CHECK(strcmp(err.message, "'per_\?\?\?' is not a record id") == 0, "got %s", err.message);
+	/* A two-byte character the 512-byte bound cuts in half. */
+	memset(id, 'a', sizeof(id));
+	for (size_t i = 1; i + 1 < sizeof(id); i += 2)
+		memcpy(id + i, "\xc3\xa9", 2);
+	id[sizeof(id) - 1] = '\0';
+	roster_err_set(&err, 400, "bad", "%s", id);
+	j = json_string(err.message);
+	CHECK(j != NULL && strlen(err.message) == sizeof(err.message) - 1,
+	      "a message cut at its bound is not UTF-8 (%zu bytes)", strlen(err.message));
+	json_decref(j);
+	roster_err_set(&err, 400, "bad", "Müller, \xe2\x80\x99 and \xf0\x9f\x98\x80 stay");
+	CHECK(strcmp(err.message, "Müller, \xe2\x80\x99 and \xf0\x9f\x98\x80 stay") == 0,
+	      "valid UTF-8 changed: %s", err.message);
+}
+
 int main(void)
 {
+	test_message_utf8();
 	test_person();
 	test_expertise_message();
 	test_merge();
