@@ -248,20 +248,16 @@ static int emit_sorted(struct roster_canon_buf *b, const json_t *v, int depth,
 static int emit_members(struct roster_canon_buf *b, const json_t *v, int depth,
                         struct roster_err *err)
 {
-	const char *key;
-	json_t *val;
-	size_t keylen;
-	int first = 1;
+	size_t n = 0;
 
 	cbuf_add(b, "{", 1);
-	json_object_keylen_foreach((json_t *)v, key, keylen, val)
-	{
-		if (!first)
+	for (void *it = json_object_iter((json_t *)v); it != NULL;
+	     it = json_object_iter_next((json_t *)v, it)) {
+		if (n++ > 0)
 			cbuf_add(b, ",", 1);
-		first = 0;
-		emit_string(b, key, keylen);
+		emit_string(b, json_object_iter_key(it), json_object_iter_key_len(it));
 		cbuf_add(b, ":", 1);
-		if (emit(b, val, depth + 1, 0, err) < 0)
+		if (emit(b, json_object_iter_value(it), depth + 1, 0, err) < 0)
 			return -1;
 	}
 	cbuf_add(b, "}", 1);

@@ -3,7 +3,8 @@
  * request body, then the checks the daemon runs on it (new person, document,
  * travel request, custody event, decision, partial update), in the daemon's
  * order. Promise: every input is either accepted or refused with a 4xx error
- * and a message; an accepted record has a canonical form.
+ * and a message a JSON reply can carry (UTF-8, whatever bytes the body quoted);
+ * an accepted record has a canonical form.
  */
 #include <string.h>
 
@@ -24,7 +25,14 @@ static const char base_travel[] =
 
 static void refused_well(int rc, const struct roster_err *err)
 {
+	json_t *m;
+
 	FUZZ_ASSERT(rc == 0 || (err->status >= 400 && err->status < 500 && err->message[0]));
+	if (rc == 0)
+		return;
+	m = json_string(err->message); /* NULL when not UTF-8: the reply would be lost */
+	FUZZ_ASSERT(m != NULL);
+	json_decref(m);
 }
 
 static void canonical(const json_t *rec)
@@ -48,7 +56,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	body = roster_body_parse((const char *)data + 1, size - 1, &err);
 	if (body == NULL) {
-		FUZZ_ASSERT(err.status == 400 && err.message[0]);
+		refused_well(-1, &err);
+		FUZZ_ASSERT(err.status == 400);
 		return 0;
 	}
 	switch (data[0] % 6) {

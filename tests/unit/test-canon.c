@@ -234,6 +234,8 @@ static void test_compact_order(void)
 	      "member order: %s", b.p);
 	roster_canon_buf_wipe(&b);
 	CHECK(b.p == NULL && b.len == 0 && b.cap == 0, "a wiped buffer is empty");
+	CHECK(roster_json_compact(&b, NULL, &err) < 0 && err.status == 500,
+	      "no value (a failed json_pack) is an error, not a crash");
 	for (int i = 0; i < 70; i++) {
 		json_t *next = json_array();
 
