@@ -54,68 +54,28 @@ static void cbuf_str(struct roster_canon_buf *b, const char *s)
 	cbuf_add(b, s, strlen(s));
 }
 
-/* Decodes one code point from valid UTF-8 (jansson guarantees validity). */
-static unsigned utf8_next(const unsigned char **s)
+/* RFC 8785 orders members by their names' UTF-16 code units. UTF-8's byte
+ * order is the code points' order, and so is UTF-16's but for one pair of
+ * ranges: a character past U+FFFF (surrogates, from 0xd800) comes before one
+ * from U+E000 to U+FFFF (lead bytes 0xee, 0xef). Where the names first differ
+ * in a byte after a shared lead byte, both characters are of one range. */
+static int names_cmp(const char *a, const char *b)
 {
-	const unsigned char *p = *s;
-	unsigned cp;
+	const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+	size_t i = 0;
 
-	if (p[0] < 0x80) {
-		cp = p[0];
-		*s += 1;
-	} else if (p[0] < 0xe0) {
-		cp = (p[0] & 0x1fu) << 6 | (p[1] & 0x3fu);
-		*s += 2;
-	} else if (p[0] < 0xf0) {
-		cp = (p[0] & 0x0fu) << 12 | (p[1] & 0x3fu) << 6 | (p[2] & 0x3fu);
-		*s += 3;
-	} else {
-		cp = (p[0] & 0x07u) << 18 | (p[1] & 0x3fu) << 12 | (p[2] & 0x3fu) << 6 |
-		     (p[3] & 0x3fu);
-		*s += 4;
-	}
-	return cp;
-}
-
-/* Walks a UTF-8 string as UTF-16 code units; returns -1 at the end. */
-struct u16iter {
-	const unsigned char *s;
-	int pending; /* low surrogate still to return, or -1 */
-};
-
-static int u16_next(struct u16iter *it)
-{
-	unsigned cp;
-
-	if (it->pending >= 0) {
-		int u = it->pending;
-
-		it->pending = -1;
-		return u;
-	}
-	if (*it->s == '\0')
+	while (x[i] && x[i] == y[i])
+		i++;
+	if (x[i] >= 0xf0 && (y[i] == 0xee || y[i] == 0xef))
 		return -1;
-	cp = utf8_next(&it->s);
-	if (cp < 0x10000)
-		return (int)cp;
-	cp -= 0x10000;
-	it->pending = (int)(0xdc00 + (cp & 0x3ff));
-	return (int)(0xd800 + (cp >> 10));
+	if (y[i] >= 0xf0 && (x[i] == 0xee || x[i] == 0xef))
+		return 1;
+	return x[i] < y[i] ? -1 : x[i] > y[i];
 }
 
 static int key_cmp(const void *a, const void *b)
 {
-	struct u16iter x = {(const unsigned char *)*(const char *const *)a, -1};
-	struct u16iter y = {(const unsigned char *)*(const char *const *)b, -1};
-
-	for (;;) {
-		int u = u16_next(&x), v = u16_next(&y);
-
-		if (u != v)
-			return u < v ? -1 : 1;
-		if (u < 0)
-			return 0;
-	}
+	return names_cmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /* s holds len bytes of valid UTF-8, NULs included (escaped as \u0000). */
@@ -231,7 +191,11 @@ static int emit_sorted(struct roster_canon_buf *b, const json_t *v, int depth,
 	int rc = 0;
 
 	json_object_foreach((json_t *)v, key, val) keys[i++] = key;
-	qsort(keys, n, sizeof(*keys), key_cmp);
+	/* A canonical entry read back (verify) has its members in order already. */
+	for (i = 1; i < n && names_cmp(keys[i - 1], keys[i]) < 0;)
+		i++;
+	if (i < n)
+		qsort(keys, n, sizeof(*keys), key_cmp);
 	cbuf_add(b, "{", 1);
 	for (i = 0; i < n && rc == 0; i++) {
 		if (i)

@@ -5,7 +5,10 @@
  */
 #include <dirent.h>
 #include <limits.h>
+#include <stdint.h>
 #include <string.h>
+
+#include <unistr.h>
 
 #include "roster/canon.h"
 #include "roster/util.h"
@@ -249,6 +252,76 @@ static void test_compact_order(void)
 	json_decref(v);
 }
 
+/* RFC 8785's member order, the names as UTF-16 code units, computed here with
+ * libunistring for reference. */
+static int ref_cmp(const char *a, const char *b)
+{
+	size_t la = 0, lb = 0;
+	uint16_t *ua = u8_to_u16((const uint8_t *)a, strlen(a), NULL, &la);
+	uint16_t *ub = u8_to_u16((const uint8_t *)b, strlen(b), NULL, &lb);
+	int c = 0;
+
+	for (size_t i = 0; c == 0 && i < la && i < lb; i++)
+		c = ua[i] < ub[i] ? -1 : ua[i] > ub[i];
+	if (c == 0)
+		c = la < lb ? -1 : la > lb;
+	free(ua);
+	free(ub);
+	return c;
+}
+
+/* Names sharing prefixes and lead bytes, ASCII next to two-, three- and
+ * four-byte characters (U+1F600 sorts before U+FB33 as UTF-16, after it as
+ * code points), in every order: the canonical form lists them in order. */
+static void test_member_order(void)
+{
+	static const char *const bits[] = {"a",
+	                                   "b",
+	                                   "\xc3\xa9",
+	                                   "\xc3\xa8",
+	                                   "\xc4\x80",
+	                                   "\xef\xac\xb3",
+	                                   "\xee\x80\x80",
+	                                   "\xf0\x9f\x98\x80",
+	                                   "\xf0\x9f\x98\x81",
+	                                   "~",
+	                                   "\x7f"};
+	unsigned long seed = 99;
+	int ordered = 0, rounds = 400;
+
+	for (int r = 0; r < rounds; r++) {
+		json_t *o = json_object(), *back;
+		const char *prev = NULL, *key;
+		json_t *val;
+		size_t len;
+		char *c;
+		int ok = 1;
+
+		for (int k = 0; k < 12; k++) {
+			char name[40] = "";
+			size_t parts = 1 + rnd_next(&seed) % 4;
+
+			for (size_t i = 0; i < parts; i++)
+				strcat(name,
+				       bits[rnd_next(&seed) % (sizeof(bits) / sizeof(bits[0]))]);
+			json_object_set_new(o, name, json_null());
+		}
+		c = roster_canon_dump(o, &len, NULL);
+		back = c ? json_loadb(c, len, 0, NULL) : NULL;
+		json_object_foreach(back, key, val)
+		{
+			if (prev && ref_cmp(prev, key) >= 0)
+				ok = 0;
+			prev = key;
+		}
+		ordered += ok && back != NULL && json_object_size(back) == json_object_size(o);
+		json_decref(back);
+		json_decref(o);
+		free(c);
+	}
+	CHECK(ordered == rounds, "%d of %d objects' members in UTF-16 order", ordered, rounds);
+}
+
 /* Integers are written without printf (util.c): held to it at the edges and
  * across the range. */
 static void test_integers(void)
@@ -285,5 +358,6 @@ int main(void)
 	test_compact();
 	test_compact_order();
 	test_integers();
+	test_member_order();
 	return test_done();
 }
