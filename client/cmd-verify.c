@@ -7,6 +7,7 @@
  * against the entries (verify-filters.c). Exits 1 naming the first bad entry and
  * what is wrong with it.
  */
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@ struct vrun {
 	json_t *trusted; /* every key vouched for by a hand-over from the first one */
 	uint64_t size;   /* the checkpoint verified against */
 	uint64_t fed;    /* entries read into the verifier */
+	int jobs;        /* threads parsing entries: the CPUs this process may use */
 	uint8_t root[MERKLE_HASH];
 	struct verifier v;
 	struct vfilters filters; /* --deep: the block filters checked against the entries */
@@ -288,21 +290,34 @@ done:
 	return rc;
 }
 
+/* The CPUs this process may run on (taskset and cpusets narrow it). */
+static int usable_cpus(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) != 0)
+		return 1;
+	return CPU_COUNT(&set) > 0 ? CPU_COUNT(&set) : 1;
+}
+
+/* The lines of buf (its newlines become NULs) into the verifier, up to entry upto. */
 static int feed_lines(struct vrun *vr, char *buf, uint64_t *fed, uint64_t upto)
 {
-	size_t n = 0, cap = 0;
-	char **lines = NULL;
-	int rc = 0;
+	size_t n = 0, cap = 0, take;
+	struct verifier_line *lines = NULL;
+	int rc;
 
 	for (char *p = buf, *nl; *p && (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
 		*nl = '\0';
-		lines = roster_xrealloc(lines, (cap = n + 1) * sizeof(*lines));
-		lines[n++] = p;
+		if (n == cap)
+			lines =
+			    roster_xrealloc(lines, (cap = cap ? 2 * cap : 1024) * sizeof(*lines));
+		lines[n++] = (struct verifier_line){p, (size_t)(nl - p)};
 	}
-	(void)cap;
-	for (size_t i = 0; i < n && *fed < upto && rc == 0; i++, (*fed)++)
-		rc = verifier_entry(&vr->v, lines[i], strlen(lines[i]),
-		                    (const char *const *)lines + i + 1, n - i - 1);
+	take = *fed >= upto ? 0 : upto - *fed < n ? (size_t)(upto - *fed) : n;
+	rc = verifier_entries(&vr->v, lines, take, n, vr->jobs);
+	if (rc == 0)
+		*fed += take;
 	free(lines);
 	return rc;
 }
@@ -518,6 +533,7 @@ static int cmd_audit_verify(struct ctl *ctl, int argc, char **argv)
 		                       "--offline needs --export, --checkpoint and --pubkey (and "
 		                       "cannot check records: no --deep)");
 	verifier_init(&vr.v, vr.deep);
+	vr.jobs = usable_cpus();
 	vfilters_init(&vr.filters, ctl);
 	if (vr.deep) {
 		vr.v.entry_check = vfilters_check;

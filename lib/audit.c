@@ -127,50 +127,72 @@ bad:
 	return NULL;
 }
 
+json_t *roster_audit_entry_read(const char *entry, size_t len, uint8_t leaf[ROSTER_HASH_BYTES])
+{
+	json_t *v = json_loadb(entry, len, JSON_REJECT_DUPLICATES, NULL);
+	size_t clen;
+	/* One parse serves both the canonical-form check and the fields. */
+	char *canon = v ? roster_canon_dump(v, &clen, NULL) : NULL;
+	int same = canon && clen == len && memcmp(canon, entry, len) == 0;
+
+	free(canon);
+	if (!same) {
+		json_decref(v);
+		return NULL;
+	}
+	roster_audit_leaf_hash(leaf, (const uint8_t *)entry, len);
+	return v;
+}
+
+int roster_audit_seq_follows(int has_seq, long long seq, const char *prev, uint64_t want_seq,
+                             const uint8_t prev_hash[ROSTER_HASH_BYTES], struct roster_err *err)
+{
+	char want_prev[2 * ROSTER_HASH_BYTES + 1];
+
+	roster_hex_encode(want_prev, prev_hash, ROSTER_HASH_BYTES);
+	if (!has_seq || (uint64_t)seq != want_seq)
+		return roster_err_set(err, 422, "out_of_order",
+		                      "entry %llu carries seq %lld: missing or reordered entries",
+		                      (unsigned long long)want_seq, has_seq ? seq : -1LL);
+	if (prev == NULL || strcmp(prev, want_prev) != 0)
+		return roster_err_set(
+		    err, 422, "broken_chain",
+		    "entry %llu: prev does not match the hash of entry %lld: the log was "
+		    "altered before it, or entries are missing",
+		    (unsigned long long)want_seq, (long long)want_seq - 1);
+	return 0;
+}
+
+int roster_audit_entry_follows(const json_t *v, uint64_t want_seq,
+                               const uint8_t prev_hash[ROSTER_HASH_BYTES], struct roster_err *err)
+{
+	const json_t *seq = json_object_get(v, "seq");
+
+	return roster_audit_seq_follows(json_is_integer(seq), (long long)json_integer_value(seq),
+	                                json_string_value(json_object_get(v, "prev")), want_seq,
+	                                prev_hash, err);
+}
+
 int roster_audit_check_entry(const char *entry, size_t len, uint64_t want_seq,
                              const uint8_t prev_hash[ROSTER_HASH_BYTES],
                              uint8_t leaf[ROSTER_HASH_BYTES], json_t **parsed,
                              struct roster_err *err)
 {
-	char want_prev[2 * ROSTER_HASH_BYTES + 1], *canon = NULL;
-	json_t *v = json_loadb(entry, len, JSON_REJECT_DUPLICATES, NULL), *seq, *prev;
-	size_t clen;
-	int rc = -1;
+	uint8_t mine[ROSTER_HASH_BYTES];
+	json_t *v = roster_audit_entry_read(entry, len, mine);
 
-	/* One parse serves both the canonical-form check and the fields. */
-	if (v == NULL || (canon = roster_canon_dump(v, &clen, NULL)) == NULL || clen != len ||
-	    memcmp(canon, entry, len) != 0) {
-		roster_err_set(err, 422, "not_canonical",
-		               "entry %llu is not canonical JSON: altered",
-		               (unsigned long long)want_seq);
-		goto done;
+	if (v == NULL)
+		return roster_err_set(err, 422, "not_canonical",
+		                      "entry %llu is not canonical JSON: altered",
+		                      (unsigned long long)want_seq);
+	if (roster_audit_entry_follows(v, want_seq, prev_hash, err) < 0) {
+		json_decref(v);
+		return -1;
 	}
-	seq = json_object_get(v, "seq");
-	prev = json_object_get(v, "prev");
-	roster_hex_encode(want_prev, prev_hash, ROSTER_HASH_BYTES);
-	if (!json_is_integer(seq) || (uint64_t)json_integer_value(seq) != want_seq) {
-		roster_err_set(err, 422, "out_of_order",
-		               "entry %llu carries seq %lld: missing or reordered entries",
-		               (unsigned long long)want_seq,
-		               json_is_integer(seq) ? (long long)json_integer_value(seq) : -1LL);
-		goto done;
-	}
-	if (!json_is_string(prev) || strcmp(json_string_value(prev), want_prev) != 0) {
-		roster_err_set(
-		    err, 422, "broken_chain",
-		    "entry %llu: prev does not match the hash of entry %lld: the log was "
-		    "altered before it, or entries are missing",
-		    (unsigned long long)want_seq, (long long)want_seq - 1);
-		goto done;
-	}
-	roster_audit_leaf_hash(leaf, (const uint8_t *)entry, len);
-	if (parsed) {
+	memcpy(leaf, mine, sizeof(mine));
+	if (parsed)
 		*parsed = v;
-		v = NULL;
-	}
-	rc = 0;
-done:
-	free(canon);
-	json_decref(v);
-	return rc;
+	else
+		json_decref(v);
+	return 0;
 }

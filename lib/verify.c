@@ -5,6 +5,7 @@
  * covers must equal that checkpoint's root. The first failure is named with its
  * seq and why: altered, missing, reordered, forked.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,40 +115,160 @@ static int check_roots(struct verifier *v)
 	return 0;
 }
 
-int verifier_entry(struct verifier *v, const char *line, size_t len, const char *const *lookahead,
-                   size_t nlookahead)
+/* Which of the page's later lines holds entry seq, or 0 (a missing entry). */
+static size_t found_ahead(const struct verifier_line *ahead, size_t n, uint64_t seq)
+{
+	for (size_t i = 0; i < n; i++)
+		if (seq_of(ahead[i].p, ahead[i].len) == (long long)seq)
+			return i + 1;
+	return 0;
+}
+
+/* What the checks that need the entries before take from an entry: read on any
+ * thread (read_entry), checked in order (entry_follows). */
+struct read {
+	json_t *e; /* the parse, kept only for --deep */
+	int canonical, has_seq;
+	long long seq;
+	int has_prev; /* prev is a string of 64 characters, copied */
+	char prev[2 * MERKLE_HASH + 1];
+	uint8_t leaf[MERKLE_HASH];
+};
+
+/* The parse is let go on the thread that made it unless kept: allocations freed
+ * on another thread cost glibc's malloc more than the parse saved. */
+static void read_entry(const struct verifier_line *line, int keep, struct read *r)
+{
+	json_t *e = roster_audit_entry_read(line->p, line->len, r->leaf);
+	const json_t *seq = json_object_get(e, "seq");
+	const char *prev = json_string_value(json_object_get(e, "prev"));
+
+	r->canonical = e != NULL;
+	r->has_seq = json_is_integer(seq);
+	r->seq = (long long)json_integer_value(seq);
+	r->has_prev = prev && strlen(prev) == 2 * MERKLE_HASH;
+	if (r->has_prev)
+		memcpy(r->prev, prev, sizeof(r->prev));
+	if (keep)
+		r->e = e;
+	else
+		json_decref(e);
+}
+
+static int entry_follows(struct verifier *v, const struct verifier_line *line, const struct read *r,
+                         const struct verifier_line *ahead, size_t nahead)
 {
 	uint64_t seq = v->range.size;
 	struct roster_err err;
-	uint8_t leaf[MERKLE_HASH];
-	json_t *e = NULL;
-	long long got;
+	size_t at;
 	int rc = 0;
 
-	/* One parse: the canonical form, the seq, the chain, then --deep's checks. */
-	if (roster_audit_check_entry(line, len, seq, v->prev, leaf, &e, &err) < 0) {
-		if (strcmp(err.code, "not_canonical") == 0)
-			return fail(v, "entry %llu: altered: it is not canonical JSON any more",
-			            (unsigned long long)seq);
+	if (!r->canonical)
+		return fail(v, "entry %llu: altered: it is not canonical JSON any more",
+		            (unsigned long long)seq);
+	/* A prev of another length differs from any hash: "" stands for it. */
+	if (roster_audit_seq_follows(r->has_seq, r->seq, r->has_prev ? r->prev : "", seq, v->prev,
+	                             &err) < 0) {
 		if (strcmp(err.code, "out_of_order") != 0)
 			return fail(v,
 			            "entry %llu: altered: entry %llu records another hash for it",
 			            (unsigned long long)seq - 1, (unsigned long long)seq);
-		got = seq_of(line, len);
-		for (size_t i = 0; i < nlookahead; i++)
-			if (seq_of(lookahead[i], strlen(lookahead[i])) == (long long)seq)
-				return fail(v, "entry %llu: reordered: found at position %llu",
-				            (unsigned long long)seq,
-				            (unsigned long long)seq + i + 1);
+		if ((at = found_ahead(ahead, nahead, seq)) != 0)
+			return fail(v, "entry %llu: reordered: found at position %llu",
+			            (unsigned long long)seq, (unsigned long long)(seq + at));
 		return fail(v, "entry %llu: missing (the next entry present is %lld)",
-		            (unsigned long long)seq, got);
+		            (unsigned long long)seq, seq_of(line->p, line->len));
 	}
-	memcpy(v->prev, leaf, MERKLE_HASH);
-	roster_merkle_range_append(&v->range, leaf);
+	memcpy(v->prev, r->leaf, MERKLE_HASH);
+	roster_merkle_range_append(&v->range, r->leaf);
 	if (v->written)
-		rc = entry_deep(v, seq, e);
-	json_decref(e);
+		rc = entry_deep(v, seq, r->e);
 	return rc < 0 ? rc : check_roots(v);
+}
+
+int verifier_entry(struct verifier *v, const char *line, size_t len, const char *const *lookahead,
+                   size_t nlookahead)
+{
+	struct verifier_line one = {line, len}, *ahead = NULL;
+	struct read r = {0};
+	int rc;
+
+	if (nlookahead > 0) {
+		ahead = roster_xcalloc(nlookahead, sizeof(*ahead));
+		for (size_t i = 0; i < nlookahead; i++)
+			ahead[i] = (struct verifier_line){lookahead[i], strlen(lookahead[i])};
+	}
+	read_entry(&one, v->written != NULL, &r);
+	rc = entry_follows(v, &one, &r, ahead, nlookahead);
+	json_decref(r.e);
+	free(ahead);
+	return rc;
+}
+
+/* Entries read ahead a chunk at a time: each thread reads a stride of it. */
+#define CHUNK 2048
+
+struct reader {
+	const struct verifier_line *lines;
+	struct read *out;
+	size_t n, first, step;
+	int keep;
+};
+
+static void *reader_main(void *arg)
+{
+	const struct reader *r = arg;
+
+	for (size_t i = r->first; i < r->n; i += r->step)
+		read_entry(&r->lines[i], r->keep, &r->out[i]);
+	return NULL;
+}
+
+/* Reads lines[0..n) (n <= CHUNK) on up to jobs threads, this one among them. */
+static void chunk_read(const struct verifier_line *lines, size_t n, int jobs, int keep,
+                       struct read *out)
+{
+	struct reader r[VERIFIER_JOBS_MAX];
+	pthread_t tid[VERIFIER_JOBS_MAX];
+	int started[VERIFIER_JOBS_MAX] = {0};
+
+	for (int j = 0; j < jobs; j++)
+		r[j] = (struct reader){lines, out, n, (size_t)j, (size_t)jobs, keep};
+	/* A thread that cannot start leaves its stride to this one. */
+	for (int j = 1; j < jobs; j++)
+		started[j] = pthread_create(&tid[j], NULL, reader_main, &r[j]) == 0;
+	reader_main(&r[0]);
+	for (int j = 1; j < jobs; j++) {
+		if (started[j])
+			pthread_join(tid[j], NULL);
+		else
+			reader_main(&r[j]);
+	}
+}
+
+int verifier_entries(struct verifier *v, const struct verifier_line *lines, size_t n, size_t total,
+                     int jobs)
+{
+	struct read *out = roster_xcalloc(CHUNK, sizeof(*out));
+	int rc = 0;
+
+	if (jobs < 1)
+		jobs = 1;
+	if (jobs > VERIFIER_JOBS_MAX)
+		jobs = VERIFIER_JOBS_MAX;
+	for (size_t at = 0; at < n && rc == 0; at += CHUNK) {
+		size_t m = n - at < CHUNK ? n - at : CHUNK, i;
+
+		memset(out, 0, m * sizeof(*out));
+		chunk_read(lines + at, m, m < 64 ? 1 : jobs, v->written != NULL, out);
+		for (i = 0; i < m && rc == 0; i++)
+			rc = entry_follows(v, &lines[at + i], &out[i], lines + at + i + 1,
+			                   total - at - i - 1);
+		for (i = 0; i < m; i++)
+			json_decref(out[i].e);
+	}
+	free(out);
+	return rc;
 }
 
 int verifier_finish(struct verifier *v)

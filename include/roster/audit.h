@@ -41,6 +41,19 @@ char *roster_audit_entry_dump(const struct roster_audit_fields *f, size_t *len,
 /* SHA-256(0x00 || entry): the RFC 6962 leaf hash, also the next entry's `prev`. */
 void roster_audit_leaf_hash(uint8_t out[ROSTER_HASH_BYTES], const uint8_t *entry, size_t len);
 
+/* An exported entry's half of the check that needs no other entry (so it can
+ * run on any thread): its parse, or NULL when it is not canonical JSON, with
+ * its leaf hash in leaf. */
+json_t *roster_audit_entry_read(const char *entry, size_t len, uint8_t leaf[ROSTER_HASH_BYTES]);
+/* The other half, given the entry before it: its seq is want_seq and its prev
+ * is prev_hash (all zeros for seq 0); err's code out_of_order or broken_chain. */
+int roster_audit_entry_follows(const json_t *entry, uint64_t want_seq,
+                               const uint8_t prev_hash[ROSTER_HASH_BYTES], struct roster_err *err);
+/* The same from the entry's seq (has_seq 0 when it has none that is an integer)
+ * and prev (NULL when it is not a string). */
+int roster_audit_seq_follows(int has_seq, long long seq, const char *prev, uint64_t want_seq,
+                             const uint8_t prev_hash[ROSTER_HASH_BYTES], struct roster_err *err);
+
 /* Checks one exported entry: canonical, its seq, and that prev equals the leaf hash
  * of the entry before it (prev_hash, all zeros for seq 0), in one parse. On
  * success fills leaf with this entry's leaf hash and, if parsed is not NULL,

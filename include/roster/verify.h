@@ -40,6 +40,17 @@ void verifier_expect(struct verifier *v, uint64_t size, const uint8_t root[MERKL
  * entries after it in the same page, to tell reordered entries from missing ones. */
 int verifier_entry(struct verifier *v, const char *line, size_t len, const char *const *lookahead,
                    size_t nlookahead);
+/* Checks the next n entries, the first n of total lines, as verifier_entry does
+ * each (the lines after each are its lookahead), parsing up to jobs of them at
+ * once on threads of its own: the parse and the canonical form are most of a
+ * check's cost. */
+struct verifier_line {
+	const char *p;
+	size_t len;
+};
+#define VERIFIER_JOBS_MAX 16
+int verifier_entries(struct verifier *v, const struct verifier_line *lines, size_t n, size_t total,
+                     int jobs);
 /* At the end: checks that every expected root was reached. */
 int verifier_finish(struct verifier *v);
 
