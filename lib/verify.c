@@ -115,12 +115,24 @@ static int check_roots(struct verifier *v)
 	return 0;
 }
 
-/* Which of the page's later lines holds entry seq, or 0 (a missing entry). */
-static size_t found_ahead(const struct verifier_line *ahead, size_t n, uint64_t seq)
+/* The entries after one in the same page, as lines or as strings: only a
+ * failure looks at them, to tell a reordered entry from a missing one. */
+struct ahead {
+	const struct verifier_line *lines;
+	const char *const *strs;
+	size_t n;
+};
+
+/* Which of the later entries is entry seq (1 for the next), or 0 (missing). */
+static size_t found_ahead(const struct ahead *a, uint64_t seq)
 {
-	for (size_t i = 0; i < n; i++)
-		if (seq_of(ahead[i].p, ahead[i].len) == (long long)seq)
+	for (size_t i = 0; i < a->n; i++) {
+		const char *p = a->lines ? a->lines[i].p : a->strs[i];
+		size_t len = a->lines ? a->lines[i].len : strlen(a->strs[i]);
+
+		if (seq_of(p, len) == (long long)seq)
 			return i + 1;
+	}
 	return 0;
 }
 
@@ -156,7 +168,7 @@ static void read_entry(const struct verifier_line *line, int keep, struct read *
 }
 
 static int entry_follows(struct verifier *v, const struct verifier_line *line, const struct read *r,
-                         const struct verifier_line *ahead, size_t nahead)
+                         const struct ahead *ahead)
 {
 	uint64_t seq = v->range.size;
 	struct roster_err err;
@@ -173,7 +185,7 @@ static int entry_follows(struct verifier *v, const struct verifier_line *line, c
 			return fail(v,
 			            "entry %llu: altered: entry %llu records another hash for it",
 			            (unsigned long long)seq - 1, (unsigned long long)seq);
-		if ((at = found_ahead(ahead, nahead, seq)) != 0)
+		if ((at = found_ahead(ahead, seq)) != 0)
 			return fail(v, "entry %llu: reordered: found at position %llu",
 			            (unsigned long long)seq, (unsigned long long)(seq + at));
 		return fail(v, "entry %llu: missing (the next entry present is %lld)",
@@ -189,19 +201,14 @@ static int entry_follows(struct verifier *v, const struct verifier_line *line, c
 int verifier_entry(struct verifier *v, const char *line, size_t len, const char *const *lookahead,
                    size_t nlookahead)
 {
-	struct verifier_line one = {line, len}, *ahead = NULL;
+	struct verifier_line one = {line, len};
+	struct ahead ahead = {NULL, lookahead, nlookahead};
 	struct read r = {0};
 	int rc;
 
-	if (nlookahead > 0) {
-		ahead = roster_xcalloc(nlookahead, sizeof(*ahead));
-		for (size_t i = 0; i < nlookahead; i++)
-			ahead[i] = (struct verifier_line){lookahead[i], strlen(lookahead[i])};
-	}
 	read_entry(&one, v->written != NULL, &r);
-	rc = entry_follows(v, &one, &r, ahead, nlookahead);
+	rc = entry_follows(v, &one, &r, &ahead);
 	json_decref(r.e);
-	free(ahead);
 	return rc;
 }
 
@@ -261,9 +268,11 @@ int verifier_entries(struct verifier *v, const struct verifier_line *lines, size
 
 		memset(out, 0, m * sizeof(*out));
 		chunk_read(lines + at, m, m < 64 ? 1 : jobs, v->written != NULL, out);
-		for (i = 0; i < m && rc == 0; i++)
-			rc = entry_follows(v, &lines[at + i], &out[i], lines + at + i + 1,
-			                   total - at - i - 1);
+		for (i = 0; i < m && rc == 0; i++) {
+			struct ahead ahead = {lines + at + i + 1, NULL, total - at - i - 1};
+
+			rc = entry_follows(v, &lines[at + i], &out[i], &ahead);
+		}
 		for (i = 0; i < m; i++)
 			json_decref(out[i].e);
 	}
