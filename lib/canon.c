@@ -7,8 +7,8 @@
  * Number.prototype.toString (shortest round-trip digits). Audit entries are
  * hashed in this form, so an auditor in any language can reproduce the bytes.
  * The compact form is the same with members left in their own order: records
- * keep the order their fields were given in, and writing them costs a fifth of
- * jansson's json_dumps (bench/README.md, sixteenth round).
+ * keep the order their fields were given in, and writing them costs a quarter
+ * of jansson's json_dumps (bench/README.md, sixteenth round).
  */
 #include <math.h>
 #include <stdio.h>
