@@ -126,6 +126,8 @@ struct ahead {
 /* Which of the later entries is entry seq (1 for the next), or 0 (missing). */
 static size_t found_ahead(const struct ahead *a, uint64_t seq)
 {
+	if (a->lines == NULL && a->strs == NULL)
+		return 0;
 	for (size_t i = 0; i < a->n; i++) {
 		const char *p = a->lines ? a->lines[i].p : a->strs[i];
 		size_t len = a->lines ? a->lines[i].len : strlen(a->strs[i]);
@@ -187,7 +189,7 @@ static int entry_follows(struct verifier *v, const struct verifier_line *line, c
 			            (unsigned long long)seq - 1, (unsigned long long)seq);
 		if ((at = found_ahead(ahead, seq)) != 0)
 			return fail(v, "entry %llu: reordered: found at position %llu",
-			            (unsigned long long)seq, (unsigned long long)(seq + at));
+			            (unsigned long long)seq, (unsigned long long)seq + at);
 		return fail(v, "entry %llu: missing (the next entry present is %lld)",
 		            (unsigned long long)seq, seq_of(line->p, line->len));
 	}
@@ -239,11 +241,12 @@ static void chunk_read(const struct verifier_line *lines, size_t n, int jobs, in
 	pthread_t tid[VERIFIER_JOBS_MAX];
 	int started[VERIFIER_JOBS_MAX] = {0};
 
-	for (int j = 0; j < jobs; j++)
-		r[j] = (struct reader){lines, out, n, (size_t)j, (size_t)jobs, keep};
 	/* A thread that cannot start leaves its stride to this one. */
-	for (int j = 1; j < jobs; j++)
+	for (int j = 1; j < jobs; j++) {
+		r[j] = (struct reader){lines, out, n, (size_t)j, (size_t)jobs, keep};
 		started[j] = pthread_create(&tid[j], NULL, reader_main, &r[j]) == 0;
+	}
+	r[0] = (struct reader){lines, out, n, 0, (size_t)jobs, keep};
 	reader_main(&r[0]);
 	for (int j = 1; j < jobs; j++) {
 		if (started[j])
@@ -264,16 +267,18 @@ int verifier_entries(struct verifier *v, const struct verifier_line *lines, size
 	if (jobs > VERIFIER_JOBS_MAX)
 		jobs = VERIFIER_JOBS_MAX;
 	for (size_t at = 0; at < n && rc == 0; at += CHUNK) {
-		size_t m = n - at < CHUNK ? n - at : CHUNK, i;
+		size_t m = n - at;
 
+		if (m > CHUNK)
+			m = CHUNK;
 		memset(out, 0, m * sizeof(*out));
 		chunk_read(lines + at, m, m < 64 ? 1 : jobs, v->written != NULL, out);
-		for (i = 0; i < m && rc == 0; i++) {
+		for (size_t i = 0; i < m && rc == 0; i++) {
 			struct ahead ahead = {lines + at + i + 1, NULL, total - at - i - 1};
 
 			rc = entry_follows(v, &lines[at + i], &out[i], &ahead);
 		}
-		for (i = 0; i < m; i++)
+		for (size_t i = 0; i < m; i++)
 			json_decref(out[i].e);
 	}
 	free(out);
