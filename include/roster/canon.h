@@ -26,8 +26,8 @@ void roster_canon_int(struct roster_canon_buf *b, long long v);
 
 /* Appends v as compact JSON with each object's members in their own order (what
  * json_dumps writes with JSON_COMPACT, strings and numbers as RFC 8785 writes
- * them): rosterd's records and replies. -1 with err set for NaN, infinity or
- * nesting deeper than 64; b then holds part of v. */
+ * them): rosterd's records and replies. -1 with err set for no value (NULL),
+ * NaN, infinity or nesting deeper than 64; b then holds part of v. */
 int roster_json_compact(struct roster_canon_buf *b, const json_t *v, struct roster_err *err);
 
 /* Wipes and frees b's bytes (a record's plaintext, say), leaving b empty. */
