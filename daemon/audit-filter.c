@@ -39,8 +39,7 @@ static const uint8_t magic[4] = {'R', 'A', 'F', '2'};
  * passed over by its text costs 1, one parsed 16. */
 #define SCAN_MAX   32768
 #define PARSE_COST 16
-#define BLOCKS_MAX 65536     /* filters probed */
-#define ACC_MAX    (1 << 20) /* keys and times noted ahead of the filters (24 MiB) */
+#define BLOCKS_MAX 65536 /* filters probed */
 
 /* A block's keys as it is built, and the span of its entries' times. */
 struct hashes {
@@ -160,7 +159,7 @@ void afilter_acc_commit(struct afilter_acc *acc, uint64_t afilter_end, uint64_t 
 		memmove(acc->v, acc->v + drop, (acc->n - drop) * sizeof(*acc->v));
 		acc->n -= drop;
 	}
-	if (acc->n > ACC_MAX) {
+	if (acc->n > AFILTER_ACC_MAX) {
 		/* The filters are far behind (an upgraded registry under steady load):
 		 * notes start again here, and the blocks before read their entries back. */
 		acc->n = 0;

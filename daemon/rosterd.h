@@ -610,7 +610,9 @@ int afilter_end_load(MDB_txn *txn, MDB_dbi dbi, uint64_t *end, struct roster_err
 /* Notes the keys and time of the entry f describes (audit_append). */
 void afilter_note(struct wtxn *w, const struct roster_audit_fields *f);
 /* After a commit: its names are kept, those of entries now filtered dropped;
- * before a txn: an uncommitted one's are dropped. */
+ * before a txn: an uncommitted one's are dropped. Past AFILTER_ACC_MAX names
+ * (24 MiB) all go, and names start again at the log's end. */
+#define AFILTER_ACC_MAX (1 << 20)
 void afilter_acc_commit(struct afilter_acc *acc, uint64_t afilter_end, uint64_t log_size);
 void afilter_acc_rewind(struct afilter_acc *acc);
 /* The first seq of the last filter 0.7.3 wrote, or AFILTER_OFF when none is left. */
