@@ -50,13 +50,23 @@ struct csv_state {
 	json_t *header; /* column names, from the first row */
 	json_t *cells;  /* the row being read */
 	long line, row_start;
+	long not_utf8; /* the first cell of the row that is not UTF-8 (its index), or -1 */
 };
 
+/* A cell that is not UTF-8 (a roster saved as Latin-1 or Windows-1252, say)
+ * keeps its place as an empty cell, so that the row's error can name its
+ * column. */
 static void csv_cell(void *s, size_t len, void *data)
 {
 	struct csv_state *st = data;
+	json_t *cell = json_stringn(s ? s : "", s ? len : 0);
 
-	json_array_append_new(st->cells, json_stringn(s ? s : "", s ? len : 0));
+	if (cell == NULL) {
+		if (st->not_utf8 < 0)
+			st->not_utf8 = (long)json_array_size(st->cells);
+		cell = json_string("");
+	}
+	json_array_append_new(st->cells, cell);
 }
 
 static json_t *cell_value(const struct roster_field *f, const char *text)
@@ -93,6 +103,42 @@ static json_t *cell_value(const struct roster_field *f, const char *text)
 	}
 }
 
+#define NOT_UTF8 "not UTF-8 text: save the file as UTF-8"
+
+/* The first row names the columns: each a field a clerk may set, once. */
+static void header_check(struct csv_state *st)
+{
+	json_t *cell;
+	size_t i;
+
+	json_array_foreach(st->header, i, cell)
+	{
+		const char *name = json_string_value(cell);
+		const struct roster_field *f = roster_field_find(roster_person_fields, name);
+
+		if (f == NULL || f->server_set)
+			rows_error(st->rows, st->row_start,
+			           f ? "column is set by the registry" : "unknown column", name);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(name, json_string_value(json_array_get(st->header, j))) == 0) {
+				rows_error(st->rows, st->row_start, "column named twice", name);
+				break;
+			}
+	}
+}
+
+static void csv_header(struct csv_state *st)
+{
+	st->header = st->cells;
+	st->cells = json_array();
+	if (st->not_utf8 >= 0)
+		rows_error(st->rows, st->row_start, "the header is " NOT_UTF8, NULL);
+	else
+		header_check(st);
+	st->row_start = st->line + 1;
+	st->not_utf8 = -1;
+}
+
 static void csv_row(int c, void *data)
 {
 	struct csv_state *st = data;
@@ -101,22 +147,18 @@ static void csv_row(int c, void *data)
 
 	(void)c;
 	if (st->header == NULL) {
-		st->header = st->cells;
-		st->cells = json_array();
-		json_array_foreach(st->header, i, cell)
-		{
-			const struct roster_field *f =
-			    roster_field_find(roster_person_fields, json_string_value(cell));
-
-			if (f == NULL || f->server_set)
-				rows_error(st->rows, st->row_start,
-				           f ? "column is set by the registry" : "unknown column",
-				           json_string_value(cell));
-		}
-		st->row_start = st->line + 1;
+		csv_header(st);
 		return;
 	}
-	if (json_array_size(st->cells) != json_array_size(st->header)) {
+	if (st->not_utf8 >= 0) {
+		const char *col =
+		    json_string_value(json_array_get(st->header, (size_t)st->not_utf8));
+		char msg[320];
+
+		snprintf(msg, sizeof(msg), "column '%s' is %s", col ? col : "(past the header)",
+		         NOT_UTF8);
+		rows_error(st->rows, st->row_start, msg, NULL);
+	} else if (json_array_size(st->cells) != json_array_size(st->header)) {
 		char detail[64];
 
 		snprintf(detail, sizeof(detail), "%zu cells, the header has %zu",
@@ -142,12 +184,13 @@ static void csv_row(int c, void *data)
 	}
 	json_array_clear(st->cells);
 	st->row_start = st->line + 1;
+	st->not_utf8 = -1;
 }
 
 static int read_csv(FILE *f, struct rows *rows)
 {
 	struct csv_parser p;
-	struct csv_state st = {rows, NULL, json_array(), 0, 1};
+	struct csv_state st = {rows, NULL, json_array(), 0, 1, -1};
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
@@ -156,8 +199,13 @@ static int read_csv(FILE *f, struct rows *rows)
 	csv_init(&p, CSV_STRICT | CSV_APPEND_NULL | CSV_EMPTY_IS_NULL);
 	/* Fed a line at a time, so a row's first line is known even with embedded newlines. */
 	while ((n = getline(&line, &cap, f)) > 0) {
-		st.line++;
-		if (csv_parse(&p, line, (size_t)n, csv_cell, csv_row, &st) != (size_t)n) {
+		size_t skip = 0;
+
+		/* Spreadsheets save "CSV UTF-8" with a byte order mark before the header. */
+		if (st.line++ == 0 && n >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0)
+			skip = 3;
+		if (csv_parse(&p, line + skip, (size_t)n - skip, csv_cell, csv_row, &st) !=
+		    (size_t)n - skip) {
 			rows_error(rows, st.line, "malformed CSV", csv_strerror(csv_error(&p)));
 			rc = -1;
 			break;
@@ -184,13 +232,14 @@ static void read_jsonl(FILE *f, struct rows *rows)
 	ssize_t n;
 
 	while ((n = getline(&line, &cap, f)) > 0) {
+		size_t skip =
+		    lineno++ == 0 && n >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
 		json_error_t jerr;
 		json_t *v;
 
-		lineno++;
-		if (strspn(line, " \t\r\n") == (size_t)n)
+		if (strspn(line + skip, " \t\r\n") == (size_t)n - skip)
 			continue;
-		v = json_loads(line, JSON_REJECT_DUPLICATES, &jerr);
+		v = json_loads(line + skip, JSON_REJECT_DUPLICATES, &jerr);
 		if (!json_is_object(v)) {
 			rows_error(rows, lineno, "not a JSON object", v ? NULL : jerr.text);
 			json_decref(v);
@@ -269,7 +318,8 @@ static int cmd_person_import(struct ctl *ctl, int argc, char **argv)
 		json_array_foreach(rows.errors, i, err)
 		    fprintf(stderr, "%s\n", json_string_value(err));
 		fprintf(stderr, "rosterctl: %s: nothing was sent, nothing was written\n",
-		        rows.n ? "the file has errors" : "the file holds no rows");
+		        json_array_size(rows.errors) ? "the file has errors"
+		                                     : "the file holds no rows");
 		rc = EXIT_REJECTED;
 		goto done;
 	}

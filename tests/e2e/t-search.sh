@@ -97,6 +97,33 @@ printf 'name,birth_date,nationality,employer,segment,expertise,national_id\nA B,
 as $CLERK person import "$T/out/dup2.csv"
 expect 65 "a national id already in the registry is refused"
 check "and named" contains "$ERR" "line 2: person field 'national_id'"
+
+# Rosters as spreadsheets save them: Latin-1 is refused by line and column (it
+# was counted as a missing cell), a byte order mark is not part of the header,
+# and a column named twice is refused rather than the second cell winning.
+H='name,birth_date,nationality,employer,segment,expertise'
+printf '%s\nAna M\xfcller,1980-01-01,DE,E,upstream,metallurgy\n' "$H" >"$T/out/latin1.csv"
+as $CLERK person import "$T/out/latin1.csv"
+expect 65 "a Latin-1 roster is refused"
+check "its line and column are named ($ERR)" contains "$ERR" "line 2: column 'name' is not UTF-8 text: save the file as UTF-8"
+check "the summary says the file has errors" contains "$ERR" "the file has errors: nothing was sent"
+printf 'na\xefme,birth_date\nx,1980-01-01\n' >"$T/out/latin1h.csv"
+as $CLERK person import "$T/out/latin1h.csv"
+expect 65 "a header that is not UTF-8 is refused"
+check "as such ($ERR)" contains "$ERR" "line 1: the header is not UTF-8 text"
+printf '%s,name\nA B,1980-01-01,DE,E,upstream,metallurgy,C D\n' "$H" >"$T/out/twice.csv"
+as $CLERK person import "$T/out/twice.csv"
+expect 65 "a column named twice is refused"
+check "and named ($ERR)" contains "$ERR" "line 1: column named twice: name"
+printf '\xef\xbb\xbf%s\r\nBom Person,1980-01-01,DE,E,upstream,metallurgy\r\n' "$H" >"$T/out/bom.csv"
+as $CLERK person import "$T/out/bom.csv" --dry-run
+expect 0 "a CSV with a byte order mark and CRLF lines is read"
+check "its row counted" contains "$OUT" "1 rows are valid"
+printf '\xef\xbb\xbf{"name":"Bom Person","birth_date":"1980-01-01","nationality":"DE","employer":"E","segment":"upstream","expertise":["metallurgy"]}\n' >"$T/out/bom.jsonl"
+as $CLERK person import "$T/out/bom.jsonl" --dry-run
+expect 0 "JSON lines with a byte order mark are read"
+as $CLERK --json person find --name "Bom Person"
+check "dry runs stored nothing" test "$(field "$OUT" items)" = "[]"
 as $CLERK person add --name "Same Id" --birth-date 1980-01-01 --nationality DE --employer E --segment upstream --expertise metallurgy --national-id "nid 00007"
 expect 65 "adding a duplicate national id gets 409"
 as $CLERK person list --national-id NID00007 --all
