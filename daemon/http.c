@@ -10,6 +10,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
+#include <unistr.h>
 
 #include "rosterd.h"
 #include "roster/canon.h"
@@ -170,11 +171,49 @@ const char *http_query(struct evhttp_request *req, const char *key, char *buf, s
 		return NULL;
 	v = evhttp_find_header(&params, key);
 	if (v) {
-		snprintf(buf, len, "%s", v);
+		/* Cut, a value could end inside a character, or name something else. */
+		if (snprintf(buf, len, "%s", v) >= (int)len)
+			buf[0] = '\0';
 		v = buf;
 	}
 	evhttp_clear_headers(&params);
 	return v;
+}
+
+int http_query_check(struct evhttp_request *req, struct roster_err *err)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *q = uri ? evhttp_uri_get_query(uri) : NULL;
+	struct evkeyvalq params;
+	struct evkeyval *kv;
+	int rc = 0;
+
+	if (q == NULL)
+		return 0;
+	TAILQ_INIT(&params);
+	if (evhttp_parse_query_str(q, &params) < 0)
+		return roster_err_set(err, 400, "bad_query",
+		                      "the query is not name=value pairs joined by '&'");
+	TAILQ_FOREACH(kv, &params, next)
+	{
+		if (u8_check((const uint8_t *)kv->key, strlen(kv->key)) != NULL ||
+		    u8_check((const uint8_t *)kv->value, strlen(kv->value)) != NULL) {
+			rc =
+			    roster_err_set(err, 400, "bad_query",
+			                   "query parameter '%s' is not UTF-8 text: percent-encode "
+			                   "the UTF-8 bytes of each character",
+			                   kv->key);
+			break;
+		}
+		if (strlen(kv->value) >= HTTP_QUERY_MAX) {
+			rc = roster_err_set(err, 400, "bad_query",
+			                    "query parameter '%s' is longer than %d bytes", kv->key,
+			                    HTTP_QUERY_MAX - 1);
+			break;
+		}
+	}
+	evhttp_clear_headers(&params);
+	return rc;
 }
 
 int http_query_limit(struct evhttp_request *req, size_t def, size_t max, size_t *out,

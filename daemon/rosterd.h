@@ -598,6 +598,13 @@ json_t *http_body_json_max(struct evhttp_request *req, size_t max, struct roster
 #define IMPORT_BODY_MAX (64 << 20)
 #define BODY_MAX        (1 << 20) /* every other route's */
 #define IMPORT_ROWS_MAX 100000
+/* Before any handler: every parameter of the query is key=value, both UTF-8
+ * text, the value shorter than HTTP_QUERY_MAX bytes (else 400 bad_query). */
+#define HTTP_QUERY_MAX 1024
+int http_query_check(struct evhttp_request *req, struct roster_err *err);
+/* A parameter's value copied into buf, or NULL when the query has none; a value
+ * that does not fit reads as empty (no parameter is that long, and an empty
+ * value is refused or means none). */
 const char *http_query(struct evhttp_request *req, const char *key, char *buf, size_t len);
 int http_query_limit(struct evhttp_request *req, size_t def, size_t max, size_t *out,
                      struct roster_err *err);

@@ -199,6 +199,8 @@ void routes_dispatch(struct evhttp_request *req, void *arg)
 		               "%s (uid %u) does not hold the %s role needed for %s: an "
 		               "administrator grants roles in rosterd.conf's [roles]",
 		               op->peer.user, (unsigned)op->peer.uid, need, route->action);
+	} else if (http_query_check(req, &op->err) < 0) {
+		/* refused whole: a handler takes the query's text for granted */
 	} else if (id[0] && op->target[0] == '\0') {
 		roster_err_set(&op->err, 404, "not_found",
 		               "'%s' is not a record id of this registry", id);

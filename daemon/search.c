@@ -15,11 +15,16 @@
 #include "roster/record.h"
 
 /* One (kind, normalised value) pair. */
-static void term_add(json_t *terms, const char *kind, char *value)
+/* -1 when value is not text jansson takes: a filter must never be dropped, or a
+ * find would list every record. */
+static int term_add(json_t *terms, const char *kind, char *value)
 {
+	int rc = 0;
+
 	if (value)
-		json_array_append_new(terms, json_pack("[s, s]", kind, value));
+		rc = json_array_append_new(terms, json_pack("[s, s]", kind, value));
 	free(value);
+	return rc;
 }
 
 static char *dup_or_null(const char *s)
@@ -390,7 +395,12 @@ json_t *search_person_filters(struct evhttp_request *req, struct roster_err *err
 			json_decref(terms);
 			return NULL;
 		}
-		term_add(terms, person_filters[i].kind, norm);
+		if (term_add(terms, person_filters[i].kind, norm) < 0) {
+			roster_err_set(err, 400, "bad_query", "%s is not UTF-8 text",
+			               person_filters[i].param);
+			json_decref(terms);
+			return NULL;
+		}
 	}
 	return terms;
 }
@@ -398,11 +408,11 @@ json_t *search_person_filters(struct evhttp_request *req, struct roster_err *err
 json_t *search_doc_filter(const char *number, const char *country)
 {
 	json_t *rec = json_pack("{s:s, s:s}", "number", number, "country", country), *terms;
-	char *term = doc_number_term(rec);
+	char *term = rec ? doc_number_term(rec) : NULL; /* not text: no term, refused */
 
 	json_decref(rec);
 	terms = json_array();
-	term_add(terms, "document.number", term);
+	(void)term_add(terms, "document.number", term); /* none: the caller refuses */
 	return terms;
 }
 

@@ -39,6 +39,13 @@ expect 0 "Connection: close ends the connection after its reply ($OUT)"
 # with a raw 0xff made the 404's message not UTF-8, and its body unwritable.
 wire $CLERK rawpath
 expect 0 "bytes that are not UTF-8 in a path: a 404 in JSON, '?' for them ($OUT)"
+# Found probing 0.7.6 (0.7.7): a document number that was not UTF-8 took rosterd
+# down (jansson refused it and a NULL went on), and a national id that was not
+# listed every person (its filter was dropped). The query is checked whole first.
+wire $CLERK query
+expect 0 "queries not UTF-8, malformed or too long: 400 before any handler ($OUT)"
+as $CLERK status
+expect 0 "rosterd still serves"
 
 # A daemon that goes away half-way through a reply: rosterctl says it could not
 # reach it, exits 69, and (built with the sanitizers) leaks none of the half it got.

@@ -18,6 +18,11 @@ sent is checked as sent: in order, whole, nothing twice.
   wire.py SOCK rawpath      a path with bytes that are not UTF-8, sent raw:
                             a 404 in JSON that quotes it with '?' for them,
                             and the connection still serves
+  wire.py SOCK query        queries whose values are not UTF-8, cut inside a
+                            character, malformed or too long: each a 400
+                            bad_query naming the parameter (one crashed
+                            rosterd, others listed every record), and the
+                            connection still serves
 Exit 0 when all held, 1 with the reason otherwise.
 """
 import json
@@ -178,6 +183,40 @@ def rawpath(path):
     print("%d %s: %s" % (404, err["code"], err["message"]))
 
 
+def query(path):
+    s, f = connect(path)
+    cases = [
+        ("/v1/documents?number=%FE&country=DE", 400, "'number' is not UTF-8 text"),
+        ("/v1/documents?number=X1&country=%FE", 400, "'country' is not UTF-8 text"),
+        ("/v1/persons?national_id=%FE", 400, "'national_id' is not UTF-8 text"),
+        ("/v1/persons?national_id=X%C3", 400, "'national_id' is not UTF-8 text"),
+        ("/v1/persons?name=%FF", 400, "'name' is not UTF-8 text"),
+        ("/v1/travel?person=%FF", 400, "'person' is not UTF-8 text"),
+        ("/v1/audit/entries?actor=%FF", 403, ""),
+        ("/v1/persons?national_id", 400, "not name=value pairs"),
+        ("/v1/persons?national_id=X1&&", 400, "not name=value pairs"),
+        ("/v1/persons?name=" + "A" * 1100, 400, "'name' is longer than 1023 bytes"),
+        ("/v1/documents?number=" + "A" * 62 + "%C3%A9&country=DE", 400, "number"),
+        ("/v1/persons?name=Ana%20M%C3%BCller", 200, ""),
+    ]
+    for target, want, words in cases:
+        s.sendall(request("GET", target))
+        status, _, body = reply(f)
+        try:
+            got = json.loads(body)
+        except ValueError:
+            fail("%s: the %d's body is not JSON: %r" % (target[:60], status, body[:200]))
+        message = got.get("error", {}).get("message", "") if status >= 400 else ""
+        if status != want or words not in message or \
+                (want == 400 and got["error"].get("code") != "bad_query"):
+            fail("%s: %d %r, wanted %d with %r" % (target[:60], status, got, want, words))
+    s.sendall(request("GET", "/v1/health"))
+    status, _, _ = reply(f)
+    if status != 200:
+        fail("health after them: %d" % status)
+    print("%d queries refused or answered as they should" % len(cases))
+
+
 if __name__ == "__main__":
     mode = sys.argv[2]
     if mode == "pipeline":
@@ -189,5 +228,7 @@ if __name__ == "__main__":
         close(sys.argv[1])
     elif mode == "rawpath":
         rawpath(sys.argv[1])
+    elif mode == "query":
+        query(sys.argv[1])
     else:
         fail("unknown mode " + mode)
