@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistr.h>
+
 #include "rosterctl.h"
 #include "roster/util.h"
 
@@ -135,6 +137,15 @@ static json_t *load_body(const char *path, const struct cmd_entry *e, int *rc)
 	return v;
 }
 
+/* A field's value goes into the JSON body as text: one that is not UTF-8 (a
+ * terminal in Latin-1, say) is refused here, where it would be dropped from the
+ * body and reported as missing. (File names and other options may be any bytes.) */
+#define ENCODING_HINT "check the terminal's or the script's character encoding"
+static int utf8_text(const char *s)
+{
+	return u8_check((const uint8_t *)s, strlen(s)) == NULL;
+}
+
 static int set_field(const struct cmd_entry *e, json_t *body, const struct roster_field *f,
                      const char *value)
 {
@@ -142,6 +153,8 @@ static int set_field(const struct cmd_entry *e, json_t *body, const struct roste
 	char *end, *copy, *item, *save = NULL;
 	long long n;
 
+	if (!utf8_text(value))
+		return cmd_usage_error(e, "--%s is not UTF-8 text: %s", f->name, ENCODING_HINT);
 	switch (f->type) {
 	case FT_STRING:
 		json_object_set_new(body, f->name, json_string(value));
