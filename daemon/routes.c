@@ -72,9 +72,9 @@ static int path_match(const char *pattern, const char *path, char *idbuf, size_t
 
 			if (n == 0)
 				return 0;
+			/* Cut when too long to be an id (ids are far shorter than idbuf), so
+			 * it is still there to be refused: 404, not a handler without one. */
 			snprintf(idbuf, idlen, "%.*s", (int)(n < idlen ? n : idlen - 1), path);
-			if (n >= idlen)
-				idbuf[0] = '\0'; /* too long to be an id: matches, then 404s */
 			pattern += 4;
 			path += n;
 			continue;
