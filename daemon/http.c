@@ -180,21 +180,32 @@ const char *http_query(struct evhttp_request *req, const char *key, char *buf, s
 	return v;
 }
 
-int http_query_check(struct evhttp_request *req, struct roster_err *err)
+/* Whether name is one of the space-separated words of list. */
+static int word_in(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = list; p && *p; p += strcspn(p, " "), p += *p == ' ')
+		if (strncmp(p, name, n) == 0 && (p[n] == ' ' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+int http_query_check(struct evhttp_request *req, const char *params, struct roster_err *err)
 {
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *q = uri ? evhttp_uri_get_query(uri) : NULL;
-	struct evkeyvalq params;
+	struct evkeyvalq pairs;
 	struct evkeyval *kv;
 	int rc = 0;
 
 	if (q == NULL)
 		return 0;
-	TAILQ_INIT(&params);
-	if (evhttp_parse_query_str(q, &params) < 0)
+	TAILQ_INIT(&pairs);
+	if (evhttp_parse_query_str(q, &pairs) < 0)
 		return roster_err_set(err, 400, "bad_query",
 		                      "the query is not name=value pairs joined by '&'");
-	TAILQ_FOREACH(kv, &params, next)
+	TAILQ_FOREACH(kv, &pairs, next)
 	{
 		if (u8_check((const uint8_t *)kv->key, strlen(kv->key)) != NULL ||
 		    u8_check((const uint8_t *)kv->value, strlen(kv->value)) != NULL) {
@@ -205,6 +216,13 @@ int http_query_check(struct evhttp_request *req, struct roster_err *err)
 			                   kv->key);
 			break;
 		}
+		if (!word_in(params, kv->key)) {
+			rc = roster_err_set(
+			    err, 400, "bad_query",
+			    "'%s' is not a query parameter of this path: it takes %s", kv->key,
+			    params ? params : "none");
+			break;
+		}
 		if (strlen(kv->value) >= HTTP_QUERY_MAX) {
 			rc = roster_err_set(err, 400, "bad_query",
 			                    "query parameter '%s' is longer than %d bytes", kv->key,
@@ -212,7 +230,7 @@ int http_query_check(struct evhttp_request *req, struct roster_err *err)
 			break;
 		}
 	}
-	evhttp_clear_headers(&params);
+	evhttp_clear_headers(&pairs);
 	return rc;
 }
 

@@ -598,10 +598,12 @@ json_t *http_body_json_max(struct evhttp_request *req, size_t max, struct roster
 #define IMPORT_BODY_MAX (64 << 20)
 #define BODY_MAX        (1 << 20) /* every other route's */
 #define IMPORT_ROWS_MAX 100000
-/* Before any handler: every parameter of the query is key=value, both UTF-8
- * text, the value shorter than HTTP_QUERY_MAX bytes (else 400 bad_query). */
+/* Before any handler: every parameter of the query is name=value, both UTF-8
+ * text, the value shorter than HTTP_QUERY_MAX bytes, the name one of the
+ * route's params (space-separated; NULL: none), else 400 bad_query: a filter
+ * misspelt must not list every record. */
 #define HTTP_QUERY_MAX 1024
-int http_query_check(struct evhttp_request *req, struct roster_err *err);
+int http_query_check(struct evhttp_request *req, const char *params, struct roster_err *err);
 /* A parameter's value copied into buf, or NULL when the query has none; a value
  * that does not fit reads as empty (no parameter is that long, and an empty
  * value is refused or means none). */

@@ -1,9 +1,9 @@
 /*
  * routes.c - the daemon's one table of routes (method, path, roles, audit
- * action, handler) and the dispatch every request goes through: identify the
- * peer, match the route, check the role, let the handler prepare an op, and
- * queue it for the writer. Every request but health ends in an audit entry,
- * refusals included.
+ * action, handler, query parameters) and the dispatch every request goes
+ * through: identify the peer, match the route, check the role and the query,
+ * let the handler prepare an op, and queue it for the writer. Every request but health ends in an
+ * audit entry, refusals included.
  */
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +17,7 @@ struct route { // NOLINT(clang-analyzer-optin.performance.Padding)
 	int roles;
 	const char *action;
 	handler_fn handler; /* NULL: answered on the spot, not audited */
+	const char *params; /* the query parameters it takes, by name; NULL: none */
 };
 
 #define CLERK    ROLE_CLERK
@@ -26,41 +27,49 @@ struct route { // NOLINT(clang-analyzer-optin.performance.Padding)
 #define ADMIN    ROLE_ADMIN
 
 static const struct route routes[] = {
-    {EVHTTP_REQ_POST, "/v1/persons", CLERK, "person.create", h_person_create},
-    {EVHTTP_REQ_GET, "/v1/persons", READERS, "person.list", h_person_list},
-    {EVHTTP_REQ_POST, "/v1/persons/import", CLERK, "person.import", h_person_import},
-    {EVHTTP_REQ_GET, "/v1/persons/{id}", READERS, "person.read", h_person_get},
-    {EVHTTP_REQ_PATCH, "/v1/persons/{id}", CLERK, "person.update", h_person_update},
-    {EVHTTP_REQ_POST, "/v1/documents", CLERK, "document.create", h_doc_create},
-    {EVHTTP_REQ_GET, "/v1/documents", READERS, "document.list", h_doc_list},
-    {EVHTTP_REQ_GET, "/v1/documents/{id}", READERS, "document.read", h_doc_get},
-    {EVHTTP_REQ_POST, "/v1/documents/{id}/custody", CLERK, "document.custody", h_doc_custody},
-    {EVHTTP_REQ_POST, "/v1/travel", CLERK, "travel.create", h_travel_create},
-    {EVHTTP_REQ_GET, "/v1/travel", READERS, "travel.list", h_travel_list},
-    {EVHTTP_REQ_GET, "/v1/travel/{id}", READERS, "travel.read", h_travel_get},
-    {EVHTTP_REQ_POST, "/v1/travel/{id}/decision", APPROVER, "travel.decide", h_travel_decide},
-    {EVHTTP_REQ_POST, "/v1/travel/{id}/complete", CLERK, "travel.complete", h_travel_complete},
-    {EVHTTP_REQ_POST, "/v1/travel/{id}/cancel", CLERK, "travel.cancel", h_travel_cancel},
-    {EVHTTP_REQ_GET, "/v1/audit/entries", AUDITOR, "audit.read", h_audit_entries},
-    {EVHTTP_REQ_GET, "/v1/audit/checkpoint", AUDITOR, "audit.checkpoint", h_audit_checkpoint},
-    {EVHTTP_REQ_POST, "/v1/audit/checkpoint", AUDITOR, "audit.sign", h_audit_checkpoint_new},
-    {EVHTTP_REQ_GET, "/v1/audit/checkpoints", AUDITOR, "audit.checkpoints", h_audit_checkpoints},
-    {EVHTTP_REQ_GET, "/v1/audit/pubkey", AUDITOR, "audit.pubkey", h_audit_pubkey},
-    {EVHTTP_REQ_GET, "/v1/audit/proof/inclusion", AUDITOR, "audit.prove", h_audit_inclusion},
+    {EVHTTP_REQ_POST, "/v1/persons", CLERK, "person.create", h_person_create, NULL},
+    {EVHTTP_REQ_GET, "/v1/persons", READERS, "person.list", h_person_list,
+     "national_id name birth_date employer segment status expertise after limit"},
+    {EVHTTP_REQ_POST, "/v1/persons/import", CLERK, "person.import", h_person_import, NULL},
+    {EVHTTP_REQ_GET, "/v1/persons/{id}", READERS, "person.read", h_person_get, NULL},
+    {EVHTTP_REQ_PATCH, "/v1/persons/{id}", CLERK, "person.update", h_person_update, NULL},
+    {EVHTTP_REQ_POST, "/v1/documents", CLERK, "document.create", h_doc_create, NULL},
+    {EVHTTP_REQ_GET, "/v1/documents", READERS, "document.list", h_doc_list,
+     "number country person custody after limit"},
+    {EVHTTP_REQ_GET, "/v1/documents/{id}", READERS, "document.read", h_doc_get,
+     "history_from limit"},
+    {EVHTTP_REQ_POST, "/v1/documents/{id}/custody", CLERK, "document.custody", h_doc_custody, NULL},
+    {EVHTTP_REQ_POST, "/v1/travel", CLERK, "travel.create", h_travel_create, NULL},
+    {EVHTTP_REQ_GET, "/v1/travel", READERS, "travel.list", h_travel_list,
+     "person status after limit"},
+    {EVHTTP_REQ_GET, "/v1/travel/{id}", READERS, "travel.read", h_travel_get, NULL},
+    {EVHTTP_REQ_POST, "/v1/travel/{id}/decision", APPROVER, "travel.decide", h_travel_decide, NULL},
+    {EVHTTP_REQ_POST, "/v1/travel/{id}/complete", CLERK, "travel.complete", h_travel_complete,
+     NULL},
+    {EVHTTP_REQ_POST, "/v1/travel/{id}/cancel", CLERK, "travel.cancel", h_travel_cancel, NULL},
+    {EVHTTP_REQ_GET, "/v1/audit/entries", AUDITOR, "audit.read", h_audit_entries,
+     "from last limit target actor action outcome since until"},
+    {EVHTTP_REQ_GET, "/v1/audit/checkpoint", AUDITOR, "audit.checkpoint", h_audit_checkpoint, NULL},
+    {EVHTTP_REQ_POST, "/v1/audit/checkpoint", AUDITOR, "audit.sign", h_audit_checkpoint_new, NULL},
+    {EVHTTP_REQ_GET, "/v1/audit/checkpoints", AUDITOR, "audit.checkpoints", h_audit_checkpoints,
+     "from limit"},
+    {EVHTTP_REQ_GET, "/v1/audit/pubkey", AUDITOR, "audit.pubkey", h_audit_pubkey, NULL},
+    {EVHTTP_REQ_GET, "/v1/audit/proof/inclusion", AUDITOR, "audit.prove", h_audit_inclusion,
+     "index size"},
     {EVHTTP_REQ_GET, "/v1/audit/proof/consistency", AUDITOR, "audit.consistency",
-     h_audit_consistency},
-    {EVHTTP_REQ_GET, "/v1/audit/digests", AUDITOR, "audit.digests", h_audit_digests},
-    {EVHTTP_REQ_GET, "/v1/audit/filters", AUDITOR, "audit.filters", h_audit_filters},
-    {EVHTTP_REQ_GET, "/v1/status", ADMIN, "status.read", h_status},
-    {EVHTTP_REQ_GET, "/v1/roles", ADMIN, "role.list", h_role_list},
-    {EVHTTP_REQ_POST, "/v1/roles/grant", ADMIN, "role.grant", h_role_grant},
-    {EVHTTP_REQ_POST, "/v1/roles/revoke", ADMIN, "role.revoke", h_role_revoke},
-    {EVHTTP_REQ_POST, "/v1/backup", ADMIN, "backup", h_backup},
-    {EVHTTP_REQ_GET, "/v1/keys", ADMIN, "key.status", h_key_status},
-    {EVHTTP_REQ_POST, "/v1/keys/rotate", ADMIN, "key.rotate", h_key_rotate},
-    {EVHTTP_REQ_GET, "/v1/health", ROLE_ANY, "health", NULL},
-    {EVHTTP_REQ_GET, "/v1/metrics", ADMIN, "metrics", NULL},
-    {EVHTTP_REQ_GET, "/v1/progress", ADMIN, "progress", NULL},
+     h_audit_consistency, "old new"},
+    {EVHTTP_REQ_GET, "/v1/audit/digests", AUDITOR, "audit.digests", h_audit_digests, "after limit"},
+    {EVHTTP_REQ_GET, "/v1/audit/filters", AUDITOR, "audit.filters", h_audit_filters, "from limit"},
+    {EVHTTP_REQ_GET, "/v1/status", ADMIN, "status.read", h_status, NULL},
+    {EVHTTP_REQ_GET, "/v1/roles", ADMIN, "role.list", h_role_list, NULL},
+    {EVHTTP_REQ_POST, "/v1/roles/grant", ADMIN, "role.grant", h_role_grant, NULL},
+    {EVHTTP_REQ_POST, "/v1/roles/revoke", ADMIN, "role.revoke", h_role_revoke, NULL},
+    {EVHTTP_REQ_POST, "/v1/backup", ADMIN, "backup", h_backup, NULL},
+    {EVHTTP_REQ_GET, "/v1/keys", ADMIN, "key.status", h_key_status, NULL},
+    {EVHTTP_REQ_POST, "/v1/keys/rotate", ADMIN, "key.rotate", h_key_rotate, NULL},
+    {EVHTTP_REQ_GET, "/v1/health", ROLE_ANY, "health", NULL, NULL},
+    {EVHTTP_REQ_GET, "/v1/metrics", ADMIN, "metrics", NULL, NULL},
+    {EVHTTP_REQ_GET, "/v1/progress", ADMIN, "progress", NULL, NULL},
 };
 
 /* Matches path against pattern; *id gets the {id} segment (NUL-terminated in idbuf). */
@@ -199,7 +208,7 @@ void routes_dispatch(struct evhttp_request *req, void *arg)
 		               "%s (uid %u) does not hold the %s role needed for %s: an "
 		               "administrator grants roles in rosterd.conf's [roles]",
 		               op->peer.user, (unsigned)op->peer.uid, need, route->action);
-	} else if (http_query_check(req, &op->err) < 0) {
+	} else if (http_query_check(req, route->params, &op->err) < 0) {
 		/* refused whole: a handler takes the query's text for granted */
 	} else if (id[0] && op->target[0] == '\0') {
 		roster_err_set(&op->err, 404, "not_found",

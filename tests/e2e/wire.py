@@ -21,7 +21,8 @@ sent is checked as sent: in order, whole, nothing twice.
   wire.py SOCK query        queries whose values are not UTF-8, cut inside a
                             character, malformed or too long: each a 400
                             bad_query naming the parameter (one crashed
-                            rosterd, others listed every record); ids longer
+                            rosterd, others listed every record), as is a
+                            parameter the route does not take; ids longer
                             than any id: 404; and the connection still serves
 Exit 0 when all held, 1 with the reason otherwise.
 """
@@ -198,6 +199,11 @@ def query(path):
         ("/v1/persons?name=" + "A" * 1100, 400, "'name' is longer than 1023 bytes"),
         ("/v1/documents?number=" + "A" * 62 + "%C3%A9&country=DE", 400, "number"),
         ("/v1/persons?name=Ana%20M%C3%BCller", 200, ""),
+        # A misspelt filter listed every person; a parameter no route takes.
+        ("/v1/persons?nationl_id=X1", 400,
+         "'nationl_id' is not a query parameter of this path: it takes national_id"),
+        ("/v1/persons/per_" + "a" * 26 + "?history_from=1", 400, "it takes none"),
+        ("/v1/travel?status=pending&limit=5", 200, ""),
         # An id longer than any id: 0.7.6 ran the handler without one (500).
         ("/v1/persons/per_" + "a" * 37, 404, "is not a record id"),
         ("/v1/documents/doc_" + "a" * 200, 404, "is not a record id"),
