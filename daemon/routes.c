@@ -2,8 +2,8 @@
  * routes.c - the daemon's one table of routes (method, path, roles, audit
  * action, handler, query parameters) and the dispatch every request goes
  * through: identify the peer, match the route, check the role and the query,
- * let the handler prepare an op, and queue it for the writer. Every request but health ends in an
- * audit entry, refusals included.
+ * let the handler prepare an op, and queue it for the writer. Every request
+ * but health ends in an audit entry, refusals included.
  */
 #include <stdio.h>
 #include <string.h>

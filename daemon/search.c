@@ -14,9 +14,8 @@
 #include "roster/normalize.h"
 #include "roster/record.h"
 
-/* One (kind, normalised value) pair. */
-/* -1 when value is not text jansson takes: a filter must never be dropped, or a
- * find would list every record. */
+/* One (kind, normalised value) pair; -1 when value is not text jansson takes:
+ * a filter must never be dropped, or a find would list every record. */
 static int term_add(json_t *terms, const char *kind, char *value)
 {
 	int rc = 0;
