@@ -2,8 +2,8 @@
 # an auditor and an administrator at once (probe.py): rosterd must answer each
 # with JSON and never with a 5xx other than 503 or 507, stay up, keep its
 # sanitizers quiet, and leave an audit log that verifies. PROBE_SECONDS (default
-# 12) a identity; PROBE_SEED (default 1) picks the requests, so a failure can be
-# replayed.
+# 12) for each identity; PROBE_SEED (default 1) picks the requests, so a failure
+# can be replayed.
 . "$(dirname "$0")/lib.sh"
 new_registry
 PY=/usr/bin/python3 # the system's: test identities cannot reach a per-user one
@@ -24,10 +24,10 @@ probe $AUDITOR $((SEED + 1)) /v1/audit &
 auditor=$!
 probe $ADMIN $((SEED + 2)) /v1/status,/v1/roles,/v1/keys,/v1/metrics,/v1/progress,/v1/health &
 admin=$!
-for who in clerk auditor admin; do
-	wait "${!who}"
+for run in "clerk $clerk $BOTH" "auditor $auditor $AUDITOR" "admin $admin $ADMIN"; do
+	read -r who pid uid <<<"$run"
+	wait "$pid"
 	rc=$?
-	uid=$(eval echo "\$$(tr a-z A-Z <<<"$who" | sed 's/CLERK/BOTH/')")
 	check "the $who's requests were all answered well ($(cat "$T/out/probe.$uid"))" test "$rc" = 0
 done
 as $CLERK --json status
