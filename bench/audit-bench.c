@@ -88,9 +88,9 @@ static void proofs(struct server *srv, uint64_t n)
 	for (int i = 0; i < reps; i++) {
 		json_t *p = json_array();
 
-		check(tree_inclusion(txn, srv->store.tree, randombytes_uniform((uint32_t)n), n, p,
-		                     &err),
-		      &err, "inclusion");
+		check(
+		    tree_inclusion(txn, &srv->store, randombytes_uniform((uint32_t)n), n, p, &err),
+		    &err, "inclusion");
 		hashes += json_array_size(p);
 		json_decref(p);
 	}
@@ -99,8 +99,8 @@ static void proofs(struct server *srv, uint64_t n)
 	for (int i = 0; i < reps; i++) {
 		json_t *p = json_array();
 
-		check(tree_consistency(txn, srv->store.tree,
-		                       1 + randombytes_uniform((uint32_t)n - 1), n, p, &err),
+		check(tree_consistency(txn, &srv->store, 1 + randombytes_uniform((uint32_t)n - 1),
+		                       n, p, &err),
 		      &err, "consistency");
 		json_decref(p);
 	}
@@ -150,7 +150,7 @@ static void verify(struct server *srv, uint64_t n, int jobs)
 	if (lines == NULL)
 		fatalx("out of memory");
 	check(mdb_txn_begin(srv->store.env, NULL, MDB_RDONLY, &txn), &err, "txn");
-	check(tree_root(txn, srv->store.tree, n, root, &err), &err, "root");
+	check(tree_root(txn, &srv->store, n, root, &err), &err, "root");
 	verifier_init(&v, 0);
 	verifier_expect(&v, n, root, "signed checkpoint");
 	mdb_cursor_open(txn, srv->store.audit, &cur);

@@ -19,7 +19,7 @@ int checkpoint_sign(struct wtxn *w, const uint8_t *cosigner, char **note, struct
 	char *body;
 	int rc;
 
-	if (tree_root(w->txn, srv->store.tree, w->log_size, root, err) < 0)
+	if (tree_root(w->txn, &srv->store, w->log_size, root, err) < 0)
 		return ROSTER_FATAL;
 	body = roster_checkpoint_format(srv->cfg.origin, w->log_size, root);
 	*note = roster_note_sign(body, srv->cfg.origin, srv->keys.sign_sk);

@@ -238,8 +238,7 @@ static int proof_size(struct wtxn *w, struct op *op, uint64_t *size)
 
 static int inclusion_apply(struct wtxn *w, struct op *op)
 {
-	uint8_t leaf[32], key[9] = {0};
-	MDB_val k = {9, key}, v;
+	uint8_t leaf[32];
 	char hex[65];
 	json_t *proof;
 	uint64_t size;
@@ -250,13 +249,10 @@ static int inclusion_apply(struct wtxn *w, struct op *op)
 		return roster_err_set(&op->err, 422, "bad_index",
 		                      "entry %llu is not in a tree of %llu entries",
 		                      (unsigned long long)op->seq_from, (unsigned long long)size);
-	roster_be64_put(key + 1, op->seq_from);
-	if (mdb_get(w->txn, w->srv->store.tree, &k, &v) != 0 || v.mv_size != 32)
-		return roster_err_set(&op->err, 500, "tree_damaged", "leaf %llu is missing",
-		                      (unsigned long long)op->seq_from);
-	memcpy(leaf, v.mv_data, 32);
+	if (tree_leaf(w->txn, &w->srv->store, op->seq_from, leaf, &op->err) < 0)
+		return -1;
 	proof = json_array();
-	if (tree_inclusion(w->txn, w->srv->store.tree, op->seq_from, size, proof, &op->err) < 0) {
+	if (tree_inclusion(w->txn, &w->srv->store, op->seq_from, size, proof, &op->err) < 0) {
 		json_decref(proof);
 		return -1;
 	}
@@ -297,7 +293,7 @@ static int consistency_apply(struct wtxn *w, struct op *op)
 		                      "old must be 1 to new (%llu), not %llu",
 		                      (unsigned long long)size, (unsigned long long)op->seq_from);
 	proof = json_array();
-	if (tree_consistency(w->txn, w->srv->store.tree, op->seq_from, size, proof, &op->err) < 0) {
+	if (tree_consistency(w->txn, &w->srv->store, op->seq_from, size, proof, &op->err) < 0) {
 		json_decref(proof);
 		return -1;
 	}

@@ -22,7 +22,8 @@
  * bypassed), so the log's changes are always the later ones.
  *
  * While the log holds anything, meta "requires" is format 2: a rosterd from
- * before the log would not read it. A clean stop drains it and clears that.
+ * before the log would not read it. A clean stop drains it and clears that
+ * (back to the registry's own level, tree.c, if it has one).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,13 +32,15 @@
 
 #define OP_SIZE 17 /* '+' or '-', then the tag */
 
+/* The level never goes below the registry's own (a tree in completion order). */
 static int log_requires(struct wtxn *w, int on)
 {
+	uint32_t floor = w->srv->store.format_floor;
 	uint8_t be[4];
 
-	if (!on)
+	if (!on && floor == 0)
 		return meta_del(w, "requires");
-	roster_be32_put(be, IDXLOG_FORMAT);
+	roster_be32_put(be, on && floor < IDXLOG_FORMAT ? IDXLOG_FORMAT : floor);
 	return meta_put(w, "requires", be, sizeof(be));
 }
 

@@ -148,6 +148,8 @@ struct store {
 	struct journal *journal; /* while rosterd serves: what each commit changed */
 	int failed;              /* the first failed change of the writer's transaction */
 	off_t primed;            /* data.mdb is allocated and cached up to here (prime.c) */
+	int tree_order;          /* how `tree` is keyed: TREE_LEVELS or TREE_COMPLETION */
+	uint32_t format_floor;   /* meta "requires" never below this (0: may be absent) */
 };
 
 int store_open(struct store *st, const char *dir, size_t map_size, int create,
@@ -156,7 +158,12 @@ void store_close(struct store *st);
 int store_grow(struct store *st, struct roster_err *err);
 int store_mdb_err(struct roster_err *err, int rc, const char *what);
 /* The registry's stored format level this rosterd can carry on (meta "requires"). */
-#define ROSTER_FORMAT 2
+#define ROSTER_FORMAT 3
+/* Merkle nodes keyed (level, index) as before format 3, or (last leaf, level). */
+#define TREE_LEVELS     0
+#define TREE_COMPLETION 1
+#define TREE_FORMAT     3 /* a registry whose tree is in completion order */
+#define TREE_KEY        9 /* bytes in a node's key, either way */
 int store_format_check(MDB_txn *txn, MDB_dbi meta, const char *what, struct roster_err *err);
 json_t *store_keys(MDB_txn *txn, MDB_dbi dbi);
 /* Entries in the n databases together: a background walk's total. */
@@ -353,13 +360,17 @@ int audit_head_load(MDB_txn *txn, MDB_dbi audit, uint64_t *size, uint8_t head[32
                     struct roster_err *err);
 
 /* tree.c: the log's Merkle tree; checkpoint.c: signed checkpoints. */
+int tree_order_load(struct store *st, MDB_txn *txn, struct roster_err *err);
 int tree_append(struct store *st, MDB_txn *txn, uint64_t seq, const uint8_t leaf[32],
                 struct roster_err *err);
-int tree_root(MDB_txn *txn, MDB_dbi dbi, uint64_t size, uint8_t out[32], struct roster_err *err);
-int tree_inclusion(MDB_txn *txn, MDB_dbi dbi, uint64_t index, uint64_t size, json_t *proof,
-                   struct roster_err *err);
-int tree_consistency(MDB_txn *txn, MDB_dbi dbi, uint64_t old, uint64_t size, json_t *proof,
-                     struct roster_err *err);
+int tree_leaf(MDB_txn *txn, const struct store *st, uint64_t index, uint8_t out[32],
+              struct roster_err *err);
+int tree_root(MDB_txn *txn, const struct store *st, uint64_t size, uint8_t out[32],
+              struct roster_err *err);
+int tree_inclusion(MDB_txn *txn, const struct store *st, uint64_t index, uint64_t size,
+                   json_t *proof, struct roster_err *err);
+int tree_consistency(MDB_txn *txn, const struct store *st, uint64_t old, uint64_t size,
+                     json_t *proof, struct roster_err *err);
 int checkpoint_sign(struct wtxn *w, const uint8_t *cosigner, char **note, struct roster_err *err);
 int checkpoint_latest(MDB_txn *txn, MDB_dbi dbi, uint64_t *size, char **note,
                       struct roster_err *err);

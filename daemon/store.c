@@ -5,13 +5,15 @@
  * out here; the plaintext leaves only as a reply (records.c, h-document.c copy
  * it into the reply and wipe their copy).
  *
- *   meta                  settings of the registry (format, active key id);
+ *   meta                  settings of the registry (format, active key id,
+ *                         "tree_order");
  *                         "requires": the format level a rosterd must know
  *   keys                  wrapped keys, "data:1", "index:1", "signing:1"
  *   persons, documents,   record id -> envelope
  *   travel
  *   audit                 seq (u64 BE) -> canonical entry
- *   tree                  (level, index) -> Merkle subtree hash (tree.c)
+ *   tree                  (last leaf, level) -> Merkle subtree hash (tree.c;
+ *                         (level, index) in registries made before format 3)
  *   checkpoints           tree size (u64 BE) -> signed checkpoint note
  *   roles                 uid (u32 BE) -> role bits granted with `rosterctl role`
  *   custody               "doc_ID.NNNNNNNN" -> envelope of that document's Nth
@@ -183,6 +185,8 @@ int store_open(struct store *st, const char *dir, size_t map_size, int create,
 			               dir);
 		goto fail;
 	}
+	if (tree_order_load(st, txn, err) < 0)
+		goto fail;
 	if ((rc = mdb_txn_commit(txn)) != 0) {
 		txn = NULL;
 		store_mdb_err(err, rc, "opening the databases");

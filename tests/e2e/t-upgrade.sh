@@ -68,17 +68,22 @@ check "a backup taken now verifies" test $? = 0
 # A registry a later rosterd marked as needing a format level this one lacks
 # (meta "requires") is refused by name, and left as it was.
 stop_daemon
-REQUIRES=7265717569726573 # "requires"
-"$TAMPER" "$T/data" meta put $REQUIRES 00000003
+REQUIRES=7265717569726573     # "requires"
+TREE_ORDER=747265655f6f72646572 # "tree_order"
+check "the 0.1.0 registry's Merkle tree stays in its order (no tree_order)" \
+	test -z "$("$TAMPER" "$T/data" meta get $TREE_ORDER 2>/dev/null)"
+check "and it needs no format level after a clean stop: older releases open it" \
+	test -z "$("$TAMPER" "$T/data" meta get $REQUIRES 2>/dev/null)"
+"$TAMPER" "$T/data" meta put $REQUIRES 00000004
 before=$(sha256sum <"$T/data/data.mdb")
 timeout 20 "$ROSTERD" -c "$CONF" >"$T/out/newer.out" 2>&1
 rc=$?
-check "rosterd refuses a registry that needs format 3 (exit $rc: EX_DATAERR)" test $rc = 65
-check "and says why" grep -q "needs a rosterd that knows format 3 (this is .*format 2)" "$T/out/newer.out"
+check "rosterd refuses a registry that needs format 4 (exit $rc: EX_DATAERR)" test $rc = 65
+check "and says why" grep -q "needs a rosterd that knows format 4 (this is .*format 3)" "$T/out/newer.out"
 "$ROSTERD" verify-backup -c "$CONF" "$T/data" >"$T/out/newer-vb.out" 2>&1
 rc=$?
 check "verify-backup refuses it too (exit $rc)" test $rc != 0
-check "saying why" grep -q "knows format 3" "$T/out/newer-vb.out"
+check "saying why" grep -q "knows format 4" "$T/out/newer-vb.out"
 check "neither changed data.mdb" test "$(sha256sum <"$T/data/data.mdb")" = "$before"
 "$TAMPER" "$T/data" meta put $REQUIRES 00000002
 start_daemon

@@ -5,8 +5,10 @@
  * map or a failed commit would), drains, and transactions that note changes and
  * are abandoned. After every step each (tag, id) pair must read as the model
  * says, through the log's view over the index as a find reads it; the log's
- * count must match LMDB's; the format level must be set exactly while the log
- * holds changes. At the end a drain must leave the index alone equal to the model.
+ * count must match LMDB's; the format level must be 2 while the log holds changes
+ * and absent otherwise, or, in a registry made at format 3 (the first half of
+ * the steps), stay 3. At the end a drain must leave the index alone equal to the
+ * model.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,8 +114,18 @@ static int check_all(int step)
 	mdb_stat(txn, srv.store.person_idx_log, &st);
 	CHECK(st.ms_entries == log_n, "step %d: the log holds %zu, counted %llu", step,
 	      st.ms_entries, (unsigned long long)log_n);
-	CHECK((mdb_get(txn, srv.store.meta, &(MDB_val){8, "requires"}, &v) == 0) == (log_n > 0),
-	      "step %d: the format level is set exactly while the log holds changes", step);
+	{
+		uint32_t floor = srv.store.format_floor, want = floor;
+		int has = mdb_get(txn, srv.store.meta, &(MDB_val){8, "requires"}, &v) == 0;
+
+		if (log_n > 0 && want < IDXLOG_FORMAT)
+			want = IDXLOG_FORMAT;
+		CHECK(has == (want > 0) &&
+		          (!has || (v.mv_size == 4 && roster_be32_get(v.mv_data) == want)),
+		      "step %d: the format level is %u while the log holds %llu (the registry's "
+		      "own: %u)",
+		      step, want, (unsigned long long)log_n, floor);
+	}
 	mdb_txn_abort(txn);
 	return bad;
 }
@@ -178,6 +190,21 @@ static void drain(void)
 	commit(&w);
 }
 
+/* From here on the registry is one made before format 3 (its Merkle tree keyed
+ * by level), whose level is absent while the log is empty. */
+static void made_before_format_3(void)
+{
+	struct wtxn w;
+
+	drain();
+	begin(&w);
+	CHECK(meta_del(&w, "requires") == 0 && meta_del(&w, "tree_order") == 0,
+	      "the level and the tree's order removed");
+	commit(&w);
+	srv.store.format_floor = 0;
+	srv.store.tree_order = TREE_LEVELS;
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/test-idxlog.XXXXXX", cmd[64];
@@ -195,8 +222,13 @@ int main(void)
 		fatalx("store: %s", err.message);
 	mdb_env_set_flags(srv.store.env, MDB_NOSYNC, 1);
 	next_seq = 1;
+	CHECK(srv.store.format_floor == TREE_FORMAT, "a new registry needs format %u, not %u",
+	      TREE_FORMAT, srv.store.format_floor);
 	for (int step = 0; step < STEPS && bad < 5; step++) {
 		int r = rand() % 100;
+
+		if (step == STEPS / 2)
+			made_before_format_3();
 
 		if (r < 45) {
 			note_changes(1);

@@ -1,0 +1,221 @@
+/*
+ * test-tree.c - the log's Merkle tree as stored (daemon/tree.c), on a real LMDB,
+ * in both orders a registry may hold: (level, index) from before format 3, and
+ * (last leaf, level) since. Leaves are appended in commits of random sizes; at
+ * every size the stored root must equal a compact range's over the same leaves,
+ * and inclusion and consistency proofs to random earlier sizes must verify
+ * against those roots (lib/merkle.c, which passes the RFC 6962 vectors). Both
+ * orders are held to the same roots. Every key must name a perfect subtree, and
+ * completion order must fill its pages, which is what it is for (its appends
+ * go to the database's end: bench/README.md, eighteenth round).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "roster/log.h"
+#include "roster/merkle.h"
+#include "roster/util.h"
+#include "rosterd.h"
+#include "test.h"
+
+#define LEAVES 1500 /* proofs checked at every size up to here */
+#define MANY   40000
+
+struct tree {
+	struct store st;
+	char dir[32];
+};
+
+static void leaf_of(uint64_t i, uint8_t out[MERKLE_HASH])
+{
+	uint8_t in[9] = {0};
+
+	roster_be64_put(in + 1, i);
+	crypto_hash_sha256(out, in, sizeof(in));
+}
+
+static void tree_open(struct tree *t, int order)
+{
+	struct roster_err err;
+
+	snprintf(t->dir, sizeof(t->dir), "/tmp/test-tree.XXXXXX");
+	if (mkdtemp(t->dir) == NULL || store_open(&t->st, t->dir, 256UL << 20, 1, &err) < 0)
+		fatalx("store: %s", err.message);
+	CHECK(t->st.tree_order == TREE_COMPLETION, "a new registry's tree is in completion order");
+	t->st.tree_order = order; /* as a registry made before format 3 would be read */
+	mdb_env_set_flags(t->st.env, MDB_NOSYNC, 1);
+}
+
+static void tree_close(struct tree *t)
+{
+	char cmd[64];
+
+	store_close(&t->st);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", t->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", t->dir);
+}
+
+static void append(struct tree *t, uint64_t from, uint64_t to)
+{
+	struct roster_err err;
+	uint8_t leaf[MERKLE_HASH];
+	MDB_txn *txn;
+
+	if (mdb_txn_begin(t->st.env, NULL, 0, &txn) != 0)
+		fatalx("txn");
+	for (uint64_t i = from; i < to; i++) {
+		leaf_of(i, leaf);
+		if (tree_append(&t->st, txn, i, leaf, &err) != 0)
+			fatalx("append %llu: %s", (unsigned long long)i, err.message);
+	}
+	if (mdb_txn_commit(txn) != 0)
+		fatalx("commit");
+}
+
+/* A proof as tree.c gives it (hex strings) in bytes; the count, or -1. */
+static long proof_bytes(json_t *proof, uint8_t (*out)[MERKLE_HASH], size_t room)
+{
+	size_t i;
+	json_t *h;
+
+	if (json_array_size(proof) > room)
+		return -1;
+	json_array_foreach(proof, i, h) if (!json_is_string(h) ||
+	                                    roster_hex_decode(out[i], MERKLE_HASH,
+	                                                      json_string_value(h)) < 0) return -1;
+	return (long)json_array_size(proof);
+}
+
+static uint8_t roots[LEAVES + 1][MERKLE_HASH];
+
+/* At size n (roots[0..n] known): the stored root, and proofs to random sizes. */
+static int check_size(struct tree *t, uint64_t n)
+{
+	uint8_t got[MERKLE_HASH], leaf[MERKLE_HASH], path[64][MERKLE_HASH];
+	struct roster_err err;
+	uint64_t idx = (uint64_t)rand() % n, old = 1 + (uint64_t)rand() % n;
+	json_t *proof = json_array();
+	MDB_txn *txn;
+	long np;
+	int bad = 0;
+
+	mdb_txn_begin(t->st.env, NULL, MDB_RDONLY, &txn);
+	if (tree_root(txn, &t->st, n, got, &err) < 0 || memcmp(got, roots[n], MERKLE_HASH) != 0)
+		bad++;
+	if (tree_leaf(txn, &t->st, idx, got, &err) < 0 || (leaf_of(idx, leaf), 0) ||
+	    memcmp(got, leaf, MERKLE_HASH) != 0)
+		bad++;
+	if (tree_inclusion(txn, &t->st, idx, n, proof, &err) < 0 ||
+	    (np = proof_bytes(proof, path, 64)) < 0 ||
+	    roster_merkle_verify_inclusion(idx, n, leaf, MERKLE_HASH,
+	                                   (const uint8_t(*)[MERKLE_HASH])path, (size_t)np,
+	                                   roots[n], MERKLE_HASH, &err) < 0)
+		bad++;
+	json_array_clear(proof);
+	if (tree_consistency(txn, &t->st, old, n, proof, &err) < 0 ||
+	    (np = proof_bytes(proof, path, 64)) < 0 ||
+	    (old < n && roster_merkle_verify_consistency(
+	                    old, n, roots[old], MERKLE_HASH, roots[n], MERKLE_HASH,
+	                    (const uint8_t(*)[MERKLE_HASH])path, (size_t)np, &err) < 0))
+		bad++;
+	mdb_txn_abort(txn);
+	json_decref(proof);
+	CHECK(bad == 0, "order %d, size %llu: root, leaf %llu, proofs to %llu", t->st.tree_order,
+	      (unsigned long long)n, (unsigned long long)idx, (unsigned long long)old);
+	return bad;
+}
+
+static void test_proofs(int order)
+{
+	struct tree t;
+	uint64_t n = 0;
+	int bad = 0;
+
+	tree_open(&t, order);
+	while (n < LEAVES && bad < 5) {
+		uint64_t to = n + 1 + (uint64_t)(rand() % 40);
+
+		if (to > LEAVES)
+			to = LEAVES;
+		append(&t, n, to);
+		while (n < to)
+			bad += check_size(&t, ++n);
+	}
+	tree_close(&t);
+}
+
+/* A long log, appended in commits of up to 64 as the writer does: every key
+ * must name a perfect subtree of it, in the order's own way, and the leaf pages'
+ * fill is returned. */
+static double fill(int order)
+{
+	struct tree t;
+	MDB_cursor *cur;
+	MDB_txn *txn;
+	MDB_stat ms;
+	MDB_val k, v;
+	size_t nodes = 0, wrong = 0;
+	uint64_t n = 0;
+
+	tree_open(&t, order);
+	while (n < MANY) {
+		uint64_t to = n + 1 + (uint64_t)(rand() % 64);
+
+		append(&t, n, to > MANY ? MANY : to);
+		n = to > MANY ? MANY : to;
+	}
+	mdb_txn_begin(t.st.env, NULL, MDB_RDONLY, &txn);
+	mdb_stat(txn, t.st.tree, &ms);
+	mdb_cursor_open(txn, t.st.tree, &cur);
+	for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), nodes++) {
+		const uint8_t *key = k.mv_data;
+		unsigned level = order == TREE_COMPLETION ? key[8] : key[0];
+		uint64_t end = order == TREE_COMPLETION ? roster_be64_get(key) + 1
+		                                        : (roster_be64_get(key + 1) + 1) << level;
+
+		/* leaves [end - 2^level, end): aligned, and all appended */
+		wrong += k.mv_size != TREE_KEY || level > 20 || end > MANY ||
+		         end % ((uint64_t)1 << level) != 0;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	CHECK(nodes == 2 * MANY - (size_t)__builtin_popcountll(MANY),
+	      "order %d: %zu nodes for %d leaves", order, nodes, MANY);
+	CHECK(wrong == 0, "order %d: %zu keys name no perfect subtree", order, wrong);
+	tree_close(&t);
+	return (double)ms.ms_entries / (double)ms.ms_leaf_pages;
+}
+
+int main(void)
+{
+	struct roster_merkle_range r;
+	double levels, completion;
+
+	log_init("test-tree", LOG_LEVEL_WARN);
+	srand(20261207);
+	if (sodium_init() < 0)
+		fatalx("cannot start");
+	roster_merkle_range_init(&r);
+	roster_merkle_empty(roots[0]);
+	for (uint64_t i = 0; i < LEAVES; i++) {
+		uint8_t leaf[MERKLE_HASH];
+
+		leaf_of(i, leaf);
+		roster_merkle_range_append(&r, leaf);
+		roster_merkle_range_root(&r, roots[i + 1]);
+	}
+	test_proofs(TREE_LEVELS);
+	test_proofs(TREE_COMPLETION);
+	levels = fill(TREE_LEVELS);
+	completion = fill(TREE_COMPLETION);
+	printf("nodes a leaf page: %.1f in completion order, %.1f by level\n", completion, levels);
+	CHECK(completion > 70, "completion order fills its pages: %.1f nodes a page", completion);
+	CHECK(completion > 1.6 * levels, "and holds more a page than by level: %.1f, %.1f",
+	      completion, levels);
+	return test_done();
+}
