@@ -114,7 +114,7 @@ for line in sys.stdin:
         dbs[cur + ":n"] = int(m.group(1))
 page = 4096
 per = sum(dbs.get(d, 0) for d in ("persons", "person_idx")) * page / dbs["persons:n"]
-log = sum(dbs.get(d, 0) for d in ("audit", "tree", "audit_filter")) * page / dbs["audit:n"]
+log = sum(dbs.get(d, 0) for d in ("audit", "tree", "merkle", "audit_filter")) * page / dbs["audit:n"]
 npersons, nentries = dbs["persons:n"], dbs["audit:n"]
 print(f"on disk:      {per:.0f} B per person (record and blind indexes), "
       f"{log:.0f} B per audit entry (entry, Merkle tree, filters), "

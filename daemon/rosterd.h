@@ -142,6 +142,7 @@ struct store {
 	MDB_dbi custody;             /* "doc_ID.NNNNNNNN" -> a document's history entry */
 	MDB_dbi audit_filter;        /* first seq of a block of entries -> its filter */
 	MDB_dbi doc_by_person, travel_by_person, doc_by_state, travel_by_state;
+	MDB_dbi merkle; /* the Merkle tree in completion order (tree.c); `tree` before */
 	size_t map_size;
 	/* Readers outside the writer hold it shared; growing the map holds it exclusive. */
 	pthread_rwlock_t resize;
@@ -165,6 +166,11 @@ int store_mdb_err(struct roster_err *err, int rc, const char *what);
 #define TREE_FORMAT     3 /* a registry whose tree is in completion order */
 #define TREE_KEY        9 /* bytes in a node's key, either way */
 int store_format_check(MDB_txn *txn, MDB_dbi meta, const char *what, struct roster_err *err);
+/* The database holding the Merkle tree's nodes, in the order st->tree_order says. */
+static inline MDB_dbi tree_dbi(const struct store *st)
+{
+	return st->tree_order == TREE_COMPLETION ? st->merkle : st->tree;
+}
 json_t *store_keys(MDB_txn *txn, MDB_dbi dbi);
 /* Entries in the n databases together: a background walk's total. */
 uint64_t store_entries(MDB_txn *txn, const MDB_dbi *dbis, size_t n);

@@ -12,8 +12,9 @@
  *   persons, documents,   record id -> envelope
  *   travel
  *   audit                 seq (u64 BE) -> canonical entry
- *   tree                  (last leaf, level) -> Merkle subtree hash (tree.c;
- *                         (level, index) in registries made before format 3)
+ *   tree                  (level, index) -> Merkle subtree hash (tree.c), in
+ *                         registries made before format 3; empty since
+ *   merkle                (last leaf, level) -> Merkle subtree hash, since
  *   checkpoints           tree size (u64 BE) -> signed checkpoint note
  *   roles                 uid (u32 BE) -> role bits granted with `rosterctl role`
  *   custody               "doc_ID.NNNNNNNN" -> envelope of that document's Nth
@@ -87,6 +88,7 @@ static const struct store_db {
     DB(travel_by_state, MDB_DUPSORT, 0),
     DB(person_idx_log, 0, 1),
     DB(audit_filter, 0, 1),
+    DB(merkle, 0, 1),
 };
 #undef DB
 #define STORE_NDBS (sizeof(store_dbs) / sizeof(store_dbs[0]))

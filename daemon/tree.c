@@ -8,12 +8,13 @@
  * recursion asks for splits into perfect subtrees along one spine, so a root
  * costs O(log n) reads and a proof O(log^2 n) at worst.
  *
- * Since format 3 a node's key is (its last leaf, level): the order in which
- * appends complete them, so every append writes at the database's end, to one
- * leaf page that it fills. Registries made before keep (level, index): each
- * level grew at its own right edge, a commit touched a page for each level it
- * reached, and those pages split in the middle, half full (bench/README.md,
- * eighteenth round). Meta "tree_order" says which.
+ * Since format 3 the nodes are in `merkle`, keyed (last leaf, level): the
+ * order in which appends complete them, so every append writes at the
+ * database's end, to one leaf page that it fills. Registries made before keep
+ * them in `tree`, keyed (level, index): each level grew at its own right edge,
+ * a commit touched a page for each level it reached, and those pages split in
+ * the middle, half full (bench/README.md, eighteenth round). Meta "tree_order"
+ * says which; a conversion would fill `merkle` from `tree`, then say so.
  */
 #include <string.h>
 
@@ -72,7 +73,7 @@ static int node_get(MDB_txn *txn, const struct store *st, unsigned level, uint64
 	int rc;
 
 	node_key(st, key, level, index);
-	if ((rc = mdb_get(txn, st->tree, &k, &v)) != 0 || v.mv_size != MERKLE_HASH)
+	if ((rc = mdb_get(txn, tree_dbi(st), &k, &v)) != 0 || v.mv_size != MERKLE_HASH)
 		return roster_err_set(
 		    err, 500, "tree_damaged", "the Merkle tree lacks node %u/%llu: %s", level,
 		    (unsigned long long)index, rc ? mdb_strerror(rc) : "wrong size");
@@ -91,7 +92,7 @@ static int node_put(struct store *st, MDB_txn *txn, unsigned level, uint64_t ind
 	 * before it: nodes left past a log cut short (tampering, t-tamper.sh) are
 	 * overwritten, as in the order by level, rather than stop the writer. LMDB
 	 * fills the pages the same way when a put lands at the end. */
-	return store_put(st, txn, st->tree, &k, &v, 0);
+	return store_put(st, txn, tree_dbi(st), &k, &v, 0);
 }
 
 int tree_leaf(MDB_txn *txn, const struct store *st, uint64_t index, uint8_t out[MERKLE_HASH],

@@ -31,4 +31,13 @@ as $AUDITOR audit consistency 0 3
 expect 65 "a consistency proof from size 0 is refused"
 as $AUDITOR audit prove x
 expect 64 "a non-numeric seq is a usage error"
+
+# A new registry keeps its Merkle tree in completion order (tree.c), in `merkle`,
+# and says it needs format 3; proofs from it verify (above, and t-auditfind).
+nodes() { mdb_stat -s "$1" "$T/data" | awk '/Entries:/ {print $2}'; }
+check "its Merkle nodes are in merkle ($(nodes merkle) for $size entries)" \
+	test "$(nodes merkle)" -ge $((2 * size - 6))
+check "and none in tree, the order by level" test "$(nodes tree)" = 0
+check "the registry needs format 3" \
+	test "$("$TAMPER" "$T/data" meta get 7265717569726573)" = 00000003
 finish

@@ -74,6 +74,9 @@ check "the 0.1.0 registry's Merkle tree stays in its order (no tree_order)" \
 	test -z "$("$TAMPER" "$T/data" meta get $TREE_ORDER 2>/dev/null)"
 check "and it needs no format level after a clean stop: older releases open it" \
 	test -z "$("$TAMPER" "$T/data" meta get $REQUIRES 2>/dev/null)"
+nodes() { mdb_stat -s "$1" "$T/data" | awk '/Entries:/ {print $2}'; }
+check "its nodes, new ones too, are in tree ($(nodes tree)), none in merkle" \
+	test "$(nodes tree)" -gt 100 -a "$(nodes merkle)" = 0
 "$TAMPER" "$T/data" meta put $REQUIRES 00000004
 before=$(sha256sum <"$T/data/data.mdb")
 timeout 20 "$ROSTERD" -c "$CONF" >"$T/out/newer.out" 2>&1

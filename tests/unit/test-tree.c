@@ -169,8 +169,8 @@ static double fill(int order)
 		n = to > MANY ? MANY : to;
 	}
 	mdb_txn_begin(t.st.env, NULL, MDB_RDONLY, &txn);
-	mdb_stat(txn, t.st.tree, &ms);
-	mdb_cursor_open(txn, t.st.tree, &cur);
+	mdb_stat(txn, tree_dbi(&t.st), &ms);
+	mdb_cursor_open(txn, tree_dbi(&t.st), &cur);
 	for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), nodes++) {
 		const uint8_t *key = k.mv_data;
