@@ -149,7 +149,7 @@ struct store {
 	struct journal *journal; /* while rosterd serves: what each commit changed */
 	int failed;              /* the first failed change of the writer's transaction */
 	off_t primed;            /* data.mdb is allocated and cached up to here (prime.c) */
-	int tree_order;          /* how `tree` is keyed: TREE_LEVELS or TREE_COMPLETION */
+	int tree_order;          /* TREE_LEVELS (nodes in `tree`) or TREE_COMPLETION (`merkle`) */
 	uint32_t format_floor;   /* meta "requires" never below this (0: may be absent) */
 };
 
@@ -160,7 +160,8 @@ int store_grow(struct store *st, struct roster_err *err);
 int store_mdb_err(struct roster_err *err, int rc, const char *what);
 /* The registry's stored format level this rosterd can carry on (meta "requires"). */
 #define ROSTER_FORMAT 3
-/* Merkle nodes keyed (level, index) as before format 3, or (last leaf, level). */
+/* Merkle nodes keyed (level, index) in `tree` as before format 3, or (last leaf,
+ * level) in `merkle` (tree.c). */
 #define TREE_LEVELS     0
 #define TREE_COMPLETION 1
 #define TREE_FORMAT     3 /* a registry whose tree is in completion order */

@@ -2,8 +2,8 @@
  * tree.c - the audit log as an RFC 6962 Merkle tree, stored so that roots and
  * proofs never replay the log.
  *
- * The `tree` database holds the hash of every perfect subtree: the root of
- * leaves [index * 2^level, (index + 1) * 2^level). An append writes its leaf
+ * One database holds the hash of every perfect subtree: the root of leaves
+ * [index * 2^level, (index + 1) * 2^level). An append writes its leaf
  * and the O(1) amortised parents it completes. Any range hash the RFC's
  * recursion asks for splits into perfect subtrees along one spine, so a root
  * costs O(log n) reads and a proof O(log^2 n) at worst.
