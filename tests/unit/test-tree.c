@@ -191,6 +191,58 @@ static double fill(int order)
 	return (double)ms.ms_entries / (double)ms.ms_leaf_pages;
 }
 
+/* How a registry's order is read at open: one made before format 3 (no
+ * "tree_order", other meta) keeps the order by level and needs no level; an
+ * order this rosterd does not know is refused, naming it, rather than misread. */
+static void reopen(struct tree *t, const char *order, int *tree_order, uint32_t *floor,
+                   struct roster_err *err)
+{
+	MDB_val k = {10, "tree_order"};
+	MDB_txn *txn;
+	int rc;
+
+	mdb_txn_begin(t->st.env, NULL, 0, &txn);
+	mdb_del(txn, t->st.meta, &(MDB_val){8, "requires"}, NULL);
+	/* a registry's other settings, so that it is not taken for a new one */
+	mdb_put(txn, t->st.meta, &(MDB_val){8, "data_key"}, &(MDB_val){4, "\0\0\0\1"}, 0);
+	if (order)
+		mdb_put(txn, t->st.meta, &k, &(MDB_val){strlen(order), (void *)order}, 0);
+	else
+		mdb_del(txn, t->st.meta, &k, NULL);
+	if (mdb_txn_commit(txn) != 0)
+		fatalx("commit");
+	store_close(&t->st);
+	memset(err, 0, sizeof(*err));
+	rc = store_open(&t->st, t->dir, 256UL << 20, 0, err);
+	*tree_order = rc == 0 ? t->st.tree_order : -1;
+	*floor = rc == 0 ? t->st.format_floor : 99;
+}
+
+static void test_open(void)
+{
+	struct roster_err err;
+	struct tree t;
+	char cmd[64];
+	uint32_t floor;
+	int order;
+
+	tree_open(&t, TREE_COMPLETION);
+	CHECK(t.st.format_floor == TREE_FORMAT, "a new registry needs format %u", TREE_FORMAT);
+	append(&t, 0, 10);
+	reopen(&t, NULL, &order, &floor, &err);
+	CHECK(order == TREE_LEVELS && floor == 0,
+	      "a registry made before format 3 is read by level, needing no level (%d, %u: %s)",
+	      order, floor, err.message);
+	reopen(&t, "sideways", &order, &floor, &err);
+	CHECK(order == -1 && strstr(err.message, "tree_order") != NULL,
+	      "an unknown order is refused by name (%s)", err.message);
+	if (order != -1)
+		store_close(&t.st);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", t.dir); /* the store is closed */
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", t.dir);
+}
+
 int main(void)
 {
 	struct roster_merkle_range r;
@@ -209,6 +261,7 @@ int main(void)
 		roster_merkle_range_append(&r, leaf);
 		roster_merkle_range_root(&r, roots[i + 1]);
 	}
+	test_open();
 	test_proofs(TREE_LEVELS);
 	test_proofs(TREE_COMPLETION);
 	levels = fill(TREE_LEVELS);
