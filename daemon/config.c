@@ -199,6 +199,14 @@ static int set_count(struct config *cfg, const struct count_setting *c, const ch
 	return 0;
 }
 
+static int set_yes_no(const char *name, const char *value, int *out, struct roster_err *err)
+{
+	if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
+		return roster_err_set(err, 0, "config", "%s is yes or no", name);
+	*out = strcmp(value, "yes") == 0;
+	return 0;
+}
+
 static int parse_setting(struct config *cfg, const char *name, const char *value,
                          struct roster_err *err)
 {
@@ -272,12 +280,10 @@ static int parse_setting(struct config *cfg, const char *name, const char *value
 	for (size_t i = 0; i < sizeof(count_settings) / sizeof(count_settings[0]); i++)
 		if (strcmp(name, count_settings[i].name) == 0)
 			return set_count(cfg, &count_settings[i], value, err);
-	if (strcmp(name, "allow_root") == 0) {
-		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
-			return roster_err_set(err, 0, "config", "allow_root is yes or no");
-		cfg->allow_root = strcmp(value, "yes") == 0;
-		return 0;
-	}
+	if (strcmp(name, "allow_root") == 0)
+		return set_yes_no(name, value, &cfg->allow_root, err);
+	if (strcmp(name, "tree_convert") == 0)
+		return set_yes_no(name, value, &cfg->tree_convert, err);
 	return roster_err_set(err, 0, "config", "unknown setting '%s'", name);
 }
 
@@ -308,6 +314,7 @@ int config_load(struct config *cfg, const char *path, struct roster_err *err)
 	cfg->map_size = 1UL << 30;
 	cfg->journal_size = 16UL << 20;
 	cfg->batch_max = 1024;
+	cfg->tree_convert = 1;
 	cfg->reencrypt_batch = 256;
 	cfg->reencrypt_slice_ms = 2;
 	cfg->index_log_entries = 512;

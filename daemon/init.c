@@ -248,6 +248,35 @@ static int registry_upgrade(struct server *srv, struct roster_err *err)
 	return rc < 0 ? -1 : 0;
 }
 
+/* A registry made before format 3 has its Merkle tree put in completion order
+ * (tree-convert.c), unless tree_convert = no. A failure is logged and leaves the
+ * tree in its order, readable as before; the next start tries again. */
+static void registry_tree_convert(struct server *srv)
+{
+	struct roster_err err = {0};
+	uint8_t head[32];
+	uint64_t size;
+	MDB_txn *txn;
+	int rc;
+
+	if (srv->store.tree_order == TREE_COMPLETION)
+		return;
+	if (!srv->cfg.tree_convert) {
+		log_info("the Merkle tree stays in its order by level (tree_convert = no)");
+		return;
+	}
+	if ((rc = mdb_txn_begin(srv->store.env, NULL, MDB_RDONLY, &txn)) != 0) {
+		store_mdb_err(&err, rc, "reading the log's size");
+	} else {
+		rc = audit_head_load(txn, srv->store.audit, &size, head, &err);
+		mdb_txn_abort(txn);
+		if (rc == 0)
+			rc = tree_convert(&srv->store, size, &err);
+	}
+	if (rc != 0)
+		log_warnx("%s: the Merkle tree stays in its order by level for now", err.message);
+}
+
 int registry_open(struct server *srv, struct roster_err *err)
 {
 	char path[PATH_MAX];
@@ -283,5 +312,6 @@ int registry_open(struct server *srv, struct roster_err *err)
 	mdb_txn_abort(txn);
 	if (rc < 0 || registry_upgrade(srv, err) < 0)
 		return -1;
+	registry_tree_convert(srv);
 	return grants_load(srv, err);
 }

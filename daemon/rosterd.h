@@ -59,6 +59,7 @@ struct config {
 	size_t index_log_entries;       /* person index changes merged once the log holds so many */
 	size_t audit_filter_block;      /* audit entries per filter block (audit-filter.c) */
 	int allow_root;                 /* rosterd refuses to run as root unless this is set */
+	int tree_convert;               /* a tree by level into completion order at start */
 	size_t reencrypt_batch;         /* records re-encrypted per transaction after a rotation */
 	unsigned reencrypt_slice_ms;    /* ... fewer when such a transaction takes longer */
 	size_t max_connections;         /* open connections in all */
@@ -368,6 +369,10 @@ int audit_head_load(MDB_txn *txn, MDB_dbi audit, uint64_t *size, uint8_t head[32
 
 /* tree.c: the log's Merkle tree; checkpoint.c: signed checkpoints. */
 int tree_order_load(struct store *st, MDB_txn *txn, struct roster_err *err);
+void tree_node_key(int order, uint8_t key[TREE_KEY], unsigned level, uint64_t index);
+/* tree-convert.c: a tree by level into completion order, nodes at a time. */
+int tree_convert_step(struct store *st, uint64_t size, size_t nodes, struct roster_err *err);
+int tree_convert(struct store *st, uint64_t size, struct roster_err *err);
 int tree_append(struct store *st, MDB_txn *txn, uint64_t seq, const uint8_t leaf[32],
                 struct roster_err *err);
 int tree_leaf(MDB_txn *txn, const struct store *st, uint64_t index, uint8_t out[32],

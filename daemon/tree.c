@@ -14,16 +14,16 @@
  * them in `tree`, keyed (level, index): each level grew at its own right edge,
  * a commit touched a page for each level it reached, and those pages split in
  * the middle, half full (bench/README.md, eighteenth round). Meta "tree_order"
- * says which; a conversion would fill `merkle` from `tree`, then say so.
+ * says which; tree-convert.c fills `merkle` from `tree` at start, then says so.
  */
 #include <string.h>
 
 #include "rosterd.h"
 #include "roster/merkle.h"
 
-static void node_key(const struct store *st, uint8_t key[TREE_KEY], unsigned level, uint64_t index)
+void tree_node_key(int order, uint8_t key[TREE_KEY], unsigned level, uint64_t index)
 {
-	if (st->tree_order == TREE_COMPLETION) {
+	if (order == TREE_COMPLETION) {
 		roster_be64_put(key, ((index + 1) << level) - 1);
 		key[8] = (uint8_t)level;
 	} else {
@@ -72,7 +72,7 @@ static int node_get(MDB_txn *txn, const struct store *st, unsigned level, uint64
 	MDB_val k = {TREE_KEY, key}, v;
 	int rc;
 
-	node_key(st, key, level, index);
+	tree_node_key(st->tree_order, key, level, index);
 	if ((rc = mdb_get(txn, tree_dbi(st), &k, &v)) != 0 || v.mv_size != MERKLE_HASH)
 		return roster_err_set(
 		    err, 500, "tree_damaged", "the Merkle tree lacks node %u/%llu: %s", level,
@@ -87,7 +87,7 @@ static int node_put(struct store *st, MDB_txn *txn, unsigned level, uint64_t ind
 	uint8_t key[TREE_KEY];
 	MDB_val k = {TREE_KEY, key}, v = {MERKLE_HASH, (void *)hash};
 
-	node_key(st, key, level, index);
+	tree_node_key(st->tree_order, key, level, index);
 	/* Not MDB_APPEND, though in completion order each node sorts after those
 	 * before it: nodes left past a log cut short (tampering, t-tamper.sh) are
 	 * overwritten, as in the order by level, rather than stop the writer. LMDB

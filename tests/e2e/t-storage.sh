@@ -94,6 +94,7 @@ bad_setting "journal_size = 5G" "journal_size must be bytes"
 bad_setting "map_size = 3x" "map_size must be bytes"
 bad_setting "origin = has space" "origin must be printable ASCII"
 bad_setting "allow_root = maybe" "allow_root is yes or no"
+bad_setting "tree_convert = perhaps" "tree_convert is yes or no"
 bad_setting "kdf = weird" "kdf is interactive, moderate or sensitive"
 bad_setting "colour = blue" "unknown setting 'colour'"
 

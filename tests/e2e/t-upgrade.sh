@@ -1,14 +1,19 @@
 # t-upgrade.sh - a registry written by an older release (tests/fixtures/registry-0.1.0)
 # opens with this rosterd: its records read back and are found through the blind
 # indexes, the log and every record verify --deep, verify-backup passes, and new
-# writes, rotations and restarts carry on from it.
+# writes, rotations and restarts carry on from it. Its Merkle tree is kept by level
+# while tree_convert = no, then put in completion order at a start (tree-convert.c),
+# and an auditor's state taken before still verifies against it.
 . "$(dirname "$0")/lib.sh"
 : "${TAMPER:?set TAMPER to the roster-tamper binary}"
 FX=$(cd "$(dirname "$0")/../fixtures/registry-0.1.0" && pwd)
 read -r P P2 D TR1 TR2 <"$FX/ids"
 
-write_conf
-sed -i 's|^origin = .*|origin = fixture.test/roster|' "$CONF"
+conf() { # the fixture's origin; EXTRA_SETTINGS as the caller sets them
+	write_conf
+	sed -i 's|^origin = .*|origin = fixture.test/roster|' "$CONF"
+}
+EXTRA_SETTINGS="tree_convert = no" conf
 install -d -m 0700 "$T/data"
 install -m 0600 "$FX/data.mdb" "$T/data/data.mdb"
 install -m 0600 "$FX/master.key" "$T/master.key"
@@ -56,7 +61,15 @@ expect 0 "a data key rotation re-encrypts the 0.1.0 records"
 as $ADMIN key rotate index --wait
 expect 0 "an index key rotation re-indexes the 0.1.0 records"
 stop_daemon
+nodes() { mdb_stat -s "$1" "$T/data" | awk '/Entries:/ {print $2}'; }
+check "tree_convert = no kept the Merkle tree by level ($(nodes tree) nodes), as it said" \
+	test "$(nodes merkle)" = 0 -a "$(nodes tree)" -gt 100
+check "and said so" grep -q "stays in its order by level (tree_convert = no)" "$T/rosterd.log"
+by_level=$(nodes tree)
+conf
 start_daemon
+check "the next start converted it" grep -q "converted the Merkle tree of [0-9]* entries" \
+	"$T/rosterd.log"
 as $CLERK person find --national-id NO-1975-0304
 check "still found after the index rotation and a restart" contains "$OUT" "$P"
 as $AUDITOR audit verify --state "$STATE" --deep
@@ -70,13 +83,12 @@ check "a backup taken now verifies" test $? = 0
 stop_daemon
 REQUIRES=7265717569726573     # "requires"
 TREE_ORDER=747265655f6f72646572 # "tree_order"
-check "the 0.1.0 registry's Merkle tree stays in its order (no tree_order)" \
-	test -z "$("$TAMPER" "$T/data" meta get $TREE_ORDER 2>/dev/null)"
-check "and it needs no format level after a clean stop: older releases open it" \
-	test -z "$("$TAMPER" "$T/data" meta get $REQUIRES 2>/dev/null)"
-nodes() { mdb_stat -s "$1" "$T/data" | awk '/Entries:/ {print $2}'; }
-check "its nodes, new ones too, are in tree ($(nodes tree)), none in merkle" \
-	test "$(nodes tree)" -gt 100 -a "$(nodes merkle)" = 0
+check "its nodes, and the new ones, are in merkle ($(nodes merkle); $by_level before), none in tree" \
+	test "$(nodes merkle)" -gt "$by_level" -a "$(nodes tree)" = 0
+check "meta says the order" test "$("$TAMPER" "$T/data" meta get $TREE_ORDER)" = \
+	"$(printf completion | od -An -tx1 | tr -d ' \n')"
+check "and that it needs format 3: older releases refuse it" \
+	test "$("$TAMPER" "$T/data" meta get $REQUIRES)" = 00000003
 "$TAMPER" "$T/data" meta put $REQUIRES 00000004
 before=$(sha256sum <"$T/data/data.mdb")
 timeout 20 "$ROSTERD" -c "$CONF" >"$T/out/newer.out" 2>&1

@@ -49,14 +49,19 @@ static void tree_open(struct tree *t, int order)
 	mdb_env_set_flags(t->st.env, MDB_NOSYNC, 1);
 }
 
-static void tree_close(struct tree *t)
+static void tree_close_dir(struct tree *t)
 {
 	char cmd[64];
 
-	store_close(&t->st);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", t->dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", t->dir);
+}
+
+static void tree_close(struct tree *t)
+{
+	store_close(&t->st);
+	tree_close_dir(t);
 }
 
 static void append(struct tree *t, uint64_t from, uint64_t to)
@@ -222,7 +227,6 @@ static void test_open(void)
 {
 	struct roster_err err;
 	struct tree t;
-	char cmd[64];
 	uint32_t floor;
 	int order;
 
@@ -238,9 +242,92 @@ static void test_open(void)
 	      "an unknown order is refused by name (%s)", err.message);
 	if (order != -1)
 		store_close(&t.st);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", t.dir); /* the store is closed */
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", t.dir);
+	tree_close_dir(&t);
+}
+
+static uint64_t nodes_in(struct tree *t, MDB_dbi dbi)
+{
+	MDB_txn *txn;
+	MDB_stat ms;
+
+	mdb_txn_begin(t->st.env, NULL, MDB_RDONLY, &txn);
+	mdb_stat(txn, dbi, &ms);
+	mdb_txn_abort(txn);
+	return ms.ms_entries;
+}
+
+/* A registry made before format 3, by level, converted in slices of 700 nodes
+ * with a restart halfway (tree-convert.c): the same roots and proofs at every
+ * size checked, `tree` emptied, format 3, and appends going on in the new order.
+ * Then one with a node missing, and one with a node altered: both refused, left
+ * by level and still serving. */
+static void test_convert(void)
+{
+	struct roster_err err;
+	struct tree t;
+	uint32_t floor;
+	uint64_t n = 0, total;
+	int order, rc, steps = 0, bad = 0;
+
+	tree_open(&t, TREE_LEVELS);
+	while (n < LEAVES - 200) {
+		uint64_t to = n + 1 + (uint64_t)(rand() % 40);
+
+		append(&t, n, to > LEAVES - 200 ? LEAVES - 200 : to);
+		n = to > LEAVES - 200 ? LEAVES - 200 : to;
+	}
+	reopen(&t, NULL, &order, &floor, &err); /* as 0.7.7 left it */
+	CHECK(order == TREE_LEVELS, "a registry by level (%s)", err.message);
+	while ((rc = tree_convert_step(&t.st, n, 700, &err)) == 1 && ++steps != 2)
+		;
+	CHECK(rc == 1 && t.st.tree_order == TREE_LEVELS && nodes_in(&t, t.st.merkle) == 1400,
+	      "two slices copied, not yet switched (%d: %s)", rc, err.message);
+	reopen(&t, NULL, &order, &floor, &err); /* a restart meanwhile */
+	while ((rc = tree_convert_step(&t.st, n, 700, &err)) == 1)
+		steps++;
+	total = 2 * n - (uint64_t)__builtin_popcountll(n); /* nodes of n leaves */
+	CHECK(rc == 0 && (uint64_t)steps + 1 == (total + 699) / 700,
+	      "converted in %d slices of 700 nodes, %llu in all (%d: %s)", steps + 1,
+	      (unsigned long long)total, rc, err.message);
+	CHECK(t.st.tree_order == TREE_COMPLETION && t.st.format_floor == TREE_FORMAT,
+	      "in completion order, format 3");
+	CHECK(nodes_in(&t, t.st.tree) == 0, "the tree by level emptied");
+	CHECK(nodes_in(&t, t.st.merkle) == total, "every node in merkle");
+	for (uint64_t size = 1; size <= n && bad < 5; size += 1 + (uint64_t)(rand() % 7))
+		bad += check_size(&t, size);
+	append(&t, n, LEAVES);
+	for (uint64_t size = n; size <= LEAVES && bad < 5; size++)
+		bad += check_size(&t, size);
+	reopen(&t, "completion", &order, &floor, &err);
+	CHECK(order == TREE_COMPLETION && floor == TREE_FORMAT, "and so after a restart");
+	store_close(&t.st);
+	tree_close_dir(&t);
+
+	for (int altered = 0; altered < 2; altered++) {
+		uint8_t key[TREE_KEY];
+		MDB_val k = {TREE_KEY, key};
+		MDB_txn *txn;
+
+		tree_open(&t, TREE_LEVELS);
+		append(&t, 0, 300);
+		reopen(&t, NULL, &order, &floor, &err);
+		mdb_txn_begin(t.st.env, NULL, 0, &txn);
+		tree_node_key(TREE_LEVELS, key, 3, 17);
+		if (altered)
+			mdb_put(txn, t.st.tree, &k, &(MDB_val){MERKLE_HASH, roots[1]}, 0);
+		else
+			mdb_del(txn, t.st.tree, &k, NULL);
+		mdb_txn_commit(txn);
+		rc = tree_convert_step(&t.st, 300, 1000, &err);
+		CHECK(rc == -1 && strstr(err.message, "3/17") && t.st.tree_order == TREE_LEVELS &&
+		          nodes_in(&t, t.st.merkle) == 0,
+		      "a node %s: refused, nothing copied (%d: %s)",
+		      altered ? "altered" : "missing", rc, err.message);
+		bad = check_size(&t, 100); /* leaves 0-99 need no 3/17 */
+		CHECK(bad == 0, "and the tree by level still serves");
+		store_close(&t.st);
+		tree_close_dir(&t);
+	}
 }
 
 int main(void)
@@ -264,6 +351,7 @@ int main(void)
 	test_open();
 	test_proofs(TREE_LEVELS);
 	test_proofs(TREE_COMPLETION);
+	test_convert();
 	levels = fill(TREE_LEVELS);
 	completion = fill(TREE_COMPLETION);
 	printf("nodes a leaf page: %.1f in completion order, %.1f by level\n", completion, levels);
