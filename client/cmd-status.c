@@ -43,6 +43,13 @@ static void print_admin(const json_t *s)
 		       "%lld checkpoints since the start)\n",
 		       (double)num(jr, "bytes") / 1024.0, num(jr, "records"),
 		       num(jr, "checkpoints"));
+	if ((jr = json_object_get(s, "format")) != NULL) {
+		const char *order = json_string_value(json_object_get(jr, "tree_order"));
+
+		printf("format:      level %lld needed; Merkle tree %s\n", num(jr, "requires"),
+		       order && strcmp(order, "levels") == 0 ? "by level (as made before 0.7.8)"
+		                                             : "in completion order");
+	}
 	print_keys(json_object_get(s, "keys"));
 }
 
@@ -69,7 +76,7 @@ static int cmd_status(struct ctl *ctl, int argc, char **argv)
 	return cmd_simple(ctl, "GET", "/v1/status", NULL, print_admin);
 }
 
-const struct cmd_entry cmd_status_entry = {
-    "status", NULL, "",
-    "show the daemon's health and your roles (admins: records, checkpoints, keys, map)",
-    cmd_status};
+const struct cmd_entry cmd_status_entry = {"status", NULL, "",
+                                           "show the daemon's health and your roles (admins: "
+                                           "records, checkpoints, keys, map, journal, format)",
+                                           cmd_status};

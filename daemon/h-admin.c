@@ -41,7 +41,9 @@ static int status_apply(struct wtxn *w, struct op *op)
 	struct journal_stats js;
 	MDB_envinfo info;
 	uint64_t cp_size;
+	uint32_t level = 0; /* meta "requires": absent is 0 */
 	json_t *keys;
+	MDB_val v;
 
 	mdb_stat(w->txn, st->persons, &sp);
 	mdb_stat(w->txn, st->documents, &sd);
@@ -52,17 +54,20 @@ static int status_apply(struct wtxn *w, struct op *op)
 	    (keys = keys_status(w, &op->err)) == NULL)
 		return -1;
 	journal_stats(st, &js); /* apply runs on the writer's thread, which owns the journal */
-	op->reply = json_pack("{s:s, s:s, s:I, s:{s:I, s:I, s:I}, s:I, s:I, s:o, s:{s:I, s:I}, "
-	                      "s:{s:I, s:I, s:I}}",
-	                      "version", ROSTER_VERSION, "origin", w->srv->cfg.origin, "uptime",
-	                      (json_int_t)(time(NULL) - w->srv->started), "records", "persons",
-	                      (json_int_t)sp.ms_entries, "documents", (json_int_t)sd.ms_entries,
-	                      "travel", (json_int_t)stv.ms_entries, "log_size",
-	                      (json_int_t)w->log_size, "last_checkpoint", (json_int_t)cp_size,
-	                      "keys", keys, "map", "size", (json_int_t)info.me_mapsize, "used",
-	                      (json_int_t)((info.me_last_pgno + 1) * envst.ms_psize), "journal",
-	                      "bytes", (json_int_t)js.bytes, "records", (json_int_t)js.records,
-	                      "checkpoints", (json_int_t)js.checkpoints);
+	if (mdb_get(w->txn, st->meta, &(MDB_val){8, "requires"}, &v) == 0 && v.mv_size == 4)
+		level = roster_be32_get(v.mv_data);
+	op->reply = json_pack(
+	    "{s:s, s:s, s:I, s:{s:I, s:I, s:I}, s:I, s:I, s:o, s:{s:I, s:I}, "
+	    "s:{s:I, s:I, s:I}, s:{s:I, s:s}}",
+	    "version", ROSTER_VERSION, "origin", w->srv->cfg.origin, "uptime",
+	    (json_int_t)(time(NULL) - w->srv->started), "records", "persons",
+	    (json_int_t)sp.ms_entries, "documents", (json_int_t)sd.ms_entries, "travel",
+	    (json_int_t)stv.ms_entries, "log_size", (json_int_t)w->log_size, "last_checkpoint",
+	    (json_int_t)cp_size, "keys", keys, "map", "size", (json_int_t)info.me_mapsize, "used",
+	    (json_int_t)((info.me_last_pgno + 1) * envst.ms_psize), "journal", "bytes",
+	    (json_int_t)js.bytes, "records", (json_int_t)js.records, "checkpoints",
+	    (json_int_t)js.checkpoints, "format", "requires", (json_int_t)level, "tree_order",
+	    st->tree_order == TREE_COMPLETION ? "completion" : "levels");
 	return 0;
 }
 

@@ -12,6 +12,8 @@ check "status counts records" contains "$OUT" "records:     1 persons"
 check "status shows key states" contains "$OUT" "data     1    active    protects 1 records"
 check "status shows the last checkpoint" contains "$OUT" "checkpoint:  latest covers"
 check "status shows the journal" contains "$OUT" "journal:     "
+check "and the format: level 3, the Merkle tree in completion order" \
+	contains "$OUT" "format:      level 3 needed; Merkle tree in completion order"
 as $ADMIN --json status
 check "the journal has journaled the writes" python3 -c 'import json,sys; j=json.loads(sys.argv[1])["journal"]; sys.exit(0 if j["records"] >= 1 and j["checkpoints"] >= 1 else 1)' "$OUT"
 as $ADMIN status

@@ -22,6 +22,9 @@ install -m 0600 "$FX/master.key" "$T/master.key"
 rc=$?
 check "verify-backup passes on the 0.1.0 registry ($(tail -n1 "$T/vb.out"))" test $rc = 0
 start_daemon
+as $ADMIN status
+check "status says its Merkle tree is by level, needing no format" \
+	contains "$OUT" "format:      level 0 needed; Merkle tree by level (as made before 0.7.8)"
 
 as $CLERK --json person get "$P"
 expect 0 "a 0.1.0 person reads back"
@@ -70,6 +73,8 @@ conf
 start_daemon
 check "the next start converted it" grep -q "converted the Merkle tree of [0-9]* entries" \
 	"$T/rosterd.log"
+as $ADMIN status
+check "status says so" contains "$OUT" "format:      level 3 needed; Merkle tree in completion order"
 as $CLERK person find --national-id NO-1975-0304
 check "still found after the index rotation and a restart" contains "$OUT" "$P"
 as $AUDITOR audit verify --state "$STATE" --deep
