@@ -7,7 +7,9 @@
  * against those roots (lib/merkle.c, which passes the RFC 6962 vectors). Both
  * orders are held to the same roots. Every key must name a perfect subtree, and
  * completion order must fill its pages, which is what it is for (its appends
- * go to the database's end: bench/README.md, eighteenth round).
+ * go to the database's end: bench/README.md, eighteenth round). Then how the
+ * order is read at open, and the conversion of a registry by level
+ * (tree-convert.c): resumed after a restart, refused for a damaged tree.
  */
 #include <stdio.h>
 #include <stdlib.h>
