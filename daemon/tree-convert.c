@@ -198,10 +198,11 @@ int tree_convert(struct store *st, uint64_t size, struct roster_err *err)
 	         "it (once, since 0.7.8; resumed if stopped)",
 	         (unsigned long long)size);
 	do {
+		/* A resumed conversion counts only this start's slices: say so. */
 		snprintf(status, sizeof(status),
-		         "EXTEND_TIMEOUT_USEC=60000000\nSTATUS=converting the Merkle tree: %zu "
-		         "nodes of about %llu",
-		         slices * CONVERT_SLICE, 2 * (unsigned long long)size);
+		         "EXTEND_TIMEOUT_USEC=60000000\nSTATUS=converting the Merkle tree of %llu "
+		         "entries: slice %zu of this start",
+		         (unsigned long long)size, slices + 1);
 		systemd_notify(status);
 		while ((rc = tree_convert_step(st, size, CONVERT_SLICE, err)) == ROSTER_RETRY)
 			if (store_grow(st, err) < 0)
