@@ -183,7 +183,10 @@ void routes_dispatch(struct evhttp_request *req, void *arg)
 	if (route && id[0] && roster_id_valid_any(id, "per_ doc_ trv_"))
 		snprintf(op->target, sizeof(op->target), "%s", id);
 
-	if (route && route->handler == NULL && (op->peer.roles & route->roles)) {
+	/* Answered on the spot only with a clean query: a misspelt parameter is
+	 * refused here as on any other path (and that refusal audited). */
+	if (route && route->handler == NULL && (op->peer.roles & route->roles) &&
+	    http_query_check(req, route->params, &op->err) == 0) {
 		metrics_count(srv, route->action, 200);
 		if (strcmp(route->action, "metrics") == 0)
 			metrics_reply(srv, req);
@@ -208,7 +211,7 @@ void routes_dispatch(struct evhttp_request *req, void *arg)
 		               "%s (uid %u) does not hold the %s role needed for %s: an "
 		               "administrator grants roles in rosterd.conf's [roles]",
 		               op->peer.user, (unsigned)op->peer.uid, need, route->action);
-	} else if (http_query_check(req, route->params, &op->err) < 0) {
+	} else if (op->err.status || http_query_check(req, route->params, &op->err) < 0) {
 		/* refused whole: a handler takes the query's text for granted */
 	} else if (id[0] && op->target[0] == '\0') {
 		roster_err_set(&op->err, 404, "not_found",

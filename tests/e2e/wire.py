@@ -204,6 +204,10 @@ def query(path):
          "'nationl_id' is not a query parameter of this path: it takes national_id"),
         ("/v1/persons/per_" + "a" * 26 + "?history_from=1", 400, "it takes none"),
         ("/v1/travel?status=pending&limit=5", 200, ""),
+        # Paths answered without an audit entry took any query until 0.7.9.
+        ("/v1/health?verbose=1", 400, "'verbose' is not a query parameter of this path"),
+        ("/v1/health?x=%FF", 400, "'x' is not UTF-8 text"),
+        ("/v1/health", 200, ""),
         # An id longer than any id: 0.7.6 ran the handler without one (500).
         ("/v1/persons/per_" + "a" * 37, 404, "is not a record id"),
         ("/v1/documents/doc_" + "a" * 200, 404, "is not a record id"),
