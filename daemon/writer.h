@@ -17,6 +17,7 @@ struct writer {
 	pthread_cond_t cond;
 	struct op *queue, **queue_tail;
 	struct op *done, **done_tail;
+	int done_fd; /* an eventfd: written when done was filled (writer_wake_main) */
 	int stop;
 	int failed;
 	int disk_full;      /* the last commit found no space; cleared by the next one */
