@@ -149,7 +149,7 @@ void routes_dispatch(struct evhttp_request *req, void *arg)
 	const struct route *route;
 	struct op *op;
 	char id[ROSTER_ID_MAX + 1] = "", need[64];
-	int path_known;
+	int path_known, bad_query = 0;
 
 	srv->in_flight++;
 	op = roster_xcalloc(1, sizeof(*op));
@@ -183,10 +183,12 @@ void routes_dispatch(struct evhttp_request *req, void *arg)
 	if (route && id[0] && roster_id_valid_any(id, "per_ doc_ trv_"))
 		snprintf(op->target, sizeof(op->target), "%s", id);
 
-	/* Answered on the spot only with a clean query: a misspelt parameter is
-	 * refused here as on any other path (and that refusal audited). */
-	if (route && route->handler == NULL && (op->peer.roles & route->roles) &&
-	    http_query_check(req, route->params, &op->err) == 0) {
+	/* The query is checked whole, for a caller who may use the route, before
+	 * anything reads it; paths answered on the spot too (and their refusals
+	 * audited like any other). */
+	if (route && (op->peer.roles & route->roles))
+		bad_query = http_query_check(req, route->params, &op->err) < 0;
+	if (route && route->handler == NULL && (op->peer.roles & route->roles) && !bad_query) {
 		metrics_count(srv, route->action, 200);
 		if (strcmp(route->action, "metrics") == 0)
 			metrics_reply(srv, req);
@@ -211,7 +213,7 @@ void routes_dispatch(struct evhttp_request *req, void *arg)
 		               "%s (uid %u) does not hold the %s role needed for %s: an "
 		               "administrator grants roles in rosterd.conf's [roles]",
 		               op->peer.user, (unsigned)op->peer.uid, need, route->action);
-	} else if (op->err.status || http_query_check(req, route->params, &op->err) < 0) {
+	} else if (bad_query) {
 		/* refused whole: a handler takes the query's text for granted */
 	} else if (id[0] && op->target[0] == '\0') {
 		roster_err_set(&op->err, 404, "not_found",
