@@ -383,6 +383,22 @@ int tree_inclusion(MDB_txn *txn, const struct store *st, uint64_t index, uint64_
                    json_t *proof, struct roster_err *err);
 int tree_consistency(MDB_txn *txn, const struct store *st, uint64_t old, uint64_t size,
                      json_t *proof, struct roster_err *err);
+/* tree-check.c: the stored tree against the log's leaves, appended in order. */
+struct tree_check {
+	const struct store *st;
+	MDB_txn *txn;
+	MDB_cursor *cur; /* completion order: the nodes in the order appends make them */
+	uint8_t peaks[64][32];
+	int npeaks;
+	uint64_t size;  /* leaves appended */
+	uint64_t nodes; /* nodes found as they should be */
+};
+int tree_check_begin(struct tree_check *tc, const struct store *st, MDB_txn *txn,
+                     struct roster_err *err);
+int tree_check_leaf(struct tree_check *tc, const uint8_t leaf[32], struct roster_err *err);
+/* After the last leaf: no node stored past the log's end. */
+int tree_check_finish(struct tree_check *tc, struct roster_err *err);
+void tree_check_end(struct tree_check *tc);
 int checkpoint_sign(struct wtxn *w, const uint8_t *cosigner, char **note, struct roster_err *err);
 int checkpoint_latest(MDB_txn *txn, MDB_dbi dbi, uint64_t *size, char **note,
                       struct roster_err *err);

@@ -27,13 +27,10 @@ static int open_backup(struct server *srv, const char *path, MDB_txn **txn, stru
 	const struct {
 		const char *name;
 		MDB_dbi *dbi;
-	} dbs[] = {{"meta", &st->meta},
-	           {"keys", &st->keys},
-	           {"persons", &st->persons},
-	           {"documents", &st->documents},
-	           {"travel", &st->travel},
-	           {"audit", &st->audit},
-	           {"checkpoints", &st->checkpoints}};
+	} dbs[] = {{"meta", &st->meta},       {"keys", &st->keys},
+	           {"persons", &st->persons}, {"documents", &st->documents},
+	           {"travel", &st->travel},   {"audit", &st->audit},
+	           {"tree", &st->tree},       {"checkpoints", &st->checkpoints}};
 	int rc;
 
 	if ((rc = mdb_env_create(&st->env)) || (rc = mdb_env_set_maxdbs(st->env, 16)) ||
@@ -68,9 +65,18 @@ static int open_backup(struct server *srv, const char *path, MDB_txn **txn, stru
 	else if (rc != 0)
 		return roster_err_set(err, 0, "backup", "%s: the audit filters: %s", path,
 		                      mdb_strerror(rc));
+	if ((rc = mdb_dbi_open(*txn, "merkle", 0, &st->merkle)) == MDB_NOTFOUND)
+		st->merkle = 0; /* a backup from before 0.7.8 */
+	else if (rc != 0)
+		return roster_err_set(err, 0, "backup", "%s: the Merkle tree: %s", path,
+		                      mdb_strerror(rc));
 	if (store_format_check(*txn, st->meta, path, err) < 0 ||
-	    master_open(srv, *txn, st->meta, NULL, err) < 0)
+	    tree_order_load(st, *txn, err) < 0 || master_open(srv, *txn, st->meta, NULL, err) < 0)
 		return -1;
+	if (st->tree_order == TREE_COMPLETION && st->merkle == 0)
+		return roster_err_set(err, 0, "backup",
+		                      "%s lacks the merkle database its meta says holds the tree",
+		                      path);
 	return keys_unwrap(&srv->keys, *txn, st->keys, st->meta, err);
 }
 
@@ -111,8 +117,45 @@ static int filter_walk_check(void *arg, uint64_t seq, const json_t *entry, char 
 	return roster_afilter_check_entry(&fw->f, entry, why, len);
 }
 
+/* The log's entries in order: each checked by the verifier, then its leaf
+ * against the stored Merkle tree (tree-check.c). */
+static int check_entries(struct server *srv, MDB_txn *txn, struct verifier *v, uint64_t *entries,
+                         uint64_t *nodes, struct roster_err *err)
+{
+	struct roster_err terr = {0};
+	struct tree_check tc;
+	MDB_cursor *cur;
+	MDB_val k, val;
+	int rc, bad = 0;
+
+	if (tree_check_begin(&tc, &srv->store, txn, &terr) < 0)
+		return roster_err_set(err, 0, "backup", "Merkle tree: %s", terr.message);
+	mdb_cursor_open(txn, srv->store.audit, &cur);
+	for (rc = mdb_cursor_get(cur, &k, &val, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT), (*entries)++) {
+		if (verifier_entry(v, val.mv_data, val.mv_size, NULL, 0) < 0)
+			break;
+		if (tree_check_leaf(&tc, v->prev, &terr) < 0) {
+			bad = 1;
+			break;
+		}
+	}
+	mdb_cursor_close(cur);
+	/* A tree fault stops the walk short of the checkpoints: it is the one to name. */
+	if (!bad && verifier_finish(v) < 0)
+		rc = roster_err_set(err, 0, "backup", "audit log: %s", v->failure);
+	else if (bad || tree_check_finish(&tc, &terr) < 0)
+		rc = roster_err_set(err, 0, "backup", "Merkle tree: %s", terr.message);
+	else
+		rc = 0;
+	*nodes = tc.nodes;
+	tree_check_end(&tc);
+	return rc;
+}
+
 static int check_log(struct server *srv, MDB_txn *txn, struct verifier *v, struct filter_walk *fw,
-                     uint64_t *entries, uint64_t *checkpoints, struct roster_err *err)
+                     uint64_t *entries, uint64_t *checkpoints, uint64_t *nodes,
+                     struct roster_err *err)
 {
 	char *vkey = roster_note_vkey_format(srv->cfg.origin, srv->keys.sign_pk), origin[256];
 	json_t *keys = signing_history(txn, srv->store.meta);
@@ -164,19 +207,12 @@ static int check_log(struct server *srv, MDB_txn *txn, struct verifier *v, struc
 		v->entry_check = filter_walk_check;
 		v->entry_arg = fw;
 	}
-	mdb_cursor_open(txn, srv->store.audit, &cur);
-	for (rc = mdb_cursor_get(cur, &k, &val, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT), (*entries)++)
-		if (verifier_entry(v, val.mv_data, val.mv_size, NULL, 0) < 0)
-			break;
-	mdb_cursor_close(cur);
+	rc = check_entries(srv, txn, v, entries, nodes, err);
 	if (fw->cur)
 		mdb_cursor_close(fw->cur);
 	fw->cur = NULL;
 	v->entry_check = NULL;
-	if (verifier_finish(v) < 0)
-		return roster_err_set(err, 0, "backup", "audit log: %s", v->failure);
-	return 0;
+	return rc;
 }
 
 /* A stored value is the ciphertext its last audited write recorded. */
@@ -361,7 +397,7 @@ static int check_records(struct server *srv, MDB_txn *txn, struct verifier *v, u
 int verify_backup(struct config *cfg, const char *path, struct roster_err *err)
 {
 	struct server srv = {.cfg = *cfg};
-	uint64_t entries = 0, checkpoints = 0, records = 0;
+	uint64_t entries = 0, checkpoints = 0, records = 0, nodes = 0;
 	struct verifier v;
 	struct filter_walk fw = {0};
 	MDB_txn *txn = NULL;
@@ -383,17 +419,19 @@ int verify_backup(struct config *cfg, const char *path, struct roster_err *err)
 			    "of that time (a configuration naming it, with -c)");
 		else
 			rc = -1;
-	} else if (check_log(&srv, txn, &v, &fw, &entries, &checkpoints, err) < 0 ||
+	} else if (check_log(&srv, txn, &v, &fw, &entries, &checkpoints, &nodes, err) < 0 ||
 	           check_records(&srv, txn, &v, &records, err) < 0 ||
 	           check_grants(&srv, txn, &v, err) < 0 ||
 	           check_written_stored(&srv, txn, &v, err) < 0) {
 		fprintf(stderr, "rosterd: backup %s does NOT verify: %s\n", path, err->message);
 	} else {
 		printf("backup %s verifies: %llu audit entries chained and matching %llu signed "
-		       "checkpoints, %llu records open under their keys and match the log, %llu "
+		       "checkpoints, %llu Merkle tree nodes the hashes of their entries, %llu "
+		       "records open under their keys and match the log, %llu "
 		       "block filters hold every entry they cover%s\n",
 		       path, (unsigned long long)entries, (unsigned long long)checkpoints,
-		       (unsigned long long)records, (unsigned long long)fw.checked,
+		       (unsigned long long)nodes, (unsigned long long)records,
+		       (unsigned long long)fw.checked,
 		       fw.damaged ? " (some damaged: questions read their blocks whole)" : "");
 		rc = 0;
 	}

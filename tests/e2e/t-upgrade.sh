@@ -21,6 +21,7 @@ install -m 0600 "$FX/master.key" "$T/master.key"
 "$ROSTERD" verify-backup -c "$CONF" "$T/data" >"$T/vb.out" 2>&1
 rc=$?
 check "verify-backup passes on the 0.1.0 registry ($(tail -n1 "$T/vb.out"))" test $rc = 0
+check "checking its Merkle tree by level" grep -q "[1-9][0-9]* Merkle tree nodes" "$T/vb.out"
 start_daemon
 as $ADMIN status
 check "status says its Merkle tree is by level, needing no format" \
@@ -68,6 +69,16 @@ nodes() { mdb_stat -s "$1" "$T/data" | awk '/Entries:/ {print $2}'; }
 check "tree_convert = no kept the Merkle tree by level ($(nodes tree) nodes), as it said" \
 	test "$(nodes merkle)" = 0 -a "$(nodes tree)" -gt 100
 check "and said so" grep -q "stays in its order by level (tree_convert = no)" "$T/rosterd.log"
+# verify-backup reads a tree by level a node at a time: one altered is named.
+cp -a "$T/data" "$T/out/levels"
+lk=$("$TAMPER" "$T/out/levels" tree keys | grep '^01' | sed -n 3p)
+first=$((2 * 16#${lk:2:16}))
+"$TAMPER" "$T/out/levels" tree put "$lk" "$(printf '%064d' 3)"
+"$ROSTERD" verify-backup -c "$CONF" "$T/out/levels" >"$T/vb.out" 2>&1
+rc=$?
+check "verify-backup finds an altered node of a tree by level (exit $rc; $(tail -n1 "$T/vb.out"))" \
+	grep -q "node over entries $first to $((first + 1)) (level 1) is not the hash" "$T/vb.out"
+check "and exits 1 on it (exit $rc)" test $rc = 1
 by_level=$(nodes tree)
 conf
 start_daemon

@@ -9,7 +9,8 @@
  * completion order must fill its pages, which is what it is for (its appends
  * go to the database's end: bench/README.md, eighteenth round). Then how the
  * order is read at open, and the conversion of a registry by level
- * (tree-convert.c): resumed after a restart, refused for a damaged tree.
+ * (tree-convert.c): resumed after a restart, refused for a damaged tree; and
+ * the check verify-backup makes (tree-check.c), against every node damaged.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -332,6 +333,112 @@ static void test_convert(void)
 	}
 }
 
+/* tree-check.c over the first n leaves: 0 when it finds the tree sound. */
+static int tree_checked(struct tree *t, uint64_t n, uint64_t *nodes, struct roster_err *err)
+{
+	struct tree_check tc;
+	uint8_t leaf[MERKLE_HASH];
+	MDB_txn *txn;
+	int rc = 0;
+
+	mdb_txn_begin(t->st.env, NULL, MDB_RDONLY, &txn);
+	if (tree_check_begin(&tc, &t->st, txn, err) < 0) {
+		mdb_txn_abort(txn);
+		return -1;
+	}
+	for (uint64_t i = 0; i < n && rc == 0; i++) {
+		leaf_of(i, leaf);
+		rc = tree_check_leaf(&tc, leaf, err);
+	}
+	if (rc == 0)
+		rc = tree_check_finish(&tc, err);
+	*nodes = tc.nodes;
+	tree_check_end(&tc);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+/* Every node of trees of 1 to 40 leaves, in both orders, altered and then
+ * removed in turn: tree_check names each (its level and first entry), and
+ * finds the sound tree sound with every node counted; a node left past the
+ * log's end (a log cut short) is found too. */
+static void test_check(int order)
+{
+	struct roster_err err;
+	struct tree t;
+	int missed = 0, cases = 0;
+
+	for (uint64_t n = 1; n <= 40; n++) {
+		uint64_t total = 2 * n - (uint64_t)__builtin_popcountll(n), nodes;
+		MDB_txn *txn;
+		MDB_cursor *cur;
+		MDB_val k, v;
+		uint8_t keys[80][TREE_KEY];
+		size_t nkeys = 0;
+
+		tree_open(&t, order);
+		append(&t, 0, n);
+		CHECK(tree_checked(&t, n, &nodes, &err) == 0 && nodes == total,
+		      "%s, %llu leaves: sound, %llu of %llu nodes (%s)",
+		      order ? "completion" : "levels", (unsigned long long)n,
+		      (unsigned long long)nodes, (unsigned long long)total, err.message);
+		mdb_txn_begin(t.st.env, NULL, MDB_RDONLY, &txn);
+		mdb_cursor_open(txn, tree_dbi(&t.st), &cur);
+		while (nkeys < 80 && mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0)
+			memcpy(keys[nkeys++], k.mv_data, TREE_KEY);
+		mdb_cursor_close(cur);
+		mdb_txn_abort(txn);
+		CHECK(nkeys == total, "%llu nodes stored", (unsigned long long)nkeys);
+		for (size_t i = 0; i < nkeys; i++) {
+			const uint8_t *key = keys[i];
+			uint8_t keep[MERKLE_HASH], bad[MERKLE_HASH];
+			unsigned level = order ? (uint8_t)key[8] : (uint8_t)key[0];
+			uint64_t first = order ? roster_be64_get(key) + 1 - (1ULL << level)
+			                       : roster_be64_get(key + 1) << level;
+			char want[64];
+
+			k = (MDB_val){TREE_KEY, (void *)key};
+			snprintf(want, sizeof(want), "entries %llu to %llu (level %u)",
+			         (unsigned long long)first,
+			         (unsigned long long)(first + (1ULL << level) - 1), level);
+			for (int del = 0; del < 2; del++) {
+				mdb_txn_begin(t.st.env, NULL, 0, &txn);
+				mdb_get(txn, tree_dbi(&t.st), &k, &v);
+				memcpy(keep, v.mv_data, MERKLE_HASH);
+				memcpy(bad, keep, MERKLE_HASH);
+				bad[(i * 7) % MERKLE_HASH] ^= 1;
+				if (del)
+					mdb_del(txn, tree_dbi(&t.st), &k, NULL);
+				else
+					mdb_put(txn, tree_dbi(&t.st), &k,
+					        &(MDB_val){MERKLE_HASH, bad}, 0);
+				mdb_txn_commit(txn);
+				cases++;
+				if (tree_checked(&t, n, &nodes, &err) == 0 ||
+				    !strstr(err.message, want)) {
+					if (missed++ < 5)
+						CHECK(0, "%s, %llu leaves, node %s %s: %s",
+						      order ? "completion" : "levels",
+						      (unsigned long long)n, want,
+						      del ? "removed" : "altered", err.message);
+				}
+				mdb_txn_begin(t.st.env, NULL, 0, &txn);
+				mdb_put(txn, tree_dbi(&t.st), &k, &(MDB_val){MERKLE_HASH, keep}, 0);
+				mdb_txn_commit(txn);
+			}
+		}
+		/* The log cut back to n - 1 leaves: the nodes of leaf n - 1 are left over. */
+		CHECK(tree_checked(&t, n - 1, &nodes, &err) < 0 &&
+		          strstr(err.message, "the log was cut short"),
+		      "%s, %llu leaves read as %llu: leftovers found (%s)",
+		      order ? "completion" : "levels", (unsigned long long)n,
+		      (unsigned long long)n - 1, err.message);
+		tree_close(&t);
+	}
+	CHECK(missed == 0, "%s: %d of %d damaged nodes missed", order ? "completion" : "levels",
+	      missed, cases);
+}
+
 int main(void)
 {
 	struct roster_merkle_range r;
@@ -354,6 +461,8 @@ int main(void)
 	test_proofs(TREE_LEVELS);
 	test_proofs(TREE_COMPLETION);
 	test_convert();
+	test_check(TREE_LEVELS);
+	test_check(TREE_COMPLETION);
 	levels = fill(TREE_LEVELS);
 	completion = fill(TREE_COMPLETION);
 	printf("nodes a leaf page: %.1f in completion order, %.1f by level\n", completion, levels);
