@@ -49,6 +49,10 @@ static void print_admin(const json_t *s)
 		printf("format:      level %lld needed; Merkle tree %s\n", num(jr, "requires"),
 		       order && strcmp(order, "levels") == 0 ? "by level (as made before 0.7.8)"
 		                                             : "in completion order");
+		if (json_is_true(json_object_get(jr, "converting")))
+			printf("             being put in completion order: %lld of %lld nodes "
+			       "copied\n",
+			       num(jr, "tree_copied"), num(jr, "tree_nodes"));
 	}
 	print_keys(json_object_get(s, "keys"));
 }

@@ -150,6 +150,7 @@ static const struct count_setting {
     {"index_log_entries", IDXLOG_MAX / 2, offsetof(struct config, index_log_entries),
      sizeof(size_t)},
     {"audit_filter_block", 65536, offsetof(struct config, audit_filter_block), sizeof(size_t)},
+    {"tree_convert_slice", 1UL << 20, offsetof(struct config, tree_convert_slice), sizeof(size_t)},
     {"max_connections", 1000000, offsetof(struct config, max_connections), sizeof(size_t)},
     {"max_connections_per_uid", 1000000, offsetof(struct config, max_connections_per_uid),
      sizeof(size_t)},
@@ -315,6 +316,7 @@ int config_load(struct config *cfg, const char *path, struct roster_err *err)
 	cfg->journal_size = 16UL << 20;
 	cfg->batch_max = 1024;
 	cfg->tree_convert = 1;
+	cfg->tree_convert_slice = 8192;
 	cfg->reencrypt_batch = 256;
 	cfg->reencrypt_slice_ms = 2;
 	cfg->index_log_entries = 512;

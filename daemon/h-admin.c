@@ -34,6 +34,19 @@ static json_t *role_names(int bits)
 
 /* ---- status ---- */
 
+/* A tree by level: whether it is being put in completion order, and how far. */
+static void status_conversion(struct wtxn *w, json_t *format)
+{
+	uint64_t n = w->log_size, nodes = 2 * n - (uint64_t)__builtin_popcountll(n);
+	MDB_stat ms;
+
+	if (mdb_stat(w->txn, w->srv->store.merkle, &ms) != 0)
+		ms.ms_entries = 0;
+	json_object_set_new(format, "converting", json_boolean(writer_converting(w->srv)));
+	json_object_set_new(format, "tree_copied", json_integer((json_int_t)ms.ms_entries));
+	json_object_set_new(format, "tree_nodes", json_integer((json_int_t)nodes));
+}
+
 static int status_apply(struct wtxn *w, struct op *op)
 {
 	struct store *st = &w->srv->store;
@@ -68,6 +81,8 @@ static int status_apply(struct wtxn *w, struct op *op)
 	    (json_int_t)js.bytes, "records", (json_int_t)js.records, "checkpoints",
 	    (json_int_t)js.checkpoints, "format", "requires", (json_int_t)level, "tree_order",
 	    st->tree_order == TREE_COMPLETION ? "completion" : "levels");
+	if (op->reply && st->tree_order == TREE_LEVELS)
+		status_conversion(w, json_object_get(op->reply, "format"));
 	return 0;
 }
 

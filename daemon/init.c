@@ -249,32 +249,16 @@ static int registry_upgrade(struct server *srv, struct roster_err *err)
 }
 
 /* A registry made before format 3 has its Merkle tree put in completion order
- * (tree-convert.c), unless tree_convert = no. A failure is logged and leaves the
- * tree in its order, readable as before; the next start tries again. */
+ * while rosterd serves (upkeep.c, tree-convert.c), unless tree_convert = no. */
 static void registry_tree_convert(struct server *srv)
 {
-	struct roster_err err = {0};
-	uint8_t head[32];
-	uint64_t size;
-	MDB_txn *txn;
-	int rc;
-
 	if (srv->store.tree_order == TREE_COMPLETION)
 		return;
-	if (!srv->cfg.tree_convert) {
+	if (!srv->cfg.tree_convert)
 		log_info("the Merkle tree stays in its order by level (tree_convert = no)");
-		return;
-	}
-	if ((rc = mdb_txn_begin(srv->store.env, NULL, MDB_RDONLY, &txn)) != 0) {
-		store_mdb_err(&err, rc, "reading the log's size");
-	} else {
-		rc = audit_head_load(txn, srv->store.audit, &size, head, &err);
-		mdb_txn_abort(txn);
-		if (rc == 0)
-			rc = tree_convert(&srv->store, size, &err);
-	}
-	if (rc != 0)
-		log_warnx("%s: the Merkle tree stays in its order by level for now", err.message);
+	else
+		log_info("the Merkle tree is put in the order appends complete it while rosterd "
+		         "serves (once; resumed if stopped)");
 }
 
 int registry_open(struct server *srv, struct roster_err *err)
@@ -301,6 +285,9 @@ int registry_open(struct server *srv, struct roster_err *err)
 	if ((rc = mdb_txn_begin(srv->store.env, NULL, MDB_RDONLY, &txn)) != 0)
 		return store_mdb_err(err, rc, "opening the registry");
 	rc = store_format_check(txn, srv->store.meta, srv->cfg.data_dir, err);
+	/* Read again: the replay may have applied the conversion's last slice. */
+	if (rc == 0)
+		rc = tree_order_load(&srv->store, txn, err);
 	if (rc == 0)
 		rc = master_open(srv, txn, srv->store.meta, NULL, err);
 	if (rc == 0)

@@ -56,13 +56,14 @@ struct config {
 	size_t map_size;
 	size_t journal_size; /* records between checkpoints of the journal (journal.c) */
 	size_t batch_max;
-	size_t index_log_entries;       /* person index changes merged once the log holds so many */
-	size_t audit_filter_block;      /* audit entries per filter block (audit-filter.c) */
-	int allow_root;                 /* rosterd refuses to run as root unless this is set */
-	int tree_convert;               /* a tree by level into completion order at start */
-	size_t reencrypt_batch;         /* records re-encrypted per transaction after a rotation */
-	unsigned reencrypt_slice_ms;    /* ... fewer when such a transaction takes longer */
-	size_t max_connections;         /* open connections in all */
+	size_t index_log_entries;    /* person index changes merged once the log holds so many */
+	size_t audit_filter_block;   /* audit entries per filter block (audit-filter.c) */
+	int allow_root;              /* rosterd refuses to run as root unless this is set */
+	int tree_convert;            /* a tree by level into completion order while serving */
+	size_t tree_convert_slice;   /* its nodes a transaction while clients wait (x8 when not) */
+	size_t reencrypt_batch;      /* records re-encrypted per transaction after a rotation */
+	unsigned reencrypt_slice_ms; /* ... fewer when such a transaction takes longer */
+	size_t max_connections;      /* open connections in all */
 	size_t max_connections_per_uid; /* ... and per peer uid */
 	unsigned client_timeout;        /* seconds a client may take to send a request */
 	uint64_t checkpoint_entries;    /* sign a checkpoint at least every N entries */
@@ -370,9 +371,18 @@ int audit_head_load(MDB_txn *txn, MDB_dbi audit, uint64_t *size, uint8_t head[32
 /* tree.c: the log's Merkle tree; checkpoint.c: signed checkpoints. */
 int tree_order_load(struct store *st, MDB_txn *txn, struct roster_err *err);
 void tree_node_key(int order, uint8_t key[TREE_KEY], unsigned level, uint64_t index);
-/* tree-convert.c: a tree by level into completion order, nodes at a time. */
+/* tree-convert.c: a tree by level into completion order, nodes at a time. A
+ * slice in txn copies up to `nodes` of the first `size` leaves' nodes, and the
+ * last one switches the order in the registry (*switched): 1 while nodes are
+ * left, 0 when done, ROSTER_RETRY on a full map, -1 otherwise. Once the txn
+ * commits, tree_convert_switched says so in st. tree_convert_step does one
+ * slice in a transaction of its own (before the writer starts, or in tests). */
+int tree_convert_slice(MDB_txn *txn, struct store *st, uint64_t size, size_t nodes, int *switched,
+                       struct roster_err *err);
+void tree_convert_switched(struct store *st);
+/* Whether the writer is converting the tree (on the writer's thread only). */
+int writer_converting(struct server *srv);
 int tree_convert_step(struct store *st, uint64_t size, size_t nodes, struct roster_err *err);
-int tree_convert(struct store *st, uint64_t size, struct roster_err *err);
 int tree_append(struct store *st, MDB_txn *txn, uint64_t seq, const uint8_t leaf[32],
                 struct roster_err *err);
 int tree_leaf(MDB_txn *txn, const struct store *st, uint64_t index, uint8_t out[32],

@@ -1,27 +1,27 @@
 /*
- * tree-convert.c - once, at the first start of 0.7.8 or later on a registry made
- * before format 3: its Merkle nodes are copied from `tree`, keyed by level, into
- * `merkle`, in completion order (tree.c), in durable slices that a restart
- * resumes where the last one ended (merkle's last key says where). One last
- * transaction checks that both orders give the log's root, empties `tree` and
- * marks the registry format 3. Roots and proofs are the same bytes before and
- * after: each parent copied is checked against its children. A tree that lacks a
- * node, or holds one that is not its children's hash, is left in its order, and
- * the log says so.
+ * tree-convert.c - once, on a registry made before format 3: its Merkle nodes
+ * are copied from `tree`, keyed by level, into `merkle`, in completion order
+ * (tree.c), a slice a transaction, resumed where the last one ended (merkle's
+ * last key says where). The transaction that copies the last node checks that
+ * both orders give the log's root, empties `tree` and marks the registry format
+ * 3. Roots and proofs are the same bytes before and after: each parent copied
+ * is checked against its children. A tree that lacks a node, or holds one that
+ * is not its children's hash, is left in its order, and the log says so.
  *
- * Runs before the writer starts, so LMDB syncs each commit and nothing else
- * reads or writes the tree meanwhile.
+ * Since 0.7.9 the writer runs the slices while rosterd serves (upkeep.c:
+ * tree_convert_run), so a start no longer takes time in proportion to the log
+ * (0.7.8 converted before answering: a minute at ten million entries). Appends
+ * meanwhile go to `tree` as before; their nodes sort after the copy's, so later
+ * slices take them up. Every change goes through store_put and store_drop, so
+ * the journal replays a slice like any commit.
  */
 #include <string.h>
-#include <time.h>
 
 #include <sodium.h>
 
 #include "rosterd.h"
-#include "roster/log.h"
 #include "roster/merkle.h"
 
-#define CONVERT_SLICE 262144 /* nodes a transaction: about 3,400 pages of merkle */
 
 /* The node after (last leaf, level) in completion order: the next parent the
  * same leaf completes, else the next leaf. */
@@ -109,7 +109,7 @@ static int copy_slice(MDB_txn *txn, struct store *st, uint64_t size, size_t node
 			                      level, (unsigned long long)index);
 		tree_node_key(TREE_COMPLETION, key, level, index);
 		v = (MDB_val){MERKLE_HASH, hash};
-		if ((rc = mdb_put(txn, st->merkle, &k, &v, MDB_APPEND)) != 0)
+		if ((rc = store_put(st, txn, st->merkle, &k, &v, MDB_APPEND)) != 0)
 			return rc == MDB_MAP_FULL
 			           ? ROSTER_RETRY
 			           : store_mdb_err(err, rc, "converting the Merkle tree");
@@ -119,19 +119,22 @@ static int copy_slice(MDB_txn *txn, struct store *st, uint64_t size, size_t node
 }
 
 /* Both orders must give the same root; then the registry says it is format 3
- * (or more, if it already needed more) and `tree` is emptied. Leaves
- * st->tree_order as the transaction would make it. */
+ * (or more, if it already needed more) and `tree` is emptied. st->tree_order
+ * stays as it was: the caller switches it once the transaction commits. */
 static int convert_switch(MDB_txn *txn, struct store *st, uint64_t size, struct roster_err *err)
 {
 	uint8_t by_level[MERKLE_HASH], in_order[MERKLE_HASH], be[4];
 	MDB_val k = {8, "requires"}, v;
 	uint32_t level = TREE_FORMAT;
-	int rc;
+	int rc = 0;
 
 	if (size > 0 && tree_root(txn, st, size, by_level, err) < 0)
 		return -1;
 	st->tree_order = TREE_COMPLETION;
-	if (size > 0 && tree_root(txn, st, size, in_order, err) < 0)
+	if (size > 0)
+		rc = tree_root(txn, st, size, in_order, err);
+	st->tree_order = TREE_LEVELS;
+	if (rc < 0)
 		return -1;
 	if (size > 0 && sodium_memcmp(by_level, in_order, MERKLE_HASH) != 0)
 		return roster_err_set(err, 500, "tree_damaged",
@@ -142,76 +145,62 @@ static int convert_switch(MDB_txn *txn, struct store *st, uint64_t size, struct 
 	    roster_be32_get(v.mv_data) > level)
 		level = roster_be32_get(v.mv_data);
 	roster_be32_put(be, level);
-	if ((rc = mdb_put(txn, st->meta, &k, &(MDB_val){4, be}, 0)) != 0 ||
-	    (rc = mdb_put(txn, st->meta, &(MDB_val){10, "tree_order"}, &(MDB_val){10, "completion"},
-	                  0)) != 0 ||
-	    (rc = mdb_drop(txn, st->tree, 0)) != 0)
+	if ((rc = store_put(st, txn, st->meta, &k, &(MDB_val){4, be}, 0)) != 0 ||
+	    (rc = store_put(st, txn, st->meta, &(MDB_val){10, "tree_order"},
+	                    &(MDB_val){10, "completion"}, 0)) != 0 ||
+	    (rc = store_drop(st, txn, st->tree)) != 0)
 		return rc == MDB_MAP_FULL
 		           ? ROSTER_RETRY
 		           : store_mdb_err(err, rc, "switching the Merkle tree's order");
 	return 0;
 }
 
-/* One transaction: up to `nodes` nodes copied, and the switch once all are.
- * 1 while nodes are left, 0 when the registry is in completion order (or was),
- * ROSTER_RETRY on a full map, -1 otherwise. */
+int tree_convert_slice(MDB_txn *txn, struct store *st, uint64_t size, size_t nodes, int *switched,
+                       struct roster_err *err)
+{
+	int more = 0, rc;
+
+	*switched = 0;
+	if (st->tree_order == TREE_COMPLETION)
+		return 0;
+	if ((rc = copy_slice(txn, st, size, nodes, &more, err)) != 0)
+		return rc;
+	if (more)
+		return 1;
+	if ((rc = convert_switch(txn, st, size, err)) != 0)
+		return rc;
+	*switched = 1;
+	return 0;
+}
+
+void tree_convert_switched(struct store *st)
+{
+	st->tree_order = TREE_COMPLETION;
+	st->format_floor = TREE_FORMAT;
+}
+
 int tree_convert_step(struct store *st, uint64_t size, size_t nodes, struct roster_err *err)
 {
 	MDB_txn *txn;
-	int more = 0, rc;
+	int switched, rc;
 
 	if (st->tree_order == TREE_COMPLETION)
 		return 0;
 	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
 		return store_mdb_err(err, rc, "converting the Merkle tree");
-	rc = copy_slice(txn, st, size, nodes, &more, err);
-	if (rc == 0 && !more)
-		rc = convert_switch(txn, st, size, err);
-	if (rc == 0 && (rc = mdb_txn_commit(txn)) != 0)
-		rc = rc == MDB_MAP_FULL
-		         ? ROSTER_RETRY
-		         : store_mdb_err(err, rc, "committing the Merkle tree's conversion");
-	else if (rc != 0)
+	rc = tree_convert_slice(txn, st, size, nodes, &switched, err);
+	if (rc < 0) {
+		struct roster_err failed;
+
 		mdb_txn_abort(txn);
-	if (rc != 0) {
-		st->tree_order = TREE_LEVELS;
+		(void)store_failed(st, &failed); /* the put that failed is in rc already */
 		return rc;
 	}
-	if (!more)
-		st->format_floor = TREE_FORMAT;
-	return more;
-}
-
-/* The whole conversion, with progress in the log and to systemd (whose start
- * timeout each slice extends). A failure leaves the tree in its order, to be
- * tried again at the next start: it is logged, not fatal. */
-int tree_convert(struct store *st, uint64_t size, struct roster_err *err)
-{
-	time_t t0 = time(NULL);
-	char status[128];
-	size_t slices = 0;
-	int rc;
-
-	if (st->tree_order == TREE_COMPLETION)
-		return 0;
-	log_info("converting the Merkle tree of %llu entries to the order appends complete "
-	         "it (once, since 0.7.8; resumed if stopped)",
-	         (unsigned long long)size);
-	do {
-		/* A resumed conversion counts only this start's slices: say so. */
-		snprintf(status, sizeof(status),
-		         "EXTEND_TIMEOUT_USEC=60000000\nSTATUS=converting the Merkle tree of %llu "
-		         "entries: slice %zu of this start",
-		         (unsigned long long)size, slices + 1);
-		systemd_notify(status);
-		while ((rc = tree_convert_step(st, size, CONVERT_SLICE, err)) == ROSTER_RETRY)
-			if (store_grow(st, err) < 0)
-				return -1;
-		slices++;
-	} while (rc == 1);
-	if (rc < 0)
-		return -1;
-	log_info("converted the Merkle tree of %llu entries in %lld s", (unsigned long long)size,
-	         (long long)(time(NULL) - t0));
-	return 0;
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return rc == MDB_MAP_FULL
+		           ? ROSTER_RETRY
+		           : store_mdb_err(err, rc, "committing the Merkle tree's conversion");
+	if (switched)
+		tree_convert_switched(st);
+	return !switched;
 }

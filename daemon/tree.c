@@ -14,7 +14,8 @@
  * them in `tree`, keyed (level, index): each level grew at its own right edge,
  * a commit touched a page for each level it reached, and those pages split in
  * the middle, half full (bench/README.md, eighteenth round). Meta "tree_order"
- * says which; tree-convert.c fills `merkle` from `tree` at start, then says so.
+ * says which; tree-convert.c fills `merkle` from `tree` while rosterd serves
+ * (the writer's slices, upkeep.c), then says so.
  */
 #include <string.h>
 

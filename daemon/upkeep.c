@@ -49,10 +49,21 @@ static int afilter_old_due(struct writer *wr)
 	return wr->afilter_old != AFILTER_OFF && !wr->disk_full && !wr->failed;
 }
 
+int convert_due(struct server *srv, struct writer *wr)
+{
+	return srv->store.tree_order == TREE_LEVELS && srv->cfg.tree_convert &&
+	       !wr->convert_failed && !wr->disk_full && !wr->failed;
+}
+
+int writer_converting(struct server *srv)
+{
+	return convert_due(srv, srv->writer);
+}
+
 int upkeep_due(struct server *srv, struct writer *wr)
 {
 	return walk_due(srv, wr) || merge_due(srv, wr) || afilter_behind(srv, wr) ||
-	       afilter_old_due(wr);
+	       afilter_old_due(wr) || convert_due(srv, wr);
 }
 
 /* What a slice of that work changes in memory once it commits. */
@@ -336,4 +347,74 @@ void afilter_catch_up(struct server *srv, struct writer *wr)
 	pthread_mutex_lock(&wr->lock);
 	wr->stats.afilter_end = AFILTER_OFF;
 	pthread_mutex_unlock(&wr->lock);
+}
+
+/* Nodes a slice of the Merkle tree's conversion copies: tree_convert_slice, a
+ * few milliseconds' worth by default, while clients are served (and then a
+ * slice a second at most, see writer.c), eight times as many when none is
+ * waiting. Each node is a 54-byte change in the journal's record. */
+#define CONVERT_QUIET_TIMES 8
+
+/* The slice that switched the order has committed. */
+static void convert_done(struct server *srv, struct writer *wr, uint64_t size)
+{
+	tree_convert_switched(&srv->store);
+	log_info("converted the Merkle tree of %llu entries to the order appends complete it in "
+	         "%.0f s while serving",
+	         (unsigned long long)size, wr->convert_at - wr->convert_t0);
+}
+
+/* One slice of the Merkle tree's conversion (tree-convert.c) in a transaction of
+ * its own; the last one switches the registry to completion order. A damaged
+ * tree stops it until a restart, left by level and served as before. */
+void tree_convert_run(struct server *srv, struct writer *wr)
+{
+	struct roster_err err = {0};
+	size_t n = srv->cfg.tree_convert_slice;
+	int rc, switched = 0;
+
+	if (writer_now() - wr->last_client >= SLICE_QUIET)
+		n *= CONVERT_QUIET_TIMES;
+	if (wr->convert_t0 == 0)
+		wr->convert_t0 = writer_now();
+	for (;;) {
+		struct wtxn w;
+		size_t txnid;
+
+		if ((rc = writer_txn_begin(srv, wr, &w)) != 0) {
+			store_mdb_err(&err, rc, "starting the Merkle tree's conversion");
+			break;
+		}
+		rc = tree_convert_slice(w.txn, &srv->store, w.log_size, n, &switched, &err);
+		if (rc >= 0)
+			rc = store_failed(&srv->store, &err);
+		if (rc < 0) {
+			mdb_txn_abort(w.txn);
+		} else {
+			txnid = mdb_txn_id(w.txn);
+			if ((rc = mdb_txn_commit(w.txn)) == 0) { /* the txn is gone either way */
+				if (journal_commit(&srv->store, &err) < 0) {
+					writer_fail(wr, &err);
+					return;
+				}
+				writer_adopt(wr, &w);
+				wr->convert_at = writer_now();
+				if (switched)
+					convert_done(srv, wr, w.log_size);
+				return;
+			}
+			if (commit_nospace(srv, rc, txnid)) {
+				/* Resumes once a commit finds room (convert_due). */
+				store_mdb_err(&err, rc, "converting the Merkle tree");
+				batch_nospace(wr, NULL, &err);
+				return;
+			}
+			store_mdb_err(&err, rc, "converting the Merkle tree");
+			rc = rc == MDB_MAP_FULL ? ROSTER_RETRY : ROSTER_FATAL;
+		}
+		if (rc != ROSTER_RETRY || store_grow(&srv->store, &err) < 0)
+			break;
+	}
+	log_warnx("%s: the Merkle tree stays in its order by level until a restart", err.message);
+	wr->convert_failed = 1;
 }

@@ -448,6 +448,8 @@ static void *writer_main(void *arg)
 			pthread_mutex_unlock(&wr->lock);
 			if (merge_due(srv, wr) || walk_due(srv, wr))
 				upkeep_run(srv, wr, 1);
+			else if (convert_due(srv, wr) && !afilter_behind(srv, wr))
+				tree_convert_run(srv, wr);
 			else
 				afilter_catch_up(srv, wr);
 			writer_after(srv, wr, 0);
@@ -481,6 +483,10 @@ static void *writer_main(void *arg)
 		 * in the batches themselves). */
 		if (walk_due(srv, wr)) {
 			upkeep_run(srv, wr, 0);
+			writer_after(srv, wr, 0);
+		} else if (convert_due(srv, wr) && writer_now() - wr->convert_at >= 1.0) {
+			/* The tree's conversion too, a slice a second at most. */
+			tree_convert_run(srv, wr);
 			writer_after(srv, wr, 0);
 		}
 	}

@@ -36,6 +36,8 @@ struct writer {
 	struct afilter_acc acc;               /* the names of entries since */
 	struct idxlog_pass *pass;             /* its merge under way */
 	size_t merge_slice;                   /* changes in the next merge slice */
+	int convert_failed;                   /* the tree's conversion stopped (tree-convert.c) */
+	double convert_t0, convert_at;        /* when it began, and its last slice */
 	struct {
 		size_t n;       /* the slice the batch being committed carries, or 0 */
 		double seconds; /* and how long it took */
@@ -64,6 +66,9 @@ int upkeep_due(struct server *srv, struct writer *wr);
 /* Whether a whole block of entries has no filter yet; then, one in its own txn. */
 int afilter_behind(struct server *srv, struct writer *wr);
 void afilter_catch_up(struct server *srv, struct writer *wr);
+/* Whether the Merkle tree waits to be put in completion order; then, a slice. */
+int convert_due(struct server *srv, struct writer *wr);
+void tree_convert_run(struct server *srv, struct writer *wr);
 /* merges: whether a merge slice may run (the idle writer's) or only a walk's. */
 void upkeep_run(struct server *srv, struct writer *wr, int merges);
 /* A merge slice in a client batch's txn, after its ops; then, committed or not: */

@@ -260,7 +260,8 @@ static uint64_t nodes_in(struct tree *t, MDB_dbi dbi)
 }
 
 /* A registry made before format 3, by level, converted in slices of 700 nodes
- * with a restart halfway (tree-convert.c): the same roots and proofs at every
+ * with a restart halfway and appends between slices, as while rosterd serves
+ * (tree-convert.c): the same roots and proofs at every
  * size checked, `tree` emptied, format 3, and appends going on in the new order.
  * Then one with a node missing, and one with a node altered: both refused, left
  * by level and still serving. */
@@ -286,6 +287,10 @@ static void test_convert(void)
 	CHECK(rc == 1 && t.st.tree_order == TREE_LEVELS && nodes_in(&t, t.st.merkle) == 1400,
 	      "two slices copied, not yet switched (%d: %s)", rc, err.message);
 	reopen(&t, NULL, &order, &floor, &err); /* a restart meanwhile */
+	/* Appends go on by level while rosterd converts (0.7.9): later slices take
+	 * their nodes up. */
+	append(&t, n, n + 150);
+	n += 150;
 	while ((rc = tree_convert_step(&t.st, n, 700, &err)) == 1)
 		steps++;
 	total = 2 * n - (uint64_t)__builtin_popcountll(n); /* nodes of n leaves */
