@@ -22,7 +22,6 @@
 #include "rosterd.h"
 #include "roster/merkle.h"
 
-
 /* The node after (last leaf, level) in completion order: the next parent the
  * same leaf completes, else the next leaf. */
 static void node_next(uint64_t *last, unsigned *level)
