@@ -150,7 +150,7 @@ static const struct count_setting {
     {"index_log_entries", IDXLOG_MAX / 2, offsetof(struct config, index_log_entries),
      sizeof(size_t)},
     {"audit_filter_block", 65536, offsetof(struct config, audit_filter_block), sizeof(size_t)},
-    {"tree_convert_slice", 1UL << 20, offsetof(struct config, tree_convert_slice), sizeof(size_t)},
+    {"tree_convert_slice", 65536, offsetof(struct config, tree_convert_slice), sizeof(size_t)},
     {"max_connections", 1000000, offsetof(struct config, max_connections), sizeof(size_t)},
     {"max_connections_per_uid", 1000000, offsetof(struct config, max_connections_per_uid),
      sizeof(size_t)},

@@ -352,8 +352,10 @@ void afilter_catch_up(struct server *srv, struct writer *wr)
 /* Nodes a slice of the Merkle tree's conversion copies: tree_convert_slice, a
  * few milliseconds' worth by default, while clients are served (and then a
  * slice a second at most, see writer.c), eight times as many when none is
- * waiting. Each node is a 54-byte change in the journal's record. */
+ * waiting, up to CONVERT_QUIET_MAX. Each node is a 54-byte change in the
+ * journal's record, which is kept in memory until it is written. */
 #define CONVERT_QUIET_TIMES 8
+#define CONVERT_QUIET_MAX   65536
 
 /* The slice that switched the order has committed. */
 static void convert_done(struct server *srv, struct writer *wr, uint64_t size)
@@ -373,8 +375,9 @@ void tree_convert_run(struct server *srv, struct writer *wr)
 	size_t n = srv->cfg.tree_convert_slice;
 	int rc, switched = 0;
 
-	if (writer_now() - wr->last_client >= SLICE_QUIET)
-		n *= CONVERT_QUIET_TIMES;
+	if (writer_now() - wr->last_client >= SLICE_QUIET && n < CONVERT_QUIET_MAX)
+		n = n * CONVERT_QUIET_TIMES < CONVERT_QUIET_MAX ? n * CONVERT_QUIET_TIMES
+		                                                : CONVERT_QUIET_MAX;
 	if (wr->convert_t0 == 0)
 		wr->convert_t0 = writer_now();
 	for (;;) {

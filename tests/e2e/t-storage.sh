@@ -95,7 +95,7 @@ bad_setting "map_size = 3x" "map_size must be bytes"
 bad_setting "origin = has space" "origin must be printable ASCII"
 bad_setting "allow_root = maybe" "allow_root is yes or no"
 bad_setting "tree_convert = perhaps" "tree_convert is yes or no"
-bad_setting "tree_convert_slice = 0" "tree_convert_slice must be a number from 1 to 1048576"
+bad_setting "tree_convert_slice = 0" "tree_convert_slice must be a number from 1 to 65536"
 bad_setting "kdf = weird" "kdf is interactive, moderate or sensitive"
 bad_setting "colour = blue" "unknown setting 'colour'"
 
