@@ -292,6 +292,35 @@ void upkeep_run(struct server *srv, struct writer *wr, int merges)
 	wr->upkeep_failed = 1;
 }
 
+/* Commits a transaction an idle writer made for work of its own (the txn is gone
+ * either way): 0 once it is committed, journaled and adopted; OWN_HANDLED when
+ * the caller has nothing left to do (the disk was full: the writer fails the
+ * next requests as such and the work resumes once a commit finds room; or the
+ * journal failed and the writer has stopped); ROSTER_RETRY on a full map; -1
+ * otherwise. err says why. */
+#define OWN_HANDLED 1
+static int own_commit(struct server *srv, struct writer *wr, struct wtxn *w, const char *what,
+                      struct roster_err *err)
+{
+	size_t txnid = mdb_txn_id(w->txn);
+	int rc;
+
+	if ((rc = mdb_txn_commit(w->txn)) == 0) {
+		if (journal_commit(&srv->store, err) < 0) {
+			writer_fail(wr, err);
+			return OWN_HANDLED;
+		}
+		writer_adopt(wr, w);
+		return 0;
+	}
+	store_mdb_err(err, rc, what);
+	if (commit_nospace(srv, rc, txnid)) {
+		batch_nospace(wr, NULL, err);
+		return OWN_HANDLED;
+	}
+	return rc == MDB_MAP_FULL ? ROSTER_RETRY : -1;
+}
+
 /* An idle writer's block filter (a new one, else one 0.7.3 wrote, rewritten), in
  * a transaction of its own. A failure stops the filters until a restart: finds
  * read the entries after the last one, one by one, and stay right. */
@@ -303,7 +332,6 @@ void afilter_catch_up(struct server *srv, struct writer *wr)
 	for (;;) {
 		uint64_t old = wr->afilter_old;
 		struct wtxn w;
-		size_t txnid;
 
 		if ((rc = writer_txn_begin(srv, wr, &w)) != 0) {
 			store_mdb_err(&err, rc, "starting an audit filter's transaction");
@@ -315,26 +343,12 @@ void afilter_catch_up(struct server *srv, struct writer *wr)
 			rc = store_failed(&srv->store, &err);
 		if (rc != 0) {
 			mdb_txn_abort(w.txn);
-		} else {
-			txnid = mdb_txn_id(w.txn);
-			if ((rc = mdb_txn_commit(w.txn)) == 0) { /* the txn is gone either way */
-				if (journal_commit(&srv->store, &err) < 0) {
-					writer_fail(wr, &err);
-					return;
-				}
-				writer_adopt(wr, &w);
-				if (!behind && (wr->afilter_old = old) == AFILTER_OFF)
-					log_info("the audit filters 0.7.3 wrote are rewritten");
-				return;
-			}
-			if (commit_nospace(srv, rc, txnid)) {
-				/* Resumes once a commit finds room (afilter_behind). */
-				store_mdb_err(&err, rc, "storing an audit filter");
-				batch_nospace(wr, NULL, &err);
-				return;
-			}
-			store_mdb_err(&err, rc, "storing an audit filter");
-			rc = rc == MDB_MAP_FULL ? ROSTER_RETRY : ROSTER_FATAL;
+		} else if ((rc = own_commit(srv, wr, &w, "storing an audit filter", &err)) == 0) {
+			if (!behind && (wr->afilter_old = old) == AFILTER_OFF)
+				log_info("the audit filters 0.7.3 wrote are rewritten");
+			return;
+		} else if (rc == OWN_HANDLED) { /* a full disk, or the writer stopped */
+			return;
 		}
 		if (rc != ROSTER_RETRY || store_grow(&srv->store, &err) < 0)
 			break;
@@ -382,7 +396,6 @@ void tree_convert_run(struct server *srv, struct writer *wr)
 		wr->convert_t0 = writer_now();
 	for (;;) {
 		struct wtxn w;
-		size_t txnid;
 
 		if ((rc = writer_txn_begin(srv, wr, &w)) != 0) {
 			store_mdb_err(&err, rc, "starting the Merkle tree's conversion");
@@ -393,27 +406,14 @@ void tree_convert_run(struct server *srv, struct writer *wr)
 			rc = store_failed(&srv->store, &err);
 		if (rc < 0) {
 			mdb_txn_abort(w.txn);
-		} else {
-			txnid = mdb_txn_id(w.txn);
-			if ((rc = mdb_txn_commit(w.txn)) == 0) { /* the txn is gone either way */
-				if (journal_commit(&srv->store, &err) < 0) {
-					writer_fail(wr, &err);
-					return;
-				}
-				writer_adopt(wr, &w);
-				wr->convert_at = writer_now();
-				if (switched)
-					convert_done(srv, wr, w.log_size);
-				return;
-			}
-			if (commit_nospace(srv, rc, txnid)) {
-				/* Resumes once a commit finds room (convert_due). */
-				store_mdb_err(&err, rc, "converting the Merkle tree");
-				batch_nospace(wr, NULL, &err);
-				return;
-			}
-			store_mdb_err(&err, rc, "converting the Merkle tree");
-			rc = rc == MDB_MAP_FULL ? ROSTER_RETRY : ROSTER_FATAL;
+		} else if ((rc = own_commit(srv, wr, &w, "converting the Merkle tree", &err)) ==
+		           0) {
+			wr->convert_at = writer_now();
+			if (switched)
+				convert_done(srv, wr, w.log_size);
+			return;
+		} else if (rc == OWN_HANDLED) { /* a full disk, or the writer stopped */
+			return;
 		}
 		if (rc != ROSTER_RETRY || store_grow(&srv->store, &err) < 0)
 			break;
