@@ -393,17 +393,21 @@ int tree_inclusion(MDB_txn *txn, const struct store *st, uint64_t index, uint64_
                    json_t *proof, struct roster_err *err);
 int tree_consistency(MDB_txn *txn, const struct store *st, uint64_t old, uint64_t size,
                      json_t *proof, struct roster_err *err);
-/* tree-check.c: the stored tree against the log's leaves, appended in order. */
+/* tree-check.c: the stored tree against the log's leaves, appended in order;
+ * with copy, the prefix of it a conversion has copied into `merkle` so far. */
 struct tree_check {
 	const struct store *st;
 	MDB_txn *txn;
+	MDB_dbi dbi;
+	int order, copy;
+	int ended;       /* copy: past its last node */
 	MDB_cursor *cur; /* completion order: the nodes in the order appends make them */
 	uint8_t peaks[64][32];
 	int npeaks;
 	uint64_t size;  /* leaves appended */
 	uint64_t nodes; /* nodes found as they should be */
 };
-int tree_check_begin(struct tree_check *tc, const struct store *st, MDB_txn *txn,
+int tree_check_begin(struct tree_check *tc, const struct store *st, MDB_txn *txn, int copy,
                      struct roster_err *err);
 int tree_check_leaf(struct tree_check *tc, const uint8_t leaf[32], struct roster_err *err);
 /* After the last leaf: no node stored past the log's end. */

@@ -10,7 +10,9 @@
  *
  * In completion order the nodes are read with one cursor, in the order the
  * appends made them; a registry whose tree is still by level is read a node at
- * a time and its nodes counted at the end.
+ * a time and its nodes counted at the end. While such a registry is being
+ * converted, `merkle` holds a prefix of the nodes in completion order, which the
+ * conversion resumes from and trusts: it is checked as far as it goes.
  */
 #include <string.h>
 
@@ -19,7 +21,7 @@
 #include "rosterd.h"
 #include "roster/merkle.h"
 
-int tree_check_begin(struct tree_check *tc, const struct store *st, MDB_txn *txn,
+int tree_check_begin(struct tree_check *tc, const struct store *st, MDB_txn *txn, int copy,
                      struct roster_err *err)
 {
 	int rc;
@@ -27,8 +29,10 @@ int tree_check_begin(struct tree_check *tc, const struct store *st, MDB_txn *txn
 	memset(tc, 0, sizeof(*tc));
 	tc->st = st;
 	tc->txn = txn;
-	if (st->tree_order == TREE_COMPLETION &&
-	    (rc = mdb_cursor_open(txn, st->merkle, &tc->cur)) != 0)
+	tc->copy = copy;
+	tc->order = copy ? TREE_COMPLETION : st->tree_order;
+	tc->dbi = copy ? st->merkle : tree_dbi(st);
+	if (tc->order == TREE_COMPLETION && (rc = mdb_cursor_open(txn, tc->dbi, &tc->cur)) != 0)
 		return store_mdb_err(err, rc, "reading the Merkle tree");
 	return 0;
 }
@@ -47,12 +51,16 @@ static int stored_node(struct tree_check *tc, unsigned level, uint64_t index, MD
 	MDB_val k;
 	int rc;
 
-	tree_node_key(tc->st->tree_order, key, level, index);
+	tree_node_key(tc->order, key, level, index);
 	if (tc->cur == NULL) {
 		k = (MDB_val){TREE_KEY, key};
-		return mdb_get(tc->txn, tree_dbi(tc->st), &k, v);
+		return mdb_get(tc->txn, tc->dbi, &k, v);
 	}
 	rc = mdb_cursor_get(tc->cur, &k, v, tc->nodes == 0 ? MDB_FIRST : MDB_NEXT);
+	if (rc == MDB_NOTFOUND && tc->copy) {
+		tc->ended = 1; /* the copy goes no further */
+		return 0;
+	}
 	if (rc == 0 && (k.mv_size != TREE_KEY || memcmp(k.mv_data, key, TREE_KEY) != 0))
 		return MDB_NOTFOUND; /* missing, or one the log does not make before it */
 	return rc;
@@ -65,8 +73,12 @@ static int node_check(struct tree_check *tc, unsigned level, uint64_t index,
 	MDB_val v;
 	int rc;
 
+	if (tc->ended)
+		return 0;
 	if ((rc = stored_node(tc, level, index, &v)) != 0 && rc != MDB_NOTFOUND)
 		return store_mdb_err(err, rc, "reading the Merkle tree");
+	if (tc->ended)
+		return 0;
 	if (rc == MDB_NOTFOUND)
 		return roster_err_set(err, 0, "tree_damaged",
 		                      "the Merkle tree lacks its node over entries %llu to %llu "
@@ -109,6 +121,8 @@ int tree_check_finish(struct tree_check *tc, struct roster_err *err)
 	MDB_val k, v;
 	int rc;
 
+	if (tc->ended)
+		return 0;
 	if (tc->cur) {
 		rc = mdb_cursor_get(tc->cur, &k, &v, tc->nodes == 0 ? MDB_FIRST : MDB_NEXT);
 		if (rc == MDB_NOTFOUND)
@@ -121,7 +135,7 @@ int tree_check_finish(struct tree_check *tc, struct roster_err *err)
 		    "log was cut short after they were written",
 		    (unsigned long long)tc->size);
 	}
-	if ((rc = mdb_stat(tc->txn, tree_dbi(tc->st), &ms)) != 0)
+	if ((rc = mdb_stat(tc->txn, tc->dbi, &ms)) != 0)
 		return store_mdb_err(err, rc, "reading the Merkle tree");
 	if (ms.ms_entries > tc->nodes)
 		return roster_err_set(

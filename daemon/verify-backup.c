@@ -118,43 +118,61 @@ static int filter_walk_check(void *arg, uint64_t seq, const json_t *entry, char 
 }
 
 /* The log's entries in order: each checked by the verifier, then its leaf
- * against the stored Merkle tree (tree-check.c). */
+ * against the stored Merkle tree (tree-check.c), and, in a registry whose tree
+ * is by level and being converted, against the prefix copied so far, which
+ * the conversion resumes from. nodes[0] and nodes[1] count theirs. */
 static int check_entries(struct server *srv, MDB_txn *txn, struct verifier *v, uint64_t *entries,
-                         uint64_t *nodes, struct roster_err *err)
+                         uint64_t nodes[2], struct roster_err *err)
 {
+	static const char *const what[] = {
+	    "Merkle tree", "the Merkle tree's copy in completion order (a conversion under way)"};
 	struct roster_err terr = {0};
-	struct tree_check tc;
+	struct tree_check tc[2];
+	int ntc = srv->store.tree_order == TREE_LEVELS && srv->store.merkle ? 2 : 1;
 	MDB_cursor *cur;
 	MDB_val k, val;
-	int rc, bad = 0;
+	int rc = 0, bad = -1, i;
 
-	if (tree_check_begin(&tc, &srv->store, txn, &terr) < 0)
-		return roster_err_set(err, 0, "backup", "Merkle tree: %s", terr.message);
+	for (i = 0; i < ntc && rc == 0; i++)
+		if ((rc = tree_check_begin(&tc[i], &srv->store, txn, i, &terr)) < 0)
+			rc = roster_err_set(err, 0, "backup", "%s: %s", what[i], terr.message);
+	if (rc < 0) {
+		while (i-- > 0)
+			tree_check_end(&tc[i]);
+		return -1;
+	}
 	mdb_cursor_open(txn, srv->store.audit, &cur);
-	for (rc = mdb_cursor_get(cur, &k, &val, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT), (*entries)++) {
+	for (rc = mdb_cursor_get(cur, &k, &val, MDB_FIRST); rc == 0 && bad < 0;
+	     rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT)) {
 		if (verifier_entry(v, val.mv_data, val.mv_size, NULL, 0) < 0)
 			break;
-		if (tree_check_leaf(&tc, v->prev, &terr) < 0) {
-			bad = 1;
-			break;
-		}
+		for (i = 0; i < ntc && bad < 0; i++)
+			if (tree_check_leaf(&tc[i], v->prev, &terr) < 0)
+				bad = i;
+		if (bad < 0)
+			(*entries)++;
 	}
 	mdb_cursor_close(cur);
-	/* A tree fault stops the walk short of the checkpoints: it is the one to name. */
-	if (!bad && verifier_finish(v) < 0)
+	/* A tree fault stops the walk short of the checkpoints: it is the one to name.
+	 * Else the log's own faults (a log cut short leaves nodes past its end too). */
+	if (bad < 0 && verifier_finish(v) < 0) {
 		rc = roster_err_set(err, 0, "backup", "audit log: %s", v->failure);
-	else if (bad || tree_check_finish(&tc, &terr) < 0)
-		rc = roster_err_set(err, 0, "backup", "Merkle tree: %s", terr.message);
-	else
-		rc = 0;
-	*nodes = tc.nodes;
-	tree_check_end(&tc);
+	} else {
+		for (i = 0; i < ntc && bad < 0; i++)
+			if (tree_check_finish(&tc[i], &terr) < 0)
+				bad = i;
+		rc = bad < 0 ? 0
+		             : roster_err_set(err, 0, "backup", "%s: %s", what[bad], terr.message);
+	}
+	nodes[0] = tc[0].nodes;
+	nodes[1] = ntc > 1 ? tc[1].nodes : 0;
+	for (i = 0; i < ntc; i++)
+		tree_check_end(&tc[i]);
 	return rc;
 }
 
 static int check_log(struct server *srv, MDB_txn *txn, struct verifier *v, struct filter_walk *fw,
-                     uint64_t *entries, uint64_t *checkpoints, uint64_t *nodes,
+                     uint64_t *entries, uint64_t *checkpoints, uint64_t nodes[2],
                      struct roster_err *err)
 {
 	char *vkey = roster_note_vkey_format(srv->cfg.origin, srv->keys.sign_pk), origin[256];
@@ -397,7 +415,7 @@ static int check_records(struct server *srv, MDB_txn *txn, struct verifier *v, u
 int verify_backup(struct config *cfg, const char *path, struct roster_err *err)
 {
 	struct server srv = {.cfg = *cfg};
-	uint64_t entries = 0, checkpoints = 0, records = 0, nodes = 0;
+	uint64_t entries = 0, checkpoints = 0, records = 0, nodes[2] = {0, 0};
 	struct verifier v;
 	struct filter_walk fw = {0};
 	MDB_txn *txn = NULL;
@@ -419,18 +437,23 @@ int verify_backup(struct config *cfg, const char *path, struct roster_err *err)
 			    "of that time (a configuration naming it, with -c)");
 		else
 			rc = -1;
-	} else if (check_log(&srv, txn, &v, &fw, &entries, &checkpoints, &nodes, err) < 0 ||
+	} else if (check_log(&srv, txn, &v, &fw, &entries, &checkpoints, nodes, err) < 0 ||
 	           check_records(&srv, txn, &v, &records, err) < 0 ||
 	           check_grants(&srv, txn, &v, err) < 0 ||
 	           check_written_stored(&srv, txn, &v, err) < 0) {
 		fprintf(stderr, "rosterd: backup %s does NOT verify: %s\n", path, err->message);
 	} else {
+		char copy[96] = "";
+
+		if (nodes[1] > 0)
+			snprintf(copy, sizeof(copy), " (and the %llu its conversion has copied)",
+			         (unsigned long long)nodes[1]);
 		printf("backup %s verifies: %llu audit entries chained and matching %llu signed "
-		       "checkpoints, %llu Merkle tree nodes the hashes of their entries, %llu "
+		       "checkpoints, %llu Merkle tree nodes the hashes of their entries%s, %llu "
 		       "records open under their keys and match the log, %llu "
 		       "block filters hold every entry they cover%s\n",
 		       path, (unsigned long long)entries, (unsigned long long)checkpoints,
-		       (unsigned long long)nodes, (unsigned long long)records,
+		       (unsigned long long)nodes[0], copy, (unsigned long long)records,
 		       (unsigned long long)fw.checked,
 		       fw.damaged ? " (some damaged: questions read their blocks whole)" : "");
 		rc = 0;

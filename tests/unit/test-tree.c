@@ -339,7 +339,15 @@ static void test_convert(void)
 }
 
 /* tree-check.c over the first n leaves: 0 when it finds the tree sound. */
+static int tree_checked_copy(struct tree *t, uint64_t n, int copy, uint64_t *nodes,
+                             struct roster_err *err);
 static int tree_checked(struct tree *t, uint64_t n, uint64_t *nodes, struct roster_err *err)
+{
+	return tree_checked_copy(t, n, 0, nodes, err);
+}
+
+static int tree_checked_copy(struct tree *t, uint64_t n, int copy, uint64_t *nodes,
+                             struct roster_err *err)
 {
 	struct tree_check tc;
 	uint8_t leaf[MERKLE_HASH];
@@ -347,7 +355,7 @@ static int tree_checked(struct tree *t, uint64_t n, uint64_t *nodes, struct rost
 	int rc = 0;
 
 	mdb_txn_begin(t->st.env, NULL, MDB_RDONLY, &txn);
-	if (tree_check_begin(&tc, &t->st, txn, err) < 0) {
+	if (tree_check_begin(&tc, &t->st, txn, copy, err) < 0) {
 		mdb_txn_abort(txn);
 		return -1;
 	}
@@ -444,6 +452,78 @@ static void test_check(int order)
 	      missed, cases);
 }
 
+/* A conversion under way: `merkle` holds a prefix of the nodes in completion
+ * order, which the conversion trusts when it resumes. Checked as far as it goes
+ * (verify-backup.c): sound at every prefix length; each copied node altered,
+ * and each but the last removed, is named. */
+static void test_check_copy(void)
+{
+	struct roster_err err;
+	struct tree t;
+	uint64_t n = 300, total = 2 * n - (uint64_t)__builtin_popcountll(n), nodes;
+	int missed = 0, cases = 0;
+
+	tree_open(&t, TREE_LEVELS);
+	append(&t, 0, n);
+	for (uint64_t copied = 0; copied < total; copied += 1 + copied / 3) {
+		MDB_txn *txn;
+		MDB_cursor *cur;
+		MDB_val k, v;
+		uint8_t keys[600][TREE_KEY];
+		size_t nkeys = 0;
+
+		while (nodes_in(&t, t.st.merkle) < copied)
+			if (tree_convert_step(&t.st, n, copied - nodes_in(&t, t.st.merkle), &err) !=
+			    1)
+				fatalx("copy: %s", err.message);
+		CHECK(tree_checked_copy(&t, n, 1, &nodes, &err) == 0 && nodes == copied,
+		      "a copy of %llu nodes: sound, %llu checked (%s)", (unsigned long long)copied,
+		      (unsigned long long)nodes, err.message);
+		mdb_txn_begin(t.st.env, NULL, MDB_RDONLY, &txn);
+		mdb_cursor_open(txn, t.st.merkle, &cur);
+		while (nkeys < 600 && mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0)
+			memcpy(keys[nkeys++], k.mv_data, TREE_KEY);
+		mdb_cursor_close(cur);
+		mdb_txn_abort(txn);
+		for (size_t i = 0; i < nkeys; i++) {
+			uint8_t keep[MERKLE_HASH], bad[MERKLE_HASH];
+			unsigned level = keys[i][8];
+			uint64_t first = roster_be64_get(keys[i]) + 1 - (1ULL << level);
+			char want[64];
+
+			k = (MDB_val){TREE_KEY, keys[i]};
+			snprintf(want, sizeof(want), "entries %llu to %llu (level %u)",
+			         (unsigned long long)first,
+			         (unsigned long long)(first + (1ULL << level) - 1), level);
+			for (int del = 0; del < (i + 1 < nkeys ? 2 : 1); del++) {
+				mdb_txn_begin(t.st.env, NULL, 0, &txn);
+				mdb_get(txn, t.st.merkle, &k, &v);
+				memcpy(keep, v.mv_data, MERKLE_HASH);
+				memcpy(bad, keep, MERKLE_HASH);
+				bad[i % MERKLE_HASH] ^= 0x80;
+				if (del)
+					mdb_del(txn, t.st.merkle, &k, NULL);
+				else
+					mdb_put(txn, t.st.merkle, &k, &(MDB_val){MERKLE_HASH, bad},
+					        0);
+				mdb_txn_commit(txn);
+				cases++;
+				if ((tree_checked_copy(&t, n, 1, &nodes, &err) == 0 ||
+				     !strstr(err.message, want)) &&
+				    missed++ < 5)
+					CHECK(0, "a copy of %llu nodes, node %s %s: %s",
+					      (unsigned long long)copied, want,
+					      del ? "removed" : "altered", err.message);
+				mdb_txn_begin(t.st.env, NULL, 0, &txn);
+				mdb_put(txn, t.st.merkle, &k, &(MDB_val){MERKLE_HASH, keep}, 0);
+				mdb_txn_commit(txn);
+			}
+		}
+	}
+	CHECK(missed == 0, "copies: %d of %d damaged nodes missed", missed, cases);
+	tree_close(&t);
+}
+
 int main(void)
 {
 	struct roster_merkle_range r;
@@ -468,6 +548,7 @@ int main(void)
 	test_convert();
 	test_check(TREE_LEVELS);
 	test_check(TREE_COMPLETION);
+	test_check_copy();
 	levels = fill(TREE_LEVELS);
 	completion = fill(TREE_COMPLETION);
 	printf("nodes a leaf page: %.1f in completion order, %.1f by level\n", completion, levels);
