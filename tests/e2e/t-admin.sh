@@ -169,27 +169,28 @@ check "and names the entry and its block ($(tail -n1 "$T/vb.out"))" \
 	grep -q "entry 0: left out of the filter of entries 0 to 15" "$T/vb.out"
 # The Merkle tree's nodes: proofs are read from them, so a copy with one altered,
 # missing, or left past a log cut short does not verify.
+# tampered N DB OP KEY [VALUE]: backup1 copied to backupN, changed with roster-tamper,
+# then verify-backup on it: its exit in $rc, its output in $T/vb.out.
+tampered() {
+	local n=$1
+	shift
+	cp -a "$T/out/backup1" "$T/out/backup$n"
+	"$TAMPER" "$T/out/backup$n" "$@"
+	"$ROSTERD" verify-backup -c "$CONF" "$T/out/backup$n" >"$T/vb.out" 2>&1
+	rc=$?
+}
 check "verify-backup counts the tree's nodes it checked" grep -q "[1-9][0-9]* Merkle tree nodes" "$T/out/vb1.out"
-cp -a "$T/out/backup1" "$T/out/backup7"
-mk=$("$TAMPER" "$T/out/backup7" merkle keys | awk 'substr($0, 17, 2) == "01"' | sed -n 2p)
+mk=$("$TAMPER" "$T/out/backup1" merkle keys | awk 'substr($0, 17, 2) == "01"' | sed -n 2p)
 first=$(( (16#${mk:0:16} - 1) ))
-"$TAMPER" "$T/out/backup7" merkle put "$mk" "$(printf '%064d' 7)"
-"$ROSTERD" verify-backup -c "$CONF" "$T/out/backup7" >"$T/vb.out" 2>&1
-rc=$?
+tampered 7 merkle put "$mk" "$(printf '%064d' 7)"
 check "verify-backup catches an altered Merkle node (exit $rc)" test $rc = 1
 check "and names its entries ($(tail -n1 "$T/vb.out"))" grep -q \
 	"does NOT verify: Merkle tree: the Merkle tree's node over entries $first to $((first + 1)) (level 1) is not the hash" "$T/vb.out"
-cp -a "$T/out/backup1" "$T/out/backup8"
-"$TAMPER" "$T/out/backup8" merkle del "$mk"
-"$ROSTERD" verify-backup -c "$CONF" "$T/out/backup8" >"$T/vb.out" 2>&1
-rc=$?
+tampered 8 merkle del "$mk"
 check "verify-backup catches a missing Merkle node (exit $rc)" test $rc = 1
 check "and names it ($(tail -n1 "$T/vb.out"))" grep -q \
 	"Merkle tree lacks its node over entries $first to $((first + 1)) (level 1)" "$T/vb.out"
-cp -a "$T/out/backup1" "$T/out/backup9"
-"$TAMPER" "$T/out/backup9" merkle put "$(printf '%016x00' 99999999)" "$(printf '%064d' 9)"
-"$ROSTERD" verify-backup -c "$CONF" "$T/out/backup9" >"$T/vb.out" 2>&1
-rc=$?
+tampered 9 merkle put "$(printf '%016x00' 99999999)" "$(printf '%064d' 9)"
 check "verify-backup catches nodes past the log's end (exit $rc)" test $rc = 1
 check "and says the log was cut short ($(tail -n1 "$T/vb.out"))" \
 	grep -q "holds nodes past the log's last entry .*the log was cut short" "$T/vb.out"
