@@ -248,9 +248,9 @@ static int registry_upgrade(struct server *srv, struct roster_err *err)
 	return rc < 0 ? -1 : 0;
 }
 
-/* A registry made before format 3 has its Merkle tree put in completion order
- * while rosterd serves (upkeep.c, tree-convert.c), unless tree_convert = no. */
-static void registry_tree_convert(struct server *srv)
+/* Says at start what becomes of a Merkle tree by level: put in completion order
+ * by the writer while rosterd serves (upkeep.c), unless tree_convert = no. */
+static void registry_tree_order_log(struct server *srv)
 {
 	if (srv->store.tree_order == TREE_COMPLETION)
 		return;
@@ -299,6 +299,6 @@ int registry_open(struct server *srv, struct roster_err *err)
 	mdb_txn_abort(txn);
 	if (rc < 0 || registry_upgrade(srv, err) < 0)
 		return -1;
-	registry_tree_convert(srv);
+	registry_tree_order_log(srv);
 	return grants_load(srv, err);
 }
