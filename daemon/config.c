@@ -285,6 +285,8 @@ static int parse_setting(struct config *cfg, const char *name, const char *value
 		return set_yes_no(name, value, &cfg->allow_root, err);
 	if (strcmp(name, "tree_convert") == 0)
 		return set_yes_no(name, value, &cfg->tree_convert, err);
+	if (strcmp(name, "lone_commit") == 0)
+		return set_yes_no(name, value, &cfg->lone_commit, err);
 	return roster_err_set(err, 0, "config", "unknown setting '%s'", name);
 }
 
@@ -316,6 +318,7 @@ int config_load(struct config *cfg, const char *path, struct roster_err *err)
 	cfg->journal_size = 16UL << 20;
 	cfg->batch_max = 1024;
 	cfg->tree_convert = 1;
+	cfg->lone_commit = 1;
 	cfg->tree_convert_slice = 8192;
 	cfg->reencrypt_batch = 256;
 	cfg->reencrypt_slice_ms = 2;

@@ -94,6 +94,7 @@ int h_person_import(struct server *srv, struct op *op, const char *id)
 
 	(void)srv;
 	(void)id;
+	op->heavy = 1;
 	if ((op->body = http_body_json_max(op->req, IMPORT_BODY_MAX, &op->err)) == NULL)
 		return -1;
 	records = json_object_get(op->body, "records");

@@ -108,8 +108,10 @@ static int serve(struct server *srv)
 		fatalx("cannot set up libevent");
 	srv->base = event_base_new_with_config(evcfg);
 	event_config_free(evcfg);
+	if (srv->base == NULL || event_base_priority_init(srv->base, LOOP_PRIORITIES) < 0)
+		fatalx("cannot set up libevent");
 	srv->http = evhttp_new(srv->base);
-	if (srv->base == NULL || srv->http == NULL)
+	if (srv->http == NULL)
 		fatalx("cannot set up libevent");
 	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PATCH |
 	                                          EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);

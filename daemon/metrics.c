@@ -53,6 +53,12 @@ void metrics_reply(struct server *srv, struct evhttp_request *req)
 	                    (unsigned long long)cum);
 	evbuffer_add_printf(b, "roster_batch_ops_sum %llu\nroster_batch_ops_count %llu\n",
 	                    (unsigned long long)st.batch_sum, (unsigned long long)st.commits);
+	evbuffer_add_printf(
+	    b,
+	    "# HELP roster_lone_commits_total Commits of a request that came alone, "
+	    "made by the main thread (of roster_batch_ops_count).\n"
+	    "# TYPE roster_lone_commits_total counter\nroster_lone_commits_total %llu\n",
+	    (unsigned long long)st.lone);
 	evbuffer_add_printf(b, "# HELP roster_commit_seconds Time to commit a write transaction "
 	                       "(fsync included).\n# TYPE roster_commit_seconds histogram\n");
 	cum = 0;

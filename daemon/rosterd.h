@@ -60,6 +60,7 @@ struct config {
 	size_t audit_filter_block;   /* audit entries per filter block (audit-filter.c) */
 	int allow_root;              /* rosterd refuses to run as root unless this is set */
 	int tree_convert;            /* a tree by level into completion order while serving */
+	int lone_commit;             /* a lone request committed by the main thread (lone.c) */
 	size_t tree_convert_slice;   /* its nodes a transaction while clients wait (x8 when not) */
 	size_t reencrypt_batch;      /* records re-encrypted per transaction after a rotation */
 	unsigned reencrypt_slice_ms; /* ... fewer when such a transaction takes longer */
@@ -291,6 +292,7 @@ struct op {
 	uint64_t seq;        /* the audit entry written for it */
 	int reply_audit;     /* AUDIT_PENDING, AUDIT_READ: entries [seq_from, seq_to) */
 	int checkpoint;      /* wants a checkpoint signed in its batch, as its reply */
+	int heavy;           /* holds a transaction long (an import): the writer's alone */
 	/* Role grants (h-admin.c): applied to the main thread's table on success. */
 	uid_t grant_uid;
 	int grant_bit, grant_on, grant_after, config_admin;
@@ -343,6 +345,7 @@ struct writer_stats {
 	uint64_t afilter_end;                /* audit entries before it have filters */
 	uint64_t merges;                     /* index log merge slices committed */
 	double merge_sum;                    /* ... seconds they held the writer */
+	uint64_t lone;                       /* commits the main thread made (lone.c) */
 	struct journal_stats journal;
 };
 void writer_stats(struct server *srv, struct writer_stats *out, const double **bounds);
@@ -520,6 +523,10 @@ int list_params(struct evhttp_request *req, const char *prefix, struct op *op);
 #define ROSTER_FATAL   (-3) /* the transaction is broken: the whole batch fails */
 #define ROSTER_NOSPACE (-4) /* the disk is full: the batch fails, nothing changed */
 
+/* The main loop's event priorities: every event at the default, LOOP_PRIORITIES / 2,
+ * but the commit of a lone request, at the lowest (lone.c). */
+#define LOOP_PRIORITIES 3
+
 /* The server: everything a request may touch. */
 struct server {
 	struct config cfg;
@@ -533,7 +540,8 @@ struct server {
 	struct evhttp *http;
 	struct evhttp_bound_socket *bound;
 	struct event *ev_term, *ev_int, *ev_hup, *ev_done, *ev_watchdog;
-	int activated; /* the socket came from systemd: never unlink it */
+	struct event *ev_lone; /* commits a lone request once nothing else is ready (lone.c) */
+	int activated;         /* the socket came from systemd: never unlink it */
 	struct writer *writer;
 	struct aread *aread; /* the audit reader's thread (aread.c) */
 	time_t started;

@@ -5,10 +5,12 @@
  * this thread takes everything queued, applies it in ONE LMDB write transaction
  * (each op's record changes plus its audit entry), commits, makes the commit
  * durable with one journal write (journal.c), and hands the ops back to the
- * main thread, which replies. A lone request is applied at once; under load,
- * requests that arrive during a commit share the next one. No reply leaves
- * before its entry is durable. Between batches the thread does its background
- * work (upkeep.c: index log merges, re-encryption, index walks).
+ * main thread, which replies. Under load, requests that arrive during a commit
+ * share the next one; a request that arrives alone, with the writer asleep, is
+ * committed by the main thread itself (lone.c), sparing it two hand-offs between
+ * threads. No reply leaves before its entry is durable. Between batches the
+ * thread does its background work (upkeep.c: index log merges, re-encryption,
+ * index walks, the tree's conversion).
  *
  * An op's apply checks everything before it writes anything, so a rejected op
  * leaves only its audit entry. A full map aborts the batch, grows the map and
@@ -250,8 +252,7 @@ static int afilter_due_in_batch(struct server *srv, struct writer *wr, const str
 /* Runs the batch in one transaction. Returns 0 when committed, ROSTER_RETRY when
  * the map must grow, ROSTER_NOSPACE when the disk is full (nothing changed), and
  * ROSTER_FATAL (with err) when nothing could be committed. */
-static int batch_try(struct server *srv, struct writer *wr, struct op *batch,
-                     struct roster_err *err)
+int batch_try(struct server *srv, struct writer *wr, struct op *batch, struct roster_err *err)
 {
 	struct wtxn w;
 	size_t nops = 0, txnid;
@@ -340,6 +341,20 @@ void writer_fail(struct writer *wr, const struct roster_err *err)
 	pthread_mutex_unlock(&wr->lock);
 }
 
+void batch_settle(struct writer *wr, struct op *batch, int rc, const struct roster_err *err)
+{
+	if (rc == 0)
+		return;
+	if (rc == ROSTER_NOSPACE) {
+		batch_nospace(wr, batch, err);
+		return;
+	}
+	writer_fail(wr, err);
+	batch_fail(batch, 503, "storage_failed",
+	           "the registry could not store this request and has stopped taking writes: "
+	           "an administrator must look at rosterd's log");
+}
+
 static void batch_run(struct server *srv, struct writer *wr, struct op *batch)
 {
 	struct roster_err err = {0};
@@ -350,21 +365,12 @@ static void batch_run(struct server *srv, struct writer *wr, struct op *batch)
 			rc = ROSTER_FATAL;
 			break;
 		}
-	if (rc == 0)
-		return;
-	if (rc == ROSTER_NOSPACE) {
-		batch_nospace(wr, batch, &err);
-		return;
-	}
-	writer_fail(wr, &err);
-	batch_fail(batch, 503, "storage_failed",
-	           "the registry could not store this request and has stopped taking writes: "
-	           "an administrator must look at rosterd's log");
+	batch_settle(wr, batch, rc, &err);
 }
 
 /* Off the replies' path: the journal's upkeep after each commit (writeback: the
  * commit carried several requests, journal_after says why). */
-static void writer_after(struct server *srv, struct writer *wr, int writeback)
+void writer_after(struct server *srv, struct writer *wr, int writeback)
 {
 	struct journal_stats js;
 	struct roster_err err;
@@ -378,10 +384,31 @@ static void writer_after(struct server *srv, struct writer *wr, int writeback)
 	pthread_mutex_unlock(&wr->lock);
 }
 
-/* Waits (with wr->lock held) for work. A quiet writer still signs the log's
- * checkpoint when checkpoint_seconds have passed since the last, and checkpoints
- * the journal after as long without a commit: data.mdb on disk is whole by itself
- * again, and the pages kept for the last checkpoint are free. */
+/* Sleeps with the pen put down, so that the main thread may commit a lone
+ * request meanwhile; returns with it and the lock held again (pen first). */
+static int writer_sleep(struct writer *wr, const struct timespec *until)
+{
+	int rc;
+
+	pthread_mutex_unlock(&wr->pen);
+	if (until == NULL) {
+		wr->sleeping = 1; /* so that a lone commit wakes us to set a time (lone.c) */
+		rc = pthread_cond_wait(&wr->cond, &wr->lock);
+		wr->sleeping = 0;
+	} else {
+		rc = pthread_cond_timedwait(&wr->cond, &wr->lock, until);
+	}
+	pthread_mutex_unlock(&wr->lock);
+	pthread_mutex_lock(&wr->pen);
+	pthread_mutex_lock(&wr->lock);
+	return rc;
+}
+
+/* Waits (with the pen and wr->lock held) for work. A quiet writer still signs
+ * the log's checkpoint when checkpoint_seconds have passed since the last, and
+ * checkpoints the journal after as long without a commit (its own or a lone
+ * one): data.mdb on disk is whole by itself again, and the pages kept for the
+ * last checkpoint are free. */
 static void writer_wait(struct server *srv, struct writer *wr)
 {
 	const time_t quiet = (time_t)srv->cfg.checkpoint_seconds;
@@ -391,25 +418,30 @@ static void writer_wait(struct server *srv, struct writer *wr)
 	struct timespec at;
 	int sign = wr->log_size != wr->cp_size, flush;
 
-	journal_stats(&srv->store, &js); /* this thread owns the journal */
+	journal_stats(&srv->store, &js); /* the pen holder owns the journal */
 	flush = js.bytes > 0;
 	at.tv_sec = sign ? sign_at : now + quiet;
 	at.tv_nsec = 0;
 
 	if (!sign && !flush) {
-		pthread_cond_wait(&wr->cond, &wr->lock);
+		writer_sleep(wr, NULL);
 		return;
 	}
 	if (flush && now + quiet < at.tv_sec)
 		at.tv_sec = now + quiet;
-	if (pthread_cond_timedwait(&wr->cond, &wr->lock, &at) != ETIMEDOUT || wr->queue != NULL ||
-	    wr->failed)
+	if (writer_sleep(wr, &at) != ETIMEDOUT || wr->queue != NULL || wr->failed)
 		return;
-	pthread_mutex_unlock(&wr->lock);
-	if (sign && time(NULL) >= sign_at)
+	/* Read again: a lone commit may have signed meanwhile (lone.c). */
+	if (wr->log_size != wr->cp_size && time(NULL) >= wr->cp_time + quiet) {
+		pthread_mutex_unlock(&wr->lock);
 		batch_run(srv, wr, NULL); /* the log grew and went quiet: sign it on time */
-	else if (journal_checkpoint(&srv->store, 0, &err) < 0)
-		writer_fail(wr, &err);
+	} else if (writer_now() - wr->last_client < (double)quiet) {
+		return; /* lone commits meanwhile: not quiet yet */
+	} else {
+		pthread_mutex_unlock(&wr->lock);
+		if (journal_checkpoint(&srv->store, 0, &err) < 0)
+			writer_fail(wr, &err);
+	}
 	writer_after(srv, wr, 0);
 	pthread_mutex_lock(&wr->lock);
 }
@@ -433,6 +465,7 @@ static void *writer_main(void *arg)
 	struct server *srv = arg;
 	struct writer *wr = srv->writer;
 
+	pthread_mutex_lock(&wr->pen); /* put down only to sleep (writer_sleep) */
 	for (;;) {
 		struct op *batch, **tail, *rest = NULL;
 		size_t n = 0;
@@ -442,6 +475,7 @@ static void *writer_main(void *arg)
 			writer_wait(srv, wr);
 		if (wr->queue == NULL && wr->stop && !merge_due(srv, wr)) {
 			pthread_mutex_unlock(&wr->lock);
+			pthread_mutex_unlock(&wr->pen);
 			return NULL;
 		}
 		if (wr->queue == NULL) { /* idle, with a merge, a slice or a filter to do */
@@ -520,14 +554,20 @@ static void writer_done_cb(evutil_socket_t fd, short what, void *arg)
 	 * fifteenth rounds). */
 	while (op) {
 		struct op *next = op->next;
-		struct bufferevent *bev = http_reply_bev(op->req);
-		int idle = bev && evbuffer_get_length(bufferevent_get_output(bev)) == 0;
 
-		server_reply_done(srv, op); /* frees op, or hands it on (a backup, audit entries) */
-		if (idle)
-			http_reply_flush(bev);
+		writer_reply(srv, op);
 		op = next;
 	}
+}
+
+void writer_reply(struct server *srv, struct op *op)
+{
+	struct bufferevent *bev = http_reply_bev(op->req);
+	int idle = bev && evbuffer_get_length(bufferevent_get_output(bev)) == 0;
+
+	server_reply_done(srv, op); /* frees op, or hands it on (a backup, audit entries) */
+	if (idle)
+		http_reply_flush(bev);
 }
 
 int writer_start(struct server *srv, struct roster_err *err)
@@ -540,6 +580,7 @@ int writer_start(struct server *srv, struct roster_err *err)
 	wr->done_tail = &wr->done;
 	wr->slice = srv->cfg.reencrypt_batch;
 	pthread_mutex_init(&wr->lock, NULL);
+	pthread_mutex_init(&wr->pen, NULL);
 	pthread_cond_init(&wr->cond, NULL);
 	if ((rc = mdb_txn_begin(srv->store.env, NULL, MDB_RDONLY, &txn)) != 0) {
 		free(wr);
@@ -595,11 +636,13 @@ int writer_start(struct server *srv, struct roster_err *err)
 	srv->ev_done = event_new(srv->base, wr->done_fd, EV_READ | EV_PERSIST, writer_done_cb, srv);
 	if (srv->ev_done == NULL || event_add(srv->ev_done, NULL) < 0)
 		fatalx("writer: cannot watch its wake-up");
+	lone_start(srv);
 	wr->pass = idxlog_pass_new();
 	wr->merge_slice = 512;
 	if ((rc = pthread_create(&wr->thread, NULL, writer_main, srv)) == 0)
 		pthread_setname_np(wr->thread, "rosterd-writer"); /* for top -H, perf */
 	if (rc != 0) {
+		lone_stop(srv);
 		event_free(srv->ev_done);
 		close(wr->done_fd);
 		srv->writer = NULL;
@@ -611,14 +654,35 @@ int writer_start(struct server *srv, struct roster_err *err)
 	return 0;
 }
 
+/* Main thread: a lone request is held to the end of the loop's turn (lone.c);
+ * one held goes to the writer ahead of the request that found it held. */
 void writer_submit(struct server *srv, struct op *op)
 {
-	struct writer *wr = srv->writer;
+	struct op *held = lone_release(srv);
 
-	op->next = NULL;
+	if (held == NULL && lone_hold(srv, op))
+		return;
+	if (held) {
+		held->next = op;
+		op->next = NULL;
+		writer_queue(srv, held);
+	} else {
+		op->next = NULL;
+		writer_queue(srv, op);
+	}
+}
+
+/* Queues a list of ops for the writer. */
+void writer_queue(struct server *srv, struct op *op)
+{
+	struct writer *wr = srv->writer;
+	struct op *last = op;
+
+	while (last->next)
+		last = last->next;
 	pthread_mutex_lock(&wr->lock);
 	*wr->queue_tail = op;
-	wr->queue_tail = &op->next;
+	wr->queue_tail = &last->next;
 	pthread_mutex_unlock(&wr->lock);
 	/* After the unlock, so the woken writer does not block on the lock at once;
 	 * it checks the queue under the lock before waiting, so no wake is lost. */
@@ -672,9 +736,12 @@ uint64_t writer_log_size(struct server *srv)
 void writer_stop(struct server *srv)
 {
 	struct writer *wr = srv->writer;
+	struct op *held;
 
 	if (wr == NULL)
 		return;
+	if ((held = lone_release(srv)) != NULL)
+		writer_queue(srv, held); /* committed before the writer stops, as queued ones are */
 	pthread_mutex_lock(&wr->lock);
 	wr->stop = 1;
 	pthread_cond_signal(&wr->cond);
@@ -682,9 +749,11 @@ void writer_stop(struct server *srv)
 	pthread_join(wr->thread, NULL);
 	journal_end(&srv->store); /* a clean stop: the next start has nothing to redo */
 	writer_done_cb(-1, 0, srv);
+	lone_stop(srv);
 	event_free(srv->ev_done);
 	close(wr->done_fd);
 	pthread_mutex_destroy(&wr->lock);
+	pthread_mutex_destroy(&wr->pen);
 	pthread_cond_destroy(&wr->cond);
 	idxlog_pass_free(wr->pass);
 	free(wr->acc.v);

@@ -1,8 +1,14 @@
 /*
- * writer.h - the writer thread's state, shared by writer.c (the queue, group
- * commits, the thread's loop) and upkeep.c (the background work it does between
- * client batches). Private to those two; the rest of the daemon uses rosterd.h's
- * writer_* calls.
+ * writer.h - the writer's state, shared by writer.c (the queue, group commits,
+ * the thread's loop), upkeep.c (the background work it does between client
+ * batches) and lone.c (a request that arrives alone, committed by the main
+ * thread). Private to those; the rest of the daemon uses rosterd.h's writer_*
+ * calls.
+ *
+ * Whoever writes holds the pen: the writer thread whenever it is awake, the
+ * main thread for a lone request while the writer sleeps. Fields the comments
+ * below call the writer's are read and changed only with the pen held; those
+ * other threads read (stats, log_size, failed...) change under lock as well.
  */
 #ifndef ROSTERD_WRITER_H
 #define ROSTERD_WRITER_H
@@ -15,15 +21,18 @@ struct writer {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
+	pthread_mutex_t pen; /* the right to write: see above (lock is taken after it) */
 	struct op *queue, **queue_tail;
 	struct op *done, **done_tail;
 	int done_fd; /* an eventfd: written when done was filled (writer_wake_main) */
 	int stop;
 	int failed;
+	int sleeping;       /* the writer waits with no time set (under lock) */
+	struct op *lone;    /* main thread's: a lone request held to the loop's turn's end */
 	int disk_full;      /* the last commit found no space; cleared by the next one */
 	int upkeep_failed;  /* stop retrying a re-encryption, walk or merge that cannot proceed */
 	size_t slice;       /* records in the next walk slice while clients are served */
-	double last_client; /* when the last client batch committed (monotonic) */
+	double last_client; /* when the last client batch committed, lone ones too (monotonic) */
 	/* The chain's state after the last commit: only this thread changes it. */
 	uint64_t log_size;
 	uint8_t head[ROSTER_HASH_BYTES];
@@ -71,6 +80,25 @@ int convert_due(struct server *srv, struct writer *wr);
 void tree_convert_run(struct server *srv, struct writer *wr);
 /* merges: whether a merge slice may run (the idle writer's) or only a walk's. */
 void upkeep_run(struct server *srv, struct writer *wr, int merges);
+/* writer.c, for lone.c: one transaction for the batch (0 when committed, or
+ * ROSTER_RETRY, ROSTER_NOSPACE, ROSTER_FATAL); batch_settle fails its ops for a
+ * result other than 0 or ROSTER_RETRY. writer_after: the journal's upkeep after
+ * a commit (writeback: it carried several requests). */
+int batch_try(struct server *srv, struct writer *wr, struct op *batch, struct roster_err *err);
+void batch_settle(struct writer *wr, struct op *batch, int rc, const struct roster_err *err);
+void writer_after(struct server *srv, struct writer *wr, int writeback);
+void writer_queue(struct server *srv, struct op *op);
+/* Replies to finished ops, on the main thread. */
+void writer_reply(struct server *srv, struct op *op);
+
+/* lone.c */
+void lone_start(struct server *srv);
+void lone_stop(struct server *srv);
+/* Whether op was held to be committed alone at the end of the loop's turn. */
+int lone_hold(struct server *srv, struct op *op);
+/* The op held, if any (NULL), no longer held. */
+struct op *lone_release(struct server *srv);
+
 /* A merge slice in a client batch's txn, after its ops; then, committed or not: */
 int upkeep_merge_in_batch(struct server *srv, struct writer *wr, struct wtxn *w,
                           struct roster_err *err);

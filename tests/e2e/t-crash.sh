@@ -1,6 +1,6 @@
 # t-crash.sh - kill -9 at random moments while several clients write and read
 # (every other round, one client alone on one keep-alive connection instead,
-# with commits of one write each): after each restart every acknowledged write
+# with commits of one write each, made by the main thread: daemon/lone.c): after each restart every acknowledged write
 # is there, readable and found by the index, and the log (with every record)
 # verifies --deep. One more client moves a document's custody back and forth:
 # every acknowledged event is in its history, and each history entry opens and
@@ -56,7 +56,7 @@ lone() { # one client alone on one keep-alive connection, as fast as it is answe
 		"$SOCK" persons 1000000 "R$1" >>"$T/out/acked.lone" 2>/dev/null
 }
 
-beside=0
+beside=0 lonec=0
 for round in $(seq "$ROUNDS"); do
 	pids=()
 	if [ $((round % 2)) = 0 ]; then
@@ -68,6 +68,7 @@ for round in $(seq "$ROUNDS"); do
 	sleep "0.$((2 + RANDOM % 6))"
 	curl_as $ADMIN GET /v1/metrics
 	beside=$((beside + $(awk '$1 == "roster_journal_checkpoints_beside_total" {print $2}' <<<"$OUT")))
+	lonec=$((lonec + $(awk '$1 == "roster_lone_commits_total" {print $2}' <<<"$OUT")))
 	kill -9 "$DPID"
 	wait "$DPID" 2>/dev/null
 	DPID=
@@ -93,6 +94,8 @@ unfound=$(sort "$T"/out/acked.* | comm -23 - "$T/out/found" | wc -l)
 check "every acknowledged person is found by employer ($unfound not found)" test "$unfound" = 0
 lone=$(cat "$T/out/acked.lone" 2>/dev/null | wc -l)
 [ "$ROUNDS" -lt 2 ] || check "the lone client had writes acknowledged too ($lone)" test "$lone" -gt 0
+[ "$ROUNDS" -lt 2 ] || check "... committed by the main thread, as requests alone are ($lonec before the kills)" \
+	test "$lonec" -gt 0
 events=$(cat "$T/out/events.acked" 2>/dev/null | wc -l)
 as $CLERK --json doc get "$DID"
 expect 0 "the document and its whole history read back"

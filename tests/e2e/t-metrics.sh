@@ -1,6 +1,8 @@
 # t-metrics.sh - /v1/metrics for administrators: Prometheus text format, request
-# counts by route and status, group-commit batch sizes and commit latency, log
-# size, key states and map use; not audited, and refused to other roles.
+# counts by route and status, group-commit batch sizes and commit latency (and
+# how many commits the main thread made for requests that came alone, none with
+# lone_commit = no), log size, key states and map use; not audited, and refused
+# to other roles.
 . "$(dirname "$0")/lib.sh"
 EXTRA_SETTINGS="checkpoint_seconds = 1" new_registry
 for i in 1 2 3; do add_person; done
@@ -32,6 +34,10 @@ check "the exposition parses as Prometheus text" test $? = 0
 check "creates are counted by route and status" grep -q 'roster_requests_total{route="person.create",status="201"} 3' "$T/metrics.txt"
 check "refusals are counted too" grep -q 'roster_requests_total{route="person.read",status="404"} 1' "$T/metrics.txt"
 check "batch sizes are reported" grep -q '^roster_batch_ops_count [1-9]' "$T/metrics.txt"
+lone=$(awk '$1 == "roster_lone_commits_total" {print $2}' "$T/metrics.txt")
+commits=$(awk '$1 == "roster_batch_ops_count" {print $2}' "$T/metrics.txt")
+check "requests that came one at a time were committed by the main thread ($lone of $commits commits)" \
+	test "${lone:-0}" -ge 1 -a "${lone:-0}" -le "${commits:-0}"
 check "commit latency is reported" grep -q '^roster_commit_seconds_bucket{le="+Inf"} [1-9]' "$T/metrics.txt"
 check "the log size is reported" grep -q '^roster_audit_entries [1-9]' "$T/metrics.txt"
 check "map use is reported" grep -q '^roster_map_bytes{kind="used"} [1-9]' "$T/metrics.txt"
@@ -63,4 +69,16 @@ expect_status 403 "a clerk cannot read metrics"
 as $AUDITOR audit tail --n 50
 check "metrics scrapes are not audited" test "$(grep '"action":"metrics"' <<<"$OUT" | grep -c '"outcome":"ok"')" = 0
 check "a refused scrape is, like every refusal" test "$(grep '"action":"metrics"' <<<"$OUT" | grep -c '"outcome":"denied"')" = 1
+
+# lone_commit = no: the writer thread makes every commit.
+stop_daemon
+EXTRA_SETTINGS="checkpoint_seconds = 1
+lone_commit = no"
+write_conf
+start_daemon
+for i in 1 2 3; do add_person; done
+expect 0 "creates with lone_commit = no"
+check "... all committed by the writer thread ($(metric roster_lone_commits_total) by the main thread)" \
+	test "$(metric roster_lone_commits_total)" = 0
+check "... in commits of their own ($(metric roster_batch_ops_count))" test "$(metric roster_batch_ops_count)" -ge 3
 finish
