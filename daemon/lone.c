@@ -48,6 +48,11 @@ struct op *lone_release(struct server *srv)
 	return op;
 }
 
+/* A request alone between batches of many is the first of the next batch: the
+ * main thread, committing it, would leave the others unread meanwhile, and the
+ * writer idle. So only while commits have carried about one request each. */
+#define LONE_OPS_AVG_MAX 1.5
+
 /* Commits op if the writer sleeps with nothing queued: 1 when op is answered,
  * 0 when it is still the caller's to queue. */
 static int lone_commit(struct server *srv, struct op *op)
@@ -61,6 +66,8 @@ static int lone_commit(struct server *srv, struct op *op)
 	pthread_mutex_lock(&wr->lock);
 	rc = wr->queue == NULL && !wr->failed && !wr->stop;
 	pthread_mutex_unlock(&wr->lock);
+	if (wr->ops_avg > LONE_OPS_AVG_MAX)
+		rc = 0;
 	op->next = NULL;
 	if (!rc || (rc = batch_try(srv, wr, op, &err)) == ROSTER_RETRY) {
 		pthread_mutex_unlock(&wr->pen);

@@ -315,6 +315,8 @@ int batch_try(struct server *srv, struct writer *wr, struct op *batch, struct ro
 	upkeep_batch_done(srv, wr, 1);
 	pthread_mutex_lock(&wr->lock);
 	stats_commit(wr, nops, writer_now() - t0);
+	if (nops > 0) /* (a checkpoint signed alone carries none) */
+		wr->ops_avg += ((double)nops - wr->ops_avg) / 8;
 	pthread_mutex_unlock(&wr->lock);
 	for (struct op *op = batch; op; op = op->next) {
 		if (op->after_commit && op->status < 400)

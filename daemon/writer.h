@@ -33,6 +33,7 @@ struct writer {
 	int upkeep_failed;  /* stop retrying a re-encryption, walk or merge that cannot proceed */
 	size_t slice;       /* records in the next walk slice while clients are served */
 	double last_client; /* when the last client batch committed, lone ones too (monotonic) */
+	double ops_avg;     /* the writer's: requests a commit carried, moving average */
 	/* The chain's state after the last commit: only this thread changes it. */
 	uint64_t log_size;
 	uint8_t head[ROSTER_HASH_BYTES];
