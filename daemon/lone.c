@@ -28,11 +28,24 @@
 #include "roster/log.h"
 #include "writer.h"
 
+/* A request alone between batches of many is the first of the next batch: the
+ * main thread, committing it, would leave the others unread meanwhile, and the
+ * writer idle. So only while commits have carried about one request each. */
+#define LONE_OPS_AVG_MAX 1.5
+
 int lone_hold(struct server *srv, struct op *op)
 {
 	struct writer *wr = srv->writer;
+	int alone;
 
 	if (!srv->cfg.lone_commit || op->heavy || srv->in_flight != 1 || wr->lone != NULL)
+		return 0;
+	/* Held only for a writer asleep, so that a request that will go to it
+	 * anyway is not kept waiting for the end of the loop's turn. */
+	pthread_mutex_lock(&wr->lock);
+	alone = wr->asleep && wr->queue == NULL && wr->ops_avg <= LONE_OPS_AVG_MAX;
+	pthread_mutex_unlock(&wr->lock);
+	if (!alone)
 		return 0;
 	wr->lone = op;
 	event_active(srv->ev_lone, EV_TIMEOUT, 1);
@@ -48,11 +61,6 @@ struct op *lone_release(struct server *srv)
 	return op;
 }
 
-/* A request alone between batches of many is the first of the next batch: the
- * main thread, committing it, would leave the others unread meanwhile, and the
- * writer idle. So only while commits have carried about one request each. */
-#define LONE_OPS_AVG_MAX 1.5
-
 /* Commits op if the writer sleeps with nothing queued: 1 when op is answered,
  * 0 when it is still the caller's to queue. */
 static int lone_commit(struct server *srv, struct op *op)
@@ -64,10 +72,8 @@ static int lone_commit(struct server *srv, struct op *op)
 	if (pthread_mutex_trylock(&wr->pen) != 0)
 		return 0;
 	pthread_mutex_lock(&wr->lock);
-	rc = wr->queue == NULL && !wr->failed && !wr->stop;
+	rc = wr->queue == NULL && !wr->failed && !wr->stop && wr->ops_avg <= LONE_OPS_AVG_MAX;
 	pthread_mutex_unlock(&wr->lock);
-	if (wr->ops_avg > LONE_OPS_AVG_MAX)
-		rc = 0;
 	op->next = NULL;
 	if (!rc || (rc = batch_try(srv, wr, op, &err)) == ROSTER_RETRY) {
 		pthread_mutex_unlock(&wr->pen);
@@ -81,7 +87,7 @@ static int lone_commit(struct server *srv, struct op *op)
 	wr->stats.lone++;
 	/* A writer asleep with no time set must set one now that the log grew (to
 	 * sign it and checkpoint the journal once quiet), and upkeep may be due. */
-	wake = wr->sleeping || upkeep_due(srv, wr);
+	wake = wr->asleep == ASLEEP_UNTIMED || upkeep_due(srv, wr);
 	pthread_mutex_unlock(&wr->lock);
 	pthread_mutex_unlock(&wr->pen);
 	if (wake)

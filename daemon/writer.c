@@ -71,6 +71,8 @@ static void stats_commit(struct writer *wr, size_t ops, double seconds)
 	wr->stats.commit[b]++;
 	wr->stats.commit_sum += seconds;
 	wr->stats.commits++;
+	if (ops > 0) /* (a checkpoint signed alone carries none) */
+		wr->ops_avg += ((double)ops - wr->ops_avg) / 8;
 }
 
 void writer_stats(struct server *srv, struct writer_stats *out, const double **bounds)
@@ -315,8 +317,6 @@ int batch_try(struct server *srv, struct writer *wr, struct op *batch, struct ro
 	upkeep_batch_done(srv, wr, 1);
 	pthread_mutex_lock(&wr->lock);
 	stats_commit(wr, nops, writer_now() - t0);
-	if (nops > 0) /* (a checkpoint signed alone carries none) */
-		wr->ops_avg += ((double)nops - wr->ops_avg) / 8;
 	pthread_mutex_unlock(&wr->lock);
 	for (struct op *op = batch; op; op = op->next) {
 		if (op->after_commit && op->status < 400)
@@ -393,13 +393,13 @@ static int writer_sleep(struct writer *wr, const struct timespec *until)
 	int rc;
 
 	pthread_mutex_unlock(&wr->pen);
-	if (until == NULL) {
-		wr->sleeping = 1; /* so that a lone commit wakes us to set a time (lone.c) */
+	/* Untimed, a lone commit must wake us to set a time (lone.c). */
+	wr->asleep = until ? ASLEEP_UNTIL : ASLEEP_UNTIMED;
+	if (until == NULL)
 		rc = pthread_cond_wait(&wr->cond, &wr->lock);
-		wr->sleeping = 0;
-	} else {
+	else
 		rc = pthread_cond_timedwait(&wr->cond, &wr->lock, until);
-	}
+	wr->asleep = 0;
 	pthread_mutex_unlock(&wr->lock);
 	pthread_mutex_lock(&wr->pen);
 	pthread_mutex_lock(&wr->lock);

@@ -17,6 +17,8 @@
 
 #include "rosterd.h"
 
+enum { ASLEEP_UNTIL = 1, ASLEEP_UNTIMED = 2 };
+
 struct writer {
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -27,13 +29,13 @@ struct writer {
 	int done_fd; /* an eventfd: written when done was filled (writer_wake_main) */
 	int stop;
 	int failed;
-	int sleeping;       /* the writer waits with no time set (under lock) */
+	int asleep;         /* the writer waits: ASLEEP_UNTIL a time, ASLEEP_UNTIMED (under lock) */
 	struct op *lone;    /* main thread's: a lone request held to the loop's turn's end */
 	int disk_full;      /* the last commit found no space; cleared by the next one */
 	int upkeep_failed;  /* stop retrying a re-encryption, walk or merge that cannot proceed */
 	size_t slice;       /* records in the next walk slice while clients are served */
 	double last_client; /* when the last client batch committed, lone ones too (monotonic) */
-	double ops_avg;     /* the writer's: requests a commit carried, moving average */
+	double ops_avg;     /* requests a commit carried, moving average (under lock) */
 	/* The chain's state after the last commit: only this thread changes it. */
 	uint64_t log_size;
 	uint8_t head[ROSTER_HASH_BYTES];
