@@ -7,18 +7,19 @@
  * is resized, when a commit's record finds no room) syncs data.mdb and writes
  * the slot while requests wait, and the records start again at the front of the
  * ring with a new generation. A checkpoint beside the writer, the usual kind
- * under load, takes the snapshot and the meta pages on the writer's thread (a
- * read transaction and two reads), then leaves data.mdb's sync and the slot's
+ * under load, takes the snapshot and the meta pages in the writer's path (a
+ * read transaction and two reads; the writer's path runs on whichever thread
+ * holds the writer's pen, writer.h), then leaves data.mdb's sync and the slot's
  * write to a thread of its own while the writer goes on committing: its records
  * follow the last ones in the ring, in the same generation, so that they
  * belong to the old checkpoint as much as to the new one. Until the new slot is
  * durable the old one stands, with its snapshot still kept, and a replay from
  * it meets every record since, those written during the sync included. Once the
  * slot is durable the ring's records before it are free and the old snapshot is
- * let go (journal_checkpoint_finish, on the writer's thread).
+ * let go (journal_checkpoint_finish, in the writer's path).
  *
  * Why the new slot may be trusted once written: its meta pages were read right
- * after the commit they name, on the writer's thread, before any other commit;
+ * after the commit they name, in the writer's path, before any other commit;
  * every page of that snapshot was written by LMDB before the sync began and is
  * kept from reuse by the read transaction taken with it; later commits write
  * other pages, and their meta pages (which LMDB does overwrite) are put back
@@ -259,7 +260,7 @@ int journal_checkpoint_start(struct store *st, struct roster_err *err)
 	return 0;
 }
 
-/* On the writer's thread: when the checkpoint beside it is done (or, with wait,
+/* In the writer's path: when the checkpoint beside it is done (or, with wait,
  * once it is), the new slot stands, the ring's records before it are free and
  * the old snapshot is let go. A failed sync is fail-stop, as in the writer's
  * path: the records since the old slot still hold every acknowledged commit. */

@@ -343,7 +343,7 @@ int journal_after(struct store *st, int writeback, struct roster_err *err)
 	return 0;
 }
 
-/* On the writer's thread, which owns the journal (writer.c hands the copy on). */
+/* In the writer's path, which owns the journal (writer.c hands the copy on). */
 void journal_stats(struct store *st, struct journal_stats *out)
 {
 	struct journal *jr = st->journal;

@@ -62,8 +62,9 @@ void store_prime(struct store *st)
 		return;
 	from = st->primed > used ? st->primed : used;
 	to = used + PRIME_AHEAD;
-	/* A step at a time, since the read-ahead runs on the writer's thread (1 MiB,
-	 * 0.3 ms); a fast start fills the stretch over a few commits. */
+	/* A step at a time, since the read-ahead runs in the writer's path (1 MiB,
+	 * 0.3 ms; on the main thread after a lone commit); a fast start fills the
+	 * stretch over a few commits. */
 	if (to - from > PRIME_STEP && st->primed > used)
 		to = from + PRIME_STEP;
 	/* A failed step is not retried: the next comes when LMDB has used another. */

@@ -36,7 +36,7 @@ struct writer {
 	size_t slice;       /* records in the next walk slice while clients are served */
 	double last_client; /* when the last client batch committed, lone ones too (monotonic) */
 	double ops_avg;     /* requests a commit carried, moving average (under lock) */
-	/* The chain's state after the last commit: only this thread changes it. */
+	/* The chain's state after the last commit: changed with the pen and the lock. */
 	uint64_t log_size;
 	uint8_t head[ROSTER_HASH_BYTES];
 	uint64_t cp_size;                     /* the latest signed checkpoint's tree size */
