@@ -70,6 +70,16 @@ as $AUDITOR audit tail --n 50
 check "metrics scrapes are not audited" test "$(grep '"action":"metrics"' <<<"$OUT" | grep -c '"outcome":"ok"')" = 0
 check "a refused scrape is, like every refusal" test "$(grep '"action":"metrics"' <<<"$OUT" | grep -c '"outcome":"denied"')" = 1
 
+# Requests that arrive together still share commits: the main thread commits
+# only one that came alone.
+c0=$(metric roster_batch_ops_count)
+l0=$(metric roster_lone_commits_total)
+burst $CLERK 16 GET "/v1/persons/$PID" >"$T/out/codes"
+check "16 reads sent at once are answered" test "$(grep -c '^200$' "$T/out/codes")" = 16
+c1=$(metric roster_batch_ops_count)
+l1=$(metric roster_lone_commits_total)
+check "... in shared commits ($((c1 - c0)) commits, $((l1 - l0)) of them lone)" test $((c1 - c0)) -lt 8
+
 # lone_commit = no: the writer thread makes every commit.
 stop_daemon
 EXTRA_SETTINGS="checkpoint_seconds = 1
