@@ -116,11 +116,15 @@ check "a lone client's 1,500 creates ($(wc -l <"$T/out/lone.ids") acknowledged)"
 check "merges ran meanwhile ($(metric roster_index_merge_slices_total) slices)" \
 	test "$(metric roster_index_merge_slices_total)" -gt 5
 dump() { mdb_dump -s "$1" "$T/data" | sed "1,/^HEADER=END/d" | sha256sum; } # data alone
-settled() { # until a merge pass left running has finished
-	local was= now
-	for _ in $(seq 50); do
-		now=$(dump person_idx_log)
-		[ "$now" = "$was" ] && return 0
+settled() { # until a merge pass left running has finished: no slice for a second
+	# (a slice at idle can take longer than a poll under ThreadSanitizer, and a
+	# pass's slices change the index before the log), the log short of a pass
+	local was= now still=0
+	for _ in $(seq 150); do
+		now="$(metric roster_index_merge_slices_total) $(metric roster_index_log_entries)"
+		now="$now $(dump person_idx_log) $(dump person_idx)"
+		if [ "$now" = "$was" ]; then still=$((still + 1)); else still=0; fi
+		[ "$still" -ge 5 ] && [ "$(metric roster_index_log_entries)" -lt 300 ] && return 0
 		was=$now
 		sleep 0.2
 	done
