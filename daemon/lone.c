@@ -71,8 +71,10 @@ static int lone_commit(struct server *srv, struct op *op)
 
 	if (pthread_mutex_trylock(&wr->pen) != 0)
 		return 0;
+	/* With the pen the writer sleeps; that nothing is queued and that it has
+	 * neither failed nor been told to stop since lone_hold looked, read again. */
 	pthread_mutex_lock(&wr->lock);
-	rc = wr->queue == NULL && !wr->failed && !wr->stop && wr->ops_avg <= LONE_OPS_AVG_MAX;
+	rc = wr->queue == NULL && !wr->failed && !wr->stop;
 	pthread_mutex_unlock(&wr->lock);
 	op->next = NULL;
 	if (!rc || (rc = batch_try(srv, wr, op, &err)) == ROSTER_RETRY) {
