@@ -6,9 +6,9 @@
  * calls.
  *
  * Whoever writes holds the pen: the writer thread whenever it is awake, the
- * main thread for a lone request while the writer sleeps. Fields the comments
- * below call the writer's are read and changed only with the pen held; those
- * other threads read (stats, log_size, failed...) change under lock as well.
+ * main thread for a lone request while the writer sleeps. The writer's fields
+ * are read and changed only with the pen held; those that other threads read
+ * too (stats, log_size, failed...) change under the lock as well.
  */
 #ifndef ROSTERD_WRITER_H
 #define ROSTERD_WRITER_H
